@@ -1,0 +1,149 @@
+//! Verifiable Credentials: JWT VCs ([`jwt`]), JSON-LD VCs with JsonWebSignature2020
+//! ([`ldp`]), the bundled JSON-LD [`contexts`], the normalized JSON view used for display
+//! and matching ([`normalize`]), and StatusList2021 revocation ([`status`]).
+
+pub mod contexts;
+pub mod jwt;
+pub mod ldp;
+pub mod normalize;
+pub mod status;
+
+use serde_json::Value;
+
+use crate::clock::{parse_rfc3339, Clock};
+use crate::did::{Did, DidResolver, DidUrl};
+use jwt::{VcError, VerifyOptions};
+
+/// A credential in either format.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Credential {
+    /// Compact JWT VC (`jwt_vc`).
+    Jwt(String),
+    /// JSON-LD VC (`ldp_vc`).
+    Ldp(Value),
+}
+
+impl Credential {
+    /// Parses text: a JSON object is JSON-LD, anything else a compact JWT.
+    pub fn parse(text: &str) -> Result<Self, VcError> {
+        let t = text.trim();
+        if t.starts_with('{') {
+            let v: Value =
+                serde_json::from_str(t).map_err(|e| VcError::Malformed(e.to_string()))?;
+            Ok(Self::Ldp(v))
+        } else if t.split('.').count() == 3 {
+            Ok(Self::Jwt(t.to_owned()))
+        } else {
+            Err(VcError::Malformed(
+                "neither a JWT nor a JSON-LD credential".into(),
+            ))
+        }
+    }
+
+    /// From a JSON value inside a VP (`"<jwt>"` or `{..}`).
+    pub fn from_value(v: &Value) -> Result<Self, VcError> {
+        match v {
+            Value::String(s) => Ok(Self::Jwt(s.clone())),
+            Value::Object(_) => Ok(Self::Ldp(v.clone())),
+            _ => Err(VcError::Malformed(
+                "credential is neither string nor object".into(),
+            )),
+        }
+    }
+
+    /// As a JSON value for embedding in a VP.
+    pub fn to_value(&self) -> Value {
+        match self {
+            Self::Jwt(s) => Value::String(s.clone()),
+            Self::Ldp(v) => v.clone(),
+        }
+    }
+
+    /// PEX format name (`jwt_vc` / `ldp_vc`).
+    pub fn format(&self) -> &'static str {
+        match self {
+            Self::Jwt(_) => "jwt_vc",
+            Self::Ldp(_) => "ldp_vc",
+        }
+    }
+}
+
+/// A credential whose proof and validity window were verified.
+#[derive(Debug, Clone)]
+pub struct VerifiedCredential {
+    /// The credential as received.
+    pub credential: Credential,
+    /// Issuer DID.
+    pub issuer: Did,
+    /// Signing key (`None` for an unsigned self-attested credential inside a VP).
+    pub kid: Option<DidUrl>,
+    /// Normalized JSON (F.2).
+    pub normalized: Value,
+}
+
+impl VerifiedCredential {
+    /// `credentialSubject.id` values.
+    pub fn subject_ids(&self) -> Vec<String> {
+        normalize::subject_ids(&self.normalized)
+    }
+}
+
+/// Verifies a credential of either format: proof by the issuer's assertion key and the
+/// validity window (`issuanceDate`/`expirationDate`, with skew). Revocation is separate
+/// ([`status::check_status`]); Nuts content rules too ([`jwt::check_nuts_rules`]).
+pub async fn verify_credential(
+    credential: &Credential,
+    resolver: &dyn DidResolver,
+    clock: &dyn Clock,
+    opts: &VerifyOptions,
+) -> Result<VerifiedCredential, VcError> {
+    match credential {
+        Credential::Jwt(token) => {
+            let v = jwt::verify_jwt_vc(token, resolver, clock, opts).await?;
+            Ok(VerifiedCredential {
+                credential: credential.clone(),
+                issuer: v.issuer,
+                kid: Some(v.kid),
+                normalized: v.normalized,
+            })
+        }
+        Credential::Ldp(doc) => {
+            let issuer =
+                normalize::issuer_id(doc).ok_or_else(|| VcError::Malformed("no issuer".into()))?;
+            let issuer = Did::parse(issuer)?;
+            let (_, kid) = ldp::verify(doc, resolver).await?;
+            if kid.did() != issuer {
+                return Err(VcError::IssuerKeyMismatch(format!(
+                    "{kid} is not a key of {issuer}"
+                )));
+            }
+            check_ldp_window(doc, clock.now_unix(), opts.skew_secs)?;
+            Ok(VerifiedCredential {
+                credential: credential.clone(),
+                issuer,
+                kid: Some(kid),
+                normalized: normalize::ldp_vc(doc),
+            })
+        }
+    }
+}
+
+/// Checks `issuanceDate`/`validFrom` and `expirationDate`/`validUntil` of a JSON-LD VC.
+pub fn check_ldp_window(doc: &Value, now: i64, skew: i64) -> Result<(), VcError> {
+    let date = |names: [&str; 2]| -> Result<Option<i64>, VcError> {
+        for n in names {
+            if let Some(v) = doc.get(n) {
+                let s = v
+                    .as_str()
+                    .ok_or_else(|| VcError::Malformed(format!("{n} is not a string")))?;
+                return parse_rfc3339(s)
+                    .map(Some)
+                    .ok_or_else(|| VcError::Malformed(format!("{n} is not RFC 3339")));
+            }
+        }
+        Ok(None)
+    };
+    let from = date(["issuanceDate", "validFrom"])?;
+    let until = date(["expirationDate", "validUntil"])?;
+    jwt::check_window(from, until, now, skew)
+}
