@@ -584,6 +584,75 @@ mod tests {
         assert!(parsed.verify(b"payload-bytez", &jwk).is_err());
     }
 
+    fn josekit_token(alg: &str) -> (String, Jwk) {
+        use josekit::jws;
+        let (der, jwk): (Vec<u8>, josekit::jwk::Jwk) = match alg {
+            "ES384" => {
+                let k = jws::ES384.generate_key_pair().unwrap();
+                (k.to_der_private_key(), k.to_jwk_public_key())
+            }
+            "ES512" => {
+                let k = jws::ES512.generate_key_pair().unwrap();
+                (k.to_der_private_key(), k.to_jwk_public_key())
+            }
+            "EdDSA" => {
+                let k = jws::EdDSA
+                    .generate_key_pair(josekit::jwk::alg::ed::EdCurve::Ed25519)
+                    .unwrap();
+                (k.to_der_private_key(), k.to_jwk_public_key())
+            }
+            "PS384" => {
+                let k = jws::PS384.generate_key_pair(2048).unwrap();
+                (k.to_der_private_key(), k.to_jwk_public_key())
+            }
+            "PS512" => {
+                let k = jws::PS512.generate_key_pair(2048).unwrap();
+                (k.to_der_private_key(), k.to_jwk_public_key())
+            }
+            _ => {
+                let k = jws::PS256.generate_key_pair(2048).unwrap();
+                (k.to_der_private_key(), k.to_jwk_public_key())
+            }
+        };
+        let signer: Box<dyn josekit::jws::JwsSigner> = match alg {
+            "ES384" => Box::new(jws::ES384.signer_from_der(&der).unwrap()),
+            "ES512" => Box::new(jws::ES512.signer_from_der(&der).unwrap()),
+            "EdDSA" => Box::new(jws::EdDSA.signer_from_der(&der).unwrap()),
+            "PS384" => Box::new(jws::PS384.signer_from_der(&der).unwrap()),
+            "PS512" => Box::new(jws::PS512.signer_from_der(&der).unwrap()),
+            _ => Box::new(jws::PS256.signer_from_der(&der).unwrap()),
+        };
+        let h = b64url(json!({"alg": alg}).to_string().as_bytes());
+        let p = b64url(b"{\"sub\":\"x\"}");
+        let sig = signer.sign(format!("{h}.{p}").as_bytes()).unwrap();
+        let mut map = jwk.as_ref().clone();
+        map.remove("alg");
+        (
+            format!("{h}.{p}.{}", b64url(&sig)),
+            Jwk::from_map(map).unwrap(),
+        )
+    }
+
+    #[test]
+    fn verifies_every_accepted_algorithm() {
+        for alg in ["ES384", "ES512", "EdDSA", "PS256", "PS384", "PS512"] {
+            let (token, jwk) = josekit_token(alg);
+            let jws = verify_compact(&token, &jwk).unwrap_or_else(|e| panic!("{alg}: {e}"));
+            assert_eq!(jws.alg.as_str(), alg);
+            let mut bad = token.clone().into_bytes();
+            let i = bad.len() - 5;
+            bad[i] = if bad[i] == b'A' { b'B' } else { b'A' };
+            assert!(
+                verify_compact(&String::from_utf8(bad).unwrap(), &jwk).is_err(),
+                "{alg}"
+            );
+        }
+        // A key of the wrong type for the algorithm is refused.
+        let (token, _) = josekit_token("ES384");
+        let (_, ed) = josekit_token("EdDSA");
+        assert!(verify_compact(&token, &ed).is_err());
+    }
+
     #[test]
     fn lenient_base64() {
         assert_eq!(b64_lenient("aGk+Pz8").unwrap(), b"hi>??");

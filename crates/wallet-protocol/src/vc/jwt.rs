@@ -217,20 +217,53 @@ pub async fn resolve_signing_key(
 ) -> Result<jose::Jwk, VcError> {
     let did = kid.did();
     if did.method() == "x509" {
-        let x5c: Vec<String> = jws
-            .header
-            .get("x5c")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|c| c.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let doc = did::x509::resolve_with_x5c(&did, &x5c, now)?;
+        let doc = did::x509::resolve_with_x5c(&did, &x5c_of(jws), now)?;
         return Ok(doc.assertion_key(kid)?);
     }
     Ok(did::resolve_assertion_key(resolver, kid).await?)
+}
+
+fn x5c_of(jws: &CompactJws) -> Vec<String> {
+    jws.header
+        .get("x5c")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// RFC023 / Nuts C.4 rules for credentials issued by a did:x509: `exp` required and not
+/// after the leaf certificate's `notAfter`; every `credentialSubject` field backed by a
+/// policy of the DID.
+fn check_x509_credential(
+    jws: &CompactJws,
+    issuer: &Did,
+    claims: &Map<String, Value>,
+    now: i64,
+) -> Result<(), VcError> {
+    let resolution = did::x509::resolve_chain(issuer, &x5c_of(jws), now)?;
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| VcError::NutsRule("a did:x509 credential needs an expiration".into()))?;
+    if exp > resolution.leaf_not_after {
+        return Err(VcError::NutsRule(
+            "credential outlives the issuer certificate".into(),
+        ));
+    }
+    let vc = claims.get("vc").cloned().unwrap_or_default();
+    let subjects = match vc.get("credentialSubject") {
+        Some(Value::Array(a)) => a.clone(),
+        Some(v) => vec![v.clone()],
+        None => Vec::new(),
+    };
+    for s in &subjects {
+        did::x509::check_credential_subject(&resolution.parsed, s)?;
+    }
+    Ok(())
 }
 
 /// Checks `nbf`/`iat` and `exp` against `now` with `skew`.
@@ -272,6 +305,9 @@ pub async fn verify_jwt_vc(
     let now = clock.now_unix();
     let key = resolve_signing_key(&jws, &kid, resolver, now).await?;
     jws.verify_with(&key)?;
+    if issuer.method() == "x509" {
+        check_x509_credential(&jws, &issuer, &claims, now)?;
+    }
     let vc = claims
         .get("vc")
         .and_then(Value::as_object)
