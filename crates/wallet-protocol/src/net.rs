@@ -63,6 +63,30 @@ impl NetPolicy {
         Ok(Self { dev, extra_ca_pem })
     }
 
+    /// Combines command-line flags with the environment: development mode if `--dev` was
+    /// given or `NUTS_WALLET_DEV` is set; the CA file from `--ca-file`, else
+    /// `NUTS_WALLET_CA_FILE`. The PEM must hold at least one certificate.
+    pub fn from_args(dev_flag: bool, ca_file: Option<&std::path::Path>) -> Result<Self, NetError> {
+        let env = Self::from_env()?;
+        let extra_ca_pem = match ca_file {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                NetError::Config(format!("cannot read CA file {}: {e}", path.display()))
+            })?),
+            None => env.extra_ca_pem,
+        };
+        if let Some(pem) = &extra_ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| NetError::Config(format!("invalid CA PEM: {e}")))?;
+            if certs.is_empty() {
+                return Err(NetError::Config("CA file holds no certificate".to_owned()));
+            }
+        }
+        Ok(Self {
+            dev: dev_flag || env.dev,
+            extra_ca_pem,
+        })
+    }
+
     /// Checks that `url` may be fetched under this policy (scheme and host only; the
     /// resolved addresses are checked by [`NetPolicy::check_ip`] at connect time).
     pub fn check_url(&self, url: &Url) -> Result<(), NetError> {
@@ -461,6 +485,26 @@ mod tests {
         assert!(p.check_url(&url("https://127.0.0.1:8443/")).is_ok());
         assert!(p.check_url(&url("http://localhost/")).is_err());
         assert!(p.check_url(&url("https://10.0.0.1/")).is_err());
+    }
+
+    #[test]
+    fn ca_file_argument_is_read_and_validated() {
+        let dir = std::env::temp_dir().join(format!("nw-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bad = dir.join("bad.pem");
+        std::fs::write(&bad, b"not a certificate").unwrap();
+        assert!(matches!(
+            NetPolicy::from_args(true, Some(&bad)),
+            Err(NetError::Config(_))
+        ));
+        let missing = dir.join("missing.pem");
+        assert!(matches!(
+            NetPolicy::from_args(false, Some(&missing)),
+            Err(NetError::Config(_))
+        ));
+        let p = NetPolicy::from_args(true, None).unwrap();
+        assert!(p.dev);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

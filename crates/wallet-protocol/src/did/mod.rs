@@ -275,6 +275,39 @@ pub async fn resolve_assertion_key(
     doc.assertion_key(kid)
 }
 
+/// Verifies a compact JWS whose `kid` header is a DID URL: the key must be an
+/// `assertionMethod` of that DID (did:x509 keys come from the `x5c` header). Used for JARs,
+/// entity statements and anything else "signed by a DID". Returns the JWS and the signer.
+pub async fn verify_jws(
+    token: &str,
+    resolver: &dyn DidResolver,
+    now: i64,
+) -> Result<(crate::jose::CompactJws, DidUrl), DidError> {
+    let jws = crate::jose::CompactJws::parse(token)?;
+    let kid = jws
+        .header_str("kid")
+        .ok_or_else(|| DidError::InvalidDidUrl("JWS has no kid".into()))?;
+    let kid = DidUrl::parse(kid)?;
+    let did = kid.did();
+    let key = if did.method() == "x509" {
+        let x5c: Vec<String> = jws
+            .header
+            .get("x5c")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        x509::resolve_with_x5c(&did, &x5c, now)?.assertion_key(&kid)?
+    } else {
+        resolve_assertion_key(resolver, &kid).await?
+    };
+    jws.verify_with(&key)?;
+    Ok((jws, kid))
+}
+
 /// Fixed documents (tests, pinned partners, `did:nuts` vectors).
 #[derive(Debug, Clone, Default)]
 pub struct StaticDidResolver {
@@ -327,6 +360,16 @@ impl UniversalResolver {
     /// Uses `web` for did:web.
     pub fn new(web: web::DidWebResolver) -> Self {
         Self { web: Arc::new(web) }
+    }
+
+    /// The production setup: reqwest client and did:web cache under `policy`, system clock.
+    pub fn from_policy(policy: &crate::net::NetPolicy) -> Result<Self, NetError> {
+        let http = crate::net::ReqwestHttpClient::new(policy.clone())?;
+        Ok(Self::new(web::DidWebResolver::new(
+            Arc::new(http),
+            policy.clone(),
+            Arc::new(crate::clock::SystemClock),
+        )))
     }
 }
 

@@ -17,6 +17,8 @@ use crate::net::{BoxFuture, HttpClient, HttpRequest, NetError, NetPolicy};
 pub const MAX_DID_DOCUMENT_BYTES: usize = 64 * 1024;
 /// How long a resolved document is cached.
 pub const CACHE_TTL_SECS: i64 = 300;
+/// Bound on cached documents.
+pub const MAX_CACHE_ENTRIES: usize = 1024;
 
 /// Maps a did:web to the URL of its document.
 pub fn did_to_url(did: &Did) -> Result<Url, DidError> {
@@ -146,6 +148,7 @@ impl DidWebResolver {
         }
         let url = did_to_url(did)?;
         self.policy.check_url(&url)?;
+        tracing::debug!(%did, %url, "resolving did:web");
         let mut req = HttpRequest::get(
             url,
             "application/did+json, application/did+ld+json, application/json",
@@ -183,6 +186,12 @@ impl DidWebResolver {
             .map_err(|e| DidError::InvalidDocument(format!("not JSON: {e}")))?;
         let doc = DidDocument::new(did, value)?;
         if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= MAX_CACHE_ENTRIES {
+                cache.retain(|_, (_, at)| now - *at < CACHE_TTL_SECS);
+                if cache.len() >= MAX_CACHE_ENTRIES {
+                    cache.clear();
+                }
+            }
             cache.insert(did.clone(), (doc.clone(), now));
         }
         Ok(doc)

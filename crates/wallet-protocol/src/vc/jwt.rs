@@ -32,6 +32,9 @@ pub enum VcError {
     /// Expired.
     #[error("credential expired at {0}")]
     Expired(String),
+    /// The credential is about someone else than expected.
+    #[error("credential subject is not {0}")]
+    SubjectMismatch(String),
     /// Violates a Nuts acceptance rule (C.5).
     #[error("credential violates a Nuts rule: {0}")]
     NutsRule(String),

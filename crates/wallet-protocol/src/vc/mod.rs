@@ -147,3 +147,68 @@ pub fn check_ldp_window(doc: &Value, now: i64, skew: i64) -> Result<(), VcError>
     let until = date(["expirationDate", "validUntil"])?;
     jwt::check_window(from, until, now, skew)
 }
+
+/// Nuts C.3 content rules for a NutsOrganizationCredential (on the normalized view):
+/// `id` is `<issuer>#...`, exactly one subject with `id` and non-empty
+/// `organization.name` and `organization.city`.
+pub fn check_organization_credential(normalized: &Value) -> Result<(), VcError> {
+    let rule = |m: &str| Err(VcError::NutsRule(m.to_owned()));
+    if !normalize::types(normalized)
+        .iter()
+        .any(|t| t == "NutsOrganizationCredential")
+    {
+        return rule("not a NutsOrganizationCredential");
+    }
+    let issuer = normalize::issuer_id(normalized).unwrap_or_default();
+    let id = normalized
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if issuer.is_empty() || !id.starts_with(&format!("{issuer}#")) {
+        return rule("id must be <issuer DID>#<id>");
+    }
+    let subject = match normalized.get("credentialSubject") {
+        Some(Value::Array(a)) if a.len() == 1 => &a[0],
+        Some(Value::Object(_)) => &normalized["credentialSubject"],
+        _ => return rule("exactly one credentialSubject is required"),
+    };
+    if subject.get("id").and_then(Value::as_str).is_none() {
+        return rule("credentialSubject.id is required");
+    }
+    for field in ["name", "city"] {
+        let ok = subject
+            .get("organization")
+            .and_then(|o| o.get(field))
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.trim().is_empty());
+        if !ok {
+            return rule(&format!("organization.{field} must be a non-empty string"));
+        }
+    }
+    Ok(())
+}
+
+/// The admin import check: proof by the issuer's key, validity window, the general Nuts
+/// rules, and every `credentialSubject.id` equal to `holder` (the organization's DID).
+/// Revocation is checked separately ([`status::check_status`]).
+pub async fn verify_for_holder(
+    credential: &Credential,
+    holder: &Did,
+    resolver: &dyn DidResolver,
+    clock: &dyn Clock,
+) -> Result<VerifiedCredential, VcError> {
+    let verified =
+        verify_credential(credential, resolver, clock, &VerifyOptions::default()).await?;
+    jwt::check_nuts_rules(&verified.normalized)?;
+    let ids = verified.subject_ids();
+    if ids.is_empty() || ids.iter().any(|id| id != holder.as_str()) {
+        return Err(VcError::SubjectMismatch(holder.to_string()));
+    }
+    if normalize::types(&verified.normalized)
+        .iter()
+        .any(|t| t == "NutsOrganizationCredential")
+    {
+        check_organization_credential(&verified.normalized)?;
+    }
+    Ok(verified)
+}

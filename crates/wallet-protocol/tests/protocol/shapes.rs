@@ -423,3 +423,72 @@ fn entity_statement_round_trip() {
     ))
     .is_err());
 }
+
+#[test]
+fn import_check_for_the_organization() {
+    let org = org();
+    let vc = Credential::Ldp(org_credential(&org));
+    let clock = FixedClock(NOW);
+    let v = futures::executor::block_on(wallet_protocol::vc::verify_for_holder(
+        &vc,
+        &org.did,
+        &org.resolver,
+        &clock,
+    ))
+    .unwrap();
+    assert_eq!(v.issuer, org.did);
+    // Another organization cannot import it.
+    let other = Did::parse("did:web:other.example:iam:1").unwrap();
+    assert!(matches!(
+        futures::executor::block_on(wallet_protocol::vc::verify_for_holder(
+            &vc,
+            &other,
+            &org.resolver,
+            &clock
+        )),
+        Err(wallet_protocol::vc::jwt::VcError::SubjectMismatch(_))
+    ));
+    // Organization credential content rules.
+    let mut normalized = wallet_protocol::vc::normalize::ldp_vc(&org_credential(&org));
+    wallet_protocol::vc::check_organization_credential(&normalized).unwrap();
+    normalized["credentialSubject"]["organization"]["city"] = json!("");
+    assert!(wallet_protocol::vc::check_organization_credential(&normalized).is_err());
+    // A JWT employee credential is about the employee, not the organization.
+    let (emp, _) = employee();
+    let jwt = issue_employee_credential(&org.signer, &org.did, &emp, &claims(), NOW, 3600).unwrap();
+    let jwt = Credential::Jwt(jwt);
+    assert!(
+        futures::executor::block_on(wallet_protocol::vc::verify_for_holder(
+            &jwt,
+            &org.did,
+            &org.resolver,
+            &clock
+        ))
+        .is_err()
+    );
+    assert!(
+        futures::executor::block_on(wallet_protocol::vc::verify_for_holder(
+            &jwt,
+            &emp,
+            &org.resolver,
+            &clock
+        ))
+        .is_ok()
+    );
+}
+
+#[test]
+fn verify_jws_by_did_url() {
+    let org = org();
+    let mut claims = serde_json::Map::new();
+    claims.insert("iss".into(), json!(ORG));
+    let token = wallet_protocol::jose::sign_jwt(&org.signer, &claims).unwrap();
+    let (jws, kid) =
+        futures::executor::block_on(did::verify_jws(&token, &org.resolver, NOW)).unwrap();
+    assert_eq!(kid.as_str(), org.signer.key_id());
+    assert_eq!(jws.claims().unwrap()["iss"], ORG);
+    // A key that is not in the DID document.
+    let stranger = SoftwareSigner::generate_es256(format!("{ORG}#other")).unwrap();
+    let token = wallet_protocol::jose::sign_jwt(&stranger, &claims).unwrap();
+    assert!(futures::executor::block_on(did::verify_jws(&token, &org.resolver, NOW)).is_err());
+}
