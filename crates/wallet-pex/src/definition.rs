@@ -51,6 +51,9 @@ pub struct Field {
     paths: Vec<FieldPath>,
     filter: Option<Filter>,
     filter_json: Option<Value>,
+    /// Set when the field is exactly `path: ["$.type"]`, `filter: {type: string, const: X}`,
+    /// not optional: then it holds iff the credential's types contain X (see `matcher`).
+    type_const: Option<(String, u64)>,
 }
 
 /// `rule` of a submission requirement.
@@ -294,6 +297,9 @@ impl Field {
     pub fn filter_json(&self) -> Option<&Value> {
         self.filter_json.as_ref()
     }
+    pub(crate) fn type_const(&self) -> Option<(&str, u64)> {
+        self.type_const.as_ref().map(|(t, b)| (t.as_str(), *b))
+    }
     pub(crate) fn filter(&self) -> Option<&Filter> {
         self.filter.as_ref()
     }
@@ -421,7 +427,7 @@ fn parse_field(
         Some(_) => return Err(at.key("intent_to_retain").invalid("must be a boolean")),
     }
     let p_at = at.key("path");
-    let paths = match obj.get("path") {
+    let paths: Vec<FieldPath> = match obj.get("path") {
         Some(Value::Array(ps)) if !ps.is_empty() => ps
             .iter()
             .enumerate()
@@ -448,6 +454,13 @@ fn parse_field(
             (Some(filter), Some(f.clone()))
         }
     };
+    let type_const = match (&filter, paths.as_slice()) {
+        (Some(f), [p]) if !optional && p.as_str() == "$.type" && f.is_plain_string_const() => f
+            .const_
+            .as_ref()
+            .map(|c| (c.clone(), crate::credential::type_bloom_bits(c))),
+        _ => None,
+    };
     Ok(Field {
         id,
         name,
@@ -456,6 +469,7 @@ fn parse_field(
         paths,
         filter,
         filter_json,
+        type_const,
     })
 }
 

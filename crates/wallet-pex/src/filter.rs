@@ -136,6 +136,21 @@ pub(crate) enum Hit<'a> {
 }
 
 impl Filter {
+    /// `{type: "string", const: X}` and nothing else.
+    pub(crate) fn is_plain_string_const(&self) -> bool {
+        self.type_.as_deref() == Some("string")
+            && self.const_.is_some()
+            && self.enum_.is_none()
+            && self.pattern.is_none()
+            && self.minimum.is_none()
+            && self.maximum.is_none()
+            && self.exclusive_minimum.is_none()
+            && self.exclusive_maximum.is_none()
+            && self.min_length.is_none()
+            && self.max_length.is_none()
+            && self.format.is_none()
+    }
+
     /// Evaluates a single value (which may be an array).
     pub(crate) fn eval<'a>(&self, value: &'a Value) -> Result<Hit<'a>, Fail> {
         if let Some(en) = &self.enum_ {

@@ -377,25 +377,60 @@ fn apply_requirement(
     (eval, result)
 }
 
-/// Fast check: does the credential satisfy the descriptor?
+/// Fast check: does the credential satisfy the descriptor? Cheapest checks first: type
+/// constants (inline bloom filter), formats, validity, then the other fields.
 pub(crate) fn accepts(
     pd: &PresentationDefinition,
     d: &InputDescriptor,
     c: &WalletCredential,
     now: Option<i64>,
 ) -> bool {
-    if !credential_matches(pd.format(), c) || !credential_matches(d.format(), c) {
-        return false;
+    count_failures(pd, d, c, now, 1) == 0
+}
+
+/// Counts failed checks (as `diagnose` reports them), stopping once `limit` is reached.
+fn count_failures(
+    pd: &PresentationDefinition,
+    d: &InputDescriptor,
+    c: &WalletCredential,
+    now: Option<i64>,
+    limit: usize,
+) -> usize {
+    let mut failures = 0;
+    for f in d.fields() {
+        if let Some((t, bloom)) = f.type_const() {
+            if !c.has_type(t, bloom) {
+                failures += 1;
+                if failures >= limit {
+                    return failures;
+                }
+            }
+        }
     }
-    if let Some(now) = now {
-        if c.not_before().is_some_and(|t| t > now) || c.expires().is_some_and(|t| t < now) {
-            return false;
+    let checks = [
+        !credential_matches(pd.format(), c),
+        !credential_matches(d.format(), c),
+        now.is_some_and(|now| c.not_before().is_some_and(|t| t > now)),
+        now.is_some_and(|now| c.expires().is_some_and(|t| t < now)),
+    ];
+    for failed in checks {
+        if failed {
+            failures += 1;
+            if failures >= limit {
+                return failures;
+            }
         }
     }
     let doc = c.normalized();
-    d.fields()
-        .iter()
-        .all(|f| !matches!(eval_field(f, doc), FieldMatch::Failed))
+    for f in d.fields() {
+        if f.type_const().is_none() && matches!(eval_field(f, doc), FieldMatch::Failed) {
+            failures += 1;
+            if failures >= limit {
+                return failures;
+            }
+        }
+    }
+    failures
 }
 
 pub(crate) enum FieldMatch<'a> {
@@ -594,16 +629,20 @@ fn explain(
     creds: &[WalletCredential],
     now: Option<i64>,
 ) -> DescriptorExplanation {
-    let checks = d.fields().len() + 3;
-    let mut best: Option<(usize, CredentialDiagnosis)> = None;
+    // Branch and bound: the closest credential has the fewest failed checks (first on ties);
+    // a credential is abandoned as soon as it cannot beat the best so far.
+    let mut best: Option<(usize, usize)> = None;
     for (i, c) in creds.iter().enumerate() {
-        let diag = diagnose(pd, d, c, i, now);
-        let score = checks.saturating_sub(diag.failures.len());
-        if best.as_ref().is_none_or(|(s, _)| score > *s) {
-            best = Some((score, diag));
+        let limit = best.map_or(usize::MAX, |(f, _)| f);
+        let failures = count_failures(pd, d, c, now, limit);
+        if failures < limit {
+            best = Some((failures, i));
+            if failures == 0 {
+                break;
+            }
         }
     }
-    let closest = best.map(|(_, d)| d);
+    let closest = best.map(|(_, i)| diagnose(pd, d, &creds[i], i, now));
     let message = match &closest {
         None => format!("no credentials to match input descriptor `{}`", d.id()),
         Some(diag) => diag.message(),
