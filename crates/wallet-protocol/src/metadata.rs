@@ -93,6 +93,41 @@ impl OrgIdentity {
     }
 }
 
+/// The default organization DID for a base URL, as a Nuts node makes them:
+/// `did:web:<host>[%3A<port>][:<base path segments>]:iam:<uuid>`.
+pub fn default_org_did(base_url: &Url) -> Result<Did, MetadataError> {
+    let mut u = base_url.clone();
+    let path = base_url.path().trim_end_matches('/');
+    u.set_path(&format!("{path}/iam/{}", uuid::Uuid::new_v4()));
+    Ok(did::web::url_to_did(&u)?)
+}
+
+/// README.txt text for a publication bundle: where each file goes and its content type.
+pub fn publication_readme(org: &OrgIdentity, files: &[PublishedFile]) -> String {
+    let root = format!(
+        "{}://{}",
+        org.base_url.scheme(),
+        org.base_url.host_str().unwrap_or_default()
+    ) + &org
+        .base_url
+        .port()
+        .map(|p| format!(":{p}"))
+        .unwrap_or_default();
+    let mut out = format!(
+        "Nuts Wallet publication bundle for {} ({})\n\n\
+         Serve these files over HTTPS with a certificate trusted by the Nuts nodes you talk to.\n\
+         Paths are relative to the web server root {root}/. Re-publish after any key change.\n\n",
+        org.subject, org.did
+    );
+    for f in files {
+        out.push_str(&format!(
+            "{}\n    URL:          {root}/{}\n    Content-Type: {}\n    What:         {}\n\n",
+            f.path, f.path, f.content_type, f.description
+        ));
+    }
+    out
+}
+
 /// AS metadata (section 0.2 shape) for `issuer`. Endpoints that are `None` are omitted.
 pub fn authorization_server_metadata(
     issuer: &str,
@@ -358,6 +393,44 @@ mod tests {
             well_known_url(&u, "openid-configuration").unwrap().as_str(),
             "https://zorg.example:8443/.well-known/openid-configuration/base/oauth2/acme"
         );
+    }
+
+    #[test]
+    fn default_did_and_readme() {
+        let base = Url::parse("https://zorg.example:8443/nuts").unwrap();
+        let did = default_org_did(&base).unwrap();
+        assert!(
+            did.as_str()
+                .starts_with("did:web:zorg.example%3A8443:nuts:iam:"),
+            "{did}"
+        );
+        let url = crate::did::web::did_to_url(&did).unwrap();
+        assert!(url
+            .as_str()
+            .starts_with("https://zorg.example:8443/nuts/iam/"));
+        let org = OrgIdentity {
+            subject: "acme".into(),
+            base_url: base,
+            kid: did.with_fragment("k"),
+            did,
+            public_jwk: Jwk::from_value(&json!({"kty":"EC","crv":"P-256","x":"AA","y":"BB"}))
+                .unwrap(),
+        };
+        assert_eq!(
+            org.client_id().unwrap().as_str(),
+            "https://zorg.example:8443/nuts/oauth2/acme"
+        );
+        let files = vec![PublishedFile {
+            path: ".well-known/openid-configuration/nuts/oauth2/acme".into(),
+            content_type: ENTITY_STATEMENT_CONTENT_TYPE,
+            description: "signed entity statement",
+            content: vec![],
+        }];
+        let readme = publication_readme(&org, &files);
+        assert!(readme.contains(
+            "https://zorg.example:8443/.well-known/openid-configuration/nuts/oauth2/acme"
+        ));
+        assert!(readme.contains("application/entity-statement+jwt"));
     }
 
     #[test]

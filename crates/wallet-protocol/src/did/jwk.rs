@@ -112,4 +112,24 @@ mod tests {
         }
         assert!(decode(&Did::parse("did:jwk:bm90LWpzb24").unwrap()).is_err());
     }
+
+    #[test]
+    fn standard_and_url_alphabets_differ_and_both_decode() {
+        // '?', '>' and '~' make base64 emit '+'/'/' (standard) vs '-'/'_' (url).
+        let jwk = Jwk::from_value(&json!({
+            "kty": "EC", "crv": "P-256", "kid": "k?>~??>>",
+            "x": "TG2H2x2dWXN3uCqZpqF1ysAPQVDJEN_H-CMtbgjb-Ng",
+            "y": "9M8Nxd0PN22M9lPDxdpDpoTLz15wfyZJs6ZhKIUJ338"
+        }))
+        .unwrap();
+        let text = serde_json::to_string(&jwk).unwrap();
+        let std = base64::engine::general_purpose::STANDARD_NO_PAD.encode(text.as_bytes());
+        let url = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text.as_bytes());
+        assert_ne!(std, url);
+        assert!(std.contains(['+', '/']));
+        for enc in [std, url] {
+            let did = Did::parse(&format!("did:jwk:{enc}")).unwrap();
+            assert_eq!(decode(&did).unwrap(), jwk);
+        }
+    }
 }
