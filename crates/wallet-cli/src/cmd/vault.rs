@@ -1,0 +1,420 @@
+//! Vault commands: `init`, `status`, `admin set-passphrase`, `backup`, `restore`, `audit list`,
+//! `audit verify`. Thin adapters over `wallet_vault`.
+//!
+//! Passphrases come from the environment for headless use, or from a prompt when the variable
+//! is absent and stdin is a terminal; otherwise the command fails with a message naming the
+//! variable. They are never echoed, printed or logged.
+//!
+//! | variable                          | what                                          |
+//! |-----------------------------------|-----------------------------------------------|
+//! | `NUTS_WALLET_PASSPHRASE`          | vault passphrase (passphrase-protected vault) |
+//! | `NUTS_WALLET_ADMIN_PASSPHRASE`    | administrator passphrase                      |
+//! | `NUTS_WALLET_NEW_ADMIN_PASSPHRASE`| new administrator passphrase (set-passphrase) |
+//! | `NUTS_WALLET_BACKUP_PASSPHRASE`   | passphrase of a backup file                   |
+//! | `NUTS_WALLET_KEYRING_SERVICE`     | keyring service name (default `nuts-wallet`)  |
+//! | `NUTS_WALLET_INSECURE_FAST_KDF=1` | tests only: cheap Argon2id for new secrets    |
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use wallet_vault::{
+    format_rfc3339_ms, ActivityFilter, CreateOptions, KdfParams, KeyStore, OsKeyring, Passphrase,
+    Protection, RestoreOptions, Unlock, Vault, VaultError,
+};
+
+use crate::Ctx;
+
+const ENV_VAULT: &str = "NUTS_WALLET_PASSPHRASE";
+const ENV_ADMIN: &str = "NUTS_WALLET_ADMIN_PASSPHRASE";
+const ENV_NEW_ADMIN: &str = "NUTS_WALLET_NEW_ADMIN_PASSPHRASE";
+const ENV_BACKUP: &str = "NUTS_WALLET_BACKUP_PASSPHRASE";
+const ENV_SERVICE: &str = "NUTS_WALLET_KEYRING_SERVICE";
+const ENV_FAST_KDF: &str = "NUTS_WALLET_INSECURE_FAST_KDF";
+
+/// How a new vault key is protected (`init`, `restore`).
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct ProtectionArgs {
+    /// Protect the vault with a key in the OS keyring (unlocks without typing)
+    #[arg(long)]
+    keyring: bool,
+    /// Protect the vault with a passphrase, read from NUTS_WALLET_PASSPHRASE (or prompted)
+    #[arg(long, alias = "passphrase")]
+    passphrase_env: bool,
+}
+
+/// Arguments of `init`.
+#[derive(clap::Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    protection: ProtectionArgs,
+}
+
+/// Arguments of `status`.
+#[derive(clap::Args)]
+pub struct StatusArgs {
+    /// Print the status as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `admin`.
+#[derive(clap::Args)]
+pub struct AdminArgs {
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum AdminCommand {
+    /// Change the administrator passphrase (current one from NUTS_WALLET_ADMIN_PASSPHRASE,
+    /// new one from NUTS_WALLET_NEW_ADMIN_PASSPHRASE, or prompted)
+    SetPassphrase,
+}
+
+/// Arguments of `backup`.
+#[derive(clap::Args)]
+pub struct BackupArgs {
+    /// The backup file to write (must not exist)
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+/// Arguments of `restore`.
+#[derive(clap::Args)]
+pub struct RestoreArgs {
+    /// The backup file
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    #[command(flatten)]
+    protection: ProtectionArgs,
+}
+
+/// Arguments of `audit`.
+#[derive(clap::Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    command: AuditCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum AuditCommand {
+    /// List activity log entries, newest first
+    List {
+        /// Print JSON (one array)
+        #[arg(long)]
+        json: bool,
+        /// At most this many entries
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Only this actor (`admin`, `system`, `employee:<id>`)
+        #[arg(long)]
+        actor: Option<String>,
+        /// Only actions starting with this (e.g. `credential.`)
+        #[arg(long)]
+        action: Option<String>,
+    },
+    /// Verify the activity log's hash chain; exit status 1 when it is broken
+    Verify {
+        /// Print the report as JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn keystore() -> Arc<dyn KeyStore> {
+    match std::env::var(ENV_SERVICE) {
+        Ok(s) if !s.is_empty() => Arc::new(OsKeyring::with_service(&s)),
+        _ => Arc::new(OsKeyring::new()),
+    }
+}
+
+fn kdf() -> KdfParams {
+    if std::env::var(ENV_FAST_KDF).is_ok_and(|v| v == "1") {
+        eprintln!("warning: {ENV_FAST_KDF}=1: using test-only key derivation cost");
+        KdfParams::INSECURE_TEST
+    } else {
+        KdfParams::DEFAULT
+    }
+}
+
+/// Reads a passphrase from `var`, or prompts (twice when `confirm`) on a terminal.
+fn passphrase(var: &str, prompt: &str, confirm: bool) -> anyhow::Result<Passphrase> {
+    if let Ok(v) = std::env::var(var) {
+        if v.is_empty() {
+            bail!("{var} is set but empty");
+        }
+        return Ok(Passphrase::new(v));
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("{prompt} needed: set {var} (no terminal to prompt on)");
+    }
+    let first = Passphrase::new(
+        rpassword::prompt_password(format!("{prompt}: ")).context("reading the passphrase")?,
+    );
+    if confirm {
+        let again = Passphrase::new(
+            rpassword::prompt_password(format!("{prompt} (again): "))
+                .context("reading the passphrase")?,
+        );
+        if !first.matches(&again) {
+            bail!("the two entries differ");
+        }
+    }
+    Ok(first)
+}
+
+fn protection(args: &ProtectionArgs) -> anyhow::Result<Protection> {
+    if args.keyring {
+        Ok(Protection::Keyring)
+    } else {
+        Ok(Protection::Passphrase {
+            passphrase: passphrase(ENV_VAULT, "New vault passphrase", true)?,
+            kdf: kdf(),
+        })
+    }
+}
+
+/// Opens and unlocks the vault: with the OS keyring when the vault uses it, else with the
+/// vault passphrase.
+fn open_unlocked(ctx: &Ctx) -> anyhow::Result<Vault> {
+    let vault = Vault::open(&ctx.data_dir, keystore())?;
+    let methods = vault.status()?.protection;
+    if methods.iter().any(|m| m == "keyring") {
+        match vault.unlock(Unlock::Keyring) {
+            Ok(()) => return Ok(vault),
+            Err(e) if methods.iter().any(|m| m == "passphrase") => {
+                eprintln!("note: keyring unlock failed ({e}); trying the passphrase");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let p = passphrase(ENV_VAULT, "Vault passphrase", false)?;
+    vault.unlock(Unlock::Passphrase(&p))?;
+    Ok(vault)
+}
+
+fn admin_session(vault: &Vault) -> anyhow::Result<wallet_vault::AdminSession> {
+    let p = passphrase(ENV_ADMIN, "Administrator passphrase", false)?;
+    Ok(vault.admin_session(&p)?)
+}
+
+/// `nuts-wallet init`.
+pub fn run_init(ctx: &Ctx, args: InitArgs) -> anyhow::Result<ExitCode> {
+    if Vault::exists(&ctx.data_dir) {
+        return Err(VaultError::AlreadyInitialized(ctx.data_dir.clone()).into());
+    }
+    let protection = protection(&args.protection)?;
+    let admin = passphrase(ENV_ADMIN, "New administrator passphrase", true)?;
+    let vault = Vault::create(
+        &ctx.data_dir,
+        keystore(),
+        CreateOptions {
+            protection,
+            admin_passphrase: admin,
+            admin_kdf: kdf(),
+        },
+    )?;
+    let st = vault.status()?;
+    println!(
+        "Created vault {} in {} (protected by {}; administrator passphrase set)",
+        st.vault_id,
+        st.data_dir.display(),
+        describe(&st.protection)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe(methods: &[String]) -> String {
+    methods
+        .iter()
+        .map(|m| match m.as_str() {
+            "keyring" => "the OS keyring",
+            "passphrase" => "a passphrase",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// `nuts-wallet status`. Works without unlocking.
+pub fn run_status(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let vault = match Vault::open(&ctx.data_dir, keystore()) {
+        Ok(v) => v,
+        Err(VaultError::NotInitialized(dir)) => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "initialized": false, "data_dir": dir })
+                );
+            } else {
+                println!("No vault in {} (run `nuts-wallet init`)", dir.display());
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let st = vault.status()?;
+    let chain = vault.verify_activity()?;
+    if args.json {
+        let mut v = serde_json::to_value(&st)?;
+        v["initialized"] = true.into();
+        v["activity_chain_ok"] = chain.is_ok().into();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!("vault           {}", st.vault_id);
+        println!("data directory  {}", st.data_dir.display());
+        println!("created         {}", format_rfc3339_ms(st.created_at_ms));
+        println!("schema version  {}", st.schema_version);
+        println!("protected by    {}", describe(&st.protection));
+        println!(
+            "administrator   {}",
+            if st.admin_passphrase_set {
+                "passphrase set"
+            } else {
+                "NO passphrase set"
+            }
+        );
+        println!("auto-lock       {} s idle", st.auto_lock_secs);
+        println!(
+            "contents        {} credentials, {} keys, {} employees",
+            st.credentials, st.keys, st.employees
+        );
+        println!(
+            "activity log    {} entries, chain {}",
+            st.activity_entries,
+            if chain.is_ok() { "intact" } else { "BROKEN" }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `nuts-wallet admin ...`.
+pub fn run_admin(ctx: &Ctx, args: AdminArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        AdminCommand::SetPassphrase => {
+            let vault = open_unlocked(ctx)?;
+            let session = admin_session(&vault)?;
+            let new = passphrase(ENV_NEW_ADMIN, "New administrator passphrase", true)?;
+            vault.set_admin_passphrase(&session, &new, kdf())?;
+            println!("Administrator passphrase changed");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `nuts-wallet backup --out FILE`.
+pub fn run_backup(ctx: &Ctx, args: BackupArgs) -> anyhow::Result<ExitCode> {
+    let vault = open_unlocked(ctx)?;
+    let session = admin_session(&vault)?;
+    let pw = passphrase(ENV_BACKUP, "New backup passphrase", true)?;
+    let info = vault.backup(&session, &args.out, &pw, kdf())?;
+    println!(
+        "Backup of vault {} written to {} ({} bytes)",
+        info.vault_id,
+        info.path.display(),
+        info.bytes
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `nuts-wallet restore FILE`.
+pub fn run_restore(ctx: &Ctx, args: RestoreArgs) -> anyhow::Result<ExitCode> {
+    if Vault::exists(&ctx.data_dir) {
+        return Err(VaultError::AlreadyInitialized(ctx.data_dir.clone()).into());
+    }
+    let backup_pw = passphrase(ENV_BACKUP, "Backup passphrase", false)?;
+    let admin = passphrase(
+        ENV_ADMIN,
+        "Administrator passphrase of the backed-up vault",
+        false,
+    )?;
+    let protection = protection(&args.protection)?;
+    let vault = Vault::restore(
+        &args.file,
+        &backup_pw,
+        &ctx.data_dir,
+        keystore(),
+        RestoreOptions {
+            protection,
+            admin_passphrase: admin,
+        },
+    )?;
+    let st = vault.status()?;
+    println!(
+        "Restored vault {} into {} ({} credentials, {} keys, {} employees; protected by {})",
+        st.vault_id,
+        st.data_dir.display(),
+        st.credentials,
+        st.keys,
+        st.employees,
+        describe(&st.protection)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `nuts-wallet audit ...`.
+pub fn run_audit(ctx: &Ctx, args: AuditArgs) -> anyhow::Result<ExitCode> {
+    let vault = open_unlocked(ctx)?;
+    match args.command {
+        AuditCommand::List {
+            json,
+            limit,
+            actor,
+            action,
+        } => {
+            let entries = vault.activity(&ActivityFilter {
+                actor,
+                action_prefix: action,
+                limit,
+                ..Default::default()
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&entries)?);
+            } else {
+                for e in &entries {
+                    println!(
+                        "{:>6}  {}  {:<12} {:<24} {:<8} {}  {}",
+                        e.seq,
+                        format_rfc3339_ms(e.at_ms),
+                        e.actor,
+                        e.action,
+                        e.outcome,
+                        e.subject,
+                        e.detail
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Verify { json } => {
+            let report = vault.verify_activity()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else if let Some(bad) = &report.first_bad {
+                println!(
+                    "activity log BROKEN at entry {}: {} ({} entries checked)",
+                    bad.seq, bad.problem, report.entries
+                );
+            } else {
+                println!(
+                    "activity log OK: {} entries, hash chain{} verified",
+                    report.entries,
+                    if report.anchor_checked {
+                        " and sealed anchor"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Ok(if report.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}

@@ -1,0 +1,286 @@
+use p256::ecdsa::signature::Verifier;
+use p256::ecdsa::{Signature, VerifyingKey};
+use wallet_protocol::signer::{SignError, Signer};
+use wallet_vault::*;
+
+use crate::common::*;
+
+#[test]
+fn credentials_roundtrip_filter_and_delete() {
+    let (_dir, _ks, v) = new_vault();
+    let a = admin(&v);
+    let metas: Vec<_> = (0..6)
+        .map(|i| v.import_credential(&a, credential(i)).unwrap())
+        .collect();
+    let all = v.list_credentials(&CredentialFilter::default()).unwrap();
+    assert_eq!(all.len(), 6);
+    let orgs = v
+        .list_credentials(&CredentialFilter {
+            credential_type: Some("NutsOrganizationCredential".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(orgs.len(), 3);
+    let by_issuer = v
+        .list_credentials(&CredentialFilter {
+            issuer: Some("did:web:issuer1.example".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(by_issuer.len(), 2);
+    let expired = v
+        .list_credentials(&CredentialFilter {
+            valid_at_ms: Some(4_100_000_000_000),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(expired.is_empty());
+    let c = v.credential(&metas[3].id).unwrap();
+    assert_eq!(
+        c.raw.expose_secret(),
+        "eyJhbGciOiJFUzI1NiJ9.credential-3.sig"
+    );
+    assert_eq!(c.meta, metas[3]);
+    assert!(
+        !format!("{c:?}").contains("credential-3"),
+        "Debug must redact the raw credential"
+    );
+    v.delete_credential(&a, &metas[3].id).unwrap();
+    assert!(matches!(
+        v.credential(&metas[3].id),
+        Err(VaultError::NotFound { .. })
+    ));
+    assert!(matches!(
+        v.delete_credential(&a, &metas[3].id),
+        Err(VaultError::NotFound { .. })
+    ));
+    let log = v
+        .activity(&ActivityFilter {
+            subject: Some(metas[3].id.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["credential.delete", "credential.import"]
+    );
+    assert!(v.verify_activity().unwrap().is_ok());
+}
+
+#[test]
+fn generated_key_signs_es256_through_the_signer_trait() {
+    let (_dir, _ks, v) = new_vault();
+    let a = admin(&v);
+    let info = v.generate_key(&a, "org key", "organization").unwrap();
+    assert_eq!(info.alg, "ES256");
+    assert!(!info.public_jwk.contains_key("d"));
+    assert_eq!(info.thumbprint, jwk_thumbprint(&info.public_jwk).unwrap());
+    let signer = v.signer(&info.id).unwrap();
+    assert_eq!(signer.algorithm(), "ES256");
+    assert_eq!(signer.key_id(), info.thumbprint);
+    let sig = signer.sign(b"header.payload").unwrap();
+    assert_eq!(sig.len(), 64);
+    let jwk = serde_json::to_string(&signer.public_jwk()).unwrap();
+    let vk = VerifyingKey::from(p256::PublicKey::from_jwk_str(&jwk).unwrap());
+    vk.verify(b"header.payload", &Signature::from_slice(&sig).unwrap())
+        .unwrap();
+    // kid can be set to a DID URL.
+    v.set_key_kid(&a, &info.id, "did:web:org.example#0")
+        .unwrap();
+    assert_eq!(
+        v.signer(&info.id).unwrap().key_id(),
+        "did:web:org.example#0"
+    );
+    // Locked vault: the signer refuses.
+    v.lock();
+    assert!(matches!(signer.sign(b"x"), Err(SignError::Unavailable(_))));
+}
+
+#[test]
+fn import_jwk_and_pem_keys() {
+    use p256::pkcs8::{EncodePrivateKey, LineEnding};
+    let (_dir, _ks, v) = new_vault();
+    let a = admin(&v);
+    let jwk = r#"{"kty":"EC","crv":"P-256","x":"gn5tuwlITf89ZcrnGpbGqbs35kJmhNzuI9Lj1gTGtN0","y":"SBvi4-B5PP-RWD08YuajzXKJccuzIUJytQjrResyIDg","d":"jpsQnnGQmL-YBIffH1136cLWlyrpRhp7qaz9_7ek7Nk"}"#;
+    let info = v
+        .import_key(&a, "imported", "organization", &SecretString::from(jwk))
+        .unwrap();
+    assert_eq!(
+        info.public_jwk["x"],
+        "gn5tuwlITf89ZcrnGpbGqbs35kJmhNzuI9Lj1gTGtN0"
+    );
+    assert_eq!(
+        info.thumbprint,
+        "wpl098kGpuVo1K53LuMVYuBj91e4fiGoObiP2GpqdUQ"
+    );
+    // The same key again is a duplicate.
+    assert!(matches!(
+        v.import_key(&a, "again", "organization", &SecretString::from(jwk)),
+        Err(VaultError::Duplicate { .. })
+    ));
+    let sk = p256::SecretKey::random(&mut rand_core::OsRng);
+    let pem = sk.to_pkcs8_pem(LineEnding::LF).unwrap();
+    let info2 = v
+        .import_key(&a, "pem", "employee", &SecretString::from(pem.as_str()))
+        .unwrap();
+    let sig = v.signer(&info2.id).unwrap().sign(b"m").unwrap();
+    VerifyingKey::from(sk.public_key())
+        .verify(b"m", &Signature::from_slice(&sig).unwrap())
+        .unwrap();
+    assert!(matches!(
+        v.import_key(
+            &a,
+            "bad",
+            "x",
+            &SecretString::from("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+        ),
+        Err(VaultError::InvalidInput(_))
+    ));
+    assert_eq!(v.keys().unwrap().len(), 2);
+}
+
+#[test]
+fn roster_add_lookup_update_and_key_reference() {
+    let (_dir, _ks, v) = new_vault();
+    let a = admin(&v);
+    let key = v.generate_key(&a, "employee key", "employee").unwrap();
+    let e = v
+        .add_employee(
+            &a,
+            NewEmployee {
+                identifier: "uzi:900012345".into(),
+                personal: serde_json::json!({"name": "J. de Vries", "role": "Verpleegkundige"}),
+                key_id: Some(key.id.clone()),
+            },
+        )
+        .unwrap();
+    assert!(e.active);
+    let found = v
+        .employee_by_identifier(" uzi:900012345 ")
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, e);
+    assert_eq!(v.employee_by_identifier("uzi:1").unwrap(), None);
+    assert!(matches!(
+        v.add_employee(
+            &a,
+            NewEmployee {
+                identifier: "uzi:900012345".into(),
+                personal: serde_json::json!({}),
+                key_id: None
+            }
+        ),
+        Err(VaultError::Duplicate { .. })
+    ));
+    assert!(matches!(
+        v.add_employee(
+            &a,
+            NewEmployee {
+                identifier: "uzi:2".into(),
+                personal: serde_json::json!({}),
+                key_id: Some("no-such-key".into())
+            }
+        ),
+        Err(VaultError::InvalidInput(_))
+    ));
+    // The key is in use.
+    assert!(matches!(
+        v.delete_key(&a, &key.id),
+        Err(VaultError::InvalidInput(_))
+    ));
+    let upd = v
+        .update_employee(
+            &a,
+            &e.id,
+            EmployeeUpdate {
+                active: Some(false),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(!upd.active);
+    assert_eq!(v.employee(&e.id).unwrap().personal["name"], "J. de Vries");
+    assert_eq!(v.employees().unwrap().len(), 1);
+    v.remove_employee(&a, &e.id).unwrap();
+    v.delete_key(&a, &key.id).unwrap();
+    assert!(v.employees().unwrap().is_empty());
+}
+
+#[test]
+fn tokens_roundtrip_and_expiry() {
+    let (_dir, _ks, v) = new_vault();
+    let now = 1_800_000_000_000i64.max(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
+    );
+    let id = v
+        .put_token(NewToken {
+            kind: "access_token".into(),
+            audience: "https://as.example|scope".into(),
+            expires_at_ms: Some(now + 60_000),
+            value: SecretString::from("tok-123"),
+        })
+        .unwrap();
+    v.put_token(NewToken {
+        kind: "access_token".into(),
+        audience: "https://as.example|old".into(),
+        expires_at_ms: Some(1),
+        value: SecretString::from("expired"),
+    })
+    .unwrap();
+    let t = v
+        .find_token("access_token", "https://as.example|scope")
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.value.expose_secret(), "tok-123");
+    assert_eq!(t.id, id);
+    assert!(v
+        .find_token("access_token", "https://as.example|old")
+        .unwrap()
+        .is_none());
+    assert_eq!(v.purge_expired_tokens().unwrap(), 1);
+    assert!(v.delete_token(&id).unwrap());
+    assert!(!v.delete_token(&id).unwrap());
+}
+
+#[test]
+fn custom_transaction_seals_and_records_atomically() {
+    let (_dir, _ks, v) = new_vault();
+    // A failing transaction leaves neither its change nor its activity entry.
+    let before = v.status().unwrap().activity_entries;
+    let r: Result<()> = v.transaction(|tx| {
+        tx.record(NewActivity::new(
+            Actor::Employee("e1".into()),
+            "presentation.send",
+            "as",
+        ))?;
+        tx.sql().execute(
+            "INSERT INTO settings (name, value, updated_at) VALUES ('x', '1', 0)",
+            [],
+        )?;
+        Err(VaultError::InvalidInput("abort".into()))
+    });
+    assert!(r.is_err());
+    assert_eq!(v.status().unwrap().activity_entries, before);
+    assert_eq!(v.setting("x").unwrap(), None);
+    let sealed = v
+        .transaction(|tx| {
+            tx.record(NewActivity::new(
+                Actor::Employee("e1".into()),
+                "presentation.send",
+                "as",
+            ))?;
+            tx.seal("settings", "x", "value", b"hello")
+        })
+        .unwrap();
+    let plain = v
+        .transaction(|tx| {
+            tx.open("settings", "x", "value", &sealed)
+                .map(|p| p.to_vec())
+        })
+        .unwrap();
+    assert_eq!(plain, b"hello");
+    assert_eq!(v.status().unwrap().activity_entries, before + 1);
+}
