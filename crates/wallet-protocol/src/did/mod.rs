@@ -391,6 +391,31 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn universal_resolver_dispatch() {
+        let r = UniversalResolver::from_policy(&crate::net::NetPolicy::default()).unwrap();
+        let jwk = Jwk::from_value(&json!({"kty":"EC","crv":"P-256","x":"AA","y":"BB"})).unwrap();
+        let did = jwk::create(&jwk).unwrap();
+        let doc = futures_ready(r.resolve(&did)).unwrap();
+        assert_eq!(doc.id(), did.as_str());
+        for other in ["did:key:z6Mk", "did:nuts:abc"] {
+            let d = Did::parse(other).unwrap();
+            assert!(matches!(
+                futures_ready(r.resolve(&d)),
+                Err(DidError::UnsupportedMethod(_))
+            ));
+        }
+    }
+
+    fn futures_ready<T>(f: BoxFuture<'_, T>) -> T {
+        let mut f = f;
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match f.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => panic!("resolution should not wait"),
+        }
+    }
+
+    #[test]
     fn did_syntax() {
         let d = Did::parse("did:web:zorg.example%3A8443:iam:123").unwrap();
         assert_eq!(d.method(), "web");

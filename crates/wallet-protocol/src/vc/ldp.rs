@@ -366,6 +366,20 @@ mod tests {
     }
 
     #[test]
+    fn contexts_are_never_fetched() {
+        let doc =
+            serde_json::json!({"@context": ["https://example.com/evil-context"], "name": "x"});
+        assert!(
+            matches!(canonicalize(&doc), Err(LdError::UnknownContext(u)) if u == "https://example.com/evil-context")
+        );
+        let nested = serde_json::json!({"@context": [contexts::CREDENTIALS_V1], "credentialSubject": {"@context": "https://schema.org", "name": "x"}});
+        assert!(matches!(
+            canonicalize(&nested),
+            Err(LdError::UnknownContext(_))
+        ));
+    }
+
+    #[test]
     fn canonical_document_matches_vector() {
         for name in ["jsonld-orgcred_001.signed", "selfsigned-vp"] {
             let file = if name == "selfsigned-vp" {

@@ -492,3 +492,81 @@ fn verify_jws_by_did_url() {
     let token = wallet_protocol::jose::sign_jwt(&stranger, &claims).unwrap();
     assert!(futures::executor::block_on(did::verify_jws(&token, &org.resolver, NOW)).is_err());
 }
+
+#[test]
+fn nuts_v6_style_jwt_vp_without_iss_verifies() {
+    // Released v6 nodes send no `iss`, a string `vp.type` and a single unwrapped credential
+    // (vector jwt-vp-didnuts-shape-only.jwt); we accept that shape.
+    let org = org();
+    let vc = org_credential(&org);
+    let claims = json!({
+        "sub": ORG, "jti": format!("{ORG}#94045362"), "nbf": NOW - 1, "exp": NOW + 4, "nonce": "nonce", "aud": AS_URL,
+        "vp": {"@context": ["https://www.w3.org/2018/credentials/v1"], "type": "VerifiablePresentation", "verifiableCredential": vc}
+    });
+    let token = wallet_protocol::jose::sign_jwt(&org.signer, claims.as_object().unwrap()).unwrap();
+    let expect = PresentationExpectations {
+        audience: Some(AS_URL.into()),
+        nonce: Some("nonce".into()),
+        max_validity_secs: Some(5),
+        skew_secs: 0,
+    };
+    let v = futures::executor::block_on(vp::verify_jwt_vp(
+        &token,
+        &org.resolver,
+        &FixedClock(NOW),
+        &expect,
+    ))
+    .unwrap();
+    assert_eq!(v.holder, org.did);
+    assert_eq!(v.credentials[0].credential.format(), "ldp_vc");
+    // Valid for longer than 5 s: refused when the s2s limit applies.
+    let long = json!({"sub": ORG, "nbf": NOW - 1, "exp": NOW + 60, "nonce": "nonce", "aud": AS_URL, "vp": claims["vp"].clone()});
+    let token = wallet_protocol::jose::sign_jwt(&org.signer, long.as_object().unwrap()).unwrap();
+    assert!(matches!(
+        futures::executor::block_on(vp::verify_jwt_vp(
+            &token,
+            &org.resolver,
+            &FixedClock(NOW),
+            &expect
+        )),
+        Err(VpError::Validity(_))
+    ));
+}
+
+#[test]
+fn jwt_vc_kid_must_belong_to_the_issuer() {
+    let org = org();
+    let (emp, emp_signer) = employee();
+    // Signed by the employee's key but claiming the organization as issuer.
+    let claims = json!({"iss": ORG, "sub": emp.as_str(), "jti": format!("{ORG}#1"), "nbf": NOW, "exp": NOW + 60,
+        "vc": {"@context": ["https://www.w3.org/2018/credentials/v1"], "type": ["VerifiableCredential"], "credentialSubject": {"id": emp.as_str()}}});
+    let token = wallet_protocol::jose::sign_jwt(&emp_signer, claims.as_object().unwrap()).unwrap();
+    assert!(matches!(
+        futures::executor::block_on(verify_jwt_vc(
+            &token,
+            &org.resolver,
+            &FixedClock(NOW),
+            &VerifyOptions::default()
+        )),
+        Err(wallet_protocol::vc::jwt::VcError::IssuerKeyMismatch(_))
+    ));
+    // No kid and a did:web issuer: refused (only did:jwk issuers may omit kid).
+    let mut header = serde_json::Map::new();
+    header.insert("kid".into(), Value::Null);
+    let token = wallet_protocol::jose::sign_compact(
+        &org.signer,
+        Some("JWT"),
+        header,
+        &serde_json::to_vec(&claims).unwrap(),
+    )
+    .unwrap();
+    assert!(matches!(
+        futures::executor::block_on(verify_jwt_vc(
+            &token,
+            &org.resolver,
+            &FixedClock(NOW),
+            &VerifyOptions::default()
+        )),
+        Err(wallet_protocol::vc::jwt::VcError::IssuerKeyMismatch(_))
+    ));
+}
