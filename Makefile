@@ -1,0 +1,18 @@
+# The two commands of the README: `make run` and `make test`. Both install what is missing.
+.PHONY: run test bindings fmt ui
+
+run:
+	scripts/run.sh
+
+test:
+	scripts/test.sh
+
+# Regenerate ui/src/ipc/bindings after changing a DTO in src-tauri/src/ipc/dto.rs.
+bindings:
+	UPDATE_BINDINGS=1 cargo test -p nuts-wallet-app --test bindings
+
+fmt:
+	cargo fmt --all
+
+ui:
+	cd ui && npm run build

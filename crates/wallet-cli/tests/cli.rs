@@ -1,0 +1,68 @@
+//! The `nuts-wallet` binary as a user runs it. `scripts/test.sh` runs this inside a D-Bus
+//! session with an unlocked gnome-keyring, so the OS keyring check is real.
+
+use std::process::{Command, Output};
+
+fn nuts_wallet(args: &[&str], data_dir: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nuts-wallet"))
+        .args(args)
+        .env("NUTS_WALLET_DATA_DIR", data_dir)
+        .env_remove("NUTS_WALLET_DEV")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run nuts-wallet")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn version_prints_the_workspace_version() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = nuts_wallet(&["--version"], tmp.path());
+    assert!(o.status.success());
+    assert_eq!(
+        stdout(&o).trim(),
+        format!("nuts-wallet {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn doctor_reports_data_dir_and_real_keyring() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("wallet");
+    let o = nuts_wallet(&["doctor", "--json"], &dir);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(v["data_dir"], dir.display().to_string());
+    assert_eq!(v["data_dir_check"]["status"], "ok");
+    assert_eq!(v["data_dir_check"]["detail"], "created, writable");
+    assert_eq!(
+        v["keyring_check"]["status"], "ok",
+        "Secret Service must be reachable in the test session: {v}"
+    );
+    // The CLI logs into the data dir's rotating log folder.
+    assert!(dir.join("logs").is_dir());
+}
+
+#[test]
+fn doctor_fails_honestly_on_an_unusable_data_dir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("not-a-dir");
+    std::fs::write(&file, b"x").unwrap();
+    let o = nuts_wallet(&["doctor"], &file.join("wallet"));
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains("ERROR"), "{out}");
+    assert!(out.contains("cannot create"), "{out}");
+}
+
+#[test]
+fn dev_flag_is_announced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = nuts_wallet(&["--dev", "doctor"], tmp.path());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("development mode is on"));
+    assert!(stdout(&o).contains("development mode  ON"));
+}

@@ -1,0 +1,10 @@
+//! Nuts Wallet core: what the desktop app and the `nuts-wallet` CLI share.
+//!
+//! This crate must never depend on Tauri or WebKit: the app shell in `src-tauri/` is a thin
+//! adapter over it, and the CLI uses it headless.
+
+pub mod build_info;
+pub mod deeplink;
+pub mod doctor;
+pub mod logging;
+pub mod paths;

@@ -1,0 +1,6 @@
+fn main() {
+    // One permission per app command (allow-<command>); the capability grants each explicitly.
+    let manifest = tauri_build::AppManifest::new().commands(&["app_info", "incoming_requests"]);
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
+        .expect("tauri-build failed");
+}

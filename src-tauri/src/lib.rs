@@ -1,0 +1,86 @@
+//! Nuts Wallet desktop app: the Tauri 2 shell.
+//!
+//! Owns the window, deep-link and single-instance wiring, and the Tauri commands. Protocol,
+//! storage and validation logic live in the core crates; commands here only adapt them.
+
+pub mod deep_link;
+pub mod ipc;
+pub mod state;
+
+use tauri::{Manager, Runtime};
+
+use crate::state::AppState;
+
+/// Registers the app's commands and state on a builder (generic so tests can use the mock runtime).
+pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
+    builder
+        .manage(state)
+        .invoke_handler(tauri::generate_handler![
+            ipc::commands::app_info,
+            ipc::commands::incoming_requests,
+        ])
+}
+
+fn dev_mode() -> bool {
+    std::env::var("NUTS_WALLET_DEV").is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes"))
+}
+
+/// Starts the desktop app.
+pub fn run() {
+    let data_dir = match wallet_core::paths::resolve_data_dir(None) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("Nuts Wallet cannot start: {e}");
+            std::process::exit(2);
+        }
+    };
+    let _log = wallet_core::logging::init(Some(&wallet_core::paths::log_dir(&data_dir)), "info")
+        .or_else(|_| wallet_core::logging::init(None, "info"))
+        .ok();
+    tracing::info!(version = wallet_core::build_info::VERSION, data_dir = %data_dir.display(), "starting Nuts Wallet");
+
+    let builder = tauri::Builder::default()
+        // Single-instance first: a second launch hands its argv (a nuts-wallet: link) to us
+        // and exits; with the deep-link feature the link reaches `on_open_url` below.
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            for link in deep_link::unparseable_links(&argv) {
+                deep_link::deliver(app, link);
+            }
+            deep_link::focus_main(app);
+        }))
+        .plugin(tauri_plugin_deep_link::init());
+
+    let result = with_commands(builder, AppState::new(data_dir, dev_mode()))
+        .setup(|app| {
+            use tauri_plugin_deep_link::DeepLinkExt;
+            #[cfg(any(target_os = "linux", windows))]
+            if let Err(e) = app.deep_link().register_all() {
+                // Installed packages register the scheme themselves; a dev build may not manage.
+                tracing::warn!(error = %e, "could not register the nuts-wallet: scheme");
+            }
+            let handle = app.handle().clone();
+            app.deep_link().on_open_url(move |event| {
+                for url in event.urls() {
+                    deep_link::deliver(&handle, url.as_str());
+                }
+            });
+            if let Ok(Some(urls)) = app.deep_link().get_current() {
+                for url in urls {
+                    deep_link::deliver(app.handle(), url.as_str());
+                }
+            }
+            let args: Vec<String> = std::env::args().collect();
+            for link in deep_link::unparseable_links(&args) {
+                deep_link::deliver(app.handle(), link);
+            }
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.set_title(&format!("Nuts Wallet {}", wallet_core::build_info::VERSION));
+            }
+            Ok(())
+        })
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        tracing::error!(error = %e, "the app stopped with an error");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,71 @@
+//! Process-wide state of the app shell.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::ipc::dto::{AppInfo, IncomingRequest};
+
+/// Keeps at most this many received links (a misbehaving page cannot grow memory).
+const MAX_INCOMING: usize = 50;
+
+/// Shared state, managed by Tauri.
+pub struct AppState {
+    data_dir: PathBuf,
+    log_dir: PathBuf,
+    dev: bool,
+    incoming: Mutex<Vec<IncomingRequest>>,
+}
+
+impl AppState {
+    /// New state for the given data directory.
+    pub fn new(data_dir: PathBuf, dev: bool) -> Self {
+        Self {
+            log_dir: wallet_core::paths::log_dir(&data_dir),
+            data_dir,
+            dev,
+            incoming: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// What the About view shows.
+    pub fn app_info(&self) -> AppInfo {
+        AppInfo {
+            version: wallet_core::build_info::VERSION.to_string(),
+            data_dir: self.data_dir.display().to_string(),
+            log_dir: self.log_dir.display().to_string(),
+            dev_mode: self.dev,
+        }
+    }
+
+    /// Validates a received link and records it; returns the record to emit to the UI.
+    pub fn receive_link(&self, link: &str) -> IncomingRequest {
+        let outcome = wallet_core::deeplink::parse(link).into();
+        let mut list = self.incoming.lock().unwrap_or_else(|p| p.into_inner());
+        let id = list.last().map_or(1, |r| r.id + 1);
+        let req = IncomingRequest {
+            id,
+            received_at_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+            link: link
+                .chars()
+                .take(wallet_core::deeplink::MAX_LINK_LEN)
+                .collect(),
+            outcome,
+        };
+        list.push(req.clone());
+        if list.len() > MAX_INCOMING {
+            list.remove(0);
+        }
+        req
+    }
+
+    /// All recorded links, oldest first.
+    pub fn incoming(&self) -> Vec<IncomingRequest> {
+        self.incoming
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}

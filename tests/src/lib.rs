@@ -1,0 +1,142 @@
+//! Helpers for the end-to-end tests: start tauri-driver, open a WebDriver session on the real
+//! app binary, wait for elements, take screenshots.
+
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The app binary under test: `NUTS_WALLET_APP_BIN`, else `target/debug/nuts-wallet-app`.
+pub fn app_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("NUTS_WALLET_APP_BIN") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let bin = target.join("debug/nuts-wallet-app");
+    bin.canonicalize().unwrap_or(bin)
+}
+
+/// Where screenshots go (`run/screenshots`, kept by CI for inspection).
+pub fn screenshot_dir() -> PathBuf {
+    let d = workspace_root().join("run/screenshots");
+    std::fs::create_dir_all(&d).expect("create screenshot dir");
+    d
+}
+
+/// A running tauri-driver; stopped with SIGTERM so its WebKitWebDriver child stops too.
+pub struct Driver {
+    child: Child,
+    /// WebDriver port.
+    pub port: u16,
+}
+
+impl Driver {
+    /// Starts `tauri-driver --port P --native-port P+1` with extra environment for the app.
+    pub fn start(port: u16, env: &[(&str, String)]) -> Driver {
+        let exe = std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into());
+        let mut cmd = Command::new(&exe);
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &(port + 1).to_string(),
+        ]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {exe}: {e} (run scripts/deps.sh)"));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "tauri-driver did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Driver { child, port }
+    }
+
+    /// Opens a WebDriver session, which starts the app.
+    pub async fn session(&self) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), "wry".into());
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": app_binary(), "args": [] }),
+        );
+        ClientBuilder::rustls()
+            .expect("rustls")
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("WebDriver session (is Xvfb running and WebKitWebDriver installed?)")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+    }
+}
+
+/// Waits until `css` exists and its text contains `needle`; returns the text.
+pub async fn wait_text(c: &Client, css: &str, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut last = String::new();
+    loop {
+        if let Ok(el) = c.find(Locator::Css(css)).await {
+            if let Ok(t) = el.text().await {
+                if t.contains(needle) {
+                    return t;
+                }
+                last = t;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {css:?} to contain {needle:?}; last text: {last:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+/// Attribute value of the first element matching `css`.
+pub async fn attr(c: &Client, css: &str, name: &str) -> Option<String> {
+    c.find(Locator::Css(css))
+        .await
+        .ok()?
+        .attr(name)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// Saves a PNG screenshot (after a short pause so the frame is current).
+pub async fn screenshot(c: &Client, name: &str) -> PathBuf {
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let png = c.screenshot().await.expect("screenshot");
+    let path = screenshot_dir().join(format!("{name}.png"));
+    std::fs::write(&path, png).expect("write screenshot");
+    path
+}
