@@ -57,3 +57,8 @@ pub use submission::{
     SubmissionOptions,
 };
 pub use verify::{verify_submission, Envelope, Presentation, VerifiedSubmission};
+
+/// Parses an RFC 3339 date-time to Unix seconds (for `now` / evaluation-time arguments).
+pub fn rfc3339_to_unix(s: &str) -> Option<i64> {
+    time::parse_rfc3339(s).map(|t| t.unix)
+}

@@ -78,6 +78,7 @@ pub fn run(_ctx: &Ctx, args: PexArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+#[derive(Debug)]
 struct Report {
     fulfilled: bool,
     json: Value,
