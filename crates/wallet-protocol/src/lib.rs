@@ -7,14 +7,24 @@
 //! documents only through [`did::DidResolver`].
 //!
 //! Entry points:
-//! - JOSE: [`jose::sign_jwt`], [`jose::verify_compact`], [`jose::Jwk`] (RFC 7638 thumbprint).
-//! - DIDs: [`did::Did`], [`did::DidResolver`], [`did::UniversalResolver`], [`did::web`],
-//!   [`did::jwk`], [`did::x509`], [`did::document::build_did_document`].
-//! - Credentials: [`vc::jwt`] (JWT VC issue/verify, NutsEmployeeCredential), [`vc::ldp`]
-//!   (JsonWebSignature2020), [`vc::normalize`], [`vc::status`] (StatusList2021).
-//! - Presentations: [`vp`] (JWT VP and JSON-LD VP).
-//! - Publication: [`metadata`] (entity statement, AS metadata, client metadata).
-//! - DPoP proofs: [`dpop`].
+//! - JOSE: [`jose::sign_jwt`], [`jose::sign_compact`], [`jose::verify_compact`],
+//!   [`jose::CompactJws`], [`jose::DetachedJws`], [`jose::Jwk`] (RFC 7638 thumbprint),
+//!   [`jose::SoftwareSigner`] (ephemeral/test keys).
+//! - DIDs: [`did::Did`], [`did::DidUrl`], [`did::DidResolver`], [`did::UniversalResolver`]
+//!   (`from_policy`), [`did::StaticDidResolver`], [`did::verify_jws`] (JWS signed by a DID URL),
+//!   [`did::web`] (mapping + resolver), [`did::jwk`] (create/resolve), [`did::x509`],
+//!   [`did::document::build_did_document`].
+//! - Credentials: [`vc::jwt::issue_jwt_vc`], [`vc::jwt::issue_employee_credential`],
+//!   [`vc::jwt::verify_jwt_vc`], [`vc::verify_credential`], [`vc::verify_for_holder`] (import
+//!   check), [`vc::ldp`] (JsonWebSignature2020 sign/verify, URDNA2015), [`vc::normalize`],
+//!   [`vc::status::check_status`] (StatusList2021, soft-fail).
+//! - Presentations: [`vp::issue_jwt_vp`], [`vp::issue_ldp_vp`], [`vp::verify_presentation`].
+//! - Publication: [`metadata::publication_bundle`], [`metadata::build_entity_statement`],
+//!   [`metadata::verify_entity_statement`], [`metadata::authorization_server_metadata`],
+//!   [`metadata::client_metadata`], [`metadata::default_org_did`].
+//! - DPoP proofs: [`dpop::create_dpop_proof`], [`dpop::verify_dpop_proof`].
+//! - Network policy: [`NetPolicy`] (`--dev`/`NUTS_WALLET_DEV`, `--ca-file`/`NUTS_WALLET_CA_FILE`),
+//!   [`net::ReqwestHttpClient`].
 
 pub mod clock;
 pub mod did;
