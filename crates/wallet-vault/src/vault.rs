@@ -141,6 +141,8 @@ pub struct VaultStatus {
 pub(crate) struct State {
     pub key: Option<Key256>,
     pub epoch: u64,
+    /// Last time the vault key was used (for the app's idle auto-lock).
+    pub last_used: Instant,
 }
 
 pub(crate) struct Inner {
@@ -427,7 +429,11 @@ impl Vault {
         check_passphrase_strength(&opts.admin_passphrase, "administrator")?;
         create_data_dir(data_dir)?;
         let path = db_path(data_dir);
-        if path.exists() {
+        // A file left by a setup that was interrupted after creating the schema but before
+        // writing the vault (empty tables) is reused, so first-run setup is never a dead end.
+        // Anything else is refused and left alone.
+        let existed = path.exists();
+        if existed && !is_empty_vault_file(&path)? {
             return Err(VaultError::AlreadyInitialized(data_dir.to_owned()));
         }
         let mut wrap_account = None;
@@ -475,11 +481,13 @@ impl Vault {
             Ok(vault)
         })();
         if result.is_err() {
-            // Only what this call made is removed: the file did not exist before.
             if let Some(a) = wrap_account {
                 let _ = keystore.delete(&a);
             }
-            remove_db_files(&path);
+            // Only what this call made is removed: the file did not exist before.
+            if !existed {
+                remove_db_files(&path);
+            }
         }
         result
     }
@@ -518,6 +526,7 @@ impl Vault {
                 state: Mutex::new(State {
                     key: None,
                     epoch: 0,
+                    last_used: Instant::now(),
                 }),
                 keystore,
             }),
@@ -570,6 +579,27 @@ impl Vault {
     /// Whether the vault key is out of memory.
     pub fn is_locked(&self) -> bool {
         self.state().key.is_none()
+    }
+
+    /// How long since the vault key was last used (any read or write of vault data).
+    pub fn idle_for(&self) -> Duration {
+        self.state().last_used.elapsed()
+    }
+
+    /// Marks user activity (the app calls this on UI input) so auto-lock waits longer.
+    pub fn touch(&self) {
+        self.state().last_used = Instant::now();
+    }
+
+    /// Locks when the vault has been idle at least the configured auto-lock time. The app calls
+    /// this from a timer; returns whether it locked now.
+    pub fn lock_if_idle(&self) -> Result<bool> {
+        let limit = Duration::from_secs(self.auto_lock_secs()?);
+        if !self.is_locked() && self.idle_for() >= limit {
+            self.lock();
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     /// The vault's random id.
@@ -819,16 +849,21 @@ impl Vault {
     }
 
     pub(crate) fn set_key(&self, key: Key256) {
-        self.state().key = Some(key);
+        let mut st = self.state();
+        st.key = Some(key);
+        st.last_used = Instant::now();
     }
 
-    /// A copy of the vault key (zeroized on drop), or `Locked`.
+    /// A copy of the vault key (zeroized on drop), or `Locked`. Counts as use for auto-lock.
     pub(crate) fn key(&self) -> Result<Key256> {
-        self.state()
+        let mut st = self.state();
+        let key = st
             .key
             .as_ref()
             .map(Key256::duplicate)
-            .ok_or(VaultError::Locked)
+            .ok_or(VaultError::Locked)?;
+        st.last_used = Instant::now();
+        Ok(key)
     }
 
     /// Write transaction with the vault key (fails when locked).
@@ -920,6 +955,28 @@ pub(crate) fn create_data_dir(dir: &Path) -> Result<()> {
         let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
     }
     Ok(())
+}
+
+/// Whether `path` is a vault database with the schema but no vault in it (every table empty).
+fn is_empty_vault_file(path: &Path) -> Result<bool> {
+    let conn = match open_connection(path, false) {
+        Ok(c) => c,
+        // Not usable: certainly not "empty"; the caller refuses and leaves it alone.
+        Err(_) => return Ok(false),
+    };
+    let mut stmt = conn.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    )?;
+    let tables = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    for t in tables {
+        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM \"{t}\""), [], |r| r.get(0))?;
+        if n > 0 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Removes a database file this process created, with its WAL and shared-memory files.

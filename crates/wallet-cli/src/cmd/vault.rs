@@ -15,7 +15,7 @@
 //! | `NUTS_WALLET_INSECURE_FAST_KDF=1` | tests only: cheap Argon2id for new secrets    |
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -180,8 +180,8 @@ fn protection(args: &ProtectionArgs) -> anyhow::Result<Protection> {
 
 /// Opens and unlocks the vault: with the OS keyring when the vault uses it, else with the
 /// vault passphrase.
-fn open_unlocked(ctx: &Ctx) -> anyhow::Result<Vault> {
-    let vault = Vault::open(&ctx.data_dir, keystore())?;
+fn open_unlocked(data_dir: &Path) -> anyhow::Result<Vault> {
+    let vault = Vault::open(data_dir, keystore())?;
     let methods = vault.status()?.protection;
     if methods.iter().any(|m| m == "keyring") {
         match vault.unlock(Unlock::Keyring) {
@@ -204,13 +204,17 @@ fn admin_session(vault: &Vault) -> anyhow::Result<wallet_vault::AdminSession> {
 
 /// `nuts-wallet init`.
 pub fn run_init(ctx: &Ctx, args: InitArgs) -> anyhow::Result<ExitCode> {
-    if Vault::exists(&ctx.data_dir) {
-        return Err(VaultError::AlreadyInitialized(ctx.data_dir.clone()).into());
+    init(&ctx.data_dir, args)
+}
+
+fn init(data_dir: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
+    if Vault::exists(data_dir) {
+        return Err(VaultError::AlreadyInitialized(data_dir.to_owned()).into());
     }
     let protection = protection(&args.protection)?;
     let admin = passphrase(ENV_ADMIN, "New administrator passphrase", true)?;
     let vault = Vault::create(
-        &ctx.data_dir,
+        data_dir,
         keystore(),
         CreateOptions {
             protection,
@@ -242,7 +246,11 @@ fn describe(methods: &[String]) -> String {
 
 /// `nuts-wallet status`. Works without unlocking.
 pub fn run_status(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let vault = match Vault::open(&ctx.data_dir, keystore()) {
+    status(&ctx.data_dir, args)
+}
+
+fn status(data_dir: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let vault = match Vault::open(data_dir, keystore()) {
         Ok(v) => v,
         Err(VaultError::NotInitialized(dir)) => {
             if args.json {
@@ -294,9 +302,13 @@ pub fn run_status(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<ExitCode> {
 
 /// `nuts-wallet admin ...`.
 pub fn run_admin(ctx: &Ctx, args: AdminArgs) -> anyhow::Result<ExitCode> {
+    admin(&ctx.data_dir, args)
+}
+
+fn admin(data_dir: &Path, args: AdminArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         AdminCommand::SetPassphrase => {
-            let vault = open_unlocked(ctx)?;
+            let vault = open_unlocked(data_dir)?;
             let session = admin_session(&vault)?;
             let new = passphrase(ENV_NEW_ADMIN, "New administrator passphrase", true)?;
             vault.set_admin_passphrase(&session, &new, kdf())?;
@@ -308,7 +320,11 @@ pub fn run_admin(ctx: &Ctx, args: AdminArgs) -> anyhow::Result<ExitCode> {
 
 /// `nuts-wallet backup --out FILE`.
 pub fn run_backup(ctx: &Ctx, args: BackupArgs) -> anyhow::Result<ExitCode> {
-    let vault = open_unlocked(ctx)?;
+    backup(&ctx.data_dir, args)
+}
+
+fn backup(data_dir: &Path, args: BackupArgs) -> anyhow::Result<ExitCode> {
+    let vault = open_unlocked(data_dir)?;
     let session = admin_session(&vault)?;
     let pw = passphrase(ENV_BACKUP, "New backup passphrase", true)?;
     let info = vault.backup(&session, &args.out, &pw, kdf())?;
@@ -323,8 +339,12 @@ pub fn run_backup(ctx: &Ctx, args: BackupArgs) -> anyhow::Result<ExitCode> {
 
 /// `nuts-wallet restore FILE`.
 pub fn run_restore(ctx: &Ctx, args: RestoreArgs) -> anyhow::Result<ExitCode> {
-    if Vault::exists(&ctx.data_dir) {
-        return Err(VaultError::AlreadyInitialized(ctx.data_dir.clone()).into());
+    restore(&ctx.data_dir, args)
+}
+
+fn restore(data_dir: &Path, args: RestoreArgs) -> anyhow::Result<ExitCode> {
+    if Vault::exists(data_dir) {
+        return Err(VaultError::AlreadyInitialized(data_dir.to_owned()).into());
     }
     let backup_pw = passphrase(ENV_BACKUP, "Backup passphrase", false)?;
     let admin = passphrase(
@@ -336,7 +356,7 @@ pub fn run_restore(ctx: &Ctx, args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let vault = Vault::restore(
         &args.file,
         &backup_pw,
-        &ctx.data_dir,
+        data_dir,
         keystore(),
         RestoreOptions {
             protection,
@@ -358,7 +378,11 @@ pub fn run_restore(ctx: &Ctx, args: RestoreArgs) -> anyhow::Result<ExitCode> {
 
 /// `nuts-wallet audit ...`.
 pub fn run_audit(ctx: &Ctx, args: AuditArgs) -> anyhow::Result<ExitCode> {
-    let vault = open_unlocked(ctx)?;
+    audit(&ctx.data_dir, args)
+}
+
+fn audit(data_dir: &Path, args: AuditArgs) -> anyhow::Result<ExitCode> {
+    let vault = open_unlocked(data_dir)?;
     match args.command {
         AuditCommand::List {
             json,
@@ -415,6 +439,121 @@ pub fn run_audit(ctx: &Ctx, args: AuditArgs) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The commands end to end on passphrase-protected vaults (no keyring needed), with
+    //! passphrases from the environment as in headless use. One test, because it sets
+    //! process-wide environment variables.
+
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(subcommand)]
+        c: C,
+    }
+
+    #[derive(clap::Subcommand)]
+    enum C {
+        Init(InitArgs),
+        Status(StatusArgs),
+        Admin(AdminArgs),
+        Backup(BackupArgs),
+        Restore(RestoreArgs),
+        Audit(AuditArgs),
+    }
+
+    fn run(dir: &Path, args: &[&str]) -> anyhow::Result<ExitCode> {
+        let t = T::try_parse_from(std::iter::once("t").chain(args.iter().copied()))?;
+        match t.c {
+            C::Init(a) => init(dir, a),
+            C::Status(a) => status(dir, a),
+            C::Admin(a) => admin(dir, a),
+            C::Backup(a) => backup(dir, a),
+            C::Restore(a) => restore(dir, a),
+            C::Audit(a) => audit(dir, a),
+        }
+    }
+
+    fn ok(code: anyhow::Result<ExitCode>) -> bool {
+        format!("{:?}", code.unwrap()) == format!("{:?}", ExitCode::SUCCESS)
+    }
+
+    #[test]
+    fn vault_commands_end_to_end_with_passphrases_from_env() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = tmp.path().join("a");
+        let b = tmp.path().join("b");
+        std::env::set_var(ENV_FAST_KDF, "1");
+        std::env::set_var(ENV_VAULT, "vault passphrase 1");
+        std::env::set_var(ENV_ADMIN, "admin passphrase 1");
+
+        assert!(!ok(run(&a, &["status"])), "status without a vault fails");
+        assert!(
+            T::try_parse_from(["t", "init"]).is_err(),
+            "a protection choice is required"
+        );
+        assert!(T::try_parse_from(["t", "init", "--keyring", "--passphrase-env"]).is_err());
+        assert!(ok(run(&a, &["init", "--passphrase-env"])));
+        assert!(Vault::exists(&a));
+        let again = run(&a, &["init", "--passphrase-env"]).unwrap_err();
+        assert!(again.to_string().contains("already exists"), "{again}");
+        assert!(ok(run(&a, &["status", "--json"])));
+
+        std::env::set_var(ENV_NEW_ADMIN, "admin passphrase 2");
+        assert!(ok(run(&a, &["admin", "set-passphrase"])));
+        let stale = run(&a, &["backup", "--out", "x"]).unwrap_err();
+        assert!(
+            stale.to_string().contains("wrong administrator passphrase"),
+            "{stale}"
+        );
+        std::env::set_var(ENV_ADMIN, "admin passphrase 2");
+
+        let file = tmp.path().join("w.nwbak");
+        std::env::set_var(ENV_BACKUP, "backup passphrase 1");
+        let f = file.to_str().unwrap();
+        assert!(ok(run(&a, &["backup", "--out", f])));
+        assert!(file.exists());
+
+        std::env::set_var(ENV_BACKUP, "backup passphrase X");
+        let wrong = run(&b, &["restore", f, "--passphrase-env"]).unwrap_err();
+        assert!(
+            wrong.to_string().contains("wrong backup passphrase"),
+            "{wrong}"
+        );
+        assert!(!Vault::exists(&b));
+        std::env::set_var(ENV_BACKUP, "backup passphrase 1");
+        std::env::set_var(ENV_VAULT, "vault passphrase 2");
+        assert!(ok(run(&b, &["restore", f, "--passphrase-env"])));
+        // The restored vault opens with the new passphrase.
+        let v = Vault::open(&b, keystore()).unwrap();
+        v.unlock(Unlock::Passphrase(&Passphrase::from("vault passphrase 2")))
+            .unwrap();
+        drop(v);
+
+        std::env::set_var(ENV_VAULT, "vault passphrase 1");
+        assert!(ok(run(&a, &["audit", "list", "--json", "--limit", "3"])));
+        assert!(ok(run(&a, &["audit", "verify"])));
+        // Tamper with the log: verify exits non-zero.
+        let c = wallet_vault::rusqlite::Connection::open(wallet_vault::db_path(&a)).unwrap();
+        c.execute_batch(
+            "DROP TRIGGER activity_no_update; UPDATE activity SET subject = 'x' WHERE seq = 2;",
+        )
+        .unwrap();
+        assert!(!ok(run(&a, &["audit", "verify"])));
+        for var in [
+            ENV_FAST_KDF,
+            ENV_VAULT,
+            ENV_ADMIN,
+            ENV_NEW_ADMIN,
+            ENV_BACKUP,
+        ] {
+            std::env::remove_var(var);
         }
     }
 }

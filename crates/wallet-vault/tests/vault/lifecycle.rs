@@ -218,3 +218,54 @@ fn vault_is_send_sync_and_usable_from_threads() {
         assert_eq!(h.join().unwrap(), 4);
     }
 }
+
+#[test]
+fn interrupted_setup_can_be_finished_but_a_used_file_is_refused() {
+    let ks = MemoryKeyStore::new();
+    // A setup killed after the schema was made but before the vault was written: simulate it
+    // with an empty file that `open` migrates and then reports as not initialized.
+    let dir = tempfile::tempdir().unwrap();
+    raw_conn(dir.path())
+        .pragma_update(None, "application_id", APPLICATION_ID)
+        .unwrap();
+    let err = Vault::open(dir.path(), Arc::new(ks.clone())).unwrap_err();
+    assert!(matches!(err, VaultError::NotInitialized(_)), "{err}");
+    let n: i64 = raw_conn(dir.path())
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'vault_meta'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 1, "the schema exists, the vault does not");
+    // Setup can be finished: not a dead end.
+    let v = create_with(dir.path(), &ks, Protection::Keyring);
+    assert!(v.status().unwrap().activity_entries >= 1);
+    drop(v);
+    // A file with a vault in it is never reused or changed.
+    let before = std::fs::read(db_path(dir.path())).unwrap();
+    let again = Vault::create(
+        dir.path(),
+        Arc::new(ks.clone()),
+        CreateOptions {
+            protection: Protection::Keyring,
+            admin_passphrase: Passphrase::from(ADMIN),
+            admin_kdf: KdfParams::INSECURE_TEST,
+        },
+    );
+    assert!(matches!(again, Err(VaultError::AlreadyInitialized(_))));
+    assert_eq!(std::fs::read(db_path(dir.path())).unwrap(), before);
+    assert_eq!(ks.len(), 1, "the refused create left no keyring entry");
+}
+
+#[test]
+fn idle_tracking_for_auto_lock() {
+    let (_dir, _ks, v) = new_vault();
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    assert!(v.idle_for() >= std::time::Duration::from_millis(30));
+    v.list_credentials(&Default::default()).unwrap();
+    assert!(v.idle_for() < std::time::Duration::from_millis(30));
+    // Just used: the 600 s default does not lock.
+    assert!(!v.lock_if_idle().unwrap());
+    assert!(!v.is_locked());
+}
