@@ -90,7 +90,13 @@ impl NetPolicy {
     /// Checks that `url` may be fetched under this policy (scheme and host only; the
     /// resolved addresses are checked by [`NetPolicy::check_ip`] at connect time).
     pub fn check_url(&self, url: &Url) -> Result<(), NetError> {
-        if url.scheme() != "https" {
+        self.check_url_with(url, false)
+    }
+
+    /// [`NetPolicy::check_url`], optionally accepting `http://` (signed content only).
+    pub fn check_url_with(&self, url: &Url, allow_plain_http: bool) -> Result<(), NetError> {
+        let scheme_ok = url.scheme() == "https" || (allow_plain_http && url.scheme() == "http");
+        if !scheme_ok {
             return Err(NetError::Refused(RefusalReason::NotHttps));
         }
         if !url.username().is_empty() || url.password().is_some() {
@@ -252,6 +258,9 @@ pub struct HttpRequest {
     pub body: Vec<u8>,
     /// Cap on the response body; the response is refused when larger.
     pub max_body_bytes: usize,
+    /// Allow `http://` for this request. Only for content that is signed and verified by the
+    /// caller (CRLs, which PKIs publish over plain HTTP); the address checks still apply.
+    pub allow_plain_http: bool,
 }
 
 impl HttpRequest {
@@ -263,6 +272,7 @@ impl HttpRequest {
             headers: vec![("accept".to_owned(), accept.to_owned())],
             body: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            allow_plain_http: false,
         }
     }
 }
@@ -289,6 +299,8 @@ pub trait HttpClient: Send + Sync {
 #[derive(Clone)]
 pub struct ReqwestHttpClient {
     client: reqwest::Client,
+    /// Same setup without `https_only`, used only for `allow_plain_http` requests.
+    plain: reqwest::Client,
     policy: NetPolicy,
 }
 
@@ -312,36 +324,42 @@ impl ReqwestHttpClient {
         policy: NetPolicy,
         static_hosts: HashMap<String, Vec<IpAddr>>,
     ) -> Result<Self, NetError> {
-        let resolver = GuardedResolver {
-            policy: policy.clone(),
-            static_hosts: Arc::new(static_hosts),
+        let static_hosts = Arc::new(static_hosts);
+        let build = |https_only: bool| -> Result<reqwest::Client, NetError> {
+            let resolver = GuardedResolver {
+                policy: policy.clone(),
+                static_hosts: static_hosts.clone(),
+            };
+            let mut builder = reqwest::Client::builder()
+                .use_rustls_tls()
+                .https_only(https_only)
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(Duration::from_secs(5))
+                .timeout(Duration::from_secs(15))
+                .user_agent(concat!("nuts-wallet/", env!("CARGO_PKG_VERSION")))
+                .dns_resolver(Arc::new(resolver));
+            if let Some(pem) = &policy.extra_ca_pem {
+                let certs = reqwest::Certificate::from_pem_bundle(pem)
+                    .map_err(|e| NetError::Config(format!("invalid CA PEM: {e}")))?;
+                if certs.is_empty() {
+                    return Err(NetError::Config("CA PEM holds no certificate".to_owned()));
+                }
+                for cert in certs {
+                    builder = builder.add_root_certificate(cert);
+                }
+            }
+            builder.build().map_err(|e| NetError::Config(e.to_string()))
         };
-        let mut builder = reqwest::Client::builder()
-            .use_rustls_tls()
-            .https_only(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(15))
-            .user_agent(concat!("nuts-wallet/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(Arc::new(resolver));
-        if let Some(pem) = &policy.extra_ca_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| NetError::Config(format!("invalid CA PEM: {e}")))?;
-            if certs.is_empty() {
-                return Err(NetError::Config("CA PEM holds no certificate".to_owned()));
-            }
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        let client = builder
-            .build()
-            .map_err(|e| NetError::Config(e.to_string()))?;
-        Ok(Self { client, policy })
+        Ok(Self {
+            client: build(true)?,
+            plain: build(false)?,
+            policy,
+        })
     }
 
     async fn run(&self, request: HttpRequest) -> Result<HttpResponse, NetError> {
-        self.policy.check_url(&request.url)?;
+        self.policy
+            .check_url_with(&request.url, request.allow_plain_http)?;
         // IP literals bypass the DNS resolver, so check them here as well.
         if let Some(ip) = match request.url.host() {
             Some(Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
@@ -350,9 +368,14 @@ impl ReqwestHttpClient {
         } {
             self.policy.check_ip(ip)?;
         }
+        let client = if request.allow_plain_http {
+            &self.plain
+        } else {
+            &self.client
+        };
         let mut rb = match request.method {
-            Method::Get => self.client.get(request.url.clone()),
-            Method::Post => self.client.post(request.url.clone()).body(request.body),
+            Method::Get => client.get(request.url.clone()),
+            Method::Post => client.post(request.url.clone()).body(request.body),
         };
         for (k, v) in &request.headers {
             rb = rb.header(k.as_str(), v.as_str());
@@ -465,6 +488,16 @@ mod tests {
             other => panic!("{u}: {other:?}"),
         };
         assert_eq!(refused("http://zorg.example/"), RefusalReason::NotHttps);
+        // Plain http only for signed content (CRLs), and never for other schemes.
+        assert!(p
+            .check_url_with(&url("http://crl.zorg.example/ca.crl"), true)
+            .is_ok());
+        assert!(p
+            .check_url_with(&url("ftp://crl.zorg.example/ca.crl"), true)
+            .is_err());
+        assert!(p
+            .check_url_with(&url("http://127.0.0.1/ca.crl"), true)
+            .is_err());
         assert_eq!(refused("https://127.0.0.1/"), RefusalReason::IpLiteral);
         assert_eq!(refused("https://[::1]/"), RefusalReason::IpLiteral);
         assert_eq!(refused("https://10.1.2.3/"), RefusalReason::IpLiteral);

@@ -6,8 +6,8 @@
 //! `san:<email|dns|uri|otherName>:<value>` and `eku:<oid>`; values are percent-encoded.
 //! The chain from the leaf up to the certificate with the fingerprint must be correctly
 //! signed, currently valid, and every certificate above the leaf must be a CA; the leaf must
-//! satisfy every policy. Revocation (CRL/OCSP) is **not** checked here (no network access
-//! in this layer); callers must treat that as a known gap.
+//! satisfy every policy. Revocation is a separate, networked step: [`check_revocation`]
+//! fetches the CRLs named in the certificates' CRL distribution points (OCSP is not used).
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256, Sha384, Sha512};
@@ -414,6 +414,117 @@ pub fn check_credential_subject(parsed: &DidX509, subject: &Value) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// CRL distribution point URLs (`http`/`https`) of a certificate.
+fn crl_urls(cert: &X509Certificate<'_>) -> Vec<url::Url> {
+    let mut out = Vec::new();
+    for ext in cert.extensions() {
+        if let ParsedExtension::CRLDistributionPoints(points) = ext.parsed_extension() {
+            for p in points.iter() {
+                if let Some(DistributionPointName::FullName(names)) = &p.distribution_point {
+                    for n in names {
+                        if let GeneralName::URI(u) = n {
+                            if let Ok(u) = url::Url::parse(u) {
+                                if matches!(u.scheme(), "http" | "https") {
+                                    out.push(u);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Checks `cert` against a DER CRL that must be issued and signed by `issuer` and current
+/// at `now`. Returns whether the certificate's serial is listed.
+pub fn check_crl(
+    cert_der: &[u8],
+    issuer_der: &[u8],
+    crl_der: &[u8],
+    now: i64,
+) -> Result<bool, String> {
+    let (_, cert) = X509Certificate::from_der(cert_der).map_err(|_| "invalid certificate")?;
+    let (_, issuer) =
+        X509Certificate::from_der(issuer_der).map_err(|_| "invalid issuer certificate")?;
+    let (_, crl) = CertificateRevocationList::from_der(crl_der).map_err(|_| "not a DER CRL")?;
+    if crl.issuer() != issuer.subject() || cert.issuer() != issuer.subject() {
+        return Err("CRL is not issued by the certificate's issuer".into());
+    }
+    crl.verify_signature(issuer.public_key())
+        .map_err(|_| "CRL signature does not verify")?;
+    if crl.last_update().timestamp() > now {
+        return Err("CRL is not yet valid".into());
+    }
+    if crl.next_update().is_some_and(|n| n.timestamp() < now) {
+        return Err("CRL is outdated".into());
+    }
+    let revoked = crl
+        .iter_revoked_certificates()
+        .any(|r| r.raw_serial() == cert.raw_serial());
+    Ok(revoked)
+}
+
+/// Revocation status of the chain behind a did:x509 (every certificate below the CA that
+/// the DID pins), from the CRLs in the certificates' distribution points. CRLs are signed,
+/// so plain `http` URLs are fetched (the address checks of `policy` still apply). Any
+/// failure gives `Unknown` with a reason; only a listed serial gives `Revoked`.
+pub async fn check_revocation(
+    did: &Did,
+    x5c: &[String],
+    http: &dyn crate::net::HttpClient,
+    policy: &crate::net::NetPolicy,
+    now: i64,
+) -> crate::vc::status::RevocationStatus {
+    use crate::vc::status::RevocationStatus;
+    let unknown = |r: String| RevocationStatus::Unknown { reason: r };
+    let parsed = match parse(did) {
+        Ok(p) => p,
+        Err(e) => return unknown(e.to_string()),
+    };
+    let ders: Vec<Vec<u8>> = match x5c.iter().map(|c| b64_lenient(c).ok_or(())).collect() {
+        Ok(d) => d,
+        Err(()) => return unknown("x5c entry is not base64".into()),
+    };
+    let digest = |der: &[u8]| -> Vec<u8> {
+        match parsed.hash.as_str() {
+            "sha384" => Sha384::digest(der).to_vec(),
+            "sha512" => Sha512::digest(der).to_vec(),
+            _ => Sha256::digest(der).to_vec(),
+        }
+    };
+    let Some(anchor) = (1..ders.len()).find(|i| digest(&ders[*i]) == parsed.ca_fingerprint) else {
+        return unknown("no CA certificate in x5c matches the DID fingerprint".into());
+    };
+    for i in 0..anchor {
+        let urls = match X509Certificate::from_der(&ders[i]) {
+            Ok((_, c)) => crl_urls(&c),
+            Err(_) => return unknown(format!("certificate {i} is invalid")),
+        };
+        let Some(url) = urls.into_iter().next() else {
+            return unknown(format!("certificate {i} has no CRL distribution point"));
+        };
+        if let Err(e) = policy.check_url_with(&url, true) {
+            return unknown(format!("CRL URL refused: {e}"));
+        }
+        let mut req = crate::net::HttpRequest::get(url, "application/pkix-crl");
+        req.allow_plain_http = true;
+        req.max_body_bytes = 8 * 1024 * 1024;
+        let crl = match http.execute(req).await {
+            Ok(r) if r.status == 200 => r.body,
+            Ok(r) => return unknown(format!("CRL fetch returned HTTP {}", r.status)),
+            Err(e) => return unknown(format!("CRL unavailable: {e}")),
+        };
+        match check_crl(&ders[i], &ders[i + 1], &crl, now) {
+            Ok(true) => return RevocationStatus::Revoked,
+            Ok(false) => {}
+            Err(e) => return unknown(format!("certificate {i}: {e}")),
+        }
+    }
+    RevocationStatus::Active
 }
 
 #[cfg(test)]

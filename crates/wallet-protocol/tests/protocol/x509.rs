@@ -214,3 +214,154 @@ fn x509_credential_jwt_verifies_with_policy_backed_subject() {
         Err(VcError::NutsRule(_))
     ));
 }
+
+mod crl {
+    use super::*;
+    use rcgen::{
+        CertificateRevocationListParams, CrlDistributionPoint, KeyIdMethod, RevokedCertParams,
+        SerialNumber,
+    };
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use wallet_protocol::did::x509::check_revocation;
+    use wallet_protocol::net::{NetPolicy, ReqwestHttpClient};
+    use wallet_protocol::vc::status::RevocationStatus;
+
+    type Files = Arc<Mutex<HashMap<String, Vec<u8>>>>;
+
+    /// A plain-HTTP server on loopback (CRLs are published over http).
+    async fn serve() -> (u16, Files) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let files: Files = Arc::default();
+        let f = files.clone();
+        tokio::spawn(async move {
+            while let Ok((mut tcp, _)) = listener.accept().await {
+                let f = f.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    let n = tcp.read(&mut buf).await.unwrap_or(0);
+                    let head = String::from_utf8_lossy(&buf[..n]).to_string();
+                    let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                    let body = f.lock().unwrap().get(&path).cloned();
+                    let (status, body) = match body {
+                        Some(b) => ("200 OK", b),
+                        None => ("404 Not Found", Vec::new()),
+                    };
+                    let head = format!("HTTP/1.1 {status}\r\ncontent-type: application/pkix-crl\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+                    let _ = tcp.write_all(head.as_bytes()).await;
+                    let _ = tcp.write_all(&body).await;
+                });
+            }
+        });
+        (port, files)
+    }
+
+    fn crl(issuer: &Certificate, key: &KeyPair, revoked: &[u64]) -> Vec<u8> {
+        CertificateRevocationListParams {
+            this_update: rcgen::date_time_ymd(2025, 12, 1),
+            next_update: rcgen::date_time_ymd(2026, 2, 1),
+            crl_number: SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: revoked
+                .iter()
+                .map(|s| RevokedCertParams {
+                    serial_number: SerialNumber::from(*s),
+                    revocation_time: rcgen::date_time_ymd(2025, 12, 2),
+                    reason_code: None,
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: KeyIdMethod::Sha256,
+        }
+        .signed_by(issuer, key)
+        .unwrap()
+        .der()
+        .to_vec()
+    }
+
+    #[tokio::test]
+    async fn crl_revocation_of_the_chain() {
+        let (port, files) = serve().await;
+        let (root, root_key) = ca("CRL Root", None);
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name
+            .push(DnType::OrganizationName, "Zorg B.V.");
+        p.serial_number = Some(SerialNumber::from(4242u64));
+        p.not_before = rcgen::date_time_ymd(2025, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2027, 1, 1);
+        // rcgen 0.13 only writes extensions when another one (here a SAN) is present.
+        p.subject_alt_names = vec![SanType::DnsName("zorg.example".try_into().unwrap())];
+        p.crl_distribution_points = vec![CrlDistributionPoint {
+            uris: vec![format!("http://localhost:{port}/root.crl")],
+        }];
+        let leaf = p.signed_by(&key, &root, &root_key).unwrap();
+        let chain = x5c(&[&leaf, &root]);
+        let did = did_for(&root, "::subject:O:Zorg%20B.V.");
+        assert!(resolve_chain(&did, &chain, NOW).is_ok());
+
+        let policy = NetPolicy {
+            dev: true,
+            extra_ca_pem: None,
+        };
+        let http = ReqwestHttpClient::new(policy.clone()).unwrap();
+        // No CRL published yet: unknown, never active.
+        match check_revocation(&did, &chain, &http, &policy, NOW).await {
+            RevocationStatus::Unknown { reason } => assert!(reason.contains("404"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+        files
+            .lock()
+            .unwrap()
+            .insert("/root.crl".into(), crl(&root, &root_key, &[7, 8]));
+        assert_eq!(
+            check_revocation(&did, &chain, &http, &policy, NOW).await,
+            RevocationStatus::Active
+        );
+        files
+            .lock()
+            .unwrap()
+            .insert("/root.crl".into(), crl(&root, &root_key, &[7, 4242]));
+        assert_eq!(
+            check_revocation(&did, &chain, &http, &policy, NOW).await,
+            RevocationStatus::Revoked
+        );
+        // A CRL signed by another CA is not trusted; an outdated CRL neither.
+        let (other, other_key) = ca("CRL Root", None);
+        files
+            .lock()
+            .unwrap()
+            .insert("/root.crl".into(), crl(&other, &other_key, &[]));
+        assert!(matches!(
+            check_revocation(&did, &chain, &http, &policy, NOW).await,
+            RevocationStatus::Unknown { .. }
+        ));
+        files
+            .lock()
+            .unwrap()
+            .insert("/root.crl".into(), crl(&root, &root_key, &[]));
+        assert!(matches!(
+            check_revocation(&did, &chain, &http, &policy, 1_780_000_000).await,
+            RevocationStatus::Unknown { .. }
+        ));
+        // Outside development mode, a CRL host on loopback is refused by the address guard.
+        let strict = NetPolicy::default();
+        let strict_http = ReqwestHttpClient::new(strict.clone()).unwrap();
+        assert!(matches!(
+            check_revocation(&did, &chain, &strict_http, &strict, NOW).await,
+            RevocationStatus::Unknown { .. }
+        ));
+        // A chain without distribution points cannot be checked.
+        let pki = pki();
+        let plain_chain = x5c(&[&pki.leaf, &pki.intermediate, &pki.root]);
+        let plain_did = did_for(&pki.root, POLICIES);
+        match check_revocation(&plain_did, &plain_chain, &http, &policy, NOW).await {
+            RevocationStatus::Unknown { reason } => {
+                assert!(reason.contains("distribution point"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
