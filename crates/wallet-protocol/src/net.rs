@@ -7,7 +7,8 @@
 //! ([`NetPolicy::dev`]) additionally allows `localhost`, loopback and private addresses,
 //! still over HTTPS only. Redirects are never followed and bodies are size-capped.
 //!
-//! Not here: retries, cookies, proxies. The CLI/app parse `--dev`/`NUTS_WALLET_DEV=1` and
+//! Not here: retries, cookies, proxies (system proxy settings are ignored on purpose: a proxy
+//! resolves host names itself, which would bypass the address guard). The CLI/app parse `--dev`/`NUTS_WALLET_DEV=1` and
 //! `--ca-file`/`NUTS_WALLET_CA_FILE` and hand the result in as a [`NetPolicy`].
 
 use std::collections::HashMap;
@@ -324,6 +325,10 @@ impl ReqwestHttpClient {
         policy: NetPolicy,
         static_hosts: HashMap<String, Vec<IpAddr>>,
     ) -> Result<Self, NetError> {
+        let static_hosts: HashMap<String, Vec<IpAddr>> = static_hosts
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
         let static_hosts = Arc::new(static_hosts);
         let build = |https_only: bool| -> Result<reqwest::Client, NetError> {
             let resolver = GuardedResolver {
@@ -334,6 +339,8 @@ impl ReqwestHttpClient {
                 .use_rustls_tls()
                 .https_only(https_only)
                 .redirect(reqwest::redirect::Policy::none())
+                // A proxy would resolve names itself and bypass the address guard.
+                .no_proxy()
                 .connect_timeout(Duration::from_secs(5))
                 .timeout(Duration::from_secs(15))
                 .user_agent(concat!("nuts-wallet/", env!("CARGO_PKG_VERSION")))
