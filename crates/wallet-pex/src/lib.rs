@@ -62,3 +62,18 @@ pub use verify::{verify_submission, Envelope, Presentation, VerifiedSubmission};
 pub fn rfc3339_to_unix(s: &str) -> Option<i64> {
     time::parse_rfc3339(s).map(|t| t.unix)
 }
+
+#[cfg(test)]
+mod tests {
+    fn send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn engine_types_can_be_shared_across_threads() {
+        // The app keeps definitions and cached credentials in shared state.
+        send_sync::<super::PresentationDefinition>();
+        send_sync::<super::PolicyFile>();
+        send_sync::<super::WalletCredential>();
+        send_sync::<super::Evaluation>();
+        send_sync::<super::Envelope>();
+    }
+}
