@@ -212,3 +212,112 @@ pub async fn verify_for_holder(
     }
     Ok(verified)
 }
+
+/// Revocation status of a verified credential: StatusList2021 for credentials with a
+/// `credentialStatus`, the CRLs of the certificate chain for JWT credentials issued by a
+/// `did:x509` (chain from the `x5c` header). Soft-fails to `Unknown` with a reason.
+pub async fn revocation_status(
+    verified: &VerifiedCredential,
+    http: &dyn crate::net::HttpClient,
+    policy: &crate::net::NetPolicy,
+    resolver: &dyn DidResolver,
+    clock: &dyn Clock,
+) -> status::RevocationStatus {
+    if verified.issuer.method() == "x509" {
+        if let Credential::Jwt(token) = &verified.credential {
+            let x5c: Vec<String> = crate::jose::CompactJws::parse(token)
+                .ok()
+                .and_then(|j| j.header.get("x5c").and_then(Value::as_array).cloned())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|c| c.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            return crate::did::x509::check_revocation(
+                &verified.issuer,
+                &x5c,
+                http,
+                policy,
+                clock.now_unix(),
+            )
+            .await;
+        }
+    }
+    status::check_status(&verified.normalized, http, policy, resolver, clock).await
+}
+
+/// Seconds in the "expiring soon" window shown by the UI (30 days).
+pub const EXPIRING_SOON_SECS: i64 = 30 * 24 * 3600;
+
+/// Validity facts of a (normalized) credential for display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidityInfo {
+    /// `issuanceDate`/`validFrom` (Unix seconds).
+    pub valid_from: Option<i64>,
+    /// `expirationDate`/`validUntil` (Unix seconds).
+    pub valid_until: Option<i64>,
+    /// Not valid yet at `now`.
+    pub not_yet_valid: bool,
+    /// Expired at `now`.
+    pub expired: bool,
+    /// Expires within [`EXPIRING_SOON_SECS`] of `now` (and not expired yet).
+    pub expiring_soon: bool,
+}
+
+/// Computes [`ValidityInfo`] at `now` from the normalized view (no skew: display only).
+pub fn validity_info(normalized: &Value, now: i64) -> ValidityInfo {
+    let date = |names: [&str; 2]| {
+        names.iter().find_map(|n| {
+            normalized
+                .get(*n)
+                .and_then(Value::as_str)
+                .and_then(parse_rfc3339)
+        })
+    };
+    let valid_from = date(["issuanceDate", "validFrom"]);
+    let valid_until = date(["expirationDate", "validUntil"]);
+    let expired = valid_until.is_some_and(|u| now > u);
+    ValidityInfo {
+        valid_from,
+        valid_until,
+        not_yet_valid: valid_from.is_some_and(|f| now < f),
+        expired,
+        expiring_soon: !expired && valid_until.is_some_and(|u| u - now <= EXPIRING_SOON_SECS),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn validity_info_flags() {
+        let vc = json!({"issuanceDate": "2025-01-01T00:00:00Z", "expirationDate": "2025-03-01T00:00:00Z"});
+        let jan = parse_rfc3339("2025-01-15T00:00:00Z").unwrap();
+        let feb = parse_rfc3339("2025-02-15T00:00:00Z").unwrap();
+        let apr = parse_rfc3339("2025-04-01T00:00:00Z").unwrap();
+        let dec = parse_rfc3339("2024-12-01T00:00:00Z").unwrap();
+        let i = validity_info(&vc, jan);
+        assert!(!i.expired && !i.expiring_soon && !i.not_yet_valid);
+        assert!(validity_info(&vc, feb).expiring_soon);
+        let i = validity_info(&vc, apr);
+        assert!(i.expired && !i.expiring_soon);
+        assert!(validity_info(&vc, dec).not_yet_valid);
+        let open = validity_info(&json!({"issuanceDate": "2025-01-01T00:00:00Z"}), apr);
+        assert_eq!(open.valid_until, None);
+        assert!(!open.expired && !open.expiring_soon);
+    }
+
+    #[test]
+    fn credential_text_parsing() {
+        assert!(matches!(
+            Credential::parse(" {\"a\":1} "),
+            Ok(Credential::Ldp(_))
+        ));
+        assert!(matches!(Credential::parse("a.b.c\n"), Ok(Credential::Jwt(t)) if t == "a.b.c"));
+        assert!(Credential::parse("hello").is_err());
+        assert!(Credential::parse("{not json").is_err());
+    }
+}

@@ -328,6 +328,42 @@ mod crl {
             check_revocation(&did, &chain, &http, &policy, NOW).await,
             RevocationStatus::Revoked
         );
+        // The same through the credential-level entry point, for a JWT VC issued by the DID.
+        let signer =
+            SoftwareSigner::from_pkcs8_der_es256(key_id(&did).as_str(), &key.serialize_der())
+                .unwrap();
+        let mut header = Map::new();
+        header.insert("x5c".into(), json!(chain));
+        let claims = json!({
+            "iss": did.as_str(), "sub": "did:web:zorg.example", "jti": format!("{did}#2"), "nbf": NOW - 10, "exp": NOW + 3600,
+            "vc": {"@context": ["https://www.w3.org/2018/credentials/v1"], "type": ["VerifiableCredential", "X509Credential"],
+                   "credentialSubject": {"id": "did:web:zorg.example", "subject": {"O": "Zorg B.V."}}}
+        });
+        let token = sign_compact(
+            &signer,
+            Some("JWT"),
+            header,
+            &serde_json::to_vec(&claims).unwrap(),
+        )
+        .unwrap();
+        let resolver = StaticDidResolver::new();
+        let verified = wallet_protocol::vc::verify_credential(
+            &wallet_protocol::vc::Credential::Jwt(token),
+            &resolver,
+            &FixedClock(NOW),
+            &VerifyOptions::default(),
+        )
+        .await
+        .unwrap();
+        let status = wallet_protocol::vc::revocation_status(
+            &verified,
+            &http,
+            &policy,
+            &resolver,
+            &FixedClock(NOW),
+        )
+        .await;
+        assert_eq!(status, RevocationStatus::Revoked);
         // A CRL signed by another CA is not trusted; an outdated CRL neither.
         let (other, other_key) = ca("CRL Root", None);
         files
