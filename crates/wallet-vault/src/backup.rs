@@ -39,7 +39,7 @@ use crate::secret::{hex, random_bytes, random_id, Key256, Passphrase};
 use crate::util::now_ms;
 use crate::vault::{
     check_passphrase_strength, create_data_dir, db_path, insert_wrap, make_wrap, open_connection,
-    remove_db_files, AdminSession, Protection, Vault,
+    open_verifier, remove_db_files, AdminSession, Protection, Vault,
 };
 use crate::{PassphraseKind, Result, VaultError};
 
@@ -204,7 +204,7 @@ impl Vault {
                     "the database inside fails its integrity check: {check}"
                 )));
             }
-            let (vault_id, verifier): (String, Option<String>) = conn.query_row(
+            let (vault_id, verifier): (String, Option<Vec<u8>>) = conn.query_row(
                 "SELECT vault_id, admin_verifier FROM vault_meta WHERE id = 1",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
@@ -215,7 +215,9 @@ impl Vault {
                 ));
             }
             let admin_ok = match verifier {
-                Some(v) => crypto::check_verifier(&opts.admin_passphrase, &v)?,
+                Some(v) => {
+                    crypto::check_verifier(&opts.admin_passphrase, &open_verifier(&vault_key, &v)?)?
+                }
                 None => false,
             };
             if !admin_ok {

@@ -40,11 +40,24 @@ pub(crate) struct Place<'a> {
     pub table: &'a str,
     pub row: &'a str,
     pub column: &'a str,
+    /// Extra data bound to the value, e.g. a digest of the row's clear columns, so that those
+    /// cannot be edited without the value failing to open.
+    pub context: &'a [u8],
 }
 
 impl<'a> Place<'a> {
     pub(crate) fn new(table: &'a str, row: &'a str, column: &'a str) -> Self {
-        Place { table, row, column }
+        Place {
+            table,
+            row,
+            column,
+            context: &[],
+        }
+    }
+
+    pub(crate) fn with_context(mut self, context: &'a [u8]) -> Self {
+        self.context = context;
+        self
     }
 
     fn aad(&self, header: &[u8]) -> Vec<u8> {
@@ -55,6 +68,7 @@ impl<'a> Place<'a> {
             self.table.as_bytes(),
             self.row.as_bytes(),
             self.column.as_bytes(),
+            self.context,
         ] {
             // Length-prefixed, so ("ab","c") and ("a","bc") differ.
             aad.extend_from_slice(&(part.len() as u64).to_be_bytes());
@@ -275,6 +289,10 @@ mod tests {
             ));
         }
         assert!(open(&Key256::random(), place, &env).is_err());
+        let bound = seal(&key, place.with_context(b"issuer=a"), b"v");
+        assert!(open(&key, place.with_context(b"issuer=a"), &bound).is_ok());
+        assert!(open(&key, place.with_context(b"issuer=b"), &bound).is_err());
+        assert!(open(&key, place, &bound).is_err());
     }
 
     #[test]

@@ -20,8 +20,9 @@ CREATE TABLE vault_meta (
     id              INTEGER PRIMARY KEY CHECK (id = 1),
     vault_id        TEXT    NOT NULL,
     created_at      INTEGER NOT NULL,
-    -- Argon2id PHC string of the administrator passphrase (algorithm, params, salt, hash).
-    admin_verifier  TEXT,
+    -- Argon2id PHC string of the administrator passphrase (algorithm, params, salt, hash),
+    -- sealed with the vault key so that it cannot be replaced with a self-made one.
+    admin_verifier  BLOB,
     -- Highest activity entry authenticated with a subkey of the vault key (detects truncation).
     anchor          BLOB
 );
@@ -40,7 +41,10 @@ CREATE TABLE key_wraps (
 CREATE TABLE settings (
     name            TEXT    PRIMARY KEY,
     value           TEXT    NOT NULL,
-    updated_at      INTEGER NOT NULL
+    updated_at      INTEGER NOT NULL,
+    -- HMAC of (name, value) under a subkey of the vault key: policy edited in the file is
+    -- detected when read with the vault unlocked.
+    mac             BLOB
 );
 
 CREATE TABLE keys (

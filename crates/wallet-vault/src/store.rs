@@ -83,6 +83,20 @@ pub struct CredentialFilter {
 
 const CRED_COLS: &str = "id, types, format, issuer, subject, valid_from, valid_until, created_at";
 
+/// The clear columns of a credential, bound into its sealed value's associated data: editing
+/// them in the file makes the credential fail to open.
+fn cred_context(m: &CredentialMeta) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!([
+        m.types,
+        m.format,
+        m.issuer,
+        m.subject,
+        m.valid_from_ms,
+        m.valid_until_ms
+    ]))
+    .unwrap_or_default()
+}
+
 fn cred_meta(r: &rusqlite::Row<'_>) -> rusqlite::Result<CredentialMeta> {
     let types: String = r.get(1)?;
     Ok(CredentialMeta {
@@ -140,9 +154,10 @@ impl Vault {
                     created_at_ms: now_ms(),
                 };
                 let types = serde_json::to_string(&meta.types).unwrap_or_else(|_| "[]".into());
+                let context = cred_context(&meta);
                 let sealed = crypto::seal(
                     key,
-                    Place::new("credentials", &id, "raw"),
+                    Place::new("credentials", &id, "raw").with_context(&context),
                     c.raw.expose_secret().as_bytes(),
                 );
                 tx.sql()
@@ -225,7 +240,8 @@ impl Vault {
                 id: id.to_owned(),
             });
         };
-        let place = Place::new("credentials", id, "raw");
+        let context = cred_context(&meta);
+        let place = Place::new("credentials", id, "raw").with_context(&context);
         let plain = crypto::open(&key, place, &sealed)?;
         let raw = String::from_utf8(plain.to_vec()).map_err(|_| place.tampered())?;
         Ok(Credential {
@@ -332,7 +348,8 @@ impl Vault {
             }
             let sealed = crypto::seal(
                 key,
-                Place::new("keys", &info.id, "private_key"),
+                Place::new("keys", &info.id, "private_key")
+                    .with_context(info.thumbprint.as_bytes()),
                 &pk.to_sealable(),
             );
             tx.sql().execute(
@@ -437,6 +454,17 @@ impl Vault {
     /// on each signature, so it stops working as soon as the vault locks.
     pub fn signer(&self, id: &str) -> Result<VaultSigner> {
         let info = self.key_info(id)?;
+        // The public JWK handed out must be the private key's: check both clear columns.
+        let pk = self.private_key(id)?;
+        if jwk_thumbprint(&info.public_jwk)? != info.thumbprint
+            || pk.public_jwk() != info.public_jwk
+        {
+            return Err(VaultError::Tampered {
+                table: "keys".into(),
+                row: id.to_owned(),
+                column: "public_jwk".into(),
+            });
+        }
         Ok(VaultSigner {
             vault: self.clone(),
             kid: info.effective_kid().to_owned(),
@@ -444,22 +472,27 @@ impl Vault {
         })
     }
 
-    fn sign_with(&self, id: &str, message: &[u8]) -> Result<Vec<u8>> {
+    fn private_key(&self, id: &str) -> Result<PrivateKey> {
         let key = self.key()?;
-        let sealed: Vec<u8> = self
+        let (thumbprint, sealed): (String, Vec<u8>) = self
             .conn()
-            .query_row("SELECT private_key FROM keys WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT thumbprint, private_key FROM keys WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?
             .ok_or_else(|| VaultError::NotFound {
                 kind: "key",
                 id: id.to_owned(),
             })?;
-        let place = Place::new("keys", id, "private_key");
+        let place = Place::new("keys", id, "private_key").with_context(thumbprint.as_bytes());
         let plain = crypto::open(&key, place, &sealed)?;
-        let pk = PrivateKey::from_sealed(&plain).ok_or_else(|| place.tampered())?;
-        Ok(pk.sign(message))
+        PrivateKey::from_sealed(&plain).ok_or_else(|| place.tampered())
+    }
+
+    fn sign_with(&self, id: &str, message: &[u8]) -> Result<Vec<u8>> {
+        Ok(self.private_key(id)?.sign(message))
     }
 }
 

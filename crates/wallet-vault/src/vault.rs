@@ -443,7 +443,10 @@ impl Vault {
             let vault_id = random_id();
             let wrap = make_wrap(keystore.as_ref(), &vault_key, &opts.protection)?;
             wrap_account.clone_from(&wrap.keyring_account);
-            let verifier = crypto::make_verifier(&opts.admin_passphrase, &opts.admin_kdf)?;
+            let verifier = seal_verifier(
+                &vault_key,
+                &crypto::make_verifier(&opts.admin_passphrase, &opts.admin_kdf)?,
+            );
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let existing: i64 =
                 tx.query_row("SELECT count(*) FROM vault_meta", [], |r| r.get(0))?;
@@ -456,12 +459,14 @@ impl Vault {
                 params![vault_id, now_ms(), verifier],
             )?;
             insert_wrap(&tx, &wrap)?;
+            let value = DEFAULT_AUTO_LOCK_SECS.to_string();
             tx.execute(
-                "INSERT INTO settings (name, value, updated_at) VALUES (?1, ?2, ?3)",
+                "INSERT INTO settings (name, value, updated_at, mac) VALUES (?1, ?2, ?3, ?4)",
                 params![
                     SETTING_AUTO_LOCK,
-                    DEFAULT_AUTO_LOCK_SECS.to_string(),
-                    now_ms()
+                    value,
+                    now_ms(),
+                    setting_mac(&vault_key, SETTING_AUTO_LOCK, &value)
                 ],
             )?;
             audit::append(
@@ -594,7 +599,12 @@ impl Vault {
     /// Locks when the vault has been idle at least the configured auto-lock time. The app calls
     /// this from a timer; returns whether it locked now.
     pub fn lock_if_idle(&self) -> Result<bool> {
-        let limit = Duration::from_secs(self.auto_lock_secs()?);
+        // A setting that fails its check falls back to the default rather than never locking.
+        let limit = Duration::from_secs(
+            self.auto_lock_secs()
+                .unwrap_or(DEFAULT_AUTO_LOCK_SECS)
+                .min(86_400),
+        );
         if !self.is_locked() && self.idle_for() >= limit {
             self.lock();
             return Ok(true);
@@ -623,7 +633,7 @@ impl Vault {
         let protection = stmt
             .query_map([], |r| r.get(0))?
             .collect::<std::result::Result<Vec<String>, _>>()?;
-        let (created_at_ms, admin): (i64, Option<String>) = conn.query_row(
+        let (created_at_ms, admin): (i64, Option<Vec<u8>>) = conn.query_row(
             "SELECT created_at, admin_verifier FROM vault_meta WHERE id = 1",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
@@ -647,8 +657,8 @@ impl Vault {
     /// Verifies the administrator passphrase and returns a session for admin actions.
     /// Needs the vault unlocked. Attempts are logged.
     pub fn admin_session(&self, admin_passphrase: &Passphrase) -> Result<AdminSession> {
-        self.key()?;
-        let verifier: Option<String> = self.conn().query_row(
+        let key = self.key()?;
+        let verifier: Option<Vec<u8>> = self.conn().query_row(
             "SELECT admin_verifier FROM vault_meta WHERE id = 1",
             [],
             |r| r.get(0),
@@ -658,7 +668,7 @@ impl Vault {
                 "no administrator passphrase is set",
             ));
         };
-        let ok = crypto::check_verifier(admin_passphrase, &verifier)?;
+        let ok = crypto::check_verifier(admin_passphrase, &open_verifier(&key, &verifier)?)?;
         self.write(|tx, _| {
             tx.record(
                 NewActivity::new(Actor::Admin, "admin.login", &self.inner.vault_id).outcome(
@@ -706,10 +716,10 @@ impl Vault {
         self.check_admin(session, "changing the administrator passphrase")?;
         check_passphrase_strength(new_passphrase, "administrator")?;
         let verifier = crypto::make_verifier(new_passphrase, &kdf)?;
-        self.write(|tx, _| {
+        self.write(|tx, key| {
             tx.sql().execute(
                 "UPDATE vault_meta SET admin_verifier = ?1 WHERE id = 1",
-                [&verifier],
+                [seal_verifier(key, &verifier)],
             )?;
             tx.record(NewActivity::new(
                 Actor::Admin,
@@ -762,9 +772,16 @@ impl Vault {
         }
     }
 
-    /// Idle seconds after which the app locks the vault (default 600). Works while locked.
+    /// Idle seconds after which the app locks the vault (default 600). Works while locked
+    /// (unverified then; verified against its MAC while unlocked).
     pub fn auto_lock_secs(&self) -> Result<u64> {
-        read_auto_lock(&self.conn())
+        if self.is_locked() {
+            return read_auto_lock(&self.conn());
+        }
+        Ok(self
+            .setting(SETTING_AUTO_LOCK)?
+            .and_then(|v| v.as_u64())
+            .unwrap_or(DEFAULT_AUTO_LOCK_SECS))
     }
 
     /// Sets the idle time before the app locks (at least 30 s, at most 24 h).
@@ -777,15 +794,33 @@ impl Vault {
         self.put_setting(session, SETTING_AUTO_LOCK, &serde_json::json!(secs))
     }
 
-    /// Reads a (non-secret) setting. Works while locked.
+    /// Reads a (non-secret) setting. With the vault unlocked the value is checked against its
+    /// MAC (`Tampered` if it was edited in the file); while locked it is returned unchecked.
     pub fn setting(&self, name: &str) -> Result<Option<serde_json::Value>> {
-        let v: Option<String> = self
+        let key = self.state().key.as_ref().map(Key256::duplicate);
+        let row: Option<(String, Option<Vec<u8>>)> = self
             .conn()
-            .query_row("SELECT value FROM settings WHERE name = ?1", [name], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT value, mac FROM settings WHERE name = ?1",
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?;
-        Ok(v.map(|s| serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s))))
+        let Some((text, mac)) = row else {
+            return Ok(None);
+        };
+        if let Some(key) = key {
+            if mac.as_deref() != Some(setting_mac(&key, name, &text).as_slice()) {
+                return Err(VaultError::Tampered {
+                    table: "settings".into(),
+                    row: name.to_owned(),
+                    column: "value".into(),
+                });
+            }
+        }
+        Ok(Some(
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        ))
     }
 
     /// Writes a (non-secret) setting, such as policy. Administrator action.
@@ -798,12 +833,13 @@ impl Vault {
         self.check_admin(session, "changing settings")?;
         let text = serde_json::to_string(value)
             .map_err(|e| VaultError::InvalidInput(format!("setting value: {e}")))?;
-        self.write(|tx, _| {
+        self.write(|tx, key| {
             tx.sql().execute(
-                "INSERT INTO settings (name, value, updated_at) VALUES (?1, ?2, ?3)
+                "INSERT INTO settings (name, value, updated_at, mac) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (name) DO UPDATE SET value = excluded.value,
-                                                   updated_at = excluded.updated_at",
-                params![name, text, now_ms()],
+                                                   updated_at = excluded.updated_at,
+                                                   mac = excluded.mac",
+                params![name, text, now_ms(), setting_mac(key, name, &text)],
             )?;
             tx.record(
                 NewActivity::new(Actor::Admin, "setting.change", name)
@@ -932,6 +968,26 @@ impl VaultTx<'_> {
     pub fn record(&mut self, entry: NewActivity) -> Result<ActivityEntry> {
         audit::append(&self.tx, self.vault_id, self.key, &entry)
     }
+}
+
+fn verifier_place() -> Place<'static> {
+    Place::new("vault_meta", "1", "admin_verifier")
+}
+
+/// Seals the administrator verifier with the vault key.
+pub(crate) fn seal_verifier(key: &Key256, phc: &str) -> Vec<u8> {
+    crypto::seal(key, verifier_place(), phc.as_bytes())
+}
+
+/// Opens the sealed administrator verifier.
+pub(crate) fn open_verifier(key: &Key256, sealed: &[u8]) -> Result<String> {
+    let plain = crypto::open(key, verifier_place(), sealed)?;
+    String::from_utf8(plain.to_vec()).map_err(|_| verifier_place().tampered())
+}
+
+fn setting_mac(key: &Key256, name: &str, value: &str) -> Vec<u8> {
+    let sub = crypto::subkey(key, "settings");
+    crypto::hmac_sha256(sub.bytes(), &[name.as_bytes(), value.as_bytes()]).to_vec()
 }
 
 fn read_auto_lock(conn: &Connection) -> Result<u64> {

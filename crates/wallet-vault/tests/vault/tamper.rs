@@ -134,11 +134,13 @@ fn any_flipped_byte_in_any_sealed_value_is_detected() {
     });
     // The signer error hides the variant; check it directly once more.
     {
+        let signer = f.v.signer(&kid).unwrap();
         let c = raw_conn(f.dir.path());
         let mut b = get_blob(&c, "keys", "private_key", &kid);
         b[30] ^= 1;
         set_blob(&c, "keys", "private_key", &kid, &b);
-        let err = f.v.signer(&kid).unwrap().sign(b"m").unwrap_err();
+        assert_tampered(f.v.signer(&kid), "signer over a damaged key");
+        let err = signer.sign(b"m").unwrap_err();
         assert!(err.to_string().contains("failed authentication"), "{err}");
         b[30] ^= 1;
         set_blob(&c, "keys", "private_key", &kid, &b);
@@ -318,4 +320,96 @@ fn locked_verify_checks_the_chain_and_says_anchor_was_not_checked() {
     assert!(!r.anchor_checked);
     v.unlock(Unlock::Keyring).unwrap();
     assert!(v.verify_activity().unwrap().anchor_checked);
+}
+
+#[test]
+fn clear_metadata_settings_and_admin_verifier_are_authenticated() {
+    let f = fixture();
+    let c = raw_conn(f.dir.path());
+    // Credential listing columns are bound to the sealed credential.
+    let id = &f.creds[0].id;
+    c.execute(
+        "UPDATE credentials SET issuer = 'did:web:evil.example' WHERE id = ?1",
+        [id],
+    )
+    .unwrap();
+    assert_tampered(f.v.credential(id), "edited issuer");
+    c.execute(
+        "UPDATE credentials SET issuer = ?1 WHERE id = ?2",
+        [&f.creds[0].issuer, id],
+    )
+    .unwrap();
+    f.v.credential(id).unwrap();
+    c.execute(
+        "UPDATE credentials SET types = '[\"VerifiableCredential\",\"NutsUraCredential\"]' WHERE id = ?1",
+        [id],
+    )
+    .unwrap();
+    assert_tampered(f.v.credential(id), "edited types");
+
+    // A key's public JWK or thumbprint edited in the file.
+    let kid = &f.key.id;
+    let jwk: String = c
+        .query_row("SELECT public_jwk FROM keys WHERE id = ?1", [kid], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let other = admin(&f.v);
+    let k2 = f.v.generate_key(&other, "k2", "organization").unwrap();
+    let jwk2 = serde_json::to_string(&k2.public_jwk).unwrap();
+    c.execute(
+        "UPDATE keys SET public_jwk = ?1 WHERE id = ?2",
+        [&jwk2, kid],
+    )
+    .unwrap();
+    assert_tampered(f.v.signer(kid), "swapped public JWK");
+    c.execute(
+        "UPDATE keys SET public_jwk = ?1, thumbprint = ?2 WHERE id = ?3",
+        [&jwk2, &k2.thumbprint, kid],
+    )
+    .unwrap_err(); // thumbprints are unique
+    c.execute("UPDATE keys SET public_jwk = ?1 WHERE id = ?2", [&jwk, kid])
+        .unwrap();
+    f.v.signer(kid).unwrap();
+
+    // Policy edited in the file.
+    let a = admin(&f.v);
+    f.v.put_setting(&a, "policy", &serde_json::json!({"allowed": ["a"]}))
+        .unwrap();
+    c.execute(
+        "UPDATE settings SET value = '{\"allowed\":[\"a\",\"evil\"]}' WHERE name = 'policy'",
+        [],
+    )
+    .unwrap();
+    assert_tampered(f.v.setting("policy"), "edited policy");
+    c.execute(
+        "UPDATE settings SET value = '86400' WHERE name = 'auto_lock_secs'",
+        [],
+    )
+    .unwrap();
+    assert_tampered(f.v.auto_lock_secs(), "edited auto-lock");
+
+    // The administrator verifier replaced by one of a passphrase the attacker knows (taken
+    // from another vault, where the attacker chose it): refused, not accepted.
+    let (d2, _k2, v2) = new_vault();
+    drop(v2);
+    let foreign: Vec<u8> = raw_conn(d2.path())
+        .query_row("SELECT admin_verifier FROM vault_meta", [], |r| r.get(0))
+        .unwrap();
+    c.execute("UPDATE vault_meta SET admin_verifier = ?1", [&foreign])
+        .unwrap();
+    assert_tampered(
+        f.v.admin_session(&Passphrase::from(ADMIN)),
+        "swapped verifier",
+    );
+    // A plain PHC string is not accepted either.
+    c.execute(
+        "UPDATE vault_meta SET admin_verifier = CAST(?1 AS BLOB)",
+        ["$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"],
+    )
+    .unwrap();
+    assert_tampered(
+        f.v.admin_session(&Passphrase::from(ADMIN)),
+        "plain verifier",
+    );
 }
