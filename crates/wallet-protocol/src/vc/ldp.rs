@@ -356,6 +356,110 @@ pub fn sign(doc: &Value, signer: &dyn Signer, options: &ProofOptions) -> Result<
     Ok(Value::Object(document))
 }
 
+/// Properties of `doc` (outside `@context` and `proof`) that are not part of the signed RDF
+/// graph: JSON-LD silently drops terms its contexts do not define, so a signature does not
+/// cover them. Returned as dotted paths (`credentialSubject.organization.foo`, array
+/// elements as `[i]`) so the UI can warn. Costs one canonicalization per property.
+pub fn unsigned_properties(doc: &Value) -> Result<Vec<String>, LdError> {
+    let mut base = doc
+        .as_object()
+        .ok_or_else(|| LdError::Malformed("not an object".into()))?
+        .clone();
+    base.remove("proof");
+    let base = Value::Object(base);
+    let reference = canonicalize(&base)?;
+    let mut out = Vec::new();
+    let mut path = Vec::new();
+    walk_unsigned(&base, &base, &reference, &mut path, &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
+#[derive(Clone)]
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+fn render(path: &[Seg]) -> String {
+    let mut s = String::new();
+    for seg in path {
+        match seg {
+            Seg::Key(k) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            Seg::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+fn without(root: &Value, path: &[Seg]) -> Value {
+    let mut copy = root.clone();
+    let (last, parent) = match path.split_last() {
+        Some(x) => x,
+        None => return copy,
+    };
+    let mut cur = &mut copy;
+    for seg in parent {
+        cur = match seg {
+            Seg::Key(k) => &mut cur[k.as_str()],
+            Seg::Index(i) => &mut cur[*i],
+        };
+    }
+    match (last, cur) {
+        (Seg::Key(k), Value::Object(m)) => {
+            m.remove(k);
+        }
+        (Seg::Index(i), Value::Array(a)) if *i < a.len() => {
+            a.remove(*i);
+        }
+        _ => {}
+    }
+    copy
+}
+
+fn walk_unsigned(
+    root: &Value,
+    node: &Value,
+    reference: &str,
+    path: &mut Vec<Seg>,
+    out: &mut Vec<String>,
+) -> Result<(), LdError> {
+    match node {
+        Value::Object(m) => {
+            for (k, v) in m {
+                if k == "@context" || (path.is_empty() && k == "proof") {
+                    continue;
+                }
+                path.push(Seg::Key(k.clone()));
+                // Removing a covered property changes the graph (or breaks processing).
+                let same = canonicalize(&without(root, path)).is_ok_and(|c| c == reference);
+                if same {
+                    out.push(render(path));
+                } else {
+                    walk_unsigned(root, v, reference, path, out)?;
+                }
+                path.pop();
+            }
+        }
+        Value::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                if v.is_object() {
+                    path.push(Seg::Index(i));
+                    walk_unsigned(root, v, reference, path, out)?;
+                    path.pop();
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,6 +467,26 @@ mod tests {
     fn vector(name: &str) -> String {
         let path = format!("{}/../../vectors/nuts/{name}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn unsigned_properties_are_reported() {
+        let path = format!(
+            "{}/../../vectors/nuts/credentials/jsonld-orgcred_001.signed.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert_eq!(unsigned_properties(&doc).unwrap(), Vec::<String>::new());
+        doc["extra"] = json!("not in any context");
+        doc["credentialSubject"]["organization"]["phone"] = json!("+31 30 000 0000");
+        let found = unsigned_properties(&doc).unwrap();
+        assert_eq!(
+            found,
+            vec![
+                "credentialSubject.organization.phone".to_owned(),
+                "extra".to_owned()
+            ]
+        );
     }
 
     #[test]
