@@ -125,6 +125,13 @@ impl DidUrl {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for DidUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        DidUrl::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::fmt::Display for DidUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
@@ -435,6 +442,11 @@ mod tests {
         assert_eq!(u.fragment(), "key-1");
         assert!(DidUrl::parse("did:web:a.example").is_err());
         assert!(DidUrl::parse("key-id").is_err());
+        let back: DidUrl = serde_json::from_value(serde_json::to_value(&u).unwrap()).unwrap();
+        assert_eq!(back, u);
+        assert!(serde_json::from_value::<DidUrl>(json!("nope")).is_err());
+        assert!(serde_json::from_value::<Did>(json!("did:web:a.example")).is_ok());
+        assert!(serde_json::from_value::<Did>(json!("no-did")).is_err());
     }
 
     #[test]
