@@ -1,11 +1,15 @@
 //! `nuts-wallet pex evaluate`: evaluate a presentation definition against credential files.
 //!
 //! A thin adapter over `wallet-pex`: read the files, evaluate, build the submission, print.
-//! Exit status: 0 fulfilled, 1 not fulfilled, 2 bad input. Reading the vault's credentials is
-//! not available yet (the vault has no credential store API), so `--credential` is required.
+//! Exit status: 0 fulfilled, 1 not fulfilled, 2 bad input. Without `--credential` the vault's
+//! credentials are used (in import order); the vault is unlocked with the OS keyring when it
+//! uses one, else with `NUTS_WALLET_PASSPHRASE` (or a prompt on a terminal). A stored
+//! credential the engine cannot read is skipped with a warning.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 use wallet_pex::{
@@ -13,7 +17,12 @@ use wallet_pex::{
     WalletOwnerType,
 };
 
+use wallet_vault::{CredentialFilter, KeyStore, OsKeyring, Passphrase, Unlock, Vault};
+
 use crate::Ctx;
+
+const ENV_VAULT: &str = "NUTS_WALLET_PASSPHRASE";
+const ENV_SERVICE: &str = "NUTS_WALLET_KEYRING_SERVICE";
 
 /// Arguments of `pex`.
 #[derive(clap::Args)]
@@ -41,6 +50,7 @@ struct EvaluateArgs {
     #[arg(long, value_name = "TYPE", default_value = "organization")]
     wallet_owner_type: WalletOwnerType,
     /// Credential file (JSON-LD object or compact JWT); repeat for several, in wallet order
+    /// [default: the vault's credentials]
     #[arg(long, value_name = "FILE")]
     credential: Vec<PathBuf>,
     /// Evaluation time (RFC 3339 or Unix seconds) for validity windows [default: now]
@@ -55,9 +65,9 @@ struct EvaluateArgs {
 }
 
 /// Runs `pex`.
-pub fn run(_ctx: &Ctx, args: PexArgs) -> anyhow::Result<ExitCode> {
+pub fn run(ctx: &Ctx, args: PexArgs) -> anyhow::Result<ExitCode> {
     match args.command {
-        PexCommand::Evaluate(a) => match evaluate_files(&a) {
+        PexCommand::Evaluate(a) => match evaluate_files(&a, || vault_credentials(&ctx.data_dir)) {
             Ok(report) => {
                 if a.json {
                     println!("{}", serde_json::to_string_pretty(&report.json)?);
@@ -124,16 +134,74 @@ fn file_name(p: &Path) -> String {
         .unwrap_or_else(|| p.display().to_string())
 }
 
-fn evaluate_files(a: &EvaluateArgs) -> Result<Report, String> {
-    let pd = load_definition(a)?;
-    if a.credential.is_empty() {
-        return Err(
-            "no credentials given; reading the vault is not available yet (use --credential FILE)"
-                .into(),
-        );
+/// The vault's credentials: (source label, credential), in import order.
+type Loaded = Vec<(String, WalletCredential)>;
+
+fn vault_credentials(data_dir: &Path) -> Result<Loaded, String> {
+    if !Vault::exists(data_dir) {
+        return Err(format!(
+            "no --credential given and no vault in {} (create one with `nuts-wallet init`)",
+            data_dir.display()
+        ));
     }
+    let keystore: Arc<dyn KeyStore> = match std::env::var(ENV_SERVICE) {
+        Ok(s) if !s.is_empty() => Arc::new(OsKeyring::with_service(&s)),
+        _ => Arc::new(OsKeyring::new()),
+    };
+    let vault = Vault::open(data_dir, keystore).map_err(|e| e.to_string())?;
+    let methods = vault.status().map_err(|e| e.to_string())?.protection;
+    let by_keyring =
+        methods.iter().any(|m| m == "keyring") && vault.unlock(Unlock::Keyring).is_ok();
+    if !by_keyring {
+        let p = match std::env::var(ENV_VAULT) {
+            Ok(v) if !v.is_empty() => Passphrase::new(v),
+            _ if std::io::stdin().is_terminal() => Passphrase::new(
+                rpassword::prompt_password("Vault passphrase: ").map_err(|e| e.to_string())?,
+            ),
+            _ => return Err(format!("the vault is locked: set {ENV_VAULT}")),
+        };
+        vault
+            .unlock(Unlock::Passphrase(&p))
+            .map_err(|e| e.to_string())?;
+    }
+    read_vault(&vault)
+}
+
+fn read_vault(vault: &Vault) -> Result<Loaded, String> {
+    let metas = vault
+        .list_credentials(&CredentialFilter::default())
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::with_capacity(metas.len());
+    for m in metas {
+        let stored = vault.credential(&m.id).map_err(|e| e.to_string())?;
+        match WalletCredential::parse(stored.raw.expose_secret()) {
+            Ok(c) => {
+                let c = if c.id().is_empty() {
+                    c.with_id(m.id.clone())
+                } else {
+                    c
+                };
+                out.push((format!("vault:{}", m.id), c));
+            }
+            Err(e) => eprintln!("warning: skipping stored credential {}: {e}", m.id),
+        }
+    }
+    Ok(out)
+}
+
+fn evaluate_files(
+    a: &EvaluateArgs,
+    from_vault: impl FnOnce() -> Result<Loaded, String>,
+) -> Result<Report, String> {
+    let pd = load_definition(a)?;
     let mut creds = Vec::with_capacity(a.credential.len());
     let mut files = Vec::with_capacity(a.credential.len());
+    if a.credential.is_empty() {
+        for (source, c) in from_vault()? {
+            files.push(source);
+            creds.push(c);
+        }
+    }
     for p in &a.credential {
         let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
         let c = WalletCredential::parse(&text).map_err(|e| format!("{}: {e}", p.display()))?;
@@ -282,6 +350,10 @@ mod tests {
 
     const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../vectors/nuts");
 
+    fn no_vault() -> Result<Loaded, String> {
+        panic!("credentials were given: the vault must not be read")
+    }
+
     fn args(
         definition: &str,
         credentials: &[&str],
@@ -313,7 +385,7 @@ mod tests {
             None,
             WalletOwnerType::Organization,
         );
-        let r = evaluate_files(&a).unwrap();
+        let r = evaluate_files(&a, no_vault).unwrap();
         assert!(r.fulfilled);
         let d = &r.json["descriptors"][0];
         assert_eq!(
@@ -337,7 +409,7 @@ mod tests {
         );
         a.ignore_validity = false;
         a.at = Some("2025-11-24T00:00:00Z".into());
-        let r = evaluate_files(&a).unwrap();
+        let r = evaluate_files(&a, no_vault).unwrap();
         assert!(!r.fulfilled);
         assert_eq!(r.json["presentation_submission"], Value::Null);
         assert_eq!(
@@ -355,22 +427,95 @@ mod tests {
             None,
             WalletOwnerType::Organization,
         );
-        assert!(evaluate_files(&none)
-            .unwrap_err()
-            .contains("reading the vault is not available yet"));
+        let missing = || Err("no vault here".to_string());
+        assert_eq!(evaluate_files(&none, missing).unwrap_err(), "no vault here");
         let scope = args(
             "e2e-rfc021-policy.json",
             &["jsonld-orgcred_001.signed.json"],
             Some("nope"),
             WalletOwnerType::Organization,
         );
-        assert!(evaluate_files(&scope).unwrap_err().contains("scope `nope`"));
+        assert!(evaluate_files(&scope, no_vault)
+            .unwrap_err()
+            .contains("scope `nope`"));
         let not_cred = args(
             "pe-test-pd_jsonld_jwt.json",
             &["../derived/jsonld-orgcred_001.signed.document.nq"],
             None,
             WalletOwnerType::Organization,
         );
-        assert!(evaluate_files(&not_cred).is_err());
+        assert!(evaluate_files(&not_cred, no_vault).is_err());
+        let tmp = tempfile::tempdir().unwrap();
+        let e = vault_credentials(tmp.path()).unwrap_err();
+        assert!(e.contains("no vault"), "{e}");
+    }
+
+    #[test]
+    fn reads_the_vaults_credentials_when_none_are_given() {
+        use wallet_vault::{
+            CreateOptions, KdfParams, MemoryKeyStore, NewCredential, Protection, SecretString,
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        let keystore: Arc<dyn KeyStore> = Arc::new(MemoryKeyStore::default());
+        let vault = Vault::create(
+            tmp.path(),
+            keystore,
+            CreateOptions {
+                protection: Protection::Passphrase {
+                    passphrase: Passphrase::from("vault passphrase for pex"),
+                    kdf: KdfParams::INSECURE_TEST,
+                },
+                admin_passphrase: Passphrase::from("admin passphrase for pex"),
+                admin_kdf: KdfParams::INSECURE_TEST,
+            },
+        )
+        .unwrap();
+        let admin = vault
+            .admin_session(&Passphrase::from("admin passphrase for pex"))
+            .unwrap();
+        for (file, types) in [
+            (
+                "jsonld-authcred_001.signed.json",
+                "NutsAuthorizationCredential",
+            ),
+            (
+                "jsonld-orgcred_001.signed.json",
+                "NutsOrganizationCredential",
+            ),
+            ("selfsigned-diddocument.json", "NotACredential"),
+        ] {
+            let raw = std::fs::read_to_string(format!("{VECTORS}/credentials/{file}")).unwrap();
+            vault
+                .import_credential(
+                    &admin,
+                    NewCredential {
+                        types: vec![types.into()],
+                        format: "ldp_vc".into(),
+                        issuer: "did:nuts:x".into(),
+                        subject: None,
+                        valid_from_ms: None,
+                        valid_until_ms: None,
+                        raw: SecretString::from(raw),
+                    },
+                )
+                .unwrap();
+        }
+        let loaded = read_vault(&vault).unwrap();
+        let a = args(
+            "pe-test-pd_jsonld_jwt.json",
+            &[],
+            None,
+            WalletOwnerType::Organization,
+        );
+        let r = evaluate_files(&a, || Ok(loaded)).unwrap();
+        assert!(r.fulfilled);
+        assert_eq!(
+            r.json["descriptors"][0]["selected"],
+            json!("did:nuts:CuE3qeFGGLhEAS3gKzhMCeqd1dGa9at5JCbmCfyMU2Ey#ec8af8cf-67d4-4b54-9bd6-8a861e729e11")
+        );
+        assert!(r.json["credentials"][1]["file"]
+            .as_str()
+            .unwrap()
+            .starts_with("vault:"));
     }
 }
