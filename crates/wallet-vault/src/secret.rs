@@ -114,6 +114,12 @@ impl Key256 {
         &self.0
     }
 
+    /// The key bytes, for [`crate::KeyStore`] implementations that must hand them to their
+    /// backing store. Nothing else should need this.
+    pub fn expose_secret(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     pub(crate) fn duplicate(&self) -> Key256 {
         Key256(Zeroizing::new(*self.0))
     }

@@ -269,3 +269,41 @@ fn idle_tracking_for_auto_lock() {
     assert!(!v.lock_if_idle().unwrap());
     assert!(!v.is_locked());
 }
+
+#[test]
+fn two_handles_on_one_file_keep_one_valid_chain() {
+    // The app and the CLI may have the vault open at the same time: separate connections
+    // appending concurrently must still produce one unbroken chain.
+    let (dir, ks, v1) = new_vault();
+    let v2 = Vault::open(dir.path(), Arc::new(ks.clone())).unwrap();
+    v2.unlock(Unlock::Keyring).unwrap();
+    let workers: Vec<_> = [v1.clone(), v2.clone()]
+        .into_iter()
+        .enumerate()
+        .map(|(w, v)| {
+            std::thread::spawn(move || {
+                for i in 0..40 {
+                    v.record(NewActivity::new(
+                        Actor::Employee(format!("w{w}")),
+                        "test.concurrent",
+                        &i.to_string(),
+                    ))
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let r = v1.verify_activity().unwrap();
+    assert!(r.is_ok(), "{r:?}");
+    let n = v2
+        .activity(&ActivityFilter {
+            action_prefix: Some("test.concurrent".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .len();
+    assert_eq!(n, 80);
+}
