@@ -216,8 +216,10 @@ fn parent() {
         check(dir.path(), &committed, round);
     }
     let writes = committed.len();
+    // Not vacuous: the children must have got real work committed before being killed (a few
+    // per run on a quiet machine; the bound leaves room for a heavily loaded CI host).
     assert!(
-        writes >= KILLS,
+        writes >= 20,
         "the children committed only {writes} writes in {KILLS} runs"
     );
     eprintln!(
