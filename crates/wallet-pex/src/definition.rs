@@ -340,7 +340,9 @@ fn parse_descriptor(
     let format = parse_format(&at.key("format"), obj.get("format"))?;
     let c_at = at.key("constraints");
     let fields = match obj.get("constraints") {
-        None | Some(Value::Null) => Vec::new(),
+        None | Some(Value::Null) => {
+            return Err(c_at.invalid("required (Nuts' schema refuses descriptors without it)"))
+        }
         Some(c) => {
             let cobj = c_at.object(c)?;
             let unsupported = "not supported by Nuts; refusing rather than ignoring it";
@@ -654,6 +656,9 @@ fn parse_requirement(
         }
     };
     let (count, min, max) = (n("count")?, n("min")?, n("max")?);
+    if count == Some(0) {
+        return Err(at.key("count").invalid("must be at least 1"));
+    }
     let from = at.key("from").opt_string(obj.get("from"))?;
     let from_nested = match obj.get("from_nested") {
         None | Some(Value::Null) => Vec::new(),

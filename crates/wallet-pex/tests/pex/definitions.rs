@@ -115,7 +115,9 @@ fn bad_paths_and_shapes_are_located() {
     assert!(refused(json!({"input_descriptors": []}))
         .to_string()
         .contains("presentation_definition.id"));
-    let e = refused(json!({"id": "pd", "input_descriptors": [{"id": "d"}, {"id": "d"}]}));
+    let e = refused(
+        json!({"id": "pd", "input_descriptors": [{"id": "d", "constraints": {}}, {"id": "d", "constraints": {}}]}),
+    );
     assert!(e.to_string().contains("duplicate id `d`"), "{e}");
     let e = refused(
         json!({"id": "pd", "input_descriptors": [], "submission_requirements": [{"rule": "pick", "from": "g"}]}),
