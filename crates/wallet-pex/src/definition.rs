@@ -713,10 +713,27 @@ fn parse_format(
     let mut out = BTreeMap::new();
     for (name, params) in obj {
         let p_at = at.key(name);
+        let allowed_param = match name.as_str() {
+            "jwt" | "jwt_vc" | "jwt_vp" => "alg",
+            "ldp" | "ldp_vc" | "ldp_vp" => "proof_type",
+            _ => {
+                return Err(DefinitionError::Unsupported {
+                    at: at.0.clone(),
+                    feature: format!("format {name}"),
+                    reason: "Nuts accepts jwt, jwt_vc, jwt_vp, ldp, ldp_vc and ldp_vp".into(),
+                })
+            }
+        };
         let pobj = p_at.object(params)?;
         let mut entry = BTreeMap::new();
         for (param, values) in pobj {
+            if param != allowed_param {
+                return Err(p_at.invalid(&format!("`{name}` takes only `{allowed_param}`")));
+            }
             let vals = match values {
+                Value::Array(a) if a.is_empty() => {
+                    return Err(p_at.key(param).invalid("must not be empty"))
+                }
                 Value::Array(a) => a
                     .iter()
                     .enumerate()
