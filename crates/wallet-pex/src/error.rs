@@ -116,6 +116,14 @@ pub enum VerifyError {
         /// The submission's `definition_id`.
         actual: String,
     },
+    /// `definition_id` names none of the scope's definitions (or the scope is unknown).
+    #[error("no definition `{definition_id}` in scope `{scope}`")]
+    UnknownDefinition {
+        /// The requested scope.
+        scope: String,
+        /// The submission's `definition_id`.
+        definition_id: String,
+    },
     /// A `descriptor_map` entry could not be resolved to a credential.
     #[error("descriptor_map entry `{descriptor}`: {message}")]
     Resolve {

@@ -56,7 +56,7 @@ pub use submission::{
     new_submission_id, BuiltSubmission, DescriptorMapEntry, PresentationSubmission,
     SubmissionOptions,
 };
-pub use verify::{verify_submission, Envelope, Presentation, VerifiedSubmission};
+pub use verify::{verify_for_scope, verify_submission, Envelope, Presentation, VerifiedSubmission};
 
 /// Parses an RFC 3339 date-time to Unix seconds (for `now` / evaluation-time arguments).
 pub fn rfc3339_to_unix(s: &str) -> Option<i64> {

@@ -24,6 +24,7 @@ use crate::error::VerifyError;
 use crate::format::VpFormat;
 use crate::matcher::{derive_first_match, extract_fields};
 use crate::path::{FieldPath, PathValue};
+use crate::policy::{PolicyFile, WalletOwnerType};
 use crate::submission::{DescriptorMapEntry, PresentationSubmission};
 
 /// One presentation of an envelope.
@@ -159,6 +160,24 @@ impl VerifiedSubmission {
     pub fn credential(&self, descriptor_id: &str) -> Option<&WalletCredential> {
         self.credentials.get(descriptor_id)
     }
+}
+
+/// The authorization server's check: the submission's `definition_id` must name one of the
+/// scope's definitions (organization or user; Nuts accepts either, pitfall G.20), and the
+/// submission must be what the matcher derives for it.
+pub fn verify_for_scope(
+    policy: &PolicyFile,
+    scope: &str,
+    submission: &PresentationSubmission,
+    envelope: &Envelope,
+) -> Result<(WalletOwnerType, VerifiedSubmission), VerifyError> {
+    let (owner, pd) = policy
+        .definition_by_id(scope, &submission.definition_id)
+        .ok_or_else(|| VerifyError::UnknownDefinition {
+            scope: scope.to_string(),
+            definition_id: submission.definition_id.clone(),
+        })?;
+    Ok((owner, verify_submission(pd, submission, envelope)?))
 }
 
 /// Checks a submission against a definition and the envelope it came with.

@@ -67,6 +67,33 @@ fn accepts_holder_submission_and_yields_claims() {
 }
 
 #[test]
+fn authorization_server_checks_the_scope() {
+    // zorgtoepassing has an organization and a user definition; either may be submitted
+    let policy = policy("e2e-browser-zorgtoepassing-policy.json");
+    let creds = vec![cred("jwt-vc-nutsemployee-shape-only.jwt")];
+    let user = policy
+        .definition("zorgtoepassing", wallet_pex::WalletOwnerType::User)
+        .unwrap();
+    let built = evaluate(user, &creds, None)
+        .build_submission(user, &creds, &SubmissionOptions::default())
+        .unwrap();
+    let env = Envelope::parse(&ldp_vp(built.verifiable_credential)).unwrap();
+    let (owner, ok) = wallet_pex::verify_for_scope(
+        &policy,
+        "zorgtoepassing",
+        &built.presentation_submission,
+        &env,
+    )
+    .unwrap();
+    assert_eq!(owner, wallet_pex::WalletOwnerType::User);
+    assert_eq!(ok.fields["employee_name"], json!("John Doe"));
+    assert!(matches!(
+        wallet_pex::verify_for_scope(&policy, "other", &built.presentation_submission, &env),
+        Err(VerifyError::UnknownDefinition { .. })
+    ));
+}
+
+#[test]
 fn path_must_follow_the_vp_shape() {
     // pitfall G.7 / F.2b.6 on the real Nuts JSON-LD VP shape (single VC, not wrapped)
     let pd = policy_pd("e2e-openid4vp-policy.json", "test", Organization);
