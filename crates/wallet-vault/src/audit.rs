@@ -138,6 +138,11 @@ pub struct ActivityFilter {
     pub action_prefix: Option<String>,
     /// Only this subject.
     pub subject: Option<String>,
+    /// Only this outcome (`success`, `failure`, `declined`).
+    pub outcome: Option<String>,
+    /// Only entries whose actor, action or subject contains this text (case-insensitive for
+    /// ASCII).
+    pub text: Option<String>,
     /// Only entries at or after this time (unix ms).
     pub since_ms: Option<i64>,
     /// Only entries before this time (unix ms).
@@ -333,6 +338,14 @@ pub(crate) fn list(conn: &rusqlite::Connection, f: &ActivityFilter) -> Result<Ve
     if let Some(s) = &f.subject {
         sql.push_str(" AND subject = ?");
         args.push(s.clone().into());
+    }
+    if let Some(o) = &f.outcome {
+        sql.push_str(" AND outcome = ?");
+        args.push(o.clone().into());
+    }
+    if let Some(t) = f.text.as_deref().filter(|t| !t.is_empty()) {
+        sql.push_str(" AND instr(lower(actor || ' ' || action || ' ' || subject), lower(?)) > 0");
+        args.push(t.to_owned().into());
     }
     if let Some(t) = f.since_ms {
         sql.push_str(" AND at >= ?");
@@ -664,5 +677,26 @@ mod tests {
         )
         .unwrap();
         assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 2]);
+        let text = list(
+            &c,
+            &ActivityFilter {
+                text: Some("E4".into()),
+                outcome: Some("success".into()),
+                limit: Some(1),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(text.len(), 1);
+        assert_eq!(text[0].actor, "employee:e4");
+        let none = list(
+            &c,
+            &ActivityFilter {
+                outcome: Some("failure".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(none.is_empty());
     }
 }

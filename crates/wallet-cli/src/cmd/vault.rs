@@ -116,6 +116,12 @@ enum AuditCommand {
         /// Only actions starting with this (e.g. `credential.`)
         #[arg(long)]
         action: Option<String>,
+        /// Only this outcome
+        #[arg(long, value_parser = ["success", "failure", "declined"])]
+        outcome: Option<String>,
+        /// Only entries whose actor, action or subject contains this text
+        #[arg(long)]
+        text: Option<String>,
     },
     /// Verify the activity log's hash chain; exit status 1 when it is broken
     Verify {
@@ -389,10 +395,14 @@ fn audit(data_dir: &Path, args: AuditArgs) -> anyhow::Result<ExitCode> {
             limit,
             actor,
             action,
+            outcome,
+            text,
         } => {
             let entries = vault.activity(&ActivityFilter {
                 actor,
                 action_prefix: action,
+                outcome,
+                text,
                 limit,
                 ..Default::default()
             })?;
@@ -538,6 +548,11 @@ mod tests {
 
         std::env::set_var(ENV_VAULT, "vault passphrase 1");
         assert!(ok(run(&a, &["audit", "list", "--json", "--limit", "3"])));
+        assert!(ok(run(
+            &a,
+            &["audit", "list", "--outcome", "failure", "--text", "admin"]
+        )));
+        assert!(T::try_parse_from(["t", "audit", "list", "--outcome", "maybe"]).is_err());
         assert!(ok(run(&a, &["audit", "verify"])));
         // Tamper with the log: verify exits non-zero.
         let c = wallet_vault::rusqlite::Connection::open(wallet_vault::db_path(&a)).unwrap();
