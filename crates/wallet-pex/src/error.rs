@@ -85,6 +85,9 @@ pub enum SubmissionError {
     /// The definition is not fulfilled by the (selected) credentials.
     #[error("presentation definition `{0}` is not fulfilled")]
     NotFulfilled(String),
+    /// The evaluation was made for another definition or credential slice.
+    #[error("the evaluation does not belong to this definition and these credentials: {0}")]
+    Mismatch(String),
     /// A user selection names a credential that is not a candidate for the descriptor.
     #[error("credential #{credential} is not a candidate for input descriptor `{descriptor}`")]
     NotACandidate {

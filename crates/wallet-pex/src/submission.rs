@@ -95,6 +95,22 @@ impl Evaluation {
         creds: &[WalletCredential],
         options: &SubmissionOptions,
     ) -> Result<BuiltSubmission, SubmissionError> {
+        if self.definition_id != pd.id() {
+            return Err(SubmissionError::Mismatch(format!(
+                "evaluated `{}`, given `{}`",
+                self.definition_id,
+                pd.id()
+            )));
+        }
+        if self.mapping.iter().any(|m| {
+            creds
+                .get(m.credential.index)
+                .is_none_or(|c| c.id() != m.credential.id)
+        }) {
+            return Err(SubmissionError::Mismatch(
+                "credential slice differs from the evaluated one".into(),
+            ));
+        }
         if !self.fulfilled {
             return Err(SubmissionError::NotFulfilled(self.definition_id.clone()));
         }

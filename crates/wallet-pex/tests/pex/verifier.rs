@@ -256,6 +256,21 @@ fn user_selection_is_honoured_or_refused() {
         eval.build_submission(&pd, &creds, &SubmissionOptions::default()),
         Err(SubmissionError::NotReproducible(_))
     ));
+    // an evaluation only builds for its own definition and credential slice
+    let eval = evaluate(&pd, &creds, None);
+    let swapped = vec![creds[1].clone(), creds[0].clone()];
+    assert!(matches!(
+        eval.build_submission(&pd, &swapped, &SubmissionOptions::default()),
+        Err(SubmissionError::Mismatch(_))
+    ));
+    assert!(matches!(
+        eval.build_submission(
+            &policy_pd("e2e-openid4vp-policy.json", "test", Organization),
+            &creds,
+            &SubmissionOptions::default()
+        ),
+        Err(SubmissionError::Mismatch(_))
+    ));
     // selections must be candidates of known descriptors
     let pd1 = two_descriptors(Some("IJbergen"));
     assert!(matches!(
