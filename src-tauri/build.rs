@@ -1,6 +1,17 @@
 fn main() {
     // One permission per app command (allow-<command>); the capability grants each explicitly.
-    let manifest = tauri_build::AppManifest::new().commands(&["app_info", "incoming_requests"]);
+    let manifest = tauri_build::AppManifest::new().commands(&[
+        "app_info",
+        "incoming_requests",
+        "vault_status",
+        "keyring_available",
+        "vault_setup",
+        "vault_unlock",
+        "vault_lock",
+        "vault_touch",
+        "activity_list",
+        "activity_verify",
+    ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri-build failed");
 }

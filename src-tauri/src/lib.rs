@@ -7,7 +7,12 @@ pub mod deep_link;
 pub mod ipc;
 pub mod state;
 
-use tauri::{Manager, Runtime};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tauri::{Emitter, Manager, Runtime};
+use wallet_core::session::WalletSession;
+use wallet_vault::OsKeyring;
 
 use crate::state::AppState;
 
@@ -18,11 +23,30 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState) ->
         .invoke_handler(tauri::generate_handler![
             ipc::commands::app_info,
             ipc::commands::incoming_requests,
+            ipc::commands::vault_status,
+            ipc::commands::keyring_available,
+            ipc::commands::vault_setup,
+            ipc::commands::vault_unlock,
+            ipc::commands::vault_lock,
+            ipc::commands::vault_touch,
+            ipc::commands::activity_list,
+            ipc::commands::activity_verify,
         ])
 }
 
 fn dev_mode() -> bool {
     std::env::var("NUTS_WALLET_DEV").is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes"))
+}
+
+/// Locks the vault after the configured idle time and tells the UI.
+fn spawn_auto_lock<R: Runtime>(app: tauri::AppHandle<R>) {
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_secs(5));
+        if app.state::<AppState>().session.lock_if_idle() {
+            tracing::info!("vault locked after idle time");
+            let _ = app.emit(ipc::commands::VAULT_LOCKED_EVENT, ());
+        }
+    });
 }
 
 /// Starts the desktop app.
@@ -50,7 +74,8 @@ pub fn run() {
         }))
         .plugin(tauri_plugin_deep_link::init());
 
-    let result = with_commands(builder, AppState::new(data_dir, dev_mode()))
+    let session = WalletSession::new(&data_dir, Arc::new(OsKeyring::new()));
+    let result = with_commands(builder, AppState::new(data_dir, dev_mode(), session))
         .setup(|app| {
             use tauri_plugin_deep_link::DeepLinkExt;
             #[cfg(any(target_os = "linux", windows))]
@@ -73,6 +98,7 @@ pub fn run() {
             for link in deep_link::unparseable_links(&args) {
                 deep_link::deliver(app.handle(), link);
             }
+            spawn_auto_lock(app.handle().clone());
             if let Some(w) = app.get_webview_window("main") {
                 let _ = w.set_title(&format!("Nuts Wallet {}", wallet_core::build_info::VERSION));
             }

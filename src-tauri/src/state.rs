@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use wallet_core::session::WalletSession;
+
 use crate::ipc::dto::{AppInfo, IncomingRequest};
 
 /// Keeps at most this many received links (a misbehaving page cannot grow memory).
@@ -11,6 +13,8 @@ const MAX_INCOMING: usize = 50;
 
 /// Shared state, managed by Tauri.
 pub struct AppState {
+    /// The open wallet (vault state, activity log).
+    pub session: WalletSession,
     data_dir: PathBuf,
     log_dir: PathBuf,
     dev: bool,
@@ -18,9 +22,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// New state for the given data directory.
-    pub fn new(data_dir: PathBuf, dev: bool) -> Self {
+    /// New state for the given data directory and wallet session.
+    pub fn new(data_dir: PathBuf, dev: bool, session: WalletSession) -> Self {
         Self {
+            session,
             log_dir: wallet_core::paths::log_dir(&data_dir),
             data_dir,
             dev,

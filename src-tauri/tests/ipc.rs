@@ -1,11 +1,16 @@
 //! Commands through Tauri's real IPC path on the mock runtime (no window, no display).
 
-use nuts_wallet_app::state::AppState;
-use serde_json::Value;
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::Manager;
+use std::sync::Arc;
 
-fn call(wv: &tauri::WebviewWindow<tauri::test::MockRuntime>, cmd: &str) -> Value {
+use nuts_wallet_app::state::AppState;
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::MockRuntime;
+use tauri::{Manager, WebviewWindow};
+use wallet_core::session::WalletSession;
+use wallet_vault::{KdfParams, MemoryKeyStore};
+
+fn invoke(wv: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
     tauri::test::get_ipc_response(
         wv,
         tauri::webview::InvokeRequest {
@@ -13,44 +18,135 @@ fn call(wv: &tauri::WebviewWindow<tauri::test::MockRuntime>, cmd: &str) -> Value
             callback: CallbackFn(0),
             error: CallbackFn(1),
             url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(serde_json::json!({})),
+            body: InvokeBody::Json(args),
             headers: Default::default(),
             invoke_key: tauri::test::INVOKE_KEY.to_string(),
         },
     )
     .map(|b| b.deserialize::<Value>().unwrap())
-    .unwrap_or_else(|e| panic!("{cmd} failed: {e:?}"))
 }
 
-#[test]
-fn app_info_and_incoming_requests_round_trip() {
-    let data_dir = std::env::temp_dir().join("nuts-wallet-ipc-test");
+fn call(wv: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Value {
+    invoke(wv, cmd, args).unwrap_or_else(|e| panic!("{cmd} failed: {e}"))
+}
+
+fn app(data_dir: &std::path::Path) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let session = WalletSession::with_kdf(
+        data_dir,
+        Arc::new(MemoryKeyStore::new()),
+        KdfParams::INSECURE_TEST,
+    );
     let app = nuts_wallet_app::with_commands(
         tauri::test::mock_builder(),
-        AppState::new(data_dir.clone(), true),
+        AppState::new(data_dir.to_path_buf(), true, session),
     )
     .build(tauri::test::mock_context(tauri::test::noop_assets()))
     .unwrap();
     let wv = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
         .build()
         .unwrap();
+    (app, wv)
+}
 
-    let info = call(&wv, "app_info");
+#[test]
+fn app_info_and_incoming_requests_round_trip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (app, wv) = app(tmp.path());
+
+    let info = call(&wv, "app_info", json!({}));
     assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(info["dataDir"], data_dir.display().to_string());
+    assert_eq!(info["dataDir"], tmp.path().display().to_string());
     assert_eq!(info["devMode"], true);
     assert!(info["logDir"].as_str().unwrap().ends_with("logs"));
 
-    assert_eq!(call(&wv, "incoming_requests"), serde_json::json!([]));
+    assert_eq!(call(&wv, "incoming_requests", json!({})), json!([]));
     let state = app.state::<AppState>();
     state.receive_link(
         "nuts-wallet://authorize?client_id=https://as.example/o&request_uri=https://as.example/r",
     );
     state.receive_link("nuts-wallet://authorize?client_id=http://as.example/o");
-    let list = call(&wv, "incoming_requests");
+    let list = call(&wv, "incoming_requests", json!({}));
     assert_eq!(list[0]["id"], 1);
     assert_eq!(list[0]["outcome"]["kind"], "authorize");
     assert_eq!(list[0]["outcome"]["verifierHost"], "as.example");
     assert_eq!(list[1]["outcome"]["kind"], "invalid");
     assert_eq!(list[1]["outcome"]["code"], "invalid_parameter");
+}
+
+#[test]
+fn setup_lock_unlock_and_activity_through_ipc() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_app, wv) = app(tmp.path());
+
+    assert_eq!(
+        call(&wv, "vault_status", json!({}))["state"],
+        "uninitialized"
+    );
+    // Locked or missing vault: activity is refused with a code the UI can act on.
+    let err = invoke(&wv, "activity_list", json!({"query": {}})).unwrap_err();
+    assert_eq!(err["code"], "not_initialized");
+
+    let short = invoke(
+        &wv,
+        "vault_setup",
+        json!({"input": {"useKeyring": false, "passphrase": "vault pass 1", "adminPassphrase": "short"}}),
+    )
+    .unwrap_err();
+    assert_eq!(short["code"], "invalid_input", "{short}");
+
+    let v = call(
+        &wv,
+        "vault_setup",
+        json!({"input": {"useKeyring": false, "passphrase": "vault pass 1", "adminPassphrase": "admin pass 1"}}),
+    );
+    assert_eq!(v["state"], "unlocked");
+    assert_eq!(v["protection"], json!(["passphrase"]));
+    assert_eq!(v["autoLockSecs"], 600);
+
+    assert_eq!(call(&wv, "vault_lock", json!({}))["state"], "locked");
+    let err = invoke(
+        &wv,
+        "vault_unlock",
+        json!({"input": {"passphrase": "nope nope"}}),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "wrong_passphrase");
+    assert!(!err["message"].as_str().unwrap().contains("nope"));
+    let v = call(
+        &wv,
+        "vault_unlock",
+        json!({"input": {"passphrase": "vault pass 1"}}),
+    );
+    assert_eq!(v["state"], "unlocked");
+
+    let all = call(&wv, "activity_list", json!({"query": {}}));
+    let actions: Vec<_> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{}/{}",
+                e["action"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "vault.unlock/success",
+            "vault.unlock/failure",
+            "vault.create/success"
+        ]
+    );
+    let failures = call(
+        &wv,
+        "activity_list",
+        json!({"query": {"outcome": "failure"}}),
+    );
+    assert_eq!(failures.as_array().unwrap().len(), 1);
+    let check = call(&wv, "activity_verify", json!({}));
+    assert_eq!(check["intact"], true);
+    assert_eq!(check["entries"], 3);
 }

@@ -34,8 +34,35 @@ fn second_launch(link: &str) {
     }
 }
 
+fn nuts_wallet_cli(args: &[&str], data_dir: &str) -> std::process::Output {
+    let bin = app_binary().with_file_name("nuts-wallet");
+    Command::new(bin)
+        .args(args)
+        .env("NUTS_WALLET_DATA_DIR", data_dir)
+        .output()
+        .expect("run nuts-wallet")
+}
+
+async fn click(c: &fantoccini::Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+async fn type_into(c: &fantoccini::Client, css: &str, text: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn main_window_ipc_and_deep_link_hand_over() {
+async fn first_run_ipc_deep_links_activity_and_lock() {
     let data_dir = scratch_data_dir("main");
     let driver = Driver::start(
         4444,
@@ -46,40 +73,61 @@ async fn main_window_ipc_and_deep_link_hand_over() {
     );
     let c = driver.session().await;
 
-    // Main window: waiting view, version from the app_info IPC command, dev-mode banner.
-    wait_text(&c, "#waiting", "").await;
+    // First run: the setup screen, with the real OS keyring (gnome-keyring) offered.
+    wait_text(&c, "#setup h1", "Set up Nuts Wallet").await;
     let version = wait_text(&c, "#app-version", env!("CARGO_PKG_VERSION")).await;
     assert_eq!(version, format!("v{}", env!("CARGO_PKG_VERSION")));
-    wait_text(&c, "#ready", "").await;
     assert!(
         c.find(Locator::Css("#dev-banner")).await.is_ok(),
         "dev banner missing"
     );
+    for _ in 0..50 {
+        if attr(&c, "#setup-keyring", "disabled").await.is_none()
+            && attr(&c, "#setup-create", "disabled").await.is_none()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        attr(&c, "#setup-keyring", "disabled").await,
+        None,
+        "keyring must be offered"
+    );
+    // Too-short administrator passphrase: a clear message, nothing created.
+    type_into(&c, "#admin-pass", "short").await;
+    type_into(&c, "#admin-pass2", "short").await;
+    click(&c, "#setup-create").await;
+    wait_text(&c, "#admin-pass-error", "at least 8").await;
+    screenshot(&c, "00-setup").await;
+    assert!(!std::path::Path::new(&data_dir).join("vault.db").exists());
+    c.find(Locator::Css("#admin-pass"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    c.find(Locator::Css("#admin-pass2"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    type_into(&c, "#admin-pass", "admin passphrase 1").await;
+    type_into(&c, "#admin-pass2", "admin passphrase 1").await;
+    click(&c, "#setup-create").await;
+    wait_text(&c, "#waiting", "").await;
+    wait_text(&c, "#ready", "").await;
 
     // Language switch: Dutch texts from the same i18n tables.
-    c.find(Locator::Css("#lang-nl"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#lang-nl").await;
     wait_text(&c, "#waiting h1", "Wachten op een verzoek").await;
-    c.find(Locator::Css("#lang-en"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#lang-en").await;
     wait_text(&c, "#waiting h1", "Waiting for a request").await;
     screenshot(&c, "01-home").await;
 
     // IPC round trip into the About view: the data dir the app uses is the one we gave it.
-    c.find(Locator::Css("#nav-about"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#nav-about").await;
     let shown = wait_text(&c, "#about-data-dir", &data_dir).await;
     assert_eq!(shown, data_dir);
     wait_text(&c, "#about-log-dir", "logs").await;
@@ -113,14 +161,52 @@ async fn main_window_ipc_and_deep_link_hand_over() {
     wait_text(&c, "#earlier-requests", "zorg.example").await;
     screenshot(&c, "04-invalid-link").await;
 
+    // Activity: the creation is logged, and the hash chain checks out.
+    click(&c, "#nav-activity").await;
+    wait_text(&c, "#activity-table", "Wallet created").await;
+    click(&c, "#activity-verify").await;
+    wait_text(&c, "#activity-check", "Log intact").await;
+    assert_eq!(
+        attr(&c, "#activity-check", "data-intact").await.as_deref(),
+        Some("true")
+    );
+    screenshot(&c, "05-activity").await;
+
+    // The CLI sees the same vault (same data dir, keyring unlock) and the same log.
+    let out = nuts_wallet_cli(&["audit", "verify"], &data_dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Lock; a link arriving while locked waits behind the unlock screen.
+    click(&c, "#lock").await;
+    wait_text(&c, "#unlock h1", "Wallet is locked").await;
+    second_launch(
+        "nuts-wallet://authorize?client_id=https%3A%2F%2Fother.example%2Foauth2%2Fb\
+         &request_uri=https%3A%2F%2Fother.example%2Foauth2%2Fb%2Frequest.jwt%2Fx",
+    );
+    wait_text(&c, "#unlock-waiting", "waiting").await;
+    screenshot(&c, "06-locked").await;
+    click(&c, "#unlock-keyring").await;
+    wait_text(&c, "#incoming-verifier", "other.example").await;
+
     // The app logged to the rotating file in its data dir.
     let logs: Vec<_> = std::fs::read_dir(format!("{data_dir}/logs"))
         .expect("log dir")
         .map(|e| e.unwrap().path())
         .collect();
-    assert_eq!(logs.len(), 1, "{logs:?}");
-    let log = std::fs::read_to_string(&logs[0]).unwrap();
+    assert!(!logs.is_empty());
+    let log = logs
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect::<String>();
     assert!(log.contains("incoming nuts-wallet link"), "{log}");
+    assert!(
+        !log.contains("admin passphrase 1"),
+        "a passphrase reached the log"
+    );
 
     c.close().await.unwrap();
 }

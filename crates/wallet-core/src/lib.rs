@@ -8,3 +8,4 @@ pub mod deeplink;
 pub mod doctor;
 pub mod logging;
 pub mod paths;
+pub mod session;

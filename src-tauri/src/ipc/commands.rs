@@ -1,9 +1,19 @@
-//! Tauri commands: thin adapters (read state or call the core, map to DTOs).
+//! Tauri commands: thin adapters (read state or call the core, map to DTOs and errors).
 
-use tauri::State;
+use tauri::{AppHandle, Emitter, Runtime, State};
+use wallet_core::session::{ActivityQuery as CoreQuery, SetupProtection};
+use wallet_vault::Passphrase;
 
-use super::dto::{AppInfo, IncomingRequest};
+use super::dto::{
+    ActivityCheck, ActivityItem, ActivityQuery, AppInfo, IncomingRequest, IpcError, SetupInput,
+    UnlockInput, VaultView,
+};
 use crate::state::AppState;
+
+/// Name of the event sent when the vault locks by itself (idle) or on request.
+pub const VAULT_LOCKED_EVENT: &str = "vault-locked";
+
+type Result<T> = std::result::Result<T, IpcError>;
 
 /// Version, data directory, log folder and development mode.
 #[tauri::command]
@@ -15,4 +25,90 @@ pub fn app_info(state: State<'_, AppState>) -> AppInfo {
 #[tauri::command]
 pub fn incoming_requests(state: State<'_, AppState>) -> Vec<IncomingRequest> {
     state.incoming()
+}
+
+/// Whether the vault exists and is locked or unlocked.
+#[tauri::command]
+pub fn vault_status(state: State<'_, AppState>) -> Result<VaultView> {
+    Ok(state.session.status()?.into())
+}
+
+/// Whether the OS keyring can hold the vault key (asked once, by the setup screen).
+#[tauri::command]
+pub fn keyring_available() -> bool {
+    !matches!(
+        wallet_core::doctor::check_keyring("nuts-wallet-setup-probe"),
+        wallet_core::doctor::Check::Warning(_) | wallet_core::doctor::Check::Error(_)
+    )
+}
+
+/// First-run setup: create the vault and set the administrator passphrase.
+#[tauri::command]
+pub fn vault_setup(state: State<'_, AppState>, input: SetupInput) -> Result<VaultView> {
+    let protection = match (input.use_keyring, input.passphrase) {
+        (true, _) => SetupProtection::Keyring,
+        (false, Some(p)) => SetupProtection::Passphrase(Passphrase::new(p)),
+        (false, None) => {
+            return Err(IpcError {
+                code: "invalid_input".into(),
+                message: "a vault passphrase is required when the OS keyring is not used".into(),
+            })
+        }
+    };
+    let admin = Passphrase::new(input.admin_passphrase);
+    Ok(state.session.setup(protection, admin)?.into())
+}
+
+/// Unlock with the passphrase, or with the OS keyring when none is given.
+#[tauri::command]
+pub fn vault_unlock(state: State<'_, AppState>, input: UnlockInput) -> Result<VaultView> {
+    let passphrase = input.passphrase.map(Passphrase::new);
+    Ok(state.session.unlock(passphrase)?.into())
+}
+
+/// Lock now.
+#[tauri::command]
+pub fn vault_lock<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> Result<VaultView> {
+    state.session.lock();
+    let _ = app.emit(VAULT_LOCKED_EVENT, ());
+    Ok(state.session.status()?.into())
+}
+
+/// The user is active: postpone auto-lock.
+#[tauri::command]
+pub fn vault_touch(state: State<'_, AppState>) {
+    state.session.touch();
+}
+
+/// Activity log entries, newest first.
+#[tauri::command]
+pub fn activity_list(
+    state: State<'_, AppState>,
+    query: ActivityQuery,
+) -> Result<Vec<ActivityItem>> {
+    let q = CoreQuery {
+        action_prefix: query.action_prefix,
+        outcome: query.outcome,
+        text: query.text,
+        limit: query.limit,
+    };
+    Ok(state
+        .session
+        .search_activity(&q)?
+        .into_iter()
+        .map(Into::into)
+        .collect())
+}
+
+/// Check the activity log's hash chain.
+#[tauri::command]
+pub fn activity_verify(state: State<'_, AppState>) -> Result<ActivityCheck> {
+    let r = state.session.verify_activity()?;
+    Ok(ActivityCheck {
+        entries: r.entries,
+        intact: r.first_bad.is_none(),
+        first_bad: r
+            .first_bad
+            .map(|b| format!("entry {}: {}", b.seq, b.problem)),
+    })
 }

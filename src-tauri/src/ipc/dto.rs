@@ -91,5 +91,167 @@ pub const INCOMING_REQUEST_EVENT: &str = "incoming-request";
 pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> {
     AppInfo::export_all_to(dir)?;
     IncomingRequest::export_all_to(dir)?;
+    IpcError::export_all_to(dir)?;
+    VaultView::export_all_to(dir)?;
+    SetupInput::export_all_to(dir)?;
+    UnlockInput::export_all_to(dir)?;
+    ActivityQuery::export_all_to(dir)?;
+    ActivityItem::export_all_to(dir)?;
+    ActivityCheck::export_all_to(dir)?;
     Ok(())
+}
+
+/// Every command error the UI receives: a stable `code` to branch on and translate, and an
+/// English message (never containing a secret).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct IpcError {
+    /// Stable code, e.g. `locked`, `wrong_passphrase`, `keyring_unavailable`.
+    pub code: String,
+    /// English explanation.
+    pub message: String,
+}
+
+impl From<wallet_vault::VaultError> for IpcError {
+    fn from(e: wallet_vault::VaultError) -> Self {
+        use wallet_vault::VaultError as E;
+        // Unexpected failures get logged once here; expected ones (wrong passphrase) do not.
+        if matches!(
+            e,
+            E::Database(_) | E::Io { .. } | E::Corrupt { .. } | E::Tampered { .. }
+        ) {
+            tracing::error!(error = %e, "vault error");
+        }
+        IpcError {
+            code: e.code().to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// The vault as the UI sees it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct VaultView {
+    /// `uninitialized`, `locked` or `unlocked`.
+    pub state: String,
+    /// `keyring` and/or `passphrase`.
+    pub protection: Vec<String>,
+    /// Idle seconds before auto-lock.
+    #[ts(type = "number")]
+    pub auto_lock_secs: u64,
+    /// Stored credentials.
+    #[ts(type = "number")]
+    pub credentials: i64,
+    /// Roster entries.
+    #[ts(type = "number")]
+    pub employees: i64,
+    /// Activity entries.
+    #[ts(type = "number")]
+    pub activity_entries: i64,
+}
+
+impl From<wallet_core::session::SessionStatus> for VaultView {
+    fn from(s: wallet_core::session::SessionStatus) -> Self {
+        use wallet_core::session::VaultState;
+        VaultView {
+            state: match s.state {
+                VaultState::Uninitialized => "uninitialized",
+                VaultState::Locked => "locked",
+                VaultState::Unlocked => "unlocked",
+            }
+            .into(),
+            protection: s.protection,
+            auto_lock_secs: s.auto_lock_secs,
+            credentials: s.credentials,
+            employees: s.employees,
+            activity_entries: s.activity_entries,
+        }
+    }
+}
+
+/// First-run setup input.
+#[derive(serde::Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SetupInput {
+    /// Protect the vault key with the OS keyring (else with `passphrase`).
+    pub use_keyring: bool,
+    /// Vault passphrase when not using the keyring.
+    pub passphrase: Option<String>,
+    /// Administrator passphrase (always required).
+    pub admin_passphrase: String,
+}
+
+/// Unlock input: a passphrase, or none to use the OS keyring.
+#[derive(serde::Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct UnlockInput {
+    /// The vault passphrase; absent = OS keyring.
+    pub passphrase: Option<String>,
+}
+
+/// Which activity entries to list.
+#[derive(serde::Deserialize, TS, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityQuery {
+    /// Only actions starting with this (e.g. `vault.`).
+    pub action_prefix: Option<String>,
+    /// Only this outcome (`success`, `failure`, `declined`).
+    pub outcome: Option<String>,
+    /// Free text matched against actor, action and subject.
+    pub text: Option<String>,
+    /// At most this many, newest first.
+    pub limit: Option<u32>,
+}
+
+/// One activity log entry.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityItem {
+    /// Position in the log.
+    #[ts(type = "number")]
+    pub seq: i64,
+    /// Unix ms.
+    #[ts(type = "number")]
+    pub at_ms: i64,
+    /// `admin`, `employee:<id>` or `system`.
+    pub actor: String,
+    /// Dotted verb.
+    pub action: String,
+    /// What it was about.
+    pub subject: String,
+    /// `success`, `failure`, `declined`.
+    pub outcome: String,
+    /// Extra facts as JSON text (never secrets).
+    pub detail: String,
+}
+
+impl From<wallet_vault::ActivityEntry> for ActivityItem {
+    fn from(e: wallet_vault::ActivityEntry) -> Self {
+        ActivityItem {
+            seq: e.seq,
+            at_ms: e.at_ms,
+            actor: e.actor,
+            action: e.action,
+            subject: e.subject,
+            outcome: e.outcome,
+            detail: if e.detail.is_null() {
+                String::new()
+            } else {
+                e.detail.to_string()
+            },
+        }
+    }
+}
+
+/// Result of checking the activity log's hash chain.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityCheck {
+    /// Entries checked.
+    #[ts(type = "number")]
+    pub entries: i64,
+    /// True when the chain is intact.
+    pub intact: bool,
+    /// The first broken entry and what is wrong with it.
+    pub first_bad: Option<String>,
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { detectLang, format, linkErrorKey, messages, translate } from "./i18n";
+import { actionLabel, actorLabel, detectLang, errorKey, format, linkErrorKey, messages, translate } from "./i18n";
 
 describe("i18n", () => {
   it("has the same keys in Dutch and English, none empty", () => {
@@ -38,5 +38,14 @@ describe("i18n", () => {
       expect(linkErrorKey(code)).toBe(`link.error.${code}`);
     }
     expect(linkErrorKey("something_new")).toBe("link.error.invalid_parameter");
+  });
+
+  it("translates vault error codes and activity labels", () => {
+    expect(errorKey("wrong_passphrase")).toBe("common.error.wrong_passphrase");
+    expect(errorKey("database")).toBe("common.error.other");
+    expect(actionLabel("nl", "vault.create")).toBe("Wallet aangemaakt");
+    expect(actionLabel("en", "credential.import")).toBe("credential.import");
+    expect(actorLabel("en", "admin")).toBe("Administrator");
+    expect(actorLabel("nl", "employee:e-17")).toBe("e-17");
   });
 });
