@@ -73,6 +73,12 @@ enum AdminCommand {
     /// Change the administrator passphrase (current one from NUTS_WALLET_ADMIN_PASSPHRASE,
     /// new one from NUTS_WALLET_NEW_ADMIN_PASSPHRASE, or prompted)
     SetPassphrase,
+    /// Set how long the desktop app may stay unlocked without activity (default 10 minutes)
+    SetAutoLock {
+        /// Idle minutes before the app locks (1-1440)
+        #[arg(value_parser = clap::value_parser!(u64).range(1..=1440))]
+        minutes: u64,
+    },
 }
 
 /// Arguments of `backup`.
@@ -321,6 +327,13 @@ fn admin(data_dir: &Path, args: AdminArgs) -> anyhow::Result<ExitCode> {
             println!("Administrator passphrase changed");
             Ok(ExitCode::SUCCESS)
         }
+        AdminCommand::SetAutoLock { minutes } => {
+            let vault = open_unlocked(data_dir)?;
+            let session = admin_session(&vault)?;
+            vault.set_auto_lock_secs(&session, minutes * 60)?;
+            println!("The app now locks after {minutes} minutes without activity");
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -514,6 +527,15 @@ mod tests {
         let again = run(&a, &["init", "--passphrase-env"]).unwrap_err();
         assert!(again.to_string().contains("already exists"), "{again}");
         assert!(ok(run(&a, &["status", "--json"])));
+        assert!(ok(run(&a, &["admin", "set-auto-lock", "3"])));
+        assert_eq!(
+            Vault::open(&a, keystore())
+                .unwrap()
+                .auto_lock_secs()
+                .unwrap(),
+            180
+        );
+        assert!(T::try_parse_from(["t", "admin", "set-auto-lock", "0"]).is_err());
 
         std::env::set_var(ENV_NEW_ADMIN, "admin passphrase 2");
         assert!(ok(run(&a, &["admin", "set-passphrase"])));
