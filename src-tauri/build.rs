@@ -11,6 +11,10 @@ fn main() {
         "vault_touch",
         "activity_list",
         "activity_verify",
+        "admin_status",
+        "admin_login",
+        "admin_logout",
+        "set_auto_lock",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri-build failed");

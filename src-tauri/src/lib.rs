@@ -31,6 +31,10 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState) ->
             ipc::commands::vault_touch,
             ipc::commands::activity_list,
             ipc::commands::activity_verify,
+            ipc::commands::admin_status,
+            ipc::commands::admin_login,
+            ipc::commands::admin_logout,
+            ipc::commands::set_auto_lock,
         ])
 }
 

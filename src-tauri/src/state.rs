@@ -37,6 +37,7 @@ impl AppState {
     pub fn app_info(&self) -> AppInfo {
         AppInfo {
             version: wallet_core::build_info::VERSION.to_string(),
+            commit: wallet_core::build_info::COMMIT.to_string(),
             data_dir: self.data_dir.display().to_string(),
             log_dir: self.log_dir.display().to_string(),
             dev_mode: self.dev,

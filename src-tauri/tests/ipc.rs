@@ -150,3 +150,45 @@ fn setup_lock_unlock_and_activity_through_ipc() {
     assert_eq!(check["intact"], true);
     assert_eq!(check["entries"], 3);
 }
+
+#[test]
+fn admin_session_gates_settings_and_ends_on_lock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_app, wv) = app(tmp.path());
+    call(
+        &wv,
+        "vault_setup",
+        json!({"input": {"useKeyring": false, "passphrase": "vault pass 1", "adminPassphrase": "admin pass 1"}}),
+    );
+    assert_eq!(call(&wv, "admin_status", json!({}))["active"], false);
+    let err = invoke(&wv, "set_auto_lock", json!({"minutes": 5})).unwrap_err();
+    assert_eq!(err["code"], "admin_required");
+    let err = invoke(
+        &wv,
+        "admin_login",
+        json!({"input": {"passphrase": "vault pass 1"}}),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "wrong_passphrase");
+    let a = call(
+        &wv,
+        "admin_login",
+        json!({"input": {"passphrase": "admin pass 1"}}),
+    );
+    assert_eq!(a["active"], true);
+    assert!(a["remainingSecs"].as_u64().unwrap() > 800);
+    let err = invoke(&wv, "set_auto_lock", json!({"minutes": 0})).unwrap_err();
+    assert_eq!(err["code"], "invalid_input");
+    assert_eq!(
+        call(&wv, "set_auto_lock", json!({"minutes": 5}))["autoLockSecs"],
+        300
+    );
+    call(&wv, "vault_lock", json!({}));
+    call(
+        &wv,
+        "vault_unlock",
+        json!({"input": {"passphrase": "vault pass 1"}}),
+    );
+    assert_eq!(call(&wv, "admin_status", json!({}))["active"], false);
+    assert_eq!(call(&wv, "vault_status", json!({}))["autoLockSecs"], 300);
+}

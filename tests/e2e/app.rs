@@ -208,5 +208,61 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
         "a passphrase reached the log"
     );
 
+    // Settings: the auto-lock time is an administrator setting; with 1 minute the idle app
+    // really locks itself (the background timer checks every 5 s).
+    click(&c, "#nav-settings").await;
+    wait_text(&c, "#admin-gate", "administrator passphrase").await;
+    assert_eq!(
+        attr(&c, "#auto-lock", "disabled").await.as_deref(),
+        Some("true")
+    );
+    type_into(&c, "#admin-login-pass", "wrong passphrase").await;
+    click(&c, "#admin-sign-in").await;
+    wait_text(&c, "#admin-error", "not correct").await;
+    c.find(Locator::Css("#admin-login-pass"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    type_into(&c, "#admin-login-pass", "admin passphrase 1").await;
+    click(&c, "#admin-sign-in").await;
+    wait_text(&c, "#admin-active", "Signed in as administrator").await;
+    c.find(Locator::Css("#auto-lock option[value='1']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(&c, "#auto-lock-save").await;
+    wait_text(&c, "#auto-lock-saved", "Saved").await;
+    screenshot(&c, "07-settings").await;
+    let idle_start = Instant::now();
+    let deadline = Duration::from_secs(100);
+    loop {
+        if c.find(Locator::Css("#unlock")).await.is_ok() {
+            break;
+        }
+        assert!(
+            idle_start.elapsed() < deadline,
+            "the idle app did not lock itself"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(
+        idle_start.elapsed() >= Duration::from_secs(55),
+        "locked too early"
+    );
+
+    // About shows the same version and build commit as `nuts-wallet --version`.
+    let about = nuts_wallet_cli(&["--version"], &data_dir);
+    let cli_version = String::from_utf8_lossy(&about.stdout).trim().to_string();
+    click(&c, "#nav-about").await;
+    let commit = wait_text(&c, "#about-commit", "").await;
+    assert!(
+        cli_version.ends_with(&format!("({commit})")),
+        "{cli_version} vs {commit}"
+    );
+
     c.close().await.unwrap();
 }

@@ -24,6 +24,7 @@ pub struct Ctx {
 #[command(
     name = "nuts-wallet",
     version = wallet_core::build_info::VERSION,
+    long_version = wallet_core::build_info::LONG_VERSION,
     about = "Nuts Wallet: organization and employee credentials for the Nuts network",
     propagate_version = true
 )]

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
 use wallet_vault::{
-    ActivityEntry, ActivityFilter, AuditReport, CreateOptions, KdfParams, KeyStore, Passphrase,
-    Protection, Unlock, Vault, VaultError,
+    ActivityEntry, ActivityFilter, AdminSession, AuditReport, CreateOptions, KdfParams, KeyStore,
+    Passphrase, Protection, Unlock, Vault, VaultError,
 };
 
 /// Where the vault stands.
@@ -66,6 +66,7 @@ pub struct WalletSession {
     data_dir: PathBuf,
     keystore: Arc<dyn KeyStore>,
     vault: Mutex<Option<Vault>>,
+    admin: Mutex<Option<AdminSession>>,
     kdf: KdfParams,
 }
 
@@ -81,6 +82,7 @@ impl WalletSession {
             data_dir: data_dir.to_path_buf(),
             keystore,
             vault: Mutex::new(None),
+            admin: Mutex::new(None),
             kdf,
         }
     }
@@ -174,9 +176,60 @@ impl WalletSession {
 
     /// Locks now (vault key out of memory, administrator sessions invalid).
     pub fn lock(&self) {
+        self.admin_logout();
         if let Some(v) = self.slot().as_ref() {
             v.lock();
         }
+    }
+
+    /// Verifies the administrator passphrase and keeps the administrator session (15 minutes,
+    /// ended by locking). Returns the seconds it stays valid.
+    pub fn admin_login(&self, admin_passphrase: &Passphrase) -> Result<u64, VaultError> {
+        let vault = self.vault()?;
+        let session = vault.admin_session(admin_passphrase)?;
+        let left = vault
+            .admin_session_remaining(&session)
+            .map_or(0, |d| d.as_secs());
+        *self.admin.lock().unwrap_or_else(|p| p.into_inner()) = Some(session);
+        Ok(left)
+    }
+
+    /// Ends the administrator session.
+    pub fn admin_logout(&self) {
+        *self.admin.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// Seconds left in the administrator session, if one is live.
+    pub fn admin_remaining(&self) -> Option<u64> {
+        let vault = self.slot().clone()?;
+        let guard = self.admin.lock().unwrap_or_else(|p| p.into_inner());
+        guard
+            .as_ref()
+            .and_then(|s| vault.admin_session_remaining(s))
+            .map(|d| d.as_secs())
+    }
+
+    /// Runs an administrator action with the live administrator session, or fails with
+    /// `AdminRequired` (the UI then asks for the administrator passphrase).
+    pub fn with_admin<T>(
+        &self,
+        action: &'static str,
+        f: impl FnOnce(&Vault, &AdminSession) -> Result<T, VaultError>,
+    ) -> Result<T, VaultError> {
+        let vault = self.vault()?;
+        let guard = self.admin.lock().unwrap_or_else(|p| p.into_inner());
+        match guard.as_ref() {
+            Some(s) if vault.admin_session_remaining(s).is_some() => f(&vault, s),
+            _ => Err(VaultError::AdminRequired(action)),
+        }
+    }
+
+    /// Sets the idle time before auto-lock (administrator).
+    pub fn set_auto_lock_secs(&self, secs: u64) -> Result<SessionStatus, VaultError> {
+        self.with_admin("change the auto-lock time", |v, s| {
+            v.set_auto_lock_secs(s, secs)
+        })?;
+        self.status()
     }
 
     /// Records user activity so that auto-lock waits.
@@ -309,6 +362,49 @@ mod tests {
         // Not idle yet with the default 10 minutes.
         assert!(!again.lock_if_idle());
         assert_eq!(again.status().unwrap().state, VaultState::Unlocked);
+    }
+
+    #[test]
+    fn admin_actions_need_a_live_admin_session() {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = session(tmp.path());
+        s.setup(
+            SetupProtection::Keyring,
+            Passphrase::from("admin passphrase 1"),
+        )
+        .unwrap();
+        assert_eq!(
+            s.set_auto_lock_secs(120).unwrap_err().code(),
+            "admin_required"
+        );
+        assert_eq!(
+            s.admin_login(&Passphrase::from("not the admin"))
+                .unwrap_err()
+                .code(),
+            "wrong_passphrase"
+        );
+        assert!(s.admin_remaining().is_none());
+        let left = s
+            .admin_login(&Passphrase::from("admin passphrase 1"))
+            .unwrap();
+        assert!(left > 14 * 60 && left <= 15 * 60, "{left}");
+        assert_eq!(s.set_auto_lock_secs(120).unwrap().auto_lock_secs, 120);
+        // Locking ends the administrator session.
+        s.lock();
+        s.unlock(None).unwrap();
+        assert!(s.admin_remaining().is_none());
+        assert_eq!(
+            s.set_auto_lock_secs(300).unwrap_err().code(),
+            "admin_required"
+        );
+        s.admin_login(&Passphrase::from("admin passphrase 1"))
+            .unwrap();
+        s.admin_logout();
+        assert_eq!(
+            s.set_auto_lock_secs(300).unwrap_err().code(),
+            "admin_required"
+        );
+        assert_eq!(s.status().unwrap().auto_lock_secs, 120);
     }
 
     #[test]

@@ -706,6 +706,14 @@ impl Vault {
         Ok(())
     }
 
+    /// Seconds left in a live administrator session of this vault; `None` when it expired, the
+    /// vault was locked since, or it belongs to another vault (the app shows this as a timer).
+    pub fn admin_session_remaining(&self, session: &AdminSession) -> Option<Duration> {
+        self.check_admin(session, "check")
+            .ok()
+            .map(|()| session.expires.saturating_duration_since(Instant::now()))
+    }
+
     /// Replaces the administrator passphrase.
     pub fn set_admin_passphrase(
         &self,

@@ -5,8 +5,8 @@ use wallet_core::session::{ActivityQuery as CoreQuery, SetupProtection};
 use wallet_vault::Passphrase;
 
 use super::dto::{
-    ActivityCheck, ActivityItem, ActivityQuery, AppInfo, IncomingRequest, IpcError, SetupInput,
-    UnlockInput, VaultView,
+    ActivityCheck, ActivityItem, ActivityQuery, AdminLoginInput, AdminView, AppInfo,
+    IncomingRequest, IpcError, SetupInput, UnlockInput, VaultView,
 };
 use crate::state::AppState;
 
@@ -111,4 +111,46 @@ pub fn activity_verify(state: State<'_, AppState>) -> Result<ActivityCheck> {
             .first_bad
             .map(|b| format!("entry {}: {}", b.seq, b.problem)),
     })
+}
+
+fn admin_view(state: &AppState) -> AdminView {
+    let left = state.session.admin_remaining();
+    AdminView {
+        active: left.is_some(),
+        remaining_secs: left.unwrap_or(0),
+    }
+}
+
+/// Whether an administrator session is live, and for how long.
+#[tauri::command]
+pub fn admin_status(state: State<'_, AppState>) -> AdminView {
+    admin_view(&state)
+}
+
+/// Sign in as administrator (administrator passphrase; 15 minutes, ended by locking).
+#[tauri::command]
+pub fn admin_login(state: State<'_, AppState>, input: AdminLoginInput) -> Result<AdminView> {
+    state
+        .session
+        .admin_login(&Passphrase::new(input.passphrase))?;
+    Ok(admin_view(&state))
+}
+
+/// End the administrator session.
+#[tauri::command]
+pub fn admin_logout(state: State<'_, AppState>) -> AdminView {
+    state.session.admin_logout();
+    admin_view(&state)
+}
+
+/// Set the idle minutes before auto-lock (administrator).
+#[tauri::command]
+pub fn set_auto_lock(state: State<'_, AppState>, minutes: u64) -> Result<VaultView> {
+    if !(1..=1440).contains(&minutes) {
+        return Err(IpcError {
+            code: "invalid_input".into(),
+            message: "auto-lock must be between 1 and 1440 minutes".into(),
+        });
+    }
+    Ok(state.session.set_auto_lock_secs(minutes * 60)?.into())
 }

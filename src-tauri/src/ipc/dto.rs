@@ -11,6 +11,8 @@ use wallet_core::deeplink::{DeepLink, DeepLinkError, RequestUriMethod};
 pub struct AppInfo {
     /// Product version.
     pub version: String,
+    /// Git commit of the build.
+    pub commit: String,
     /// Data directory (vault, logs).
     pub data_dir: String,
     /// Folder of the log files.
@@ -98,6 +100,8 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     ActivityQuery::export_all_to(dir)?;
     ActivityItem::export_all_to(dir)?;
     ActivityCheck::export_all_to(dir)?;
+    AdminView::export_all_to(dir)?;
+    AdminLoginInput::export_all_to(dir)?;
     Ok(())
 }
 
@@ -254,4 +258,23 @@ pub struct ActivityCheck {
     pub intact: bool,
     /// The first broken entry and what is wrong with it.
     pub first_bad: Option<String>,
+}
+
+/// The administrator session as the UI sees it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminView {
+    /// Whether administrator actions are allowed now.
+    pub active: bool,
+    /// Seconds left in the session.
+    #[ts(type = "number")]
+    pub remaining_secs: u64,
+}
+
+/// Administrator sign-in input.
+#[derive(serde::Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminLoginInput {
+    /// The administrator passphrase.
+    pub passphrase: String,
 }

@@ -3,6 +3,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { ActivityCheck } from "./bindings/ActivityCheck";
+import type { AdminView } from "./bindings/AdminView";
 import type { ActivityItem } from "./bindings/ActivityItem";
 import type { ActivityQuery } from "./bindings/ActivityQuery";
 import type { AppInfo } from "./bindings/AppInfo";
@@ -12,6 +13,7 @@ import type { SetupInput } from "./bindings/SetupInput";
 import type { UnlockInput } from "./bindings/UnlockInput";
 import type { VaultView } from "./bindings/VaultView";
 
+export type { AdminView };
 export type { ActivityCheck, ActivityItem, ActivityQuery, AppInfo, IncomingRequest, IpcError, VaultView };
 export type { IncomingOutcome } from "./bindings/IncomingOutcome";
 
@@ -82,4 +84,20 @@ export function activityList(query: ActivityQuery): Promise<ActivityItem[]> {
 
 export function activityVerify(): Promise<ActivityCheck> {
   return call<ActivityCheck>("activity_verify");
+}
+
+export function adminStatus(): Promise<AdminView> {
+  return call<AdminView>("admin_status");
+}
+
+export function adminLogin(passphrase: string): Promise<AdminView> {
+  return call<AdminView>("admin_login", { input: { passphrase } });
+}
+
+export function adminLogout(): Promise<AdminView> {
+  return call<AdminView>("admin_logout");
+}
+
+export function setAutoLock(minutes: number): Promise<VaultView> {
+  return call<VaultView>("set_auto_lock", { minutes });
 }

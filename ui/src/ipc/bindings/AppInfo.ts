@@ -9,6 +9,10 @@ export type AppInfo = {
  */
 version: string, 
 /**
+ * Git commit of the build.
+ */
+commit: string, 
+/**
  * Data directory (vault, logs).
  */
 dataDir: string, 
