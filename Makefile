@@ -1,11 +1,15 @@
 # The two commands of the README: `make run` and `make test`. Both install what is missing.
-.PHONY: run test bindings fmt ui
+.PHONY: run test package bindings fmt ui
 
 run:
 	scripts/run.sh
 
 test:
 	scripts/test.sh
+
+# Installable packages (.deb; AppImage where its tools can be downloaded) in target/release/bundle/.
+package:
+	scripts/package.sh
 
 # Regenerate ui/src/ipc/bindings after changing a DTO in src-tauri/src/ipc/dto.rs.
 bindings:

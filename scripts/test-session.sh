@@ -5,4 +5,4 @@ set -euo pipefail
 echo -n "nuts-wallet-test-keyring" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
 # The end-to-end tests share one app identity (single-instance D-Bus name), so they must not run
 # in parallel with each other; cargo runs test binaries one after another anyway.
-cargo test --workspace --all-features 2>&1 | tee run/test.log
+cargo test --workspace --all-features --no-fail-fast 2>&1 | tee run/test.log

@@ -102,6 +102,9 @@ pub fn run() {
             for link in deep_link::unparseable_links(&args) {
                 deep_link::deliver(app.handle(), link);
             }
+            if app.state::<AppState>().session.unlock_at_start() {
+                tracing::info!("vault unlocked with the OS keyring at start");
+            }
             spawn_auto_lock(app.handle().clone());
             if let Some(w) = app.get_webview_window("main") {
                 let _ = w.set_title(&format!("Nuts Wallet {}", wallet_core::build_info::VERSION));

@@ -1,7 +1,7 @@
 //! Process-wide state of the app shell.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use wallet_core::session::WalletSession;
@@ -14,7 +14,7 @@ const MAX_INCOMING: usize = 50;
 /// Shared state, managed by Tauri.
 pub struct AppState {
     /// The open wallet (vault state, activity log).
-    pub session: WalletSession,
+    pub session: Arc<WalletSession>,
     data_dir: PathBuf,
     log_dir: PathBuf,
     dev: bool,
@@ -25,7 +25,7 @@ impl AppState {
     /// New state for the given data directory and wallet session.
     pub fn new(data_dir: PathBuf, dev: bool, session: WalletSession) -> Self {
         Self {
-            session,
+            session: Arc::new(session),
             log_dir: wallet_core::paths::log_dir(&data_dir),
             data_dir,
             dev,

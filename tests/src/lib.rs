@@ -75,8 +75,9 @@ impl Driver {
             "tauri:options".into(),
             serde_json::json!({ "application": app_binary(), "args": [] }),
         );
-        ClientBuilder::rustls()
-            .expect("rustls")
+        // native-tls: the WebDriver connection is plain HTTP on loopback anyway, and it keeps
+        // rustls' process-wide crypto provider choice out of this test binary.
+        ClientBuilder::native()
             .capabilities(caps)
             .connect(&format!("http://127.0.0.1:{}", self.port))
             .await

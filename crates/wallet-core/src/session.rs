@@ -174,6 +174,26 @@ impl WalletSession {
         self.status()
     }
 
+    /// At app start: a vault protected by the OS keyring opens without asking (that is what
+    /// the user chose at setup); a passphrase vault stays locked. Returns whether it unlocked.
+    pub fn unlock_at_start(&self) -> bool {
+        match self.status() {
+            Ok(st)
+                if st.state == VaultState::Locked
+                    && st.protection.iter().any(|p| p == "keyring") =>
+            {
+                match self.unlock(None) {
+                    Ok(_) => true,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not unlock with the OS keyring at start");
+                        false
+                    }
+                }
+            }
+            _ => false,
+        }
+    }
+
     /// Locks now (vault key out of memory, administrator sessions invalid).
     pub fn lock(&self) {
         self.admin_logout();
@@ -358,7 +378,8 @@ mod tests {
         let again =
             WalletSession::with_kdf(tmp.path(), s.keystore.clone(), KdfParams::INSECURE_TEST);
         assert_eq!(again.status().unwrap().state, VaultState::Locked);
-        assert_eq!(again.unlock(None).unwrap().state, VaultState::Unlocked);
+        assert!(again.unlock_at_start());
+        assert_eq!(again.status().unwrap().state, VaultState::Unlocked);
         // Not idle yet with the default 10 minutes.
         assert!(!again.lock_if_idle());
         assert_eq!(again.status().unwrap().state, VaultState::Unlocked);

@@ -33,18 +33,34 @@ pub fn vault_status(state: State<'_, AppState>) -> Result<VaultView> {
     Ok(state.session.status()?.into())
 }
 
+/// Runs slow work (Argon2id, D-Bus calls that may wait for an OS keyring prompt) off the
+/// main thread, so the window stays responsive.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tauri::async_runtime::spawn_blocking(f)
+        .await
+        .map_err(|e| IpcError {
+            code: "internal".into(),
+            message: format!("background task failed: {e}"),
+        })?
+}
+
 /// Whether the OS keyring can hold the vault key (asked once, by the setup screen).
 #[tauri::command]
-pub fn keyring_available() -> bool {
-    !matches!(
-        wallet_core::doctor::check_keyring("nuts-wallet-setup-probe"),
-        wallet_core::doctor::Check::Warning(_) | wallet_core::doctor::Check::Error(_)
-    )
+pub async fn keyring_available() -> Result<bool> {
+    blocking(|| {
+        Ok(matches!(
+            wallet_core::doctor::check_keyring("nuts-wallet-setup-probe"),
+            wallet_core::doctor::Check::Ok(_)
+        ))
+    })
+    .await
 }
 
 /// First-run setup: create the vault and set the administrator passphrase.
 #[tauri::command]
-pub fn vault_setup(state: State<'_, AppState>, input: SetupInput) -> Result<VaultView> {
+pub async fn vault_setup(state: State<'_, AppState>, input: SetupInput) -> Result<VaultView> {
     let protection = match (input.use_keyring, input.passphrase) {
         (true, _) => SetupProtection::Keyring,
         (false, Some(p)) => SetupProtection::Passphrase(Passphrase::new(p)),
@@ -56,14 +72,16 @@ pub fn vault_setup(state: State<'_, AppState>, input: SetupInput) -> Result<Vaul
         }
     };
     let admin = Passphrase::new(input.admin_passphrase);
-    Ok(state.session.setup(protection, admin)?.into())
+    let session = state.session.clone();
+    blocking(move || Ok(session.setup(protection, admin)?.into())).await
 }
 
 /// Unlock with the passphrase, or with the OS keyring when none is given.
 #[tauri::command]
-pub fn vault_unlock(state: State<'_, AppState>, input: UnlockInput) -> Result<VaultView> {
+pub async fn vault_unlock(state: State<'_, AppState>, input: UnlockInput) -> Result<VaultView> {
     let passphrase = input.passphrase.map(Passphrase::new);
-    Ok(state.session.unlock(passphrase)?.into())
+    let session = state.session.clone();
+    blocking(move || Ok(session.unlock(passphrase)?.into())).await
 }
 
 /// Lock now.
@@ -129,10 +147,10 @@ pub fn admin_status(state: State<'_, AppState>) -> AdminView {
 
 /// Sign in as administrator (administrator passphrase; 15 minutes, ended by locking).
 #[tauri::command]
-pub fn admin_login(state: State<'_, AppState>, input: AdminLoginInput) -> Result<AdminView> {
-    state
-        .session
-        .admin_login(&Passphrase::new(input.passphrase))?;
+pub async fn admin_login(state: State<'_, AppState>, input: AdminLoginInput) -> Result<AdminView> {
+    let session = state.session.clone();
+    let passphrase = Passphrase::new(input.passphrase);
+    blocking(move || Ok(session.admin_login(&passphrase)?)).await?;
     Ok(admin_view(&state))
 }
 
