@@ -160,11 +160,33 @@ pub fn load_policy(paths: &[PathBuf]) -> Result<wallet_pex::PolicyFile> {
             .map_err(|e| AsError::Policy(format!("{}: {e}", f.display())))?;
         let one = wallet_pex::PolicyFile::parse(&text)
             .map_err(|e| AsError::Policy(format!("{}: {e}", f.display())))?;
+        check_field_ids(&one).map_err(|e| AsError::Policy(format!("{}: {e}", f.display())))?;
         policy
             .merge(one)
             .map_err(|e| AsError::Policy(format!("{}: {e}", f.display())))?;
     }
     Ok(policy)
+}
+
+/// Field ids become introspection claims; Nuts refuses the reserved claim names.
+fn check_field_ids(policy: &wallet_pex::PolicyFile) -> std::result::Result<(), String> {
+    for scope in policy.scopes() {
+        for pd in policy.scope(scope).into_iter().flat_map(|s| s.values()) {
+            for d in pd.input_descriptors() {
+                for f in d.fields() {
+                    if let Some(id) = f.id() {
+                        if crate::token::RESERVED_CLAIMS.contains(&id) || id == "cnf" {
+                            return Err(format!(
+                                "scope {scope}, definition {}: field id `{id}` is a reserved claim name",
+                                pd.id()
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -214,6 +236,44 @@ mod tests {
         c.resolve_paths(Path::new("/etc/as"));
         assert_eq!(c.key_file, PathBuf::from("/etc/as/k.pem"));
         assert_eq!(c.policy[0], PathBuf::from("/etc/as/p"));
+    }
+
+    #[test]
+    fn policies_load_from_files_and_directories_and_refuse_reserved_field_ids() {
+        let vectors = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../vectors/nuts/presentation-definitions");
+        let p = load_policy(&[vectors.join("e2e-browser-zorgtoepassing-policy.json")]).unwrap();
+        assert!(p
+            .definition("zorgtoepassing", wallet_pex::WalletOwnerType::User)
+            .is_some());
+        let dir = tempfile::tempdir().unwrap();
+        let pd = |field: &str| {
+            serde_json::json!({"id": "pd", "input_descriptors": [{"id": "d", "constraints": {"fields": [
+                {"id": field, "path": ["$.type"], "filter": {"type": "string"}}]}}]})
+        };
+        std::fs::write(
+            dir.path().join("a.json"),
+            serde_json::json!({"a": {"organization": pd("org_name")}}).to_string(),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
+        let p = load_policy(&[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(p.scopes().collect::<Vec<_>>(), vec!["a"]);
+        // The same scope twice is refused (Nuts policy/local.go).
+        std::fs::write(
+            dir.path().join("b.json"),
+            serde_json::json!({"a": {"organization": pd("x")}}).to_string(),
+        )
+        .unwrap();
+        assert!(load_policy(&[dir.path().to_path_buf()]).is_err());
+        std::fs::remove_file(dir.path().join("b.json")).unwrap();
+        std::fs::write(
+            dir.path().join("c.json"),
+            serde_json::json!({"c": {"organization": pd("client_id")}}).to_string(),
+        )
+        .unwrap();
+        let e = load_policy(&[dir.path().to_path_buf()]).unwrap_err();
+        assert!(e.to_string().contains("reserved"), "{e}");
     }
 
     #[test]

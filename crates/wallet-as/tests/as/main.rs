@@ -1,5 +1,6 @@
 //! Integration tests of the reference AS over real HTTPS on loopback (test CA, dev mode).
 
+mod cli;
 mod metadata;
 mod s2s;
 mod support;

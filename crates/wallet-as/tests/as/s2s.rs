@@ -466,3 +466,137 @@ async fn a5_order_audience_is_checked_before_scope() {
     r.scope = "unknown-scope".into();
     s.send(&r, None).await.assert_error(400, "invalid_request");
 }
+
+#[tokio::test]
+async fn happy_path_json_ld_vp_with_self_attested_employee_credential() {
+    // The Nuts e2e rfc021 policy: ldp_vp with a signed NutsOrganizationCredential and a
+    // self-attested (unsigned) NutsEmployeeCredential, as a Nuts client sends them (A.4, C.2).
+    use wallet_protocol::clock::format_rfc3339;
+    use wallet_protocol::vc::contexts;
+    use wallet_protocol::vc::ldp::{self, ProofOptions};
+    use wallet_protocol::vp::issue_ldp_vp;
+
+    let pki = Pki::new();
+    let as_ = TestAs::start(
+        &pki,
+        vec![vector_path(
+            "presentation-definitions/e2e-rfc021-policy.json",
+        )],
+    )
+    .await;
+    let org = ClientOrg::start(&pki).await;
+    let now = as_.now();
+    let did = org.did.as_str();
+    let org_vc = ldp::sign(
+        &json!({
+            "@context": [contexts::CREDENTIALS_V1, contexts::NUTS_V1, contexts::JWS2020_V1],
+            "id": format!("{did}#{}", uuid::Uuid::new_v4()),
+            "type": ["NutsOrganizationCredential", "VerifiableCredential"],
+            "issuer": did,
+            "issuanceDate": format_rfc3339(now - 60),
+            "credentialSubject": {"id": did, "organization": {"name": "Zorg Utrecht", "city": "Utrecht"}},
+        }),
+        &org.signer,
+        &ProofOptions {
+            created: now - 60,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let employee = json!({
+        "@context": [contexts::CREDENTIALS_V1, contexts::NUTS_V1],
+        "id": uuid::Uuid::new_v4().to_string(),
+        "type": ["VerifiableCredential", "NutsEmployeeCredential"],
+        "issuer": did,
+        "issuanceDate": format_rfc3339(now),
+        "credentialSubject": {"id": did, "name": "John Doe", "roleName": "Janitor", "identifier": "123456"},
+    });
+    let pd = as_.presentation_definition("test", "organization").await;
+    let wallet = vec![
+        wallet_pex::WalletCredential::from_json(org_vc.clone()).unwrap(),
+        wallet_pex::WalletCredential::from_json(employee.clone()).unwrap(),
+    ];
+    let built = wallet_pex::evaluate(&pd, &wallet, None)
+        .build_submission(&pd, &wallet, &wallet_pex::SubmissionOptions::default())
+        .unwrap();
+    let raw = [org_vc, employee];
+    let creds = built
+        .credentials
+        .iter()
+        .map(|i| Credential::Ldp(raw[*i].clone()))
+        .collect();
+    let vp = issue_ldp_vp(
+        &org.signer,
+        &PresentationRequest {
+            holder: org.did.clone(),
+            audience: as_.issuer.clone(),
+            nonce: random(),
+            credentials: creds,
+            now,
+            validity_secs: 5,
+        },
+    )
+    .unwrap();
+    let key = dpop_key();
+    let resp = as_
+        .post_form(
+            &as_.token_endpoint(),
+            &[
+                ("grant_type", "vp_token-bearer"),
+                ("assertion", &vp.to_string()),
+                (
+                    "presentation_submission",
+                    &serde_json::to_string(&built.presentation_submission).unwrap(),
+                ),
+                ("scope", "test"),
+                ("client_id", &org.client_id),
+            ],
+            Some(&dpop(&key, "POST", &as_.token_endpoint(), now)),
+        )
+        .await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let i = as_
+        .introspect(resp.json()["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(i["employee_name"], "John Doe");
+    assert_eq!(i["employee_role"], "Janitor");
+    assert_eq!(i["employee_identifier"], "123456");
+    assert_eq!(i["cnf"]["jkt"], thumbprint(&key));
+}
+
+#[tokio::test]
+async fn a5_4_presentations_of_different_subjects() {
+    let s = setup().await;
+    let r = s.valid_request().await;
+    // A second VP by a did:jwk holder about itself: each VP is bound, but not to one subject.
+    let mut user = SoftwareSigner::generate_es256("x").unwrap();
+    let user_did = wallet_protocol::did::jwk::create(
+        &wallet_protocol::jose::Jwk::from_map(wallet_protocol::signer::Signer::public_jwk(&user))
+            .unwrap(),
+    )
+    .unwrap();
+    user.set_key_id(wallet_protocol::did::jwk::key_id(&user_did).as_str());
+    let now = s.as_.now();
+    let vc = s.org.org_credential_for(&user_did, now - 60, now + 3600);
+    let vp2 = issue_jwt_vp(
+        &user,
+        &PresentationRequest {
+            holder: user_did,
+            audience: s.as_.issuer.clone(),
+            nonce: random(),
+            credentials: vec![Credential::Jwt(vc)],
+            now,
+            validity_secs: 5,
+        },
+    )
+    .unwrap();
+    let r = Request {
+        vp: json!([r.vp, vp2]).to_string(),
+        ..r
+    };
+    let v = s.send(&r, None).await.assert_error(400, "invalid_request");
+    assert_eq!(
+        description(&v),
+        "not all presentations have the same credential subject ID"
+    );
+}

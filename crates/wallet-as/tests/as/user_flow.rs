@@ -855,3 +855,42 @@ async fn b6_bad_dpop_proof() {
         .await
         .assert_error(400, "invalid_dpop_proof");
 }
+
+#[tokio::test]
+async fn b2_v6_client_without_time_claims_and_request_uri_post() {
+    let f = Flow::one_round().await;
+    // Released v6 clients send no iat/exp in JAR #1: accepted.
+    let jar = f.jar_with(|c| {
+        c.remove("iat");
+        c.remove("exp");
+    });
+    let path = format!("/oauth2/client/request.jwt/{}", random());
+    f.org
+        .serve(&path, "application/oauth-authz-req+jwt", jar, true);
+    let uri = format!("{}{path}", f.org.base);
+    // request_uri_method=post: the AS POSTs its metadata and gets the object.
+    let r = f
+        .authorize_query(&[
+            ("client_id", &f.org.client_id),
+            ("request_uri", &uri),
+            ("request_uri_method", "post"),
+        ])
+        .await;
+    assert_eq!(f.org.hits(&path), 1);
+    let req = f.fetch_org_request(&r).await;
+    assert_eq!(req["aud"], f.org.client_id);
+}
+
+#[tokio::test]
+async fn b2_errors_are_an_html_page_for_browsers() {
+    let f = Flow::one_round().await;
+    let url = format!(
+        "{}?{}",
+        f.as_.url("authorize"),
+        form_body(&[("client_id", &f.org.client_id)])
+    );
+    let r = send(f.as_.http.get(&url).header("accept", "text/html")).await;
+    assert_eq!(r.status, 400);
+    assert!(r.content_type.unwrap().starts_with("text/html"));
+    assert!(r.body.contains("invalid_request"));
+}
