@@ -60,6 +60,12 @@ enum Command {
     Audit(cmd::vault::AuditArgs),
     /// Presentation Exchange: evaluate a presentation definition against credentials
     Pex(cmd::pex::PexArgs),
+    /// The organization: set up its identity, show it, write the publication bundle
+    Org(cmd::org::OrgArgs),
+    /// The organization's credentials: import, list, show, delete
+    Credential(cmd::credential::CredentialArgs),
+    /// The employee roster (self-attestation): add, list, deactivate, issue credentials
+    Employee(cmd::employee::EmployeeArgs),
 }
 
 fn main() -> ExitCode {
@@ -93,6 +99,9 @@ fn main() -> ExitCode {
         Command::Restore(args) => cmd::vault::run_restore(&ctx, args),
         Command::Audit(args) => cmd::vault::run_audit(&ctx, args),
         Command::Pex(args) => cmd::pex::run(&ctx, args),
+        Command::Org(args) => cmd::org::run(&ctx, args),
+        Command::Credential(args) => cmd::credential::run(&ctx, args),
+        Command::Employee(args) => cmd::employee::run(&ctx, args),
     };
     match result {
         Ok(code) => code,

@@ -4,8 +4,11 @@
 //! adapter over it, and the CLI uses it headless.
 
 pub mod build_info;
+pub mod credentials;
 pub mod deeplink;
 pub mod doctor;
 pub mod logging;
+pub mod org;
 pub mod paths;
+pub mod roster;
 pub mod session;

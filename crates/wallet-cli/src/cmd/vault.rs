@@ -192,7 +192,7 @@ fn protection(args: &ProtectionArgs) -> anyhow::Result<Protection> {
 
 /// Opens and unlocks the vault: with the OS keyring when the vault uses it, else with the
 /// vault passphrase.
-fn open_unlocked(data_dir: &Path) -> anyhow::Result<Vault> {
+pub(crate) fn open_unlocked(data_dir: &Path) -> anyhow::Result<Vault> {
     let vault = Vault::open(data_dir, keystore())?;
     let methods = vault.status()?.protection;
     if methods.iter().any(|m| m == "keyring") {
@@ -209,7 +209,7 @@ fn open_unlocked(data_dir: &Path) -> anyhow::Result<Vault> {
     Ok(vault)
 }
 
-fn admin_session(vault: &Vault) -> anyhow::Result<wallet_vault::AdminSession> {
+pub(crate) fn admin_session(vault: &Vault) -> anyhow::Result<wallet_vault::AdminSession> {
     let p = passphrase(ENV_ADMIN, "Administrator passphrase", false)?;
     Ok(vault.admin_session(&p)?)
 }
