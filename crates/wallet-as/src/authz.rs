@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use url::Url;
-use wallet_pex::{Envelope, PresentationSubmission, WalletOwnerType};
+use wallet_pex::{Envelope, WalletOwnerType};
 use wallet_protocol::did;
 use wallet_protocol::metadata::{self, VerifiedEntityStatement};
 use wallet_protocol::net::{HttpRequest, Method, DEFAULT_MAX_BODY_BYTES};
@@ -558,7 +558,7 @@ async fn handle_response(
             "presentation nonce is unknown, expired or has already been used",
         )));
     }
-    let submission: PresentationSubmission = serde_json::from_str(submission).map_err(|e| {
+    let submission = crate::token::parse_submission(submission).map_err(|e| {
         to_client(OAuthError::invalid_request(format!(
             "invalid presentation submission: {e}"
         )))

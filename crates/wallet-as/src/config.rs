@@ -127,6 +127,17 @@ impl Config {
                 "subject must be a non-empty [A-Za-z0-9._-] string".into(),
             ));
         }
+        if let Some(id) = &self.did_id {
+            if id.is_empty()
+                || !id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            {
+                return Err(AsError::Config(
+                    "did_id must be a non-empty [A-Za-z0-9._-] string".into(),
+                ));
+            }
+        }
         if self.policy.is_empty() {
             return Err(AsError::Config("no policy files configured".into()));
         }
@@ -227,6 +238,9 @@ mod tests {
         assert!(c.validate().is_err());
         let mut c = base();
         c.subject = "a/b".into();
+        assert!(c.validate().is_err());
+        let mut c = base();
+        c.did_id = Some("x:y".into());
         assert!(c.validate().is_err());
     }
 

@@ -26,6 +26,9 @@ enum Command {
         /// Override the listen address.
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
+        /// Override the public base URL.
+        #[arg(long)]
+        base_url: Option<url::Url>,
         /// Development mode for outbound requests (localhost / loopback allowed).
         #[arg(long)]
         dev: bool,
@@ -72,11 +75,15 @@ fn main() -> ExitCode {
         Command::Serve {
             config,
             listen,
+            base_url,
             dev,
             ca_file,
         } => wallet_as::Config::load(&config).and_then(|mut cfg| {
             if let Some(l) = listen {
                 cfg.listen = l;
+            }
+            if let Some(b) = base_url {
+                cfg.base_url = b;
             }
             cfg.dev |= dev;
             if ca_file.is_some() {

@@ -104,6 +104,16 @@ fn token_response(state: &AppState, info: TokenInfo) -> Value {
     v
 }
 
+/// Parses a `presentation_submission` (the DIF schema requires `id`, `definition_id` and a
+/// `descriptor_map` array).
+pub fn parse_submission(text: &str) -> Result<PresentationSubmission, String> {
+    let v: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    if !v.get("descriptor_map").is_some_and(Value::is_array) {
+        return Err("descriptor_map is required".into());
+    }
+    serde_json::from_value(v).map_err(|e| e.to_string())
+}
+
 /// Maps a PEX verification failure to the A.5 #7 descriptions.
 pub fn submission_error(e: &VerifyError, definition_id: &str) -> OAuthError {
     match e {
@@ -135,7 +145,7 @@ async fn s2s(
     let vps = parse_presentations(assertion)
         .map_err(|e| OAuthError::invalid_request(format!("assertion parameter is invalid: {e}")))?;
     // 2. presentation_submission
-    let submission: PresentationSubmission = serde_json::from_str(submission).map_err(|e| {
+    let submission = parse_submission(submission).map_err(|e| {
         OAuthError::invalid_request(format!("invalid presentation submission: {e}"))
     })?;
     // 3. creation / expiry, <= 5 s
@@ -306,6 +316,14 @@ mod tests {
             "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXx",
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         ));
+    }
+
+    #[test]
+    fn submission_needs_a_descriptor_map() {
+        assert!(parse_submission(r#"{"id":"a","definition_id":"b"}"#).is_err());
+        assert!(parse_submission(r#"{"id":"a","definition_id":"b","descriptor_map":{}}"#).is_err());
+        let s = parse_submission(r#"{"id":"a","definition_id":"b","descriptor_map":[]}"#).unwrap();
+        assert_eq!(s.definition_id, "b");
     }
 
     #[test]
