@@ -12,7 +12,9 @@
 //! Warnings shown with each credential ([`Warning::code`]): `expired`, `expiring_soon`
 //! (within 30 days), `not_yet_valid`, `revoked`, `suspended`, `revocation_unknown` (status
 //! list unreachable: soft failure, "unknown, offline"), `untrusted_issuer` (issuer not in the
-//! administrator's trusted issuer list, [`set_issuer_trust`]).
+//! administrator's trusted issuer list, [`set_issuer_trust`]), `unsigned_properties`
+//! (JSON-LD properties the proof does not cover). Revocation and unsigned properties are
+//! checked at import and by [`credential_detail`], not by the (offline) list.
 //!
 //! ```text
 //! import_credential(vault, admin, text, env).await -> Imported
@@ -115,7 +117,7 @@ fn own_resolver<'a>(org: &org::OrgInfo, inner: &'a dyn DidResolver) -> WithOwnDi
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Warning {
     /// `expired`, `expiring_soon`, `not_yet_valid`, `revoked`, `suspended`,
-    /// `revocation_unknown`, `untrusted_issuer`.
+    /// `revocation_unknown`, `untrusted_issuer`, `unsigned_properties`.
     pub code: &'static str,
     /// Human-readable text.
     pub message: String,
@@ -304,6 +306,21 @@ fn revocation_warning(status: &RevocationStatus) -> Option<Warning> {
     }
 }
 
+/// JSON-LD properties the proof does not cover (the contexts do not define them), as a
+/// warning: they could have been added after signing.
+fn unsigned_warning(credential: &Credential) -> Option<Warning> {
+    let Credential::Ldp(doc) = credential else {
+        return None;
+    };
+    match vc::ldp::unsigned_properties(doc) {
+        Ok(props) if !props.is_empty() => Some(Warning::new(
+            "unsigned_properties",
+            format!("not covered by the signature: {}", props.join(", ")),
+        )),
+        _ => None,
+    }
+}
+
 /// Lists the stored credentials with warnings at `now` (Unix seconds). Needs the vault
 /// unlocked; nothing is decrypted and nothing is fetched.
 pub fn list_credentials(vault: &Vault, now: i64) -> Result<Vec<CredentialSummary>> {
@@ -372,6 +389,7 @@ pub async fn credential_detail(
         Some(o) => Box::new(own_resolver(o, env.resolver.as_ref())),
         None => Box::new(ForwardResolver(env.resolver.as_ref())),
     };
+    let unsigned = unsigned_warning(&credential);
     let status = match Did::parse(&stored.meta.issuer) {
         Ok(issuer) => {
             let verified = VerifiedCredential {
@@ -394,6 +412,7 @@ pub async fn credential_detail(
         },
     };
     summary.warnings.extend(revocation_warning(&status));
+    summary.warnings.extend(unsigned);
     Ok(CredentialDetail {
         summary,
         credential_id: normalized
@@ -552,6 +571,7 @@ pub async fn import_credential(
     let trusted = trusted_issuers(vault)?;
     let mut summary = summarize(&meta, &trusted, env.clock.now_unix());
     summary.warnings.extend(revocation_warning(&status));
+    summary.warnings.extend(unsigned_warning(&credential));
     Ok(Imported {
         summary,
         revocation: RevocationView::from(&status),
@@ -799,5 +819,217 @@ mod tests {
             .unwrap_err();
         assert!(matches!(e, IdentityError::NoOrganization), "{e}");
         assert!(set_issuer_trust(&v, &admin, "not a did", true).is_err());
+    }
+
+    /// A gzip member with one stored deflate block (no compression library needed).
+    fn gzip_stored(data: &[u8]) -> Vec<u8> {
+        fn crc32(data: &[u8]) -> u32 {
+            let mut crc = !0u32;
+            for &b in data {
+                crc ^= u32::from(b);
+                for _ in 0..8 {
+                    crc = if crc & 1 != 0 {
+                        (crc >> 1) ^ 0xEDB8_8320
+                    } else {
+                        crc >> 1
+                    };
+                }
+            }
+            !crc
+        }
+        let len = u16::try_from(data.len()).unwrap();
+        let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 1];
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(data);
+        out.extend_from_slice(&crc32(data).to_le_bytes());
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out
+    }
+
+    const LIST_URL: &str = "https://status.example/list/1";
+
+    /// Serves one status list credential; everything else is offline.
+    struct StatusServer(String);
+    impl HttpClient for StatusServer {
+        fn execute(
+            &self,
+            req: HttpRequest,
+        ) -> BoxFuture<'_, std::result::Result<HttpResponse, NetError>> {
+            let body = self.0.clone().into_bytes();
+            Box::pin(async move {
+                if req.url.as_str() != LIST_URL {
+                    return Err(NetError::Transport("offline".into()));
+                }
+                Ok(HttpResponse {
+                    status: 200,
+                    content_type: Some("application/vc+jwt".into()),
+                    body,
+                    headers: vec![],
+                })
+            })
+        }
+    }
+
+    fn status_list(signer: &SoftwareSigner, issuer: &Did, revoked_index: usize) -> String {
+        let mut bits = vec![0u8; 16];
+        bits[revoked_index / 8] |= 0x80 >> (revoked_index % 8);
+        let claims = json!({
+            "iss": issuer.as_str(), "jti": format!("{issuer}#list-1"), "nbf": NOW - 100, "exp": NOW + 86_400,
+            "vc": {
+                "@context": ["https://www.w3.org/2018/credentials/v1", "https://w3id.org/vc/status-list/2021/v1"],
+                "type": ["VerifiableCredential", "StatusList2021Credential"],
+                "credentialSubject": {
+                    "id": format!("{LIST_URL}#list"), "type": "StatusList2021", "statusPurpose": "revocation",
+                    "encodedList": wallet_protocol::jose::b64url(&gzip_stored(&bits)),
+                }
+            }
+        });
+        wallet_protocol::jose::sign_jwt(signer, claims.as_object().unwrap()).unwrap()
+    }
+
+    fn with_status(signer: &SoftwareSigner, issuer: &Did, subject: &str, index: u32) -> String {
+        let claims = json!({
+            "iss": issuer.as_str(), "sub": subject, "jti": format!("{issuer}#cred-{index}"),
+            "nbf": NOW - 60, "exp": NOW + 365 * 86_400,
+            "vc": {
+                "@context": ["https://www.w3.org/2018/credentials/v1", "https://nuts.nl/credentials/v1", "https://w3id.org/vc/status-list/2021/v1"],
+                "type": ["NutsUraCredential", "VerifiableCredential"],
+                "credentialSubject": [{"id": subject, "organization": {"ura": "12345678"}}],
+                "credentialStatus": {
+                    "id": format!("{LIST_URL}#{index}"), "type": "StatusList2021Entry",
+                    "statusPurpose": "revocation", "statusListIndex": index.to_string(),
+                    "statusListCredential": LIST_URL,
+                }
+            }
+        });
+        wallet_protocol::jose::sign_jwt(signer, claims.as_object().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn revoked_credentials_are_refused_and_unknown_status_is_a_warning() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (v, admin) = vault(tmp.path());
+        let org = setup(&v, &admin);
+        let (iss, signer) = issuer();
+        let rt = rt();
+        let online = VerifyEnv {
+            http: Arc::new(StatusServer(status_list(&signer, &iss, 3))),
+            ..env()
+        };
+        let revoked = with_status(&signer, &iss, &org.did, 3);
+        let e = rt
+            .block_on(import_credential(&v, &admin, &revoked, &online))
+            .unwrap_err();
+        assert!(e.to_string().contains("its issuer has revoked it"), "{e}");
+
+        let active = with_status(&signer, &iss, &org.did, 4);
+        let ok = rt
+            .block_on(import_credential(&v, &admin, &active, &online))
+            .unwrap();
+        assert_eq!(ok.revocation.status, "active");
+        assert_eq!(ok.summary.display_type, "NutsUraCredential");
+        assert!(!ok
+            .summary
+            .warnings
+            .iter()
+            .any(|w| w.code == "revocation_unknown"));
+
+        // Offline: imported, with the soft failure said out loud.
+        let other = with_status(&signer, &iss, &org.did, 5);
+        let offline = rt
+            .block_on(import_credential(&v, &admin, &other, &env()))
+            .unwrap();
+        assert_eq!(offline.revocation.status, "unknown");
+        let w = offline
+            .summary
+            .warnings
+            .iter()
+            .find(|w| w.code == "revocation_unknown")
+            .unwrap();
+        assert!(w.message.contains("offline"), "{}", w.message);
+        // Show re-checks: the list now says index 5 is revoked.
+        let now_revoked = VerifyEnv {
+            http: Arc::new(StatusServer(status_list(&signer, &iss, 5))),
+            ..env()
+        };
+        let d = rt
+            .block_on(credential_detail(&v, &offline.summary.id, &now_revoked))
+            .unwrap();
+        assert_eq!(d.revocation.status, "revoked");
+        assert!(d.summary.warnings.iter().any(|w| w.code == "revoked"));
+    }
+
+    #[test]
+    fn json_ld_credentials_import_and_unsigned_properties_are_flagged() {
+        use wallet_protocol::vc::ldp::{self, ProofOptions};
+        let tmp = tempfile::tempdir().unwrap();
+        let (v, admin) = vault(tmp.path());
+        let org = setup(&v, &admin);
+        let (iss, signer) = issuer();
+        let unsigned = json!({
+            "@context": ["https://www.w3.org/2018/credentials/v1", "https://nuts.nl/credentials/v1",
+                         "https://w3c-ccg.github.io/lds-jws2020/contexts/lds-jws2020-v1.json"],
+            "id": format!("{iss}#36b83620-13b2-4fbf-a57a-618731839a6f"),
+            "type": ["NutsOrganizationCredential", "VerifiableCredential"],
+            "issuer": iss.as_str(),
+            "issuanceDate": wallet_protocol::clock::format_rfc3339(NOW - 100),
+            "credentialSubject": {"id": org.did, "organization": {"name": "Zorg B.V.", "city": "Utrecht"}}
+        });
+        let signed = ldp::sign(
+            &unsigned,
+            &signer,
+            &ProofOptions {
+                created: NOW - 100,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let rt = rt();
+        let ok = rt
+            .block_on(import_credential(&v, &admin, &signed.to_string(), &env()))
+            .unwrap();
+        assert_eq!(ok.summary.format, "ldp_vc");
+        assert!(!ok
+            .summary
+            .warnings
+            .iter()
+            .any(|w| w.code == "unsigned_properties"));
+        let d = rt
+            .block_on(credential_detail(&v, &ok.summary.id, &env()))
+            .unwrap();
+        assert_eq!(d.claims["organization"]["city"], "Utrecht");
+
+        // A term no context defines is not signed: imported with a warning.
+        let mut extra = unsigned.clone();
+        extra["id"] = json!(format!("{iss}#second"));
+        extra["credentialSubject"]["organization"]["nickname"] = json!("ZBV");
+        let signed = ldp::sign(
+            &extra,
+            &signer,
+            &ProofOptions {
+                created: NOW - 100,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let flagged = rt
+            .block_on(import_credential(&v, &admin, &signed.to_string(), &env()))
+            .unwrap();
+        let w = flagged
+            .summary
+            .warnings
+            .iter()
+            .find(|w| w.code == "unsigned_properties")
+            .expect("unsigned property warning");
+        assert!(w.message.contains("nickname"), "{}", w.message);
+
+        // A changed value breaks the JSON-LD proof.
+        let mut tampered = signed.clone();
+        tampered["credentialSubject"]["organization"]["city"] = json!("Amsterdam");
+        let e = rt
+            .block_on(import_credential(&v, &admin, &tampered.to_string(), &env()))
+            .unwrap_err();
+        assert_eq!(e.code(), "credential_refused", "{e}");
     }
 }
