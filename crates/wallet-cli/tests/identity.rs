@@ -367,6 +367,7 @@ fn organization_publication_is_served_and_verified_by_a_fresh_resolver() {
         "{did}"
     );
     assert_eq!(org["client_id"], format!("{base}/oauth2/acme"));
+    assert_eq!(org["base_url"], base.as_str());
     assert!(org["kid"].as_str().unwrap().starts_with(&format!("{did}#")));
 
     let out = tmp.path().join("bundle");

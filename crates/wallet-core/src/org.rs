@@ -279,7 +279,7 @@ pub fn init_organization(vault: &Vault, admin: &AdminSession, setup: OrgSetup) -
         let now = now_ms();
         let mut info = OrgInfo {
             subject: setup.subject.clone(),
-            base_url: base.to_string(),
+            base_url: base.as_str().trim_end_matches('/').to_owned(),
             did: did.to_string(),
             client_id: String::new(),
             kid: kid.to_string(),
@@ -505,6 +505,7 @@ pub(crate) mod tests {
             org.did
         );
         assert_eq!(org.client_id, "https://zorg.example:8443/nuts/oauth2/acme");
+        assert_eq!(org.base_url, "https://zorg.example:8443/nuts");
         assert_eq!(org.kid, format!("{}#{}", org.did, org.key_thumbprint));
         assert!(org.did_document_url.ends_with("/did.json"));
         assert!(org.needs_publication());
