@@ -1032,4 +1032,18 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.code(), "credential_refused", "{e}");
     }
+
+    #[test]
+    fn use_case_futures_are_send_for_the_app() {
+        // Tauri's async commands need Send futures.
+        fn send<T: Send>(_: &T) {}
+        let tmp = tempfile::tempdir().unwrap();
+        let (v, admin) = vault(tmp.path());
+        let env = env();
+        let import = import_credential(&v, &admin, "x", &env);
+        send(&import);
+        let detail = credential_detail(&v, "x", &env);
+        send(&detail);
+        drop((import, detail));
+    }
 }
