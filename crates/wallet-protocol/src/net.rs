@@ -287,6 +287,18 @@ pub struct HttpResponse {
     pub content_type: Option<String>,
     /// Body (at most the request's cap).
     pub body: Vec<u8>,
+    /// Response headers (names lower-case), e.g. `dpop-nonce`, `cache-control`.
+    pub headers: Vec<(String, String)>,
+}
+
+impl HttpResponse {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// The HTTP edge. Implementations must apply the request's body cap; the reqwest adapter
@@ -394,6 +406,11 @@ impl ReqwestHttpClient {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let headers = resp
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
         let limit = request.max_body_bytes;
         if resp.content_length().is_some_and(|l| l > limit as u64) {
             return Err(NetError::TooLarge { limit });
@@ -409,6 +426,7 @@ impl ReqwestHttpClient {
             status,
             content_type,
             body,
+            headers,
         })
     }
 }

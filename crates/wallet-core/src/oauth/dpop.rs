@@ -84,7 +84,9 @@ impl DpopNonces {
         // RFC 9449: nonce = 1*NQCHAR
         if n.is_empty()
             || n.len() > MAX_NONCE_LEN
-            || !n.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\')
+            || !n
+                .bytes()
+                .all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\')
         {
             return None;
         }
@@ -133,7 +135,8 @@ pub async fn send_with_dpop(
         let mut req = request.clone();
         req.headers.push(("dpop".into(), proof));
         if let Some(t) = access_token {
-            req.headers.push(("authorization".into(), format!("DPoP {t}")));
+            req.headers
+                .push(("authorization".into(), format!("DPoP {t}")));
         }
         let url = req.url.clone();
         let resp = http
@@ -185,12 +188,23 @@ mod tests {
                 let claims = wallet_protocol::vp::unverified_claims(&proof).unwrap();
                 assert_eq!(p.htm, "GET");
                 assert_eq!(p.htu, "https://rs.example/fhir/Patient");
-                assert_eq!(p.ath.as_deref(), Some(wallet_protocol::dpop::access_token_hash("tok").as_str()));
-                let auth = r.headers.iter().find(|(k, _)| k == "authorization").unwrap();
+                assert_eq!(
+                    p.ath.as_deref(),
+                    Some(wallet_protocol::dpop::access_token_hash("tok").as_str())
+                );
+                let auth = r
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k == "authorization")
+                    .unwrap();
                 assert_eq!(auth.1, "DPoP tok");
                 let nonce = format!("n-{n}");
                 let has_nonce = claims.get("nonce").and_then(Value::as_str) == Some("n-0");
-                let status = if has_nonce && !self.always_refuse { 200 } else { 401 };
+                let status = if has_nonce && !self.always_refuse {
+                    200
+                } else {
+                    401
+                };
                 Ok(HttpResponse {
                     status,
                     content_type: None,
@@ -222,9 +236,17 @@ mod tests {
             always_refuse: false,
         };
         let nonces = DpopNonces::default();
-        let resp = send_with_dpop(&server, &signer, &nonces, Endpoint::Resource, req(), Some("tok"), 1)
-            .await
-            .unwrap();
+        let resp = send_with_dpop(
+            &server,
+            &signer,
+            &nonces,
+            Endpoint::Resource,
+            req(),
+            Some("tok"),
+            1,
+        )
+        .await
+        .unwrap();
         assert_eq!(resp.status, 200);
         assert_eq!(server.calls.load(Ordering::SeqCst), 2);
     }
@@ -237,9 +259,17 @@ mod tests {
             always_refuse: true,
         };
         let nonces = DpopNonces::default();
-        let resp = send_with_dpop(&server, &signer, &nonces, Endpoint::Resource, req(), Some("tok"), 1)
-            .await
-            .unwrap();
+        let resp = send_with_dpop(
+            &server,
+            &signer,
+            &nonces,
+            Endpoint::Resource,
+            req(),
+            Some("tok"),
+            1,
+        )
+        .await
+        .unwrap();
         assert_eq!(resp.status, 401);
         assert_eq!(server.calls.load(Ordering::SeqCst), 2);
         // The newest nonce is remembered for the next request to that origin.
@@ -249,7 +279,15 @@ mod tests {
     #[test]
     fn proof_shape() {
         let signer = SoftwareSigner::generate_es256("did:web:a#k").unwrap();
-        let p = create_proof(&signer, "POST", "https://as.example/token", 7, Some("abc"), None).unwrap();
+        let p = create_proof(
+            &signer,
+            "POST",
+            "https://as.example/token",
+            7,
+            Some("abc"),
+            None,
+        )
+        .unwrap();
         let v = wallet_protocol::dpop::verify_dpop_proof(&p).unwrap();
         assert_eq!(v.htu, "https://as.example/token");
         assert_eq!(v.iat, 7);

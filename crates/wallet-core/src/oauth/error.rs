@@ -329,7 +329,9 @@ mod tests {
         assert_eq!(r.error, OAuthErrorCode::InvalidScope);
         assert_eq!(r.error_description.as_deref(), Some("unsupported scope(x)"));
         assert_eq!(
-            OAuthErrorResponse::parse(br#"{"error":"weird"}"#).unwrap().error,
+            OAuthErrorResponse::parse(br#"{"error":"weird"}"#)
+                .unwrap()
+                .error,
             OAuthErrorCode::Other("weird".into())
         );
         assert!(OAuthErrorResponse::parse(b"<html>").is_none());
@@ -339,7 +341,10 @@ mod tests {
     #[test]
     fn statuses_follow_the_nuts_internal_api() {
         assert_eq!(S2sError::UnknownScope("x".into()).http_status(), 400);
-        assert_eq!(S2sError::UnknownScope("x".into()).oauth_error(), "invalid_scope");
+        assert_eq!(
+            S2sError::UnknownScope("x".into()).oauth_error(),
+            "invalid_scope"
+        );
         let nm = S2sError::NoMatchingCredential {
             definition_id: "pd".into(),
             reasons: vec!["a".into()],

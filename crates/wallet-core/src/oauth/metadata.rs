@@ -140,7 +140,8 @@ impl std::fmt::Debug for Discovery {
 fn is_json(resp: &HttpResponse) -> bool {
     resp.content_type.as_deref().is_none_or(|ct| {
         let mime = ct.split(';').next().unwrap_or_default().trim();
-        mime.eq_ignore_ascii_case("application/json") || mime.to_ascii_lowercase().ends_with("+json")
+        mime.eq_ignore_ascii_case("application/json")
+            || mime.to_ascii_lowercase().ends_with("+json")
     })
 }
 
@@ -154,9 +155,10 @@ fn bad(endpoint: Endpoint, reason: impl Into<String>) -> S2sError {
 /// Turns a non-2xx answer into a typed error.
 pub(crate) fn error_from_response(endpoint: Endpoint, resp: &HttpResponse) -> S2sError {
     match OAuthErrorResponse::parse(&resp.body) {
-        Some(r) if r.error == OAuthErrorCode::InvalidScope => {
-            S2sError::UnknownScope(r.error_description.unwrap_or_else(|| "invalid_scope".into()))
-        }
+        Some(r) if r.error == OAuthErrorCode::InvalidScope => S2sError::UnknownScope(
+            r.error_description
+                .unwrap_or_else(|| "invalid_scope".into()),
+        ),
         Some(response) => S2sError::Remote {
             endpoint,
             status: resp.status,
@@ -187,8 +189,9 @@ impl Discovery {
             return Ok(m);
         }
         let ep = Endpoint::Metadata;
-        let url = wallet_protocol::metadata::well_known_url(issuer.url(), "oauth-authorization-server")
-            .map_err(|e| S2sError::InvalidRequest(e.to_string()))?;
+        let url =
+            wallet_protocol::metadata::well_known_url(issuer.url(), "oauth-authorization-server")
+                .map_err(|e| S2sError::InvalidRequest(e.to_string()))?;
         let mut req = HttpRequest::get(url, "application/json");
         req.max_body_bytes = MAX_METADATA_BYTES;
         let resp = http
@@ -207,10 +210,13 @@ impl Discovery {
         let md: AsMetadata = serde_json::from_slice(&resp.body)
             .map_err(|e| bad(ep, format!("not valid AS metadata: {e}")))?;
         if md.issuer != issuer.as_str() {
-            return Err(bad(ep, "issuer in the metadata differs from the requested one"));
+            return Err(bad(
+                ep,
+                "issuer in the metadata differs from the requested one",
+            ));
         }
-        let token = Url::parse(&md.token_endpoint)
-            .map_err(|_| bad(ep, "token_endpoint is not a URL"))?;
+        let token =
+            Url::parse(&md.token_endpoint).map_err(|_| bad(ep, "token_endpoint is not a URL"))?;
         if token.scheme() != "https" {
             return Err(bad(ep, "token_endpoint is not https"));
         }
@@ -240,8 +246,12 @@ impl Discovery {
             .presentation_definition_endpoint
             .as_deref()
             .ok_or_else(|| bad(Endpoint::Metadata, "no presentation_definition_endpoint"))?;
-        let mut url = Url::parse(endpoint)
-            .map_err(|_| bad(Endpoint::Metadata, "presentation_definition_endpoint is not a URL"))?;
+        let mut url = Url::parse(endpoint).map_err(|_| {
+            bad(
+                Endpoint::Metadata,
+                "presentation_definition_endpoint is not a URL",
+            )
+        })?;
         url.query_pairs_mut()
             .append_pair("scope", scope.as_str())
             .append_pair("wallet_owner_type", WalletOwnerType::Organization.as_str());

@@ -19,6 +19,7 @@ pub mod metadata;
 pub mod s2s;
 pub mod service;
 pub mod token_cache;
+pub mod vault_org;
 
 use std::fmt;
 use std::sync::Arc;
@@ -31,9 +32,10 @@ use zeroize::Zeroizing;
 pub use error::{OAuthErrorCode, OAuthErrorResponse, S2sError};
 pub use s2s::{PresentedCredential, S2sAttempt, S2sClient, ServiceTokenRequest};
 pub use service::{
-    ChannelKind, ConsentDecision, ConsentHook, ConsentRequest, RequesterSource,
-    ServiceTokenRecord, TokenService,
+    ChannelKind, ConsentDecision, ConsentHook, ConsentRequest, RequesterSource, ServiceTokenRecord,
+    TokenService,
 };
+pub use vault_org::VaultOrganization;
 
 /// An authorization server's issuer identifier (RFC 8414 section 2), e.g.
 /// `https://zorg.example/oauth2/subject`. It is also the VP audience (Nuts G.4), so it is kept
@@ -281,7 +283,9 @@ mod tests {
         let a = AuthorizationServerId::parse("https://as.example/oauth2/x").unwrap();
         assert_eq!(a.as_str(), "https://as.example/oauth2/x");
         assert_eq!(
-            AuthorizationServerId::parse("https://as.example").unwrap().as_str(),
+            AuthorizationServerId::parse("https://as.example")
+                .unwrap()
+                .as_str(),
             "https://as.example"
         );
         for bad in [

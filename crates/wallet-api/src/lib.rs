@@ -1,0 +1,436 @@
+//! wallet-api: the wallet's loopback API for EHR software. It answers the Nuts node's
+//! internal auth API v2 paths with the same JSON, so an EHR that talks to a Nuts node talks
+//! to the wallet unchanged:
+//!
+//! | method | path | what |
+//! |---|---|---|
+//! | `GET`  | `/health` | liveness and whether the vault is unlocked (no key needed) |
+//! | `GET`  | `/openapi.yaml` | this API's OpenAPI document (no key needed) |
+//! | `POST` | `/internal/auth/v2/{subject}/request-service-access-token` | s2s token (RFC021) |
+//! | `POST` | `/internal/auth/v2/dpop/{kid}` | DPoP proof for a resource request |
+//!
+//! Bound to 127.0.0.1 only; every `/internal/` call needs `Authorization: Bearer <API key>`
+//! (see [`api_key`]); `Host` must name the loopback interface (DNS rebinding guard). Errors
+//! are OAuth-style JSON `{"error", "error_description", "status"}` with the Nuts statuses
+//! (400 input / OAuth error, 401 no or wrong key, 403 policy, 412 wallet cannot satisfy,
+//! 502 AS error, 503 AS unreachable or wallet locked).
+//!
+//! Start it with [`serve`] (the app in-process, `nuts-wallet serve` headless); requests
+//! outside the no-prompt policy go to the [`wallet_core::oauth::ConsentHook`] installed on the
+//! [`TokenService`] (headless: none, so they are refused). Not here: the OAuth flow itself
+//! (`wallet_core::oauth`), TLS (loopback only), CORS (browsers are not clients).
+
+pub mod api_key;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use wallet_core::oauth::s2s::ServiceTokenRequest;
+use wallet_core::oauth::{
+    AuthorizationServerId, ChannelKind, S2sError, Scope, TokenService, TokenType,
+};
+
+/// The OpenAPI document of this API (also served at `/openapi.yaml`).
+pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");
+/// Default port of `nuts-wallet serve` (a Nuts node's internal API listens on 8081).
+pub const DEFAULT_PORT: u16 = 8081;
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// How to start the API.
+pub struct ApiConfig {
+    /// TCP port on 127.0.0.1 (0: any free port; see [`ApiHandle::local_addr`]).
+    pub port: u16,
+    /// The token use case (its vault holds the API key; its consent hook, if any, is asked).
+    pub service: Arc<TokenService>,
+}
+
+/// Why the API could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Binding the port failed (in use, no permission).
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Bind {
+        /// The port.
+        port: u16,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The vault refused (locked, ...).
+    #[error(transparent)]
+    Vault(#[from] wallet_vault::VaultError),
+}
+
+/// A running API.
+pub struct ApiHandle {
+    addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl std::fmt::Debug for ApiHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiHandle")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl ApiHandle {
+    /// Where it listens (127.0.0.1:port).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:8081`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets running requests finish, and waits.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match (&mut self.task).await {
+            Ok(r) => r,
+            Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+
+    /// Waits until the server stops (it runs until [`ApiHandle::shutdown`] or an I/O error).
+    pub async fn wait(mut self) -> std::io::Result<()> {
+        match (&mut self.task).await {
+            Ok(r) => r,
+            Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    service: Arc<TokenService>,
+    port: u16,
+}
+
+/// Binds 127.0.0.1:`port`, makes sure an API key exists (created and logged when missing;
+/// needs the vault unlocked), and serves until [`ApiHandle::shutdown`].
+pub async fn serve(config: ApiConfig) -> Result<ApiHandle, ApiError> {
+    api_key::ensure(config.service.vault())?;
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
+        .await
+        .map_err(|source| ApiError::Bind {
+            port: config.port,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ApiError::Bind {
+        port: config.port,
+        source,
+    })?;
+    let state = AppState {
+        service: config.service,
+        port: addr.port(),
+    };
+    let app = router(state);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    tracing::info!(%addr, "loopback API listening");
+    Ok(ApiHandle {
+        addr,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+fn router(state: AppState) -> Router {
+    let internal = Router::new()
+        .route(
+            "/internal/auth/v2/{subject}/request-service-access-token",
+            post(request_service_access_token),
+        )
+        .route("/internal/auth/v2/dpop/{kid}", post(create_dpop_proof))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_api_key,
+        ));
+    Router::new()
+        .route("/health", get(health))
+        .route("/openapi.yaml", get(openapi))
+        .merge(internal)
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), check_host))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// OAuth-style error JSON.
+fn error(status: u16, code: &str, description: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        Json(json!({
+            "error": code,
+            "error_description": description,
+            "status": status.as_u16(),
+        })),
+    )
+        .into_response()
+}
+
+fn s2s_error(e: &S2sError) -> Response {
+    let mut resp = error(e.http_status(), e.oauth_error(), &e.to_string());
+    if let S2sError::NoMatchingCredential {
+        reasons,
+        definition_id,
+    } = e
+    {
+        // The explanation as data too, for EHR logs.
+        resp = (
+            StatusCode::PRECONDITION_FAILED,
+            Json(json!({
+                "error": e.oauth_error(),
+                "error_description": e.to_string(),
+                "status": 412,
+                "definition_id": definition_id,
+                "reasons": reasons,
+            })),
+        )
+            .into_response();
+    }
+    resp
+}
+
+async fn check_host(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(host) = req.headers().get(header::HOST) {
+        let host = host.to_str().unwrap_or_default().to_ascii_lowercase();
+        let ok = [
+            format!("127.0.0.1:{}", state.port),
+            format!("localhost:{}", state.port),
+            "127.0.0.1".to_owned(),
+            "localhost".to_owned(),
+        ]
+        .contains(&host);
+        if !ok {
+            return error(403, "access_denied", "Host must be the loopback interface");
+        }
+    }
+    next.run(req).await
+}
+
+async fn require_api_key(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, rest) = v.split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| rest.trim().to_owned())
+        });
+    let Some(presented) = presented else {
+        return unauthorized("API key required (Authorization: Bearer <key>)");
+    };
+    let vault = state.service.vault();
+    if vault.is_locked() {
+        return error(503, "temporarily_unavailable", "the wallet is locked");
+    }
+    match api_key::current(vault) {
+        Ok(Some(stored)) if api_key::matches(&presented, &stored) => next.run(req).await,
+        Ok(_) => unauthorized("wrong API key"),
+        Err(wallet_vault::VaultError::Locked) => {
+            error(503, "temporarily_unavailable", "the wallet is locked")
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the API key");
+            error(500, "server_error", "cannot read the API key")
+        }
+    }
+}
+
+fn unauthorized(description: &str) -> Response {
+    let mut r = error(401, "invalid_client", description);
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer realm=\"nuts-wallet\""),
+    );
+    r
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    let locked = state.service.vault().is_locked();
+    Json(json!({
+        "status": "up",
+        "vault": if locked { "locked" } else { "unlocked" },
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
+    .into_response()
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI_YAML).into_response()
+}
+
+async fn not_found() -> Response {
+    error(404, "invalid_request", "no such endpoint")
+}
+
+#[derive(Deserialize)]
+struct ServiceAccessTokenBody {
+    authorization_server: String,
+    scope: String,
+    #[serde(default)]
+    token_type: Option<String>,
+    #[serde(default)]
+    credentials: Option<Vec<Value>>,
+    #[serde(default)]
+    credential_selection: Option<Value>,
+    #[serde(default)]
+    service_provider_subject_id: Option<String>,
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<T, Box<Response>> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let mime = ct.split(';').next().unwrap_or_default().trim();
+    if !mime.eq_ignore_ascii_case("application/json") {
+        return Err(Box::new(error(
+            400,
+            "invalid_request",
+            "Content-Type must be application/json",
+        )));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        Box::new(error(
+            400,
+            "invalid_request",
+            &format!("invalid request body: {e}"),
+        ))
+    })
+}
+
+fn no_cache(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|d| d.trim().eq_ignore_ascii_case("no-cache"))
+}
+
+async fn request_service_access_token(
+    State(state): State<AppState>,
+    Path(subject): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let b: ServiceAccessTokenBody = match parse_json(&headers, &body) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    if b.service_provider_subject_id.is_some() {
+        return error(
+            400,
+            "invalid_request",
+            "service_provider_subject_id (two-VP flow) is not supported",
+        );
+    }
+    if b.credential_selection
+        .as_ref()
+        .is_some_and(|v| !v.is_null())
+    {
+        return error(
+            400,
+            "invalid_request",
+            "credential_selection is not supported",
+        );
+    }
+    let parsed = (|| -> Result<ServiceTokenRequest, S2sError> {
+        Ok(ServiceTokenRequest {
+            authorization_server: AuthorizationServerId::parse(&b.authorization_server)?,
+            scope: Scope::parse(&b.scope)?,
+            token_type: match &b.token_type {
+                None => TokenType::DPoP,
+                Some(t) => t.parse()?,
+            },
+            credentials: b.credentials.unwrap_or_default(),
+            no_cache: no_cache(&headers),
+        })
+    })();
+    let req = match parsed {
+        Ok(r) => r,
+        Err(e) => return s2s_error(&e),
+    };
+    let now = state.service.client().now();
+    match state
+        .service
+        .request_service_access_token(&subject, req, ChannelKind::Api)
+        .await
+    {
+        Ok(t) => {
+            let mut r = Json(t.to_api_json(now)).into_response();
+            r.headers_mut().insert(
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-store"),
+            );
+            r
+        }
+        Err(e) => s2s_error(&e),
+    }
+}
+
+#[derive(Deserialize)]
+struct DpopBody {
+    htm: String,
+    htu: String,
+    token: String,
+    /// Extension: the resource server's `DPoP-Nonce` after a `use_dpop_nonce` answer.
+    #[serde(default)]
+    nonce: Option<String>,
+}
+
+async fn create_dpop_proof(
+    State(state): State<AppState>,
+    Path(kid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let b: DpopBody = match parse_json(&headers, &body) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    match state
+        .service
+        .create_dpop_proof(&kid, &b.htm, &b.htu, &b.token, b.nonce.as_deref())
+    {
+        Ok(proof) => {
+            let mut r = Json(json!({ "dpop": proof })).into_response();
+            r.headers_mut().insert(
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-store"),
+            );
+            r
+        }
+        Err(e) => s2s_error(&e),
+    }
+}

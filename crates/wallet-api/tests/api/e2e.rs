@@ -1,0 +1,135 @@
+//! Bearer and DPoP tokens for the s2s scope of the RFC021 e2e policy, from the reference AS,
+//! checked by its introspection endpoint.
+
+use serde_json::Value;
+use wallet_core::oauth::{ChannelKind, TokenType};
+
+use crate::support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bearer_and_dpop_tokens_introspect_with_the_expected_claims() {
+    let pki = Pki::new();
+    let as_ = TestAs::start(&pki).await;
+    let w = Wallet::new(&pki, &[(as_.issuer.as_str(), SCOPE)], None).await;
+    let http = pki.reqwest();
+
+    // Bearer
+    let t = w
+        .service
+        .request_service_access_token(
+            "zorg",
+            request(&as_.issuer, SCOPE, TokenType::Bearer, vec![employee()]),
+            ChannelKind::Cli,
+        )
+        .await
+        .expect("bearer token");
+    assert_eq!(t.token_type, TokenType::Bearer);
+    assert_eq!(t.dpop_kid, None);
+    assert_eq!(t.scope.as_deref(), Some(SCOPE));
+    let i = as_.introspect(&http, t.access_token.expose_secret()).await;
+    assert_eq!(i["active"], true, "{i}");
+    assert_eq!(i["iss"], as_.issuer.as_str());
+    assert_eq!(i["client_id"], w.org.client_id.as_str());
+    assert_eq!(i["scope"], SCOPE);
+    assert_eq!(i["employee_name"], "John Doe");
+    assert_eq!(i["employee_role"], "Janitor");
+    assert_eq!(i["employee_identifier"], "123456");
+    assert!(i.get("cnf").is_none(), "a bearer token has no cnf: {i}");
+
+    // Activity: AS, scope, presented credentials, outcome.
+    let e = w.last_token_entry();
+    assert_eq!(e.subject, as_.issuer);
+    assert_eq!(e.outcome, "success");
+    assert_eq!(e.detail["scope"], SCOPE);
+    assert_eq!(e.detail["token_type"], "Bearer");
+    assert_eq!(e.detail["vp_format"], "ldp_vp");
+    assert_eq!(
+        e.detail["definition_id"],
+        "pd_any_care_organization_with_employee"
+    );
+    let creds = e.detail["credentials"].as_array().unwrap();
+    assert_eq!(creds.len(), 2, "{creds:?}");
+    assert!(creds.iter().any(|c| c["types"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("NutsOrganizationCredential"))
+        && c["self_attested"] == false));
+    assert!(creds.iter().any(|c| c["types"]
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("NutsEmployeeCredential"))
+        && c["self_attested"] == true
+        && c["issuer"] == w.org.did.as_str()));
+    assert!(!e
+        .detail
+        .to_string()
+        .contains(t.access_token.expose_secret()));
+
+    // DPoP
+    let d = w
+        .service
+        .request_service_access_token(
+            "zorg",
+            request(&as_.issuer, SCOPE, TokenType::DPoP, vec![employee()]),
+            ChannelKind::Cli,
+        )
+        .await
+        .expect("dpop token");
+    assert_eq!(d.token_type, TokenType::DPoP);
+    assert_eq!(d.dpop_kid.as_deref(), Some(w.org.kid.as_str()));
+    assert_ne!(
+        d.access_token.expose_secret(),
+        t.access_token.expose_secret()
+    );
+    let i = as_.introspect(&http, d.access_token.expose_secret()).await;
+    assert_eq!(i["active"], true, "{i}");
+    assert_eq!(i["cnf"]["jkt"], w.org_jkt(), "{i}");
+    assert_eq!(i["employee_name"], "John Doe");
+    assert_eq!(i["client_id"], w.org.client_id.as_str());
+
+    // The same request again is served from the token cache; no-cache gets a new token.
+    let again = w
+        .service
+        .request_service_access_token(
+            "zorg",
+            request(&as_.issuer, SCOPE, TokenType::DPoP, vec![employee()]),
+            ChannelKind::Cli,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        again.access_token.expose_secret(),
+        d.access_token.expose_secret()
+    );
+    assert_eq!(w.last_token_entry().detail["cached"], true);
+    let mut fresh_req = request(&as_.issuer, SCOPE, TokenType::DPoP, vec![employee()]);
+    fresh_req.no_cache = true;
+    let fresh = w
+        .service
+        .request_service_access_token("zorg", fresh_req, ChannelKind::Cli)
+        .await
+        .unwrap();
+    assert_ne!(
+        fresh.access_token.expose_secret(),
+        d.access_token.expose_secret()
+    );
+    assert_eq!(w.last_token_entry().detail["cached"], false);
+    // Another employee never gets the cached token of the first.
+    let mut other = employee();
+    other["credentialSubject"]["name"] = "Jane Roe".into();
+    let o = w
+        .service
+        .request_service_access_token(
+            "zorg",
+            request(&as_.issuer, SCOPE, TokenType::DPoP, vec![other]),
+            ChannelKind::Cli,
+        )
+        .await
+        .unwrap();
+    let i = as_.introspect(&http, o.access_token.expose_secret()).await;
+    assert_eq!(i["employee_name"], "Jane Roe");
+
+    // Success entries: 5 requests, all logged, the chain intact.
+    assert_eq!(w.token_entries().len(), 5);
+    assert!(w.vault.verify_activity().unwrap().is_ok());
+}

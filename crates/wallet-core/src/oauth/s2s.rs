@@ -1,0 +1,554 @@
+//! The service-to-service token request (Nuts RFC021 `vp_token-bearer`, sections A.1-A.6):
+//! metadata → presentation definition → credential selection (wallet + self-attested, C.2)
+//! → VP format negotiation (A.3) → VP signed by the organization key (aud = AS issuer URL,
+//! fresh nonce, `exp − nbf ≤ 5 s`, backdated `nbf`) → token request with the four form
+//! fields (+ `client_id`) and an optional DPoP proof → typed token or error.
+//!
+//! [`S2sClient`] is I/O-injected (HTTP client, clock) and holds the caches (discovery,
+//! tokens, DPoP nonces). It knows nothing about the vault, policy or activity log: see
+//! [`super::service`].
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use wallet_pex::{
+    evaluate, negotiate_vp_format, nuts_default_formats, PresentationDefinition, SubmissionOptions,
+    VpFormat, WalletCredential,
+};
+use wallet_protocol::clock::{format_rfc3339, Clock};
+use wallet_protocol::jose::b64url;
+use wallet_protocol::net::{HttpClient, HttpRequest, HttpResponse, Method};
+use wallet_protocol::vc::Credential;
+use wallet_protocol::vp::{self, PresentationRequest, S2S_MAX_VALIDITY_SECS};
+
+use super::dpop::{send_with_dpop, DpopNonces};
+use super::error::{sanitize, Endpoint, S2sError};
+use super::metadata::{error_from_response, AsMetadata, Discovery};
+use super::token_cache::{TokenCache, TokenCacheKey, DEFAULT_LIFETIME_SECS};
+use super::{AccessToken, AuthorizationServerId, Requester, Scope, TokenResponse, TokenType};
+
+/// Largest token response accepted.
+pub const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
+/// Longest access token accepted.
+const MAX_ACCESS_TOKEN_LEN: usize = 8 * 1024;
+/// Most self-attested credentials per request.
+pub const MAX_SELF_ATTESTED: usize = 16;
+
+/// What the caller asks for (the internal API's `ServiceAccessTokenRequest`).
+#[derive(Debug, Clone)]
+pub struct ServiceTokenRequest {
+    /// The AS issuer URL.
+    pub authorization_server: AuthorizationServerId,
+    /// The scope.
+    pub scope: Scope,
+    /// Bearer or DPoP (default DPoP).
+    pub token_type: TokenType,
+    /// Self-attested credentials without `issuer`, `credentialSubject.id` and `proof`
+    /// (section C.2); the wallet fills them in.
+    pub credentials: Vec<Value>,
+    /// Bypass the token cache (`Cache-Control: no-cache`).
+    pub no_cache: bool,
+}
+
+/// A credential that went into (or was prepared for) the presentation. No claim values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PresentedCredential {
+    /// Credential id (vault credential id, or the UUID filled into a self-attested one).
+    pub id: String,
+    /// Types.
+    pub types: Vec<String>,
+    /// Issuer DID.
+    pub issuer: String,
+    /// Whether the caller passed it in `credentials`.
+    pub self_attested: bool,
+}
+
+/// The outcome of one request, with what is needed for the activity log.
+#[derive(Debug)]
+pub struct S2sAttempt {
+    /// The token, or why not.
+    pub result: Result<TokenResponse, S2sError>,
+    /// Credentials in the VP sent (empty when no VP was built or the token came from cache).
+    pub presented: Vec<PresentedCredential>,
+    /// The presentation definition used.
+    pub definition_id: Option<String>,
+    /// VP format sent.
+    pub vp_format: Option<&'static str>,
+    /// Served from the token cache.
+    pub from_cache: bool,
+}
+
+/// The s2s OAuth client.
+pub struct S2sClient {
+    http: Arc<dyn HttpClient>,
+    clock: Arc<dyn Clock>,
+    discovery: Discovery,
+    tokens: TokenCache,
+    nonces: DpopNonces,
+}
+
+impl std::fmt::Debug for S2sClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S2sClient")
+            .field("cached_tokens", &self.tokens.len())
+            .finish()
+    }
+}
+
+fn random_b64(bytes: usize) -> String {
+    let mut out = Vec::with_capacity(bytes + 16);
+    while out.len() < bytes {
+        out.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    }
+    out.truncate(bytes);
+    b64url(&out)
+}
+
+fn did_method(id: &str) -> Option<&str> {
+    let rest = id.strip_prefix("did:")?;
+    rest.split(':').next()
+}
+
+fn issuer_of(c: &WalletCredential) -> String {
+    match c.normalized().get("issuer") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Object(o)) => o
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        _ => String::new(),
+    }
+}
+
+fn subject_ids(c: &WalletCredential) -> Vec<String> {
+    let subjects = match c.normalized().get("credentialSubject") {
+        Some(Value::Array(a)) => a.clone(),
+        Some(v @ Value::Object(_)) => vec![v.clone()],
+        _ => Vec::new(),
+    };
+    subjects
+        .iter()
+        .filter_map(|s| s.get("id").and_then(Value::as_str).map(str::to_owned))
+        .collect()
+}
+
+/// Fills in a self-attested credential as a Nuts node does (C.2): `issuer` and every
+/// `credentialSubject.id` = holder DID, `id` = a UUID, `issuanceDate` = now. Refuses
+/// credentials that already name an issuer, a subject id or carry a proof.
+pub fn fill_self_attested(raw: &Value, holder: &str, now: i64) -> Result<Value, S2sError> {
+    let bad = |why: &str| S2sError::InvalidRequest(format!("credentials: {why}"));
+    let Value::Object(obj) = raw else {
+        return Err(bad("each credential must be a JSON object"));
+    };
+    if obj.contains_key("issuer") {
+        return Err(bad(
+            "issuer must be omitted (the wallet fills in its own DID)",
+        ));
+    }
+    if obj.contains_key("proof") {
+        return Err(bad(
+            "proof must be omitted (the presentation's signature covers it)",
+        ));
+    }
+    let mut vc = obj.clone();
+    let subject = match vc.remove("credentialSubject") {
+        Some(Value::Object(s)) => Value::Object(fill_subject(s, holder).ok_or_else(|| {
+            bad("credentialSubject.id must be omitted (the wallet fills in its own DID)")
+        })?),
+        Some(Value::Array(list)) => {
+            let mut out = Vec::with_capacity(list.len());
+            for s in list {
+                let Value::Object(s) = s else {
+                    return Err(bad("credentialSubject entries must be objects"));
+                };
+                out.push(Value::Object(fill_subject(s, holder).ok_or_else(|| {
+                    bad("credentialSubject.id must be omitted (the wallet fills in its own DID)")
+                })?));
+            }
+            Value::Array(out)
+        }
+        _ => return Err(bad("credentialSubject (an object) is required")),
+    };
+    vc.insert("credentialSubject".into(), subject);
+    vc.insert("issuer".into(), json!(holder));
+    if !vc.contains_key("id") {
+        vc.insert("id".into(), json!(uuid::Uuid::new_v4().to_string()));
+    }
+    if !vc.contains_key("issuanceDate") {
+        vc.insert("issuanceDate".into(), json!(format_rfc3339(now)));
+    }
+    Ok(Value::Object(vc))
+}
+
+fn fill_subject(mut s: Map<String, Value>, holder: &str) -> Option<Map<String, Value>> {
+    if s.contains_key("id") {
+        return None;
+    }
+    s.insert("id".into(), json!(holder));
+    Some(s)
+}
+
+impl S2sClient {
+    /// A client over `http` (apply the wallet's `NetPolicy` there) and `clock`.
+    pub fn new(http: Arc<dyn HttpClient>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            http,
+            clock,
+            discovery: Discovery::default(),
+            tokens: TokenCache::default(),
+            nonces: DpopNonces::default(),
+        }
+    }
+
+    /// The metadata / definition cache.
+    pub fn discovery(&self) -> &Discovery {
+        &self.discovery
+    }
+
+    /// The token cache.
+    pub fn tokens(&self) -> &TokenCache {
+        &self.tokens
+    }
+
+    /// The DPoP nonces remembered per origin.
+    pub fn nonces(&self) -> &DpopNonces {
+        &self.nonces
+    }
+
+    /// The HTTP client (for resource requests with [`super::dpop::send_with_dpop`]).
+    pub fn http(&self) -> &dyn HttpClient {
+        self.http.as_ref()
+    }
+
+    /// The clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now_unix()
+    }
+
+    /// Requests a service access token for `requester`, presenting from `wallet` (the
+    /// organization's stored credentials, in wallet order) plus the request's
+    /// self-attested credentials.
+    pub async fn request(
+        &self,
+        requester: &Requester,
+        wallet: &[WalletCredential],
+        req: &ServiceTokenRequest,
+    ) -> S2sAttempt {
+        let mut attempt = S2sAttempt {
+            result: Err(S2sError::Storage("not run".into())),
+            presented: Vec::new(),
+            definition_id: None,
+            vp_format: None,
+            from_cache: false,
+        };
+        let now = self.clock.now_unix();
+        let key = TokenCacheKey::new(
+            &requester.subject,
+            &req.authorization_server,
+            &req.scope,
+            req.token_type,
+            &req.credentials,
+        );
+        if !req.no_cache {
+            if let Some(t) = self.tokens.get(&key, now) {
+                attempt.from_cache = true;
+                attempt.result = Ok(t);
+                return attempt;
+            }
+        }
+        attempt.result = self.run(requester, wallet, req, now, &mut attempt).await;
+        if let Ok(t) = &attempt.result {
+            self.tokens.put(key, t.clone(), now);
+        }
+        attempt
+    }
+
+    async fn run(
+        &self,
+        requester: &Requester,
+        wallet: &[WalletCredential],
+        req: &ServiceTokenRequest,
+        now: i64,
+        attempt: &mut S2sAttempt,
+    ) -> Result<TokenResponse, S2sError> {
+        if req.credentials.len() > MAX_SELF_ATTESTED {
+            return Err(S2sError::InvalidRequest(format!(
+                "at most {MAX_SELF_ATTESTED} credentials"
+            )));
+        }
+        let holder = requester.did.as_str();
+        let mut candidates: Vec<WalletCredential> = Vec::with_capacity(wallet.len() + 2);
+        let mut self_attested = Vec::with_capacity(req.credentials.len());
+        for raw in &req.credentials {
+            let filled = fill_self_attested(raw, holder, now)?;
+            let c = WalletCredential::from_json_ld(filled)
+                .map_err(|e| S2sError::InvalidRequest(format!("credentials: {e}")))?;
+            self_attested.push(c);
+        }
+
+        let md = self
+            .discovery
+            .metadata(self.http.as_ref(), &req.authorization_server, now)
+            .await?;
+        // A.1 step 4 / G.1: the holder DID and every credential's issuer and subject DIDs must
+        // use a method the AS supports.
+        if let Some(methods) = &md.did_methods_supported {
+            let ok = |id: &str| did_method(id).is_some_and(|m| methods.iter().any(|x| x == m));
+            if !ok(holder) {
+                return Err(S2sError::DidMethodMismatch(format!(
+                    "the organization's DID method `{}` is not in the AS's did_methods_supported {methods:?}",
+                    did_method(holder).unwrap_or("?")
+                )));
+            }
+            candidates.extend(
+                wallet
+                    .iter()
+                    .filter(|c| ok(&issuer_of(c)) && subject_ids(c).iter().all(|s| ok(s)))
+                    .cloned(),
+            );
+        } else {
+            candidates.extend(wallet.iter().cloned());
+        }
+        // G.8: every credential in the VP must be about the signer.
+        candidates.retain(|c| {
+            let ids = subject_ids(c);
+            !ids.is_empty() && ids.iter().all(|s| s == holder)
+        });
+        let wallet_count = candidates.len();
+        candidates.extend(self_attested);
+
+        let pd = self
+            .discovery
+            .definition(self.http.as_ref(), &md, &req.scope, now)
+            .await?;
+        attempt.definition_id = Some(pd.id().to_owned());
+        let (vp_text, submission) = self.present(
+            requester,
+            &md,
+            &pd,
+            &candidates,
+            wallet_count,
+            req,
+            now,
+            attempt,
+        )?;
+
+        // The serializer is not `Send`: finish it before any await.
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "vp_token-bearer")
+            .append_pair("assertion", &vp_text)
+            .append_pair("presentation_submission", &submission)
+            .append_pair("scope", req.scope.as_str())
+            .append_pair("client_id", &requester.client_id)
+            .finish();
+        let token_url = url::Url::parse(&md.token_endpoint).map_err(|_| S2sError::BadResponse {
+            endpoint: Endpoint::Metadata,
+            reason: "token_endpoint is not a URL".into(),
+        })?;
+        let request = HttpRequest {
+            method: Method::Post,
+            url: token_url,
+            headers: vec![
+                (
+                    "content-type".into(),
+                    "application/x-www-form-urlencoded".into(),
+                ),
+                ("accept".into(), "application/json".into()),
+            ],
+            body: body.into_bytes(),
+            max_body_bytes: MAX_TOKEN_RESPONSE_BYTES,
+            allow_plain_http: false,
+        };
+        let resp = match req.token_type {
+            TokenType::DPoP => {
+                send_with_dpop(
+                    self.http.as_ref(),
+                    requester.signer.as_ref(),
+                    &self.nonces,
+                    Endpoint::Token,
+                    request,
+                    None,
+                    now,
+                )
+                .await?
+            }
+            TokenType::Bearer => self
+                .http
+                .execute(request)
+                .await
+                .map_err(|e| S2sError::from_net(Endpoint::Token, e))?,
+        };
+        parse_token_response(&resp, req.token_type, requester, now)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn present(
+        &self,
+        requester: &Requester,
+        md: &AsMetadata,
+        pd: &PresentationDefinition,
+        candidates: &[WalletCredential],
+        wallet_count: usize,
+        req: &ServiceTokenRequest,
+        now: i64,
+        attempt: &mut S2sAttempt,
+    ) -> Result<(String, String), S2sError> {
+        let evaluation = evaluate(pd, candidates, Some(now));
+        if !evaluation.fulfilled {
+            let mut reasons: Vec<String> = evaluation
+                .descriptors
+                .iter()
+                .filter_map(|d| {
+                    d.explanation
+                        .as_ref()
+                        .map(|e| format!("{}: {}", d.id, e.message))
+                })
+                .collect();
+            if reasons.is_empty() {
+                reasons.push("the submission requirements are not met".into());
+            }
+            return Err(S2sError::NoMatchingCredential {
+                definition_id: pd.id().to_owned(),
+                reasons,
+            });
+        }
+        let built = evaluation
+            .build_submission(pd, candidates, &SubmissionOptions::default())
+            .map_err(|e| S2sError::InvalidRequest(format!("presentation submission: {e}")))?;
+        let negotiated = negotiate_vp_format(&nuts_default_formats(), &md.formats(), pd.format())
+            .ok_or(S2sError::NoCommonVpFormat)?;
+        let alg = requester.signer.algorithm().to_owned();
+        let usable = match negotiated.format {
+            VpFormat::JwtVp => negotiated
+                .params
+                .get("alg")
+                .is_some_and(|a| a.contains(&alg)),
+            VpFormat::LdpVp => negotiated
+                .params
+                .get("proof_type")
+                .is_some_and(|p| p.iter().any(|p| p == "JsonWebSignature2020")),
+        };
+        if !usable {
+            return Err(S2sError::NoCommonVpFormat);
+        }
+        let mut credentials = Vec::with_capacity(built.credentials.len());
+        for &i in &built.credentials {
+            let c = &candidates[i];
+            attempt.presented.push(PresentedCredential {
+                id: c.id().to_owned(),
+                types: c.types().to_vec(),
+                issuer: issuer_of(c),
+                self_attested: i >= wallet_count,
+            });
+            credentials
+                .push(Credential::from_value(&c.raw().to_json()).map_err(|e| {
+                    S2sError::InvalidRequest(format!("credential {}: {e}", c.id()))
+                })?);
+        }
+        let pr = PresentationRequest {
+            holder: requester.did.clone(),
+            audience: req.authorization_server.as_str().to_owned(),
+            nonce: random_b64(32),
+            credentials,
+            now,
+            validity_secs: S2S_MAX_VALIDITY_SECS,
+        };
+        let signer = requester.signer.as_ref();
+        let vp_text = match negotiated.format {
+            VpFormat::JwtVp => vp::issue_jwt_vp(signer, &pr),
+            VpFormat::LdpVp => vp::issue_ldp_vp(signer, &pr).map(|v| v.to_string()),
+        }
+        .map_err(|e| S2sError::Signing(e.to_string()))?;
+        attempt.vp_format = Some(negotiated.format.as_str());
+        let submission = serde_json::to_string(&built.presentation_submission)
+            .map_err(|e| S2sError::Signing(format!("submission: {e}")))?;
+        Ok((vp_text, submission))
+    }
+}
+
+/// Parses the token endpoint's answer: a token response (A.6) or an OAuth error.
+pub fn parse_token_response(
+    resp: &HttpResponse,
+    requested: TokenType,
+    requester: &Requester,
+    now: i64,
+) -> Result<TokenResponse, S2sError> {
+    let ep = Endpoint::Token;
+    let bad = |reason: &str| S2sError::BadResponse {
+        endpoint: ep,
+        reason: reason.to_owned(),
+    };
+    if resp.status != 200 {
+        return Err(error_from_response(ep, resp));
+    }
+    let v: Value = serde_json::from_slice(&resp.body).map_err(|_| bad("not JSON"))?;
+    let token = v
+        .get("access_token")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty() && t.len() <= MAX_ACCESS_TOKEN_LEN)
+        .ok_or_else(|| bad("no usable access_token"))?;
+    let token_type = v
+        .get("token_type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("no token_type"))?;
+    let issued: TokenType = token_type.parse().map_err(|_| {
+        bad(&format!(
+            "unknown token_type `{}`",
+            sanitize(token_type, 32)
+        ))
+    })?;
+    if issued != requested {
+        return Err(bad(&format!("asked for a {requested} token, got {issued}")));
+    }
+    let expires_in = match v.get("expires_in") {
+        None | Some(Value::Null) => None,
+        Some(e) => Some(
+            e.as_i64()
+                .filter(|e| *e > 0)
+                .ok_or_else(|| bad("expires_in is not a positive integer"))?,
+        ),
+    };
+    let lifetime = expires_in.unwrap_or(DEFAULT_LIFETIME_SECS);
+    Ok(TokenResponse {
+        access_token: AccessToken::new(token.to_owned()),
+        token_type: issued,
+        expires_in: Some(lifetime),
+        expires_at: Some(now + lifetime),
+        scope: v
+            .get("scope")
+            .and_then(Value::as_str)
+            .map(|s| sanitize(s, 1024)),
+        dpop_kid: (issued == TokenType::DPoP).then(|| requester.signer.key_id().to_owned()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn self_attested_credentials_are_filled_and_checked() {
+        let raw = json!({
+            "@context": ["https://www.w3.org/2018/credentials/v1", "https://nuts.nl/credentials/v1"],
+            "type": ["VerifiableCredential", "NutsEmployeeCredential"],
+            "credentialSubject": {"name": "John Doe", "roleName": "Janitor", "identifier": "123456"}
+        });
+        let v = fill_self_attested(&raw, "did:web:org.example", 1_700_000_000).unwrap();
+        assert_eq!(v["issuer"], "did:web:org.example");
+        assert_eq!(v["credentialSubject"]["id"], "did:web:org.example");
+        assert_eq!(v["issuanceDate"], "2023-11-14T22:13:20Z");
+        assert!(uuid::Uuid::parse_str(v["id"].as_str().unwrap()).is_ok());
+        let mut with_issuer = raw.clone();
+        with_issuer["issuer"] = json!("did:web:x");
+        assert!(fill_self_attested(&with_issuer, "did:web:o", 0).is_err());
+        let mut with_sub = raw.clone();
+        with_sub["credentialSubject"]["id"] = json!("did:web:x");
+        assert!(fill_self_attested(&with_sub, "did:web:o", 0).is_err());
+        let mut with_proof = raw;
+        with_proof["proof"] = json!({});
+        assert!(fill_self_attested(&with_proof, "did:web:o", 0).is_err());
+        assert!(fill_self_attested(&json!("x"), "did:web:o", 0).is_err());
+    }
+}

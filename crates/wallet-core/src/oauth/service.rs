@@ -1,0 +1,432 @@
+//! The s2s use case as the loopback API, the CLI and the app run it: the organization's
+//! identity and credentials from the vault, the administrator's policy
+//! ([`crate::policy::ServicePolicy`]), the employee's consent when the policy asks for it
+//! ([`ConsentHook`], implemented by the app; without one such requests are refused), the
+//! [`S2sClient`] flow, and one activity entry per request (`s2s.token`, success, failure or
+//! declined, with AS, scope, token type, the credentials presented and the error code).
+//!
+//! Also: DPoP proofs for resource requests by `dpop_kid` ([`TokenService::create_dpop_proof`])
+//! and the recent requests for the app's Services view ([`TokenService::recent`] /
+//! [`recent_service_tokens`]).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use wallet_pex::WalletCredential;
+use wallet_protocol::net::BoxFuture;
+use wallet_protocol::signer::Signer;
+use wallet_vault::{
+    ActivityFilter, Actor, CredentialFilter, NewActivity, Outcome, Vault, VaultError,
+};
+
+use super::error::S2sError;
+use super::s2s::{S2sAttempt, S2sClient, ServiceTokenRequest};
+use super::{Requester, TokenResponse, TokenType};
+use crate::policy::{PolicyDecision, ServicePolicy};
+
+/// Activity action of a service token request.
+pub const ACTION_S2S_TOKEN: &str = "s2s.token";
+
+/// Who asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    /// The loopback API (an EHR).
+    Api,
+    /// The `nuts-wallet` command line.
+    Cli,
+    /// The desktop app itself.
+    App,
+}
+
+/// What the employee is asked to approve.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsentRequest {
+    /// Requesting organization subject.
+    pub subject: String,
+    /// AS issuer URL.
+    pub authorization_server: String,
+    /// Scope.
+    pub scope: String,
+    /// Token type.
+    pub token_type: TokenType,
+    /// The caller's self-attested credentials (as given; shown to the employee).
+    pub credentials: Vec<Value>,
+    /// Who asks.
+    pub channel: ChannelKind,
+}
+
+/// The employee's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentDecision {
+    /// Go ahead (this once).
+    Approve,
+    /// Refuse.
+    Decline,
+}
+
+/// Asks the employee about a request outside the no-prompt policy. The app implements it
+/// with a consent screen; dropping the future or answering `Decline` refuses.
+pub trait ConsentHook: Send + Sync {
+    /// Ask; resolve when the employee answered (or a timeout declined).
+    fn ask(&self, request: ConsentRequest) -> BoxFuture<'_, ConsentDecision>;
+}
+
+/// Where the requesting organization comes from. `VaultOrganization` reads the vault's
+/// organization identity (`crate::org`); tests may supply their own.
+pub trait RequesterSource: Send + Sync {
+    /// The organization for `subject`.
+    fn requester(&self, vault: &Vault, subject: &str) -> Result<Requester, S2sError>;
+    /// The DPoP signer whose key id is `kid` (the `dpop_kid` of a token response).
+    fn dpop_signer(&self, vault: &Vault, kid: &str) -> Result<Arc<dyn Signer>, S2sError>;
+}
+
+pub(crate) fn vault_error(e: VaultError) -> S2sError {
+    match e {
+        VaultError::Locked => S2sError::Locked,
+        other => S2sError::Storage(other.to_string()),
+    }
+}
+
+/// One s2s token request as the Services view lists it (from the activity log).
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceTokenRecord {
+    /// Activity sequence number.
+    pub seq: i64,
+    /// Unix ms.
+    pub at_ms: i64,
+    /// AS issuer URL.
+    pub authorization_server: String,
+    /// `success`, `failure` or `declined`.
+    pub outcome: String,
+    /// Scope.
+    pub scope: Option<String>,
+    /// `DPoP` / `Bearer`.
+    pub token_type: Option<String>,
+    /// `api`, `cli`, `app`.
+    pub channel: Option<String>,
+    /// Served from the token cache.
+    pub cached: bool,
+    /// Credentials presented (`types`, `issuer`, `id`, `self_attested`).
+    pub credentials: Vec<Value>,
+    /// Error code ([`S2sError::code`]) when it failed.
+    pub error: Option<String>,
+    /// Error message when it failed.
+    pub message: Option<String>,
+}
+
+/// The most recent s2s token requests, newest first.
+pub fn recent_service_tokens(
+    vault: &Vault,
+    limit: u32,
+) -> Result<Vec<ServiceTokenRecord>, VaultError> {
+    let entries = vault.activity(&ActivityFilter {
+        action_prefix: Some(ACTION_S2S_TOKEN.into()),
+        limit: Some(limit),
+        ..ActivityFilter::default()
+    })?;
+    Ok(entries
+        .into_iter()
+        .filter(|e| e.action == ACTION_S2S_TOKEN)
+        .map(|e| {
+            let s = |k: &str| e.detail.get(k).and_then(Value::as_str).map(str::to_owned);
+            ServiceTokenRecord {
+                seq: e.seq,
+                at_ms: e.at_ms,
+                authorization_server: e.subject.clone(),
+                outcome: e.outcome.clone(),
+                scope: s("scope"),
+                token_type: s("token_type"),
+                channel: s("channel"),
+                cached: e
+                    .detail
+                    .get("cached")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                credentials: e
+                    .detail
+                    .get("credentials")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+                error: s("error"),
+                message: s("message"),
+            }
+        })
+        .collect())
+}
+
+/// The s2s use case over one vault.
+pub struct TokenService {
+    vault: Vault,
+    client: S2sClient,
+    requesters: Arc<dyn RequesterSource>,
+    consent: RwLock<Option<Arc<dyn ConsentHook>>>,
+    wallet: Mutex<HashMap<String, WalletCredential>>,
+}
+
+impl std::fmt::Debug for TokenService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenService")
+            .field("client", &self.client)
+            .finish()
+    }
+}
+
+impl TokenService {
+    /// A service over `vault`; `requesters` names the organization (normally
+    /// `VaultOrganization`, the vault's organization identity).
+    pub fn new(vault: Vault, client: S2sClient, requesters: Arc<dyn RequesterSource>) -> Self {
+        Self {
+            vault,
+            client,
+            requesters,
+            consent: RwLock::new(None),
+            wallet: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Installs (or removes) the consent hook. Without one, requests outside the no-prompt
+    /// policy are refused with [`S2sError::ConsentRequired`].
+    pub fn set_consent_hook(&self, hook: Option<Arc<dyn ConsentHook>>) {
+        *self.consent.write().unwrap_or_else(|p| p.into_inner()) = hook;
+    }
+
+    /// The vault.
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    /// The OAuth client (caches).
+    pub fn client(&self) -> &S2sClient {
+        &self.client
+    }
+
+    /// The most recent requests for the Services view.
+    pub fn recent(&self, limit: u32) -> Result<Vec<ServiceTokenRecord>, S2sError> {
+        recent_service_tokens(&self.vault, limit).map_err(vault_error)
+    }
+
+    /// The organization's stored credentials about `holder`, parsed once and cached by id.
+    fn wallet_credentials(&self, holder: &str) -> Result<Vec<WalletCredential>, S2sError> {
+        let metas = self
+            .vault
+            .list_credentials(&CredentialFilter {
+                subject: Some(holder.to_owned()),
+                ..CredentialFilter::default()
+            })
+            .map_err(vault_error)?;
+        let mut cache = self.wallet.lock().unwrap_or_else(|p| p.into_inner());
+        cache.retain(|id, _| metas.iter().any(|m| &m.id == id));
+        let mut out = Vec::with_capacity(metas.len());
+        for m in metas {
+            if let Some(c) = cache.get(&m.id) {
+                out.push(c.clone());
+                continue;
+            }
+            let stored = self.vault.credential(&m.id).map_err(vault_error)?;
+            match WalletCredential::parse(stored.raw.expose_secret()) {
+                Ok(c) => {
+                    cache.insert(m.id.clone(), c.clone());
+                    out.push(c);
+                }
+                Err(e) => {
+                    tracing::warn!(id = %m.id, error = %e, "stored credential is unusable; skipped")
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Requests a service access token for organization `subject` (the internal API's
+    /// `request-service-access-token`). Policy, consent and the activity entry included.
+    #[tracing::instrument(skip_all, fields(subject = %subject, authorization_server = %req.authorization_server, scope = %req.scope))]
+    pub async fn request_service_access_token(
+        &self,
+        subject: &str,
+        req: ServiceTokenRequest,
+        channel: ChannelKind,
+    ) -> Result<TokenResponse, S2sError> {
+        let (attempt, outcome) = self.run(subject, &req, channel).await;
+        self.record(subject, &req, channel, &attempt, outcome);
+        match &attempt.result {
+            Ok(_) => tracing::info!(cached = attempt.from_cache, "service access token obtained"),
+            Err(e) => {
+                tracing::info!(error = %e, code = e.code(), "service access token request failed")
+            }
+        }
+        attempt.result
+    }
+
+    async fn run(
+        &self,
+        subject: &str,
+        req: &ServiceTokenRequest,
+        channel: ChannelKind,
+    ) -> (S2sAttempt, Outcome) {
+        let fail = |e: S2sError| S2sAttempt {
+            result: Err(e),
+            presented: Vec::new(),
+            definition_id: None,
+            vp_format: None,
+            from_cache: false,
+        };
+        if self.vault.is_locked() {
+            return (fail(S2sError::Locked), Outcome::Failure);
+        }
+        let policy = match ServicePolicy::load(&self.vault) {
+            Ok(p) => p,
+            Err(crate::policy::PolicyError::Vault(e)) => {
+                return (fail(vault_error(e)), Outcome::Failure)
+            }
+            Err(e) => return (fail(S2sError::Storage(e.to_string())), Outcome::Failure),
+        };
+        match policy.decide(req.authorization_server.as_str(), req.scope.as_str()) {
+            PolicyDecision::Allowed => {}
+            PolicyDecision::Refused => {
+                return (
+                    fail(S2sError::NotAllowed(req.authorization_server.to_string())),
+                    Outcome::Failure,
+                )
+            }
+            PolicyDecision::NeedsConsent => {
+                let hook = self
+                    .consent
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
+                let Some(hook) = hook else {
+                    return (
+                        fail(S2sError::ConsentRequired(format!(
+                            "scope {} at {}",
+                            req.scope, req.authorization_server
+                        ))),
+                        Outcome::Failure,
+                    );
+                };
+                let decision = hook
+                    .ask(ConsentRequest {
+                        subject: subject.to_owned(),
+                        authorization_server: req.authorization_server.to_string(),
+                        scope: req.scope.to_string(),
+                        token_type: req.token_type,
+                        credentials: req.credentials.clone(),
+                        channel,
+                    })
+                    .await;
+                if decision != ConsentDecision::Approve {
+                    return (fail(S2sError::ConsentDeclined), Outcome::Declined);
+                }
+            }
+        }
+        let requester = match self.requesters.requester(&self.vault, subject) {
+            Ok(r) => r,
+            Err(e) => return (fail(e), Outcome::Failure),
+        };
+        let wallet = match self.wallet_credentials(requester.did.as_str()) {
+            Ok(w) => w,
+            Err(e) => return (fail(e), Outcome::Failure),
+        };
+        let attempt = self.client.request(&requester, &wallet, req).await;
+        let outcome = if attempt.result.is_ok() {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        };
+        (attempt, outcome)
+    }
+
+    fn record(
+        &self,
+        subject: &str,
+        req: &ServiceTokenRequest,
+        channel: ChannelKind,
+        attempt: &S2sAttempt,
+        outcome: Outcome,
+    ) {
+        let mut detail = json!({
+            "organization": subject,
+            "scope": req.scope.as_str(),
+            "token_type": req.token_type.as_str(),
+            "channel": channel,
+            "cached": attempt.from_cache,
+            "credentials": attempt.presented,
+            "self_attested_given": req.credentials.len(),
+        });
+        if let Some(d) = &attempt.definition_id {
+            detail["definition_id"] = json!(d);
+        }
+        if let Some(f) = attempt.vp_format {
+            detail["vp_format"] = json!(f);
+        }
+        if let Err(e) = &attempt.result {
+            detail["error"] = json!(e.code());
+            detail["message"] = json!(e.to_string());
+            detail["http_status"] = json!(e.http_status());
+        }
+        let entry = NewActivity::new(
+            Actor::System,
+            ACTION_S2S_TOKEN,
+            req.authorization_server.as_str(),
+        )
+        .outcome(outcome)
+        .detail(detail);
+        if let Err(e) = self.vault.record(entry) {
+            // A locked vault cannot log; the caller already gets `Locked`.
+            tracing::warn!(error = %e, "could not record the token request in the activity log");
+        }
+    }
+
+    /// A DPoP proof for a resource request (the internal API's `POST /dpop/{kid}`):
+    /// `htm`, `htu` (query and fragment removed), `iat`, `jti`, `ath` = hash of `token`, and
+    /// the resource server's `nonce` when the caller passes one (after a `use_dpop_nonce`).
+    pub fn create_dpop_proof(
+        &self,
+        kid: &str,
+        htm: &str,
+        htu: &str,
+        token: &str,
+        nonce: Option<&str>,
+    ) -> Result<String, S2sError> {
+        if self.vault.is_locked() {
+            return Err(S2sError::Locked);
+        }
+        let method = htm.to_ascii_uppercase();
+        if method.is_empty() || method.len() > 16 || !method.bytes().all(|b| b.is_ascii_uppercase())
+        {
+            return Err(S2sError::InvalidRequest(
+                "htm must be an HTTP method".into(),
+            ));
+        }
+        let url = url::Url::parse(htu)
+            .map_err(|_| S2sError::InvalidRequest("htu must be an absolute URL".into()))?;
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(S2sError::InvalidRequest(
+                "htu must be an http(s) URL".into(),
+            ));
+        }
+        if token.is_empty() {
+            return Err(S2sError::InvalidRequest("token is required".into()));
+        }
+        if let Some(n) = nonce {
+            if n.is_empty() || n.len() > 512 || !n.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+                return Err(S2sError::InvalidRequest(
+                    "nonce is not a valid DPoP nonce".into(),
+                ));
+            }
+        }
+        let signer = self.requesters.dpop_signer(&self.vault, kid)?;
+        let proof = super::dpop::create_proof(
+            signer.as_ref(),
+            &method,
+            &super::dpop::htu(&url),
+            self.client.now(),
+            nonce,
+            Some(token),
+        )?;
+        Ok(proof)
+    }
+}

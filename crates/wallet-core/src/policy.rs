@@ -1,0 +1,212 @@
+//! The administrator's policy for service-to-service tokens: which authorization servers the
+//! wallet may talk to, and which (authorization server, scope) pairs may be served without
+//! asking the employee. A request for a server not listed is refused; a listed server with a
+//! scope not marked "no prompt" needs the employee's consent (the app asks; headless
+//! `nuts-wallet serve` and the CLI refuse).
+//!
+//! Stored as the vault setting [`SETTING_POLICY`] (MAC-protected; changing it is an
+//! administrator action and is recorded as `setting.change` with the new value).
+
+use serde::{Deserialize, Serialize};
+use wallet_vault::{AdminSession, Vault, VaultError};
+
+/// Vault setting holding the policy JSON.
+pub const SETTING_POLICY: &str = "s2s_policy";
+
+/// What the policy says about one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyDecision {
+    /// Serve without asking.
+    Allowed,
+    /// Ask the employee first.
+    NeedsConsent,
+    /// The authorization server is not allowed.
+    Refused,
+}
+
+/// One allowed authorization server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerRule {
+    /// The AS issuer URL, exactly as requests name it.
+    pub authorization_server: String,
+    /// Scopes served without asking the employee.
+    #[serde(default)]
+    pub no_prompt_scopes: Vec<String>,
+}
+
+/// The policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServicePolicy {
+    /// Allowed authorization servers (an empty list allows none).
+    #[serde(default)]
+    pub servers: Vec<ServerRule>,
+}
+
+/// Policy errors.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The vault refused (locked, administrator required, tampered setting, ...).
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    /// Bad input.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn check_server(url: &str) -> Result<String, PolicyError> {
+    crate::oauth::AuthorizationServerId::parse(url)
+        .map(|a| a.as_str().to_owned())
+        .map_err(|e| PolicyError::Invalid(e.to_string()))
+}
+
+fn check_scope(scope: &str) -> Result<String, PolicyError> {
+    crate::oauth::Scope::parse(scope)
+        .map(|s| s.as_str().to_owned())
+        .map_err(|e| PolicyError::Invalid(e.to_string()))
+}
+
+impl ServicePolicy {
+    /// Reads the policy (empty when none was saved). Needs the vault unlocked for the MAC
+    /// check to mean anything; a tampered setting is an error.
+    pub fn load(vault: &Vault) -> Result<Self, PolicyError> {
+        match vault.setting(SETTING_POLICY)? {
+            None => Ok(Self::default()),
+            Some(v) => serde_json::from_value(v)
+                .map_err(|e| PolicyError::Invalid(format!("stored policy is unreadable: {e}"))),
+        }
+    }
+
+    /// Saves the policy (administrator).
+    pub fn save(&self, vault: &Vault, admin: &AdminSession) -> Result<(), PolicyError> {
+        let v = serde_json::to_value(self).map_err(|e| PolicyError::Invalid(e.to_string()))?;
+        vault.put_setting(admin, SETTING_POLICY, &v)?;
+        Ok(())
+    }
+
+    /// The decision for a request.
+    pub fn decide(&self, authorization_server: &str, scope: &str) -> PolicyDecision {
+        match self
+            .servers
+            .iter()
+            .find(|r| r.authorization_server == authorization_server)
+        {
+            None => PolicyDecision::Refused,
+            Some(r) if r.no_prompt_scopes.iter().any(|s| s == scope) => PolicyDecision::Allowed,
+            Some(_) => PolicyDecision::NeedsConsent,
+        }
+    }
+
+    /// Allows an authorization server (scopes still need consent). `false` if it was listed.
+    pub fn allow_server(&mut self, authorization_server: &str) -> Result<bool, PolicyError> {
+        let a = check_server(authorization_server)?;
+        if self.servers.iter().any(|r| r.authorization_server == a) {
+            return Ok(false);
+        }
+        self.servers.push(ServerRule {
+            authorization_server: a,
+            no_prompt_scopes: Vec::new(),
+        });
+        Ok(true)
+    }
+
+    /// Removes a server with its scopes. `false` if it was not listed.
+    pub fn remove_server(&mut self, authorization_server: &str) -> bool {
+        let before = self.servers.len();
+        self.servers
+            .retain(|r| r.authorization_server != authorization_server);
+        before != self.servers.len()
+    }
+
+    /// Lets `scope` at `authorization_server` be served without asking (allows the server
+    /// too). `false` if it already was.
+    pub fn allow_scope_without_prompt(
+        &mut self,
+        authorization_server: &str,
+        scope: &str,
+    ) -> Result<bool, PolicyError> {
+        let a = check_server(authorization_server)?;
+        let s = check_scope(scope)?;
+        self.allow_server(&a)?;
+        let rule = self
+            .servers
+            .iter_mut()
+            .find(|r| r.authorization_server == a)
+            .ok_or_else(|| PolicyError::Invalid("server vanished".into()))?;
+        if rule.no_prompt_scopes.contains(&s) {
+            return Ok(false);
+        }
+        rule.no_prompt_scopes.push(s);
+        Ok(true)
+    }
+
+    /// Makes `scope` at `authorization_server` ask the employee again. `false` if it did.
+    pub fn require_prompt(&mut self, authorization_server: &str, scope: &str) -> bool {
+        let Some(rule) = self
+            .servers
+            .iter_mut()
+            .find(|r| r.authorization_server == authorization_server)
+        else {
+            return false;
+        };
+        let before = rule.no_prompt_scopes.len();
+        rule.no_prompt_scopes.retain(|s| s != scope);
+        before != rule.no_prompt_scopes.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decisions() {
+        let mut p = ServicePolicy::default();
+        let a = "https://as.example/oauth2/a";
+        assert_eq!(p.decide(a, "test"), PolicyDecision::Refused);
+        assert!(p.allow_server(a).unwrap());
+        assert!(!p.allow_server(a).unwrap());
+        assert_eq!(p.decide(a, "test"), PolicyDecision::NeedsConsent);
+        assert!(p.allow_scope_without_prompt(a, "test").unwrap());
+        assert_eq!(p.decide(a, "test"), PolicyDecision::Allowed);
+        assert_eq!(p.decide(a, "other"), PolicyDecision::NeedsConsent);
+        assert_eq!(
+            p.decide("https://as.example/oauth2/b", "test"),
+            PolicyDecision::Refused
+        );
+        assert!(p.require_prompt(a, "test"));
+        assert_eq!(p.decide(a, "test"), PolicyDecision::NeedsConsent);
+        assert!(p.remove_server(a));
+        assert_eq!(p.decide(a, "test"), PolicyDecision::Refused);
+        assert!(p.allow_server("http://as.example/").is_err());
+        assert!(p.allow_scope_without_prompt(a, "").is_err());
+    }
+
+    #[test]
+    fn round_trips_through_the_vault() {
+        let dir = tempfile::tempdir().unwrap();
+        let ks: std::sync::Arc<dyn wallet_vault::KeyStore> =
+            std::sync::Arc::new(wallet_vault::MemoryKeyStore::new());
+        let admin_pw = wallet_vault::Passphrase::from("admin passphrase 1");
+        let vault = Vault::create(
+            dir.path(),
+            ks,
+            wallet_vault::CreateOptions {
+                protection: wallet_vault::Protection::Keyring,
+                admin_passphrase: wallet_vault::Passphrase::from("admin passphrase 1"),
+                admin_kdf: wallet_vault::KdfParams::INSECURE_TEST,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            ServicePolicy::load(&vault).unwrap(),
+            ServicePolicy::default()
+        );
+        let admin = vault.admin_session(&admin_pw).unwrap();
+        let mut p = ServicePolicy::default();
+        p.allow_scope_without_prompt("https://as.example/oauth2/a", "test")
+            .unwrap();
+        p.save(&vault, &admin).unwrap();
+        assert_eq!(ServicePolicy::load(&vault).unwrap(), p);
+    }
+}
