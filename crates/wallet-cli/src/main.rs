@@ -66,6 +66,14 @@ enum Command {
     Credential(cmd::credential::CredentialArgs),
     /// The employee roster (self-attestation): add, list, deactivate, issue credentials
     Employee(cmd::employee::EmployeeArgs),
+    /// Access tokens: `token service` gets one with the service-to-service flow
+    Token(cmd::token::TokenArgs),
+    /// Run the loopback API for EHR software on 127.0.0.1 (headless)
+    Serve(cmd::serve::ServeArgs),
+    /// The loopback API's key: show or rotate it (administrator)
+    ApiKey(cmd::apikey::ApiKeyArgs),
+    /// Service token policy: allowed authorization servers, scopes served without asking
+    Policy(cmd::policy::PolicyArgs),
 }
 
 fn main() -> ExitCode {
@@ -102,6 +110,10 @@ fn main() -> ExitCode {
         Command::Org(args) => cmd::org::run(&ctx, args),
         Command::Credential(args) => cmd::credential::run(&ctx, args),
         Command::Employee(args) => cmd::employee::run(&ctx, args),
+        Command::Token(args) => cmd::token::run(&ctx, args),
+        Command::Serve(args) => cmd::serve::run(&ctx, args),
+        Command::ApiKey(args) => cmd::apikey::run(&ctx, args),
+        Command::Policy(args) => cmd::policy::run(&ctx, args),
     };
     match result {
         Ok(code) => code,

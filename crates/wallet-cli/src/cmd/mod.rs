@@ -1,8 +1,12 @@
 //! One module per command topic.
 
+pub mod apikey;
 pub mod credential;
 pub mod doctor;
 pub mod employee;
 pub mod org;
 pub mod pex;
+pub mod policy;
+pub mod serve;
+pub mod token;
 pub mod vault;

@@ -1,0 +1,147 @@
+//! `nuts-wallet policy ...`: the administrator's s2s policy (which authorization servers may
+//! be used, which scopes are served without asking the employee) and the recent token
+//! requests. Thin adapter over `wallet_core::policy` and `wallet_core::oauth::service`.
+
+use std::process::ExitCode;
+
+use wallet_core::oauth::service::recent_service_tokens;
+use wallet_core::policy::ServicePolicy;
+use wallet_vault::format_rfc3339_ms;
+
+use super::vault::{admin_session, open_unlocked};
+use crate::Ctx;
+
+/// Arguments of `policy`.
+#[derive(clap::Args)]
+pub struct PolicyArgs {
+    #[command(subcommand)]
+    command: PolicyCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum PolicyCommand {
+    /// Show the allowed authorization servers and their no-prompt scopes
+    Show {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Allow an authorization server (its scopes still ask the employee) (administrator)
+    AllowAs {
+        /// The authorization server's issuer URL
+        #[arg(value_name = "URL")]
+        authorization_server: String,
+    },
+    /// Remove an authorization server and its scopes (administrator)
+    RemoveAs {
+        /// The authorization server's issuer URL
+        #[arg(value_name = "URL")]
+        authorization_server: String,
+    },
+    /// Allow a scope at an authorization server; with --no-prompt it is served without
+    /// asking the employee, without it the employee is asked each time (administrator)
+    AllowScope {
+        /// The authorization server's issuer URL
+        #[arg(value_name = "URL")]
+        authorization_server: String,
+        /// The scope
+        scope: String,
+        /// Serve it without asking the employee (EHR background jobs)
+        #[arg(long)]
+        no_prompt: bool,
+    },
+    /// List recent service token requests, newest first
+    Recent {
+        /// At most this many
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn print_policy(p: &ServicePolicy) {
+    if p.servers.is_empty() {
+        println!("No authorization server is allowed (nuts-wallet policy allow-as URL).");
+    }
+    for s in &p.servers {
+        println!("{}", s.authorization_server);
+        if s.no_prompt_scopes.is_empty() {
+            println!("    every scope asks the employee");
+        } else {
+            println!("    without asking: {}", s.no_prompt_scopes.join(", "));
+            println!("    other scopes ask the employee");
+        }
+    }
+}
+
+/// `nuts-wallet policy ...`.
+pub fn run(ctx: &Ctx, args: PolicyArgs) -> anyhow::Result<ExitCode> {
+    let vault = open_unlocked(&ctx.data_dir)?;
+    match args.command {
+        PolicyCommand::Show { json } => {
+            let p = ServicePolicy::load(&vault)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&p)?);
+            } else {
+                print_policy(&p);
+            }
+        }
+        PolicyCommand::Recent { limit, json } => {
+            let recent = recent_service_tokens(&vault, limit)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&recent)?);
+            } else if recent.is_empty() {
+                println!("No service token requests yet.");
+            } else {
+                for r in recent {
+                    println!(
+                        "{}  {:<8} {} scope={} {}{}{}",
+                        format_rfc3339_ms(r.at_ms),
+                        r.outcome,
+                        r.authorization_server,
+                        r.scope.as_deref().unwrap_or("?"),
+                        r.token_type.as_deref().unwrap_or(""),
+                        if r.cached { " (cached)" } else { "" },
+                        r.message.map(|m| format!(": {m}")).unwrap_or_default(),
+                    );
+                }
+            }
+        }
+        change => {
+            let admin = admin_session(&vault)?;
+            let mut p = ServicePolicy::load(&vault)?;
+            let changed = match change {
+                PolicyCommand::AllowAs {
+                    authorization_server,
+                } => p.allow_server(&authorization_server)?,
+                PolicyCommand::RemoveAs {
+                    authorization_server,
+                } => p.remove_server(&authorization_server),
+                PolicyCommand::AllowScope {
+                    authorization_server,
+                    scope,
+                    no_prompt: true,
+                } => p.allow_scope_without_prompt(&authorization_server, &scope)?,
+                PolicyCommand::AllowScope {
+                    authorization_server,
+                    scope,
+                    no_prompt: false,
+                } => {
+                    let added = p.allow_server(&authorization_server)?;
+                    p.require_prompt(&authorization_server, &scope) || added
+                }
+                PolicyCommand::Show { .. } | PolicyCommand::Recent { .. } => false,
+            };
+            if changed {
+                p.save(&vault, &admin)?;
+                println!("Policy changed:");
+            } else {
+                println!("Policy unchanged:");
+            }
+            print_policy(&p);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

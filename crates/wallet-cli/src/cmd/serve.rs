@@ -1,0 +1,73 @@
+//! `nuts-wallet serve [--port P]`: the loopback API for EHRs, headless, until Ctrl-C or
+//! SIGTERM. Requests outside the no-prompt policy are refused (nobody to ask). Thin adapter
+//! over `wallet_api::serve`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use super::token::service;
+use super::vault::open_unlocked;
+use crate::Ctx;
+
+/// Arguments of `serve`.
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// TCP port on 127.0.0.1
+    #[arg(long, default_value_t = wallet_api::DEFAULT_PORT)]
+    port: u16,
+}
+
+/// `nuts-wallet serve`.
+pub fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let vault = open_unlocked(&ctx.data_dir)?;
+    let org = wallet_core::org::require_organization(&vault)?;
+    let created = wallet_api::api_key::current(&vault)?.is_none();
+    let svc = Arc::new(service(ctx, vault)?);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async move {
+        let handle = wallet_api::serve(wallet_api::ApiConfig {
+            port: args.port,
+            service: svc,
+        })
+        .await?;
+        println!(
+            "Loopback API for {} listening on {} (Ctrl-C stops it)",
+            org.subject,
+            handle.base_url()
+        );
+        println!(
+            "Service tokens: POST {}/internal/auth/v2/{}/request-service-access-token",
+            handle.base_url(),
+            org.subject
+        );
+        if created {
+            println!("An API key was created; an administrator shows it with `nuts-wallet api-key show`.");
+        }
+        shutdown_signal().await;
+        eprintln!("stopping");
+        handle.shutdown().await?;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,431 @@
+//! `nuts-wallet token service`, `policy`, `api-key` and `serve` as a user runs them, against
+//! the reference authorization server (`wallet-as`) over HTTPS on loopback with a test CA
+//! (`--dev --ca-file`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+use axum::http::{header, Uri};
+use axum::response::IntoResponse;
+use serde_json::{json, Value};
+use wallet_core::org::OrgSetup;
+use wallet_protocol::did;
+use wallet_protocol::jose::{Jwk, SoftwareSigner};
+use wallet_protocol::signer::Signer;
+use wallet_protocol::vc::{contexts, ldp};
+use wallet_protocol::{Clock, SystemClock};
+use wallet_vault::{
+    CreateOptions, KdfParams, KeyStore, MemoryKeyStore, NewCredential, Passphrase, Protection,
+    SecretString, Vault,
+};
+
+const VAULT_PW: &str = "vault passphrase for s2s cli tests";
+const ADMIN_PW: &str = "admin passphrase for s2s cli tests";
+
+struct World {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    ca_file: PathBuf,
+    as_base: String,
+    issuer: String,
+    client_id: String,
+    kid: String,
+    http: reqwest::Client,
+}
+
+async fn https(pki_dir: &Path, router: axum::Router) -> (u16, tokio::task::JoinHandle<()>) {
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    let tls =
+        wallet_as::server::tls_config(&pki_dir.join("server.pem"), &pki_dir.join("server-key.pem"))
+            .unwrap();
+    let h = tokio::spawn(async move {
+        let _ = wallet_as::server::serve(tcp, tls, router).await;
+    });
+    (port, h)
+}
+
+fn org_credential(subject: &str, now: i64) -> Value {
+    let mut key = SoftwareSigner::generate_es256("tmp").unwrap();
+    let issuer = did::jwk::create(&Jwk::from_map(key.public_jwk()).unwrap()).unwrap();
+    key.set_key_id(did::jwk::key_id(&issuer).as_str());
+    let doc = json!({
+        "@context": [contexts::CREDENTIALS_V1, contexts::NUTS_V1, contexts::JWS2020_V1],
+        "id": format!("{issuer}#{}", uuid::Uuid::new_v4()),
+        "type": ["VerifiableCredential", "NutsOrganizationCredential"],
+        "issuer": issuer.as_str(),
+        "issuanceDate": wallet_protocol::clock::format_rfc3339(now - 60),
+        "credentialSubject": {"id": subject, "organization": {"name": "Zorg Utrecht", "city": "Utrecht"}}
+    });
+    let opts = ldp::ProofOptions {
+        created: now - 60,
+        expires: None,
+        challenge: None,
+        nonce: None,
+        domain: None,
+    };
+    ldp::sign(&doc, &key, &opts).unwrap()
+}
+
+/// The AS, the organization's DID document server, and a passphrase vault with the
+/// organization and its credential (set up through the library; the CLI does the rest).
+async fn world() -> (World, Vec<tokio::task::JoinHandle<()>>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki_dir = tmp.path().join("pki");
+    std::fs::create_dir_all(&pki_dir).unwrap();
+    let pki = wallet_as::devca::generate(&["localhost".into()]).unwrap();
+    std::fs::write(pki_dir.join("ca.pem"), &pki.ca_pem).unwrap();
+    std::fs::write(pki_dir.join("server.pem"), &pki.cert_pem).unwrap();
+    std::fs::write(pki_dir.join("server-key.pem"), &pki.key_pem).unwrap();
+
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    let mut cfg: wallet_as::Config = toml::from_str(&format!(
+        "listen = \"127.0.0.1:{port}\"\nbase_url = \"https://localhost:{port}\"\n\
+         key_file = \"as-key.pem\"\ntls_cert = \"server.pem\"\ntls_key = \"server-key.pem\"\n\
+         dev = true\nca_file = \"ca.pem\"\n"
+    ))
+    .unwrap();
+    cfg.policy = vec![PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../vectors/nuts/presentation-definitions/e2e-rfc021-policy.json"
+    ))];
+    cfg.resolve_paths(&pki_dir);
+    let state = Arc::new(wallet_as::build_state(&cfg, Arc::new(SystemClock)).unwrap());
+    let router = wallet_as::server::router(state.clone()).unwrap();
+    let tls = wallet_as::server::tls_config(&cfg.tls_cert, &cfg.tls_key).unwrap();
+    let as_task = tokio::spawn(async move {
+        let _ = wallet_as::server::serve(tcp, tls, router).await;
+    });
+
+    // The organization's web server: serves the DID document once it is known.
+    let doc: Arc<std::sync::Mutex<(String, String)>> = Arc::default();
+    let d2 = doc.clone();
+    let router = axum::Router::new().fallback(move |uri: Uri| {
+        let d = d2.lock().unwrap().clone();
+        async move {
+            if uri.path() == d.0 {
+                ([(header::CONTENT_TYPE, "application/did+json")], d.1).into_response()
+            } else {
+                (axum::http::StatusCode::NOT_FOUND, "").into_response()
+            }
+        }
+    });
+    let (org_port, org_task) = https(&pki_dir, router).await;
+
+    let dir = tmp.path().join("wallet");
+    let keystore: Arc<dyn KeyStore> = Arc::new(MemoryKeyStore::new());
+    let vault = Vault::create(
+        &dir,
+        keystore,
+        CreateOptions {
+            protection: Protection::Passphrase {
+                passphrase: Passphrase::from(VAULT_PW),
+                kdf: KdfParams::INSECURE_TEST,
+            },
+            admin_passphrase: Passphrase::from(ADMIN_PW),
+            admin_kdf: KdfParams::INSECURE_TEST,
+        },
+    )
+    .unwrap();
+    let admin = vault.admin_session(&Passphrase::from(ADMIN_PW)).unwrap();
+    let org = wallet_core::org::init_organization(
+        &vault,
+        &admin,
+        OrgSetup {
+            subject: "zorg".into(),
+            base_url: format!("https://localhost:{org_port}"),
+            did: None,
+        },
+    )
+    .unwrap();
+    *doc.lock().unwrap() = (
+        url::Url::parse(&org.did_document_url)
+            .unwrap()
+            .path()
+            .to_owned(),
+        wallet_core::org::own_did_document(&org)
+            .unwrap()
+            .to_string(),
+    );
+    let now = SystemClock.now_unix();
+    let cred = org_credential(&org.did, now);
+    vault
+        .import_credential(
+            &admin,
+            NewCredential {
+                types: vec![
+                    "VerifiableCredential".into(),
+                    "NutsOrganizationCredential".into(),
+                ],
+                format: "ldp_vc".into(),
+                issuer: cred["issuer"].as_str().unwrap().to_owned(),
+                subject: Some(org.did.clone()),
+                valid_from_ms: Some((now - 60) * 1000),
+                valid_until_ms: None,
+                raw: SecretString::new(cred.to_string()),
+            },
+        )
+        .unwrap();
+    vault.lock();
+    drop(vault);
+    let http = reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap())
+        .no_proxy()
+        .build()
+        .unwrap();
+    let w = World {
+        ca_file: pki_dir.join("ca.pem"),
+        dir,
+        _tmp: tmp,
+        as_base: format!("https://localhost:{port}"),
+        issuer: state.identity.issuer.clone(),
+        client_id: org.client_id.clone(),
+        kid: org.kid.clone(),
+        http,
+    };
+    (w, vec![as_task, org_task])
+}
+
+impl World {
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_nuts-wallet"));
+        c.arg("--dev")
+            .arg("--ca-file")
+            .arg(&self.ca_file)
+            .args(args)
+            .env("NUTS_WALLET_DATA_DIR", &self.dir)
+            .env("NUTS_WALLET_PASSPHRASE", VAULT_PW)
+            .env("NUTS_WALLET_ADMIN_PASSPHRASE", ADMIN_PW)
+            .env("NUTS_WALLET_INSECURE_FAST_KDF", "1")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null());
+        c
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        let mut c = self.cmd(args);
+        tokio::task::spawn_blocking(move || c.output().unwrap())
+            .await
+            .unwrap()
+    }
+
+    async fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args).await;
+        assert!(
+            o.status.success(),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    }
+
+    async fn introspect(&self, token: &str) -> Value {
+        let r = self
+            .http
+            .post(format!(
+                "{}/internal/auth/v2/accesstoken/introspect",
+                self.as_base
+            ))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={token}"))
+            .send()
+            .await
+            .unwrap();
+        serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
+    }
+}
+
+fn employee_file(dir: &Path) -> PathBuf {
+    let p = dir.join("employee.json");
+    std::fs::write(
+        &p,
+        json!({
+            "@context": ["https://www.w3.org/2018/credentials/v1", "https://nuts.nl/credentials/v1"],
+            "type": ["VerifiableCredential", "NutsEmployeeCredential"],
+            "credentialSubject": {"name": "John Doe", "roleName": "Janitor", "identifier": "123456"}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_service_policy_api_key_and_serve() {
+    let (w, _tasks) = world().await;
+    let emp = employee_file(&w.dir);
+    let emp = emp.to_str().unwrap();
+    let base = [
+        "token",
+        "service",
+        "--as",
+        &w.issuer,
+        "--scope",
+        "test",
+        "--credential",
+        emp,
+    ];
+
+    // Outside policy: refused, exit 1, typed error in JSON.
+    let o = w.run(&[&base[..], &["--json"]].concat()).await;
+    assert_eq!(o.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["error"], "access_denied");
+    assert_eq!(v["code"], "not_allowed");
+
+    // The administrator allows the scope without prompting.
+    let out = w
+        .ok(&["policy", "allow-scope", &w.issuer, "test", "--no-prompt"])
+        .await;
+    assert!(out.contains("Policy changed"), "{out}");
+    let p: Value = serde_json::from_str(&w.ok(&["policy", "show", "--json"]).await).unwrap();
+    assert_eq!(p["servers"][0]["authorization_server"], w.issuer.as_str());
+    assert_eq!(p["servers"][0]["no_prompt_scopes"], json!(["test"]));
+
+    // Bearer, JSON.
+    let v: Value = serde_json::from_str(
+        &w.ok(&[&base[..], &["--token-type", "Bearer", "--json"]].concat())
+            .await,
+    )
+    .unwrap();
+    assert_eq!(v["token_type"], "Bearer");
+    assert_eq!(v["scope"], "test");
+    let i = w.introspect(v["access_token"].as_str().unwrap()).await;
+    assert_eq!(i["active"], true, "{i}");
+    assert_eq!(i["client_id"], w.client_id.as_str());
+    assert_eq!(i["employee_role"], "Janitor");
+
+    // DPoP (default), human output.
+    let out = w.ok(&base).await;
+    assert!(out.contains("token type   DPoP"), "{out}");
+    assert!(out.contains(&format!("DPoP key id  {}", w.kid)), "{out}");
+    let token = out
+        .lines()
+        .find_map(|l| l.strip_prefix("access token "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let i = w.introspect(&token).await;
+    assert_eq!(i["active"], true, "{i}");
+    assert!(
+        i["cnf"]["jkt"].as_str().is_some_and(|j| j.len() == 43),
+        "{i}"
+    );
+
+    // Without the employee credential: 412-style failure with the explanation.
+    let o = w
+        .run(&["token", "service", "--as", &w.issuer, "--scope", "test"])
+        .await;
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("id_employee_credential_cred"), "{err}");
+    assert!(err.contains("no_matching_credential"), "{err}");
+
+    // The activity log lists them.
+    let recent: Value = serde_json::from_str(&w.ok(&["policy", "recent", "--json"]).await).unwrap();
+    let outcomes: Vec<&str> = recent
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["failure", "success", "success", "failure"]);
+    assert_eq!(recent[1]["channel"], "cli");
+
+    // API key and the headless loopback API.
+    let key = w.ok(&["api-key", "show"]).await.trim().to_owned();
+    assert!(key.starts_with("nwk_"), "{key}");
+    assert_eq!(w.ok(&["api-key", "show"]).await.trim(), key);
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = w
+        .cmd(&["serve", "--port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let api = format!("http://127.0.0.1:{port}");
+    let plain = reqwest::Client::builder().no_proxy().build().unwrap();
+    let mut up = false;
+    for _ in 0..100 {
+        if plain.get(format!("{api}/health")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(up, "serve did not come up");
+    let url = format!("{api}/internal/auth/v2/zorg/request-service-access-token");
+    let body = json!({
+        "authorization_server": w.issuer,
+        "scope": "test",
+        "credentials": [serde_json::from_str::<Value>(&std::fs::read_to_string(emp).unwrap()).unwrap()],
+    })
+    .to_string();
+    let r = plain
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = plain
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {key}"))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(v["token_type"], "DPoP");
+    assert_eq!(v["dpop_kid"], w.kid.as_str());
+
+    // Rotation while it runs: the old key is refused at once.
+    let new_key = w.ok(&["api-key", "rotate"]).await.trim().to_owned();
+    assert_ne!(new_key, key);
+    let r = plain
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {key}"))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = plain
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {new_key}"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("listening on {api}")), "{stdout}");
+    assert!(!stdout.contains(&key) && !stdout.contains(&new_key));
+
+    // Neither tokens nor API keys reach the log files.
+    let mut logs = String::new();
+    for e in std::fs::read_dir(w.dir.join("logs")).unwrap() {
+        logs.push_str(&std::fs::read_to_string(e.unwrap().path()).unwrap_or_default());
+    }
+    assert!(
+        logs.contains("service access token"),
+        "the requests are logged"
+    );
+    for secret in [&token, &key, &new_key] {
+        assert!(!logs.contains(secret.as_str()));
+    }
+}
