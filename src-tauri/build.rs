@@ -15,6 +15,17 @@ fn main() {
         "admin_login",
         "admin_logout",
         "set_auto_lock",
+        "org_info",
+        "org_init",
+        "org_default_publish_dir",
+        "org_publish",
+        "credentials_list",
+        "credential_detail",
+        "credential_import",
+        "credential_delete",
+        "employees_list",
+        "employee_add",
+        "employee_set_active",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri-build failed");

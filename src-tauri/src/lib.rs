@@ -35,6 +35,17 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState) ->
             ipc::commands::admin_login,
             ipc::commands::admin_logout,
             ipc::commands::set_auto_lock,
+            ipc::identity::org_info,
+            ipc::identity::org_init,
+            ipc::identity::org_default_publish_dir,
+            ipc::identity::org_publish,
+            ipc::identity::credentials_list,
+            ipc::identity::credential_detail,
+            ipc::identity::credential_import,
+            ipc::identity::credential_delete,
+            ipc::identity::employees_list,
+            ipc::identity::employee_add,
+            ipc::identity::employee_set_active,
         ])
 }
 

@@ -4,7 +4,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use wallet_core::credentials::VerifyEnv;
 use wallet_core::session::WalletSession;
+
+use crate::ipc::dto::IpcError;
 
 use crate::ipc::dto::{AppInfo, IncomingRequest};
 
@@ -19,6 +22,7 @@ pub struct AppState {
     log_dir: PathBuf,
     dev: bool,
     incoming: Mutex<Vec<IncomingRequest>>,
+    verify_env: Mutex<Option<VerifyEnv>>,
 }
 
 impl AppState {
@@ -30,6 +34,7 @@ impl AppState {
             data_dir,
             dev,
             incoming: Mutex::new(Vec::new()),
+            verify_env: Mutex::new(None),
         }
     }
 
@@ -65,6 +70,22 @@ impl AppState {
             list.remove(0);
         }
         req
+    }
+
+    /// DID resolution, status lists and clock for credential checks, built on first use from
+    /// the development mode and `NUTS_WALLET_CA_FILE` (its did:web cache lives as long as the app).
+    pub fn verify_env(&self) -> Result<VerifyEnv, IpcError> {
+        let mut slot = self.verify_env.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(env) = slot.as_ref() {
+            return Ok(env.clone());
+        }
+        let policy = wallet_protocol::net::NetPolicy::from_env().map_err(|e| IpcError {
+            code: "invalid_input".into(),
+            message: e.to_string(),
+        })?;
+        let env = VerifyEnv::from_policy(policy)?;
+        *slot = Some(env.clone());
+        Ok(env)
     }
 
     /// All recorded links, oldest first.

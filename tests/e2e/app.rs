@@ -228,6 +228,61 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
     type_into(&c, "#admin-login-pass", "admin passphrase 1").await;
     click(&c, "#admin-sign-in").await;
     wait_text(&c, "#admin-active", "Signed in as administrator").await;
+
+    // Organization: set up the identity, then write the publication bundle.
+    click(&c, "#nav-organization").await;
+    wait_text(&c, "#organization", "not been set up").await;
+    type_into(&c, "#org-subject", "e2e-zorg").await;
+    let url = c.find(Locator::Css("#org-base-url")).await.unwrap();
+    url.clear().await.unwrap();
+    url.send_keys("https://zorg.example").await.unwrap();
+    click(&c, "#org-create").await;
+    let did = wait_text(&c, "#org-show-did", "did:web:zorg.example:iam:").await;
+    wait_text(&c, "#org-needs-publish", "publish").await;
+    let out = c.find(Locator::Css("#org-out-dir")).await.unwrap();
+    out.clear().await.unwrap();
+    let bundle = format!("{data_dir}/bundle");
+    out.send_keys(&bundle).await.unwrap();
+    click(&c, "#org-publish").await;
+    wait_text(&c, "#org-published-to", &bundle).await;
+    let doc = std::fs::read_dir(&bundle).unwrap().count();
+    assert!(doc >= 3, "publication bundle has {doc} entries");
+    assert!(std::path::Path::new(&bundle).join("README.txt").exists());
+    screenshot(&c, "08-organization").await;
+
+    // Employees: self-attestation roster.
+    click(&c, "#nav-employees").await;
+    wait_text(&c, "#emp-empty", "No employees").await;
+    type_into(&c, "#emp-identifier", "jdoe@zorg.example").await;
+    type_into(&c, "#emp-name", "Jan de Vries").await;
+    type_into(&c, "#emp-role", "Verpleegkundige").await;
+    click(&c, "#emp-add").await;
+    wait_text(&c, "#emp-table", "Jan de Vries").await;
+    click(
+        &c,
+        "#emp-table tr[data-identifier='jdoe@zorg.example'] button",
+    )
+    .await;
+    wait_text(&c, "#emp-table", "Deactivated").await;
+    screenshot(&c, "09-employees").await;
+
+    // Credentials: a bad import is refused with the reason; nothing is stored.
+    click(&c, "#nav-credentials").await;
+    wait_text(&c, "#cred-empty", "No credentials").await;
+    type_into(&c, "#cred-text", "eyJhbGciOiJub25lIn0.e30.").await;
+    click(&c, "#cred-import").await;
+    wait_text(&c, "#cred-error", "refused").await;
+    assert!(c.find(Locator::Css("#cred-table")).await.is_err());
+    screenshot(&c, "10-credentials").await;
+
+    // The CLI sees the organization the app created.
+    let show = nuts_wallet_cli(&["org", "show", "--json"], &data_dir);
+    let show: serde_json::Value = serde_json::from_slice(&show.stdout).expect("org show --json");
+    assert_eq!(show["did"], did.as_str());
+    assert_eq!(show["subject"], "e2e-zorg");
+
+    click(&c, "#nav-settings").await;
+    wait_text(&c, "#admin-active", "Signed in as administrator").await;
     c.find(Locator::Css("#auto-lock option[value='1']"))
         .await
         .unwrap()

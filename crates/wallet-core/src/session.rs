@@ -66,7 +66,7 @@ pub struct WalletSession {
     data_dir: PathBuf,
     keystore: Arc<dyn KeyStore>,
     vault: Mutex<Option<Vault>>,
-    admin: Mutex<Option<AdminSession>>,
+    admin: Mutex<Option<Arc<AdminSession>>>,
     kdf: KdfParams,
 }
 
@@ -210,7 +210,7 @@ impl WalletSession {
         let left = vault
             .admin_session_remaining(&session)
             .map_or(0, |d| d.as_secs());
-        *self.admin.lock().unwrap_or_else(|p| p.into_inner()) = Some(session);
+        *self.admin.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(session));
         Ok(left)
     }
 
@@ -229,19 +229,25 @@ impl WalletSession {
             .map(|d| d.as_secs())
     }
 
-    /// Runs an administrator action with the live administrator session, or fails with
-    /// `AdminRequired` (the UI then asks for the administrator passphrase).
-    pub fn with_admin<T>(
-        &self,
-        action: &'static str,
-        f: impl FnOnce(&Vault, &AdminSession) -> Result<T, VaultError>,
-    ) -> Result<T, VaultError> {
+    /// The vault with the live administrator session, or `AdminRequired` (the UI then asks
+    /// for the administrator passphrase). The session stays checked by the vault on every use.
+    pub fn admin(&self, action: &'static str) -> Result<(Vault, Arc<AdminSession>), VaultError> {
         let vault = self.vault()?;
         let guard = self.admin.lock().unwrap_or_else(|p| p.into_inner());
         match guard.as_ref() {
-            Some(s) if vault.admin_session_remaining(s).is_some() => f(&vault, s),
+            Some(s) if vault.admin_session_remaining(s).is_some() => Ok((vault, s.clone())),
             _ => Err(VaultError::AdminRequired(action)),
         }
+    }
+
+    /// Runs an administrator action with the live administrator session (see [`Self::admin`]).
+    pub fn with_admin<T, E: From<VaultError>>(
+        &self,
+        action: &'static str,
+        f: impl FnOnce(&Vault, &AdminSession) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let (vault, admin) = self.admin(action)?;
+        f(&vault, &admin)
     }
 
     /// Sets the idle time before auto-lock (administrator).

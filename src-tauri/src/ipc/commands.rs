@@ -35,9 +35,7 @@ pub fn vault_status(state: State<'_, AppState>) -> Result<VaultView> {
 
 /// Runs slow work (Argon2id, D-Bus calls that may wait for an OS keyring prompt) off the
 /// main thread, so the window stays responsive.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tauri::async_runtime::spawn_blocking(f)
         .await
         .map_err(|e| IpcError {

@@ -102,6 +102,7 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     ActivityCheck::export_all_to(dir)?;
     AdminView::export_all_to(dir)?;
     AdminLoginInput::export_all_to(dir)?;
+    super::identity_dto::export_bindings(dir)?;
     Ok(())
 }
 

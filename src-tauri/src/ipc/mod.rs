@@ -2,3 +2,5 @@
 
 pub mod commands;
 pub mod dto;
+pub mod identity;
+pub mod identity_dto;

@@ -4,6 +4,13 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { ActivityCheck } from "./bindings/ActivityCheck";
 import type { AdminView } from "./bindings/AdminView";
+import type { CredentialDetailView } from "./bindings/CredentialDetailView";
+import type { CredentialRow } from "./bindings/CredentialRow";
+import type { EmployeeInput } from "./bindings/EmployeeInput";
+import type { EmployeeRow } from "./bindings/EmployeeRow";
+import type { OrgInitInput } from "./bindings/OrgInitInput";
+import type { OrgView } from "./bindings/OrgView";
+import type { PublishView } from "./bindings/PublishView";
 import type { ActivityItem } from "./bindings/ActivityItem";
 import type { ActivityQuery } from "./bindings/ActivityQuery";
 import type { AppInfo } from "./bindings/AppInfo";
@@ -13,7 +20,7 @@ import type { SetupInput } from "./bindings/SetupInput";
 import type { UnlockInput } from "./bindings/UnlockInput";
 import type { VaultView } from "./bindings/VaultView";
 
-export type { AdminView };
+export type { AdminView, CredentialDetailView, CredentialRow, EmployeeRow, OrgView, PublishView };
 export type { ActivityCheck, ActivityItem, ActivityQuery, AppInfo, IncomingRequest, IpcError, VaultView };
 export type { IncomingOutcome } from "./bindings/IncomingOutcome";
 
@@ -100,4 +107,48 @@ export function adminLogout(): Promise<AdminView> {
 
 export function setAutoLock(minutes: number): Promise<VaultView> {
   return call<VaultView>("set_auto_lock", { minutes });
+}
+
+export function orgInfo(): Promise<OrgView | null> {
+  return call<OrgView | null>("org_info");
+}
+
+export function orgInit(input: OrgInitInput): Promise<OrgView> {
+  return call<OrgView>("org_init", { input });
+}
+
+export function orgDefaultPublishDir(): Promise<string> {
+  return call<string>("org_default_publish_dir");
+}
+
+export function orgPublish(outDir: string): Promise<PublishView> {
+  return call<PublishView>("org_publish", { outDir });
+}
+
+export function credentialsList(): Promise<CredentialRow[]> {
+  return call<CredentialRow[]>("credentials_list");
+}
+
+export function credentialDetail(id: string): Promise<CredentialDetailView> {
+  return call<CredentialDetailView>("credential_detail", { id });
+}
+
+export function credentialImport(text: string): Promise<CredentialRow> {
+  return call<CredentialRow>("credential_import", { text });
+}
+
+export function credentialDelete(id: string): Promise<void> {
+  return call<void>("credential_delete", { id });
+}
+
+export function employeesList(): Promise<EmployeeRow[]> {
+  return call<EmployeeRow[]>("employees_list");
+}
+
+export function employeeAdd(input: EmployeeInput): Promise<EmployeeRow> {
+  return call<EmployeeRow>("employee_add", { input });
+}
+
+export function employeeSetActive(id: string, active: boolean): Promise<EmployeeRow> {
+  return call<EmployeeRow>("employee_set_active", { id, active });
 }
