@@ -17,6 +17,8 @@ pub mod dpop;
 pub mod error;
 pub mod metadata;
 pub mod s2s;
+#[cfg(test)]
+mod s2s_tests;
 pub mod service;
 pub mod token_cache;
 pub mod vault_org;
