@@ -26,6 +26,9 @@ fn main() {
         "employees_list",
         "employee_add",
         "employee_set_active",
+        "employee_update",
+        "employee_validity",
+        "set_employee_validity",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri-build failed");

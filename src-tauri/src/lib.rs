@@ -46,6 +46,9 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState) ->
             ipc::identity::employees_list,
             ipc::identity::employee_add,
             ipc::identity::employee_set_active,
+            ipc::identity::employee_update,
+            ipc::identity::employee_validity,
+            ipc::identity::set_employee_validity,
         ])
 }
 

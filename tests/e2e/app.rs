@@ -260,10 +260,25 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
     wait_text(&c, "#emp-table", "Jan de Vries").await;
     click(
         &c,
-        "#emp-table tr[data-identifier='jdoe@zorg.example'] button",
+        "#emp-table tr[data-identifier='jdoe@zorg.example'] button[data-action='edit']",
+    )
+    .await;
+    let role = c.find(Locator::Css("#emp-edit-role")).await.unwrap();
+    role.clear().await.unwrap();
+    role.send_keys("Arts").await.unwrap();
+    click(&c, "#emp-edit-save").await;
+    wait_text(&c, "#emp-table", "Arts").await;
+    click(
+        &c,
+        "#emp-table tr[data-identifier='jdoe@zorg.example'] button[data-action='toggle']",
     )
     .await;
     wait_text(&c, "#emp-table", "Deactivated").await;
+    let list = nuts_wallet_cli(&["employee", "list", "--json"], &data_dir);
+    let list: serde_json::Value =
+        serde_json::from_slice(&list.stdout).expect("employee list --json");
+    assert_eq!(list[0]["role"], "Arts");
+    assert_eq!(list[0]["active"], false);
     screenshot(&c, "09-employees").await;
 
     // Credentials: a bad import is refused with the reason; nothing is stored.

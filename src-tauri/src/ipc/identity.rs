@@ -166,3 +166,35 @@ pub fn employee_set_active(
     })?;
     Ok(row.into())
 }
+
+/// Change an employee's name and role (administrator).
+#[tauri::command]
+pub fn employee_update(
+    state: State<'_, AppState>,
+    id: String,
+    name: String,
+    role: String,
+) -> Result<EmployeeRow> {
+    let row = state.session.with_admin("changing the roster", |v, a| {
+        roster::update_employee(v, a, &id, Some(&name), Some(&role))
+    })?;
+    Ok(row.into())
+}
+
+/// Minutes an issued employee credential stays valid.
+#[tauri::command]
+pub fn employee_validity(state: State<'_, AppState>) -> Result<i64> {
+    let vault = state.session.vault()?;
+    Ok(roster::credential_validity(&vault)? / 60)
+}
+
+/// Set how many minutes an issued employee credential stays valid (administrator).
+#[tauri::command]
+pub fn set_employee_validity(state: State<'_, AppState>, minutes: i64) -> Result<i64> {
+    state
+        .session
+        .with_admin("changing the credential validity", |v, a| {
+            roster::set_credential_validity(v, a, minutes.saturating_mul(60))
+        })?;
+    Ok(minutes)
+}

@@ -152,3 +152,15 @@ export function employeeAdd(input: EmployeeInput): Promise<EmployeeRow> {
 export function employeeSetActive(id: string, active: boolean): Promise<EmployeeRow> {
   return call<EmployeeRow>("employee_set_active", { id, active });
 }
+
+export function employeeUpdate(id: string, name: string, role: string): Promise<EmployeeRow> {
+  return call<EmployeeRow>("employee_update", { id, name, role });
+}
+
+export function employeeValidity(): Promise<number> {
+  return call<number>("employee_validity");
+}
+
+export function setEmployeeValidity(minutes: number): Promise<number> {
+  return call<number>("set_employee_validity", { minutes });
+}
