@@ -129,7 +129,24 @@ async fn bearer_and_dpop_tokens_introspect_with_the_expected_claims() {
     let i = as_.introspect(&http, o.access_token.expose_secret()).await;
     assert_eq!(i["employee_name"], "Jane Roe");
 
-    // Success entries: 5 requests, all logged, the chain intact.
-    assert_eq!(w.token_entries().len(), 5);
+    // After the cache is dropped (the app does this when the vault locks) a new token is fetched.
+    w.service.forget_cached_tokens();
+    let after = w
+        .service
+        .request_service_access_token(
+            "zorg",
+            request(&as_.issuer, SCOPE, TokenType::DPoP, vec![employee()]),
+            ChannelKind::Cli,
+        )
+        .await
+        .unwrap();
+    assert_ne!(
+        after.access_token.expose_secret(),
+        fresh.access_token.expose_secret()
+    );
+    assert_eq!(w.last_token_entry().detail["cached"], false);
+
+    // Success entries: 6 requests, all logged, the chain intact.
+    assert_eq!(w.token_entries().len(), 6);
     assert!(w.vault.verify_activity().unwrap().is_ok());
 }

@@ -205,6 +205,16 @@ impl TokenService {
         &self.client
     }
 
+    /// Forgets cached tokens and parsed credentials (call it when the vault locks, or after
+    /// credentials changed). Metadata and definitions stay cached (public data).
+    pub fn forget_cached_tokens(&self) {
+        self.client.tokens().clear();
+        self.wallet
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
     /// The most recent requests for the Services view.
     pub fn recent(&self, limit: u32) -> Result<Vec<ServiceTokenRecord>, S2sError> {
         recent_service_tokens(&self.vault, limit).map_err(vault_error)

@@ -1,0 +1,437 @@
+//! Benchmark of the whole s2s token request against the reference authorization server on
+//! loopback (HTTPS, test CA), with warm caches (AS metadata, presentation definition, TLS
+//! connection, parsed wallet credentials) and the token cache bypassed (`no-cache`), so every
+//! iteration builds, signs and sends a VP and the AS verifies it. Prints p50 / p95 / max.
+//!
+//! `cargo bench -p wallet-api --bench s2s` (env `S2S_BENCH_N`, default 200 per case).
+//! Cases: the core use case (policy check, VP signing, token request, activity log entry)
+//! for Bearer and DPoP, and the same through the loopback API (HTTP + API key check).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use wallet_core::oauth::s2s::ServiceTokenRequest;
+use wallet_core::oauth::{
+    AuthorizationServerId, ChannelKind, S2sClient, Scope, TokenService, TokenType,
+    VaultOrganization,
+};
+use wallet_core::org::OrgSetup;
+use wallet_core::policy::ServicePolicy;
+use wallet_protocol::did;
+use wallet_protocol::jose::{Jwk, SoftwareSigner};
+use wallet_protocol::net::{NetPolicy, ReqwestHttpClient};
+use wallet_protocol::signer::Signer;
+use wallet_protocol::vc::{contexts, ldp};
+use wallet_protocol::{Clock, SystemClock};
+use wallet_vault::{
+    CreateOptions, KdfParams, KeyStore, MemoryKeyStore, NewCredential, Passphrase, Protection,
+    SecretString, Vault,
+};
+
+fn employee() -> Value {
+    json!({
+        "@context": ["https://www.w3.org/2018/credentials/v1", "https://nuts.nl/credentials/v1"],
+        "type": ["VerifiableCredential", "NutsEmployeeCredential"],
+        "credentialSubject": {"name": "John Doe", "roleName": "Janitor", "identifier": "123456"}
+    })
+}
+
+fn report(name: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    let q = |p: f64| {
+        let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
+        samples[i].as_secs_f64() * 1000.0
+    };
+    println!(
+        "{name:<44} n={:<4} p50 {:>6.2} ms   p95 {:>6.2} ms   max {:>6.2} ms",
+        samples.len(),
+        q(0.50),
+        q(0.95),
+        q(1.0)
+    );
+}
+
+async fn https(dir: &std::path::Path, router: axum::Router) -> u16 {
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    let tls = wallet_as::server::tls_config(&dir.join("server.pem"), &dir.join("server-key.pem"))
+        .unwrap();
+    tokio::spawn(async move {
+        let _ = wallet_as::server::serve(tcp, tls, router).await;
+    });
+    port
+}
+
+fn main() {
+    let n: usize = std::env::var("S2S_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(run(n));
+}
+
+async fn run(n: usize) {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let pki = wallet_as::devca::generate(&["localhost".into()]).unwrap();
+    std::fs::write(d.join("ca.pem"), &pki.ca_pem).unwrap();
+    std::fs::write(d.join("server.pem"), &pki.cert_pem).unwrap();
+    std::fs::write(d.join("server-key.pem"), &pki.key_pem).unwrap();
+
+    // The reference AS with the RFC021 e2e policy.
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    let mut cfg: wallet_as::Config = toml::from_str(&format!(
+        "listen = \"127.0.0.1:{port}\"\nbase_url = \"https://localhost:{port}\"\n\
+         key_file = \"as-key.pem\"\ntls_cert = \"server.pem\"\ntls_key = \"server-key.pem\"\n\
+         dev = true\nca_file = \"ca.pem\"\n"
+    ))
+    .unwrap();
+    cfg.policy = vec![
+        std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../vectors/nuts/presentation-definitions/e2e-rfc021-policy.json"
+        )),
+        std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../vectors/nuts/presentation-definitions/e2e-browser-zorgtoepassing-policy.json"
+        )),
+    ];
+    cfg.resolve_paths(d);
+    let state = Arc::new(wallet_as::build_state(&cfg, Arc::new(SystemClock)).unwrap());
+    let issuer = state.identity.issuer.clone();
+    let router = wallet_as::server::router(state).unwrap();
+    let tls = wallet_as::server::tls_config(&cfg.tls_cert, &cfg.tls_key).unwrap();
+    tokio::spawn(async move {
+        let _ = wallet_as::server::serve(tcp, tls, router).await;
+    });
+
+    let (vault, service, org, cred) = org_wallet(d, &pki.ca_pem, &issuer, "test", false).await;
+    let req = |tt: TokenType| ServiceTokenRequest {
+        authorization_server: AuthorizationServerId::parse(&issuer).unwrap(),
+        scope: Scope::parse("test").unwrap(),
+        token_type: tt,
+        credentials: vec![employee()],
+        no_cache: true,
+    };
+
+    println!("s2s token request against the reference AS on loopback (warm caches, token cache bypassed)");
+    for (name, tt) in [
+        ("core use case, Bearer", TokenType::Bearer),
+        ("core use case, DPoP", TokenType::DPoP),
+    ] {
+        // Warm-up: metadata, definition, TLS connection, parsed credentials, AS DID cache.
+        for _ in 0..5 {
+            service
+                .request_service_access_token("zorg", req(tt), ChannelKind::Api)
+                .await
+                .expect("warm-up token");
+        }
+        let mut samples = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t = Instant::now();
+            service
+                .request_service_access_token("zorg", req(tt), ChannelKind::Api)
+                .await
+                .expect("token");
+            samples.push(t.elapsed());
+        }
+        report(name, samples);
+    }
+
+    // The same with JWTs only: scope `zorgtoepassing` (its organization definition allows
+    // jwt_vp/jwt_vc ES256) and a JWT organization credential; no JSON-LD on either side.
+    let (_jvault, jservice, _jorg, _) =
+        org_wallet(d, &pki.ca_pem, &issuer, "zorgtoepassing", true).await;
+    let jreq = || ServiceTokenRequest {
+        authorization_server: AuthorizationServerId::parse(&issuer).unwrap(),
+        scope: Scope::parse("zorgtoepassing").unwrap(),
+        token_type: TokenType::DPoP,
+        credentials: vec![],
+        no_cache: true,
+    };
+    for _ in 0..5 {
+        jservice
+            .request_service_access_token("zorg", jreq(), ChannelKind::Api)
+            .await
+            .expect("warm-up JWT token");
+    }
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        jservice
+            .request_service_access_token("zorg", jreq(), ChannelKind::Api)
+            .await
+            .expect("JWT token");
+        samples.push(t.elapsed());
+    }
+    report("core use case, DPoP, jwt_vp + JWT credential", samples);
+
+    // Where the time goes: the wallet-side steps on their own.
+    println!("components (wallet side):");
+    let time = |name: &str, f: &mut dyn FnMut()| {
+        let mut samples = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t = Instant::now();
+            f();
+            samples.push(t.elapsed());
+        }
+        report(name, samples);
+    };
+    time("  activity entry (SQLite commit, fsync)", &mut || {
+        vault
+            .record(wallet_vault::NewActivity::new(
+                wallet_vault::Actor::System,
+                "bench.noop",
+                "bench",
+            ))
+            .unwrap();
+    });
+    time("  policy + organization + signer from vault", &mut || {
+        ServicePolicy::load(&vault).unwrap();
+        wallet_core::oauth::RequesterSource::requester(&VaultOrganization, &vault, "zorg").unwrap();
+    });
+    wallet_api::api_key::ensure(&vault).unwrap();
+    time("  API key read from vault", &mut || {
+        wallet_api::api_key::current(&vault).unwrap().unwrap();
+    });
+    let requester =
+        wallet_core::oauth::RequesterSource::requester(&VaultOrganization, &vault, "zorg").unwrap();
+    let filled =
+        wallet_core::oauth::s2s::fill_self_attested(&employee(), &org.did, SystemClock.now_unix())
+            .unwrap();
+    let pr = wallet_protocol::vp::PresentationRequest {
+        holder: requester.did.clone(),
+        audience: issuer.clone(),
+        nonce: "n".repeat(43),
+        credentials: vec![
+            wallet_protocol::vc::Credential::Ldp(cred.clone()),
+            wallet_protocol::vc::Credential::Ldp(filled),
+        ],
+        now: SystemClock.now_unix(),
+        validity_secs: 5,
+    };
+    time("  JSON-LD VP signing (URDNA2015 + ES256)", &mut || {
+        wallet_protocol::vp::issue_ldp_vp(requester.signer.as_ref(), &pr).unwrap();
+    });
+    time("  JWT VP signing (same credentials)", &mut || {
+        wallet_protocol::vp::issue_jwt_vp(requester.signer.as_ref(), &pr).unwrap();
+    });
+    time(
+        "  JSON-LD canonicalization of the org credential",
+        &mut || {
+            ldp::canonicalize(&cred).unwrap();
+        },
+    );
+
+    // Through the loopback API (HTTP on 127.0.0.1, API key check, JSON).
+    let api = wallet_api::serve(wallet_api::ApiConfig {
+        port: 0,
+        service: service.clone(),
+    })
+    .await
+    .unwrap();
+    let key = wallet_api::api_key::current(&vault).unwrap().unwrap();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!(
+        "{}/internal/auth/v2/zorg/request-service-access-token",
+        api.base_url()
+    );
+    let body =
+        json!({"authorization_server": issuer, "scope": "test", "credentials": [employee()]})
+            .to_string();
+    let call = || {
+        client
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("cache-control", "no-cache")
+            .header("authorization", format!("Bearer {}", key.expose_secret()))
+            .body(body.clone())
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(call().await.unwrap().status(), 200);
+    }
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let r = call().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let _ = r.bytes().await.unwrap();
+        samples.push(t.elapsed());
+    }
+    report("loopback API, DPoP (no-cache)", samples);
+
+    // Served from the token cache (what an EHR mostly gets).
+    let mut samples = Vec::with_capacity(n);
+    let cached_call = || {
+        client
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {}", key.expose_secret()))
+            .body(body.clone())
+            .send()
+    };
+    let _ = cached_call().await.unwrap().bytes().await;
+    for _ in 0..n {
+        let t = Instant::now();
+        let r = cached_call().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let _ = r.bytes().await.unwrap();
+        samples.push(t.elapsed());
+    }
+    report("loopback API, DPoP (token cache hit)", samples);
+    api.shutdown().await.unwrap();
+}
+
+/// An organization wallet (vault, did:web document on its own HTTPS server, one organization
+/// credential: JSON-LD when `jwt` is false, else a JWT VC) allowed `scope` at `issuer`.
+async fn org_wallet(
+    d: &std::path::Path,
+    ca_pem: &str,
+    issuer: &str,
+    scope: &str,
+    jwt: bool,
+) -> (Vault, Arc<TokenService>, wallet_core::org::OrgInfo, Value) {
+    // The organization: vault, did:web document served over HTTPS, credential, policy.
+    let doc: Arc<std::sync::Mutex<(String, String)>> = Arc::default();
+    let d2 = doc.clone();
+    let org_port = https(
+        d,
+        axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            let d = d2.lock().unwrap().clone();
+            async move {
+                use axum::response::IntoResponse;
+                if uri.path() == d.0 {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/did+json")],
+                        d.1,
+                    )
+                        .into_response()
+                } else {
+                    (axum::http::StatusCode::NOT_FOUND, "").into_response()
+                }
+            }
+        }),
+    )
+    .await;
+    let keystore: Arc<dyn KeyStore> = Arc::new(MemoryKeyStore::new());
+    let vault = Vault::create(
+        &d.join(if jwt { "wallet-jwt" } else { "wallet" }),
+        keystore,
+        CreateOptions {
+            protection: Protection::Keyring,
+            admin_passphrase: Passphrase::from("bench administrator passphrase"),
+            admin_kdf: KdfParams::INSECURE_TEST,
+        },
+    )
+    .unwrap();
+    let admin = vault
+        .admin_session(&Passphrase::from("bench administrator passphrase"))
+        .unwrap();
+    let org = wallet_core::org::init_organization(
+        &vault,
+        &admin,
+        OrgSetup {
+            subject: "zorg".into(),
+            base_url: format!("https://localhost:{org_port}"),
+            did: None,
+        },
+    )
+    .unwrap();
+    *doc.lock().unwrap() = (
+        url::Url::parse(&org.did_document_url)
+            .unwrap()
+            .path()
+            .to_owned(),
+        wallet_core::org::own_did_document(&org)
+            .unwrap()
+            .to_string(),
+    );
+    let now = SystemClock.now_unix();
+    let mut key = SoftwareSigner::generate_es256("tmp").unwrap();
+    let iss = did::jwk::create(&Jwk::from_map(key.public_jwk()).unwrap()).unwrap();
+    key.set_key_id(did::jwk::key_id(&iss).as_str());
+    let cred = if jwt {
+        let mut claims = serde_json::Map::new();
+        claims.insert(
+            "organization".into(),
+            json!({"name": "Zorg Utrecht", "city": "Utrecht"}),
+        );
+        Value::String(
+            wallet_protocol::vc::jwt::issue_jwt_vc(
+                &key,
+                &wallet_protocol::vc::jwt::JwtVcRequest {
+                    issuer: iss.clone(),
+                    subject: wallet_protocol::did::Did::parse(&org.did).unwrap(),
+                    credential_type: "NutsOrganizationCredential".into(),
+                    extra_contexts: vec![contexts::NUTS_V1.into()],
+                    subject_claims: claims,
+                    not_before: now - 60,
+                    expires: now + 86_400,
+                },
+            )
+            .unwrap(),
+        )
+    } else {
+        ldp::sign(
+        &json!({
+            "@context": [contexts::CREDENTIALS_V1, contexts::NUTS_V1, contexts::JWS2020_V1],
+            "id": format!("{iss}#{}", uuid::Uuid::new_v4()),
+            "type": ["VerifiableCredential", "NutsOrganizationCredential"],
+            "issuer": iss.as_str(),
+            "issuanceDate": wallet_protocol::clock::format_rfc3339(now - 60),
+            "credentialSubject": {"id": org.did, "organization": {"name": "Zorg Utrecht", "city": "Utrecht"}}
+        }),
+        &key,
+        &ldp::ProofOptions {
+            created: now - 60,
+            expires: None,
+            challenge: None,
+            nonce: None,
+            domain: None,
+        },
+    )
+    .unwrap()
+    };
+    vault
+        .import_credential(
+            &admin,
+            NewCredential {
+                types: vec![
+                    "VerifiableCredential".into(),
+                    "NutsOrganizationCredential".into(),
+                ],
+                format: if jwt { "jwt_vc" } else { "ldp_vc" }.into(),
+                issuer: iss.to_string(),
+                subject: Some(org.did.clone()),
+                valid_from_ms: Some((now - 60) * 1000),
+                valid_until_ms: None,
+                raw: SecretString::new(match &cred {
+                    Value::String(jwt) => jwt.clone(),
+                    other => other.to_string(),
+                }),
+            },
+        )
+        .unwrap();
+    let mut policy = ServicePolicy::default();
+    policy.allow_scope_without_prompt(issuer, scope).unwrap();
+    policy.save(&vault, &admin).unwrap();
+    let http = ReqwestHttpClient::new(NetPolicy {
+        dev: true,
+        extra_ca_pem: Some(ca_pem.as_bytes().to_vec()),
+    })
+    .unwrap();
+    let service = Arc::new(TokenService::new(
+        vault.clone(),
+        S2sClient::new(Arc::new(http), Arc::new(SystemClock)),
+        Arc::new(VaultOrganization),
+    ));
+    (vault, service, org, cred)
+}
