@@ -22,8 +22,16 @@ fn version_prints_the_workspace_version() {
     let tmp = tempfile::tempdir().unwrap();
     let o = nuts_wallet(&["--version"], tmp.path());
     assert!(o.status.success());
+    let out = stdout(&o);
+    let want = format!("nuts-wallet {} (", env!("CARGO_PKG_VERSION"));
+    assert!(out.starts_with(&want), "{out}");
+    // The build commit is the checkout's HEAD (12 hex digits), not a placeholder.
+    let commit = out.trim().trim_start_matches(&want).trim_end_matches(')');
+    assert_eq!(commit.len(), 12, "{out}");
+    assert!(commit.chars().all(|c| c.is_ascii_hexdigit()), "{out}");
+    let short = nuts_wallet(&["-V"], tmp.path());
     assert_eq!(
-        stdout(&o).trim(),
+        stdout(&short).trim(),
         format!("nuts-wallet {}", env!("CARGO_PKG_VERSION"))
     );
 }
