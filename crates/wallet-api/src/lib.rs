@@ -348,24 +348,20 @@ async fn request_service_access_token(
         Ok(b) => b,
         Err(r) => return *r,
     };
-    if b.service_provider_subject_id.is_some() {
-        return error(
-            400,
-            "invalid_request",
-            "service_provider_subject_id (two-VP flow) is not supported",
-        );
-    }
-    if b.credential_selection
-        .as_ref()
-        .is_some_and(|v| !v.is_null())
-    {
-        return error(
-            400,
-            "invalid_request",
-            "credential_selection is not supported",
-        );
-    }
     let parsed = (|| -> Result<ServiceTokenRequest, S2sError> {
+        if b.service_provider_subject_id.is_some() {
+            return Err(S2sError::InvalidRequest(
+                "service_provider_subject_id (two-VP flow) is not supported".into(),
+            ));
+        }
+        if b.credential_selection
+            .as_ref()
+            .is_some_and(|v| !v.is_null())
+        {
+            return Err(S2sError::InvalidRequest(
+                "credential_selection is not supported".into(),
+            ));
+        }
         Ok(ServiceTokenRequest {
             authorization_server: AuthorizationServerId::parse(&b.authorization_server)?,
             scope: Scope::parse(&b.scope)?,
@@ -373,13 +369,22 @@ async fn request_service_access_token(
                 None => TokenType::DPoP,
                 Some(t) => t.parse()?,
             },
-            credentials: b.credentials.unwrap_or_default(),
+            credentials: b.credentials.clone().unwrap_or_default(),
             no_cache: no_cache(&headers),
         })
     })();
     let req = match parsed {
         Ok(r) => r,
-        Err(e) => return s2s_error(&e),
+        Err(e) => {
+            state.service.record_rejected(
+                &subject,
+                &b.authorization_server,
+                &b.scope,
+                &e,
+                ChannelKind::Api,
+            );
+            return s2s_error(&e);
+        }
     };
     let now = state.service.client().now();
     match state
@@ -409,9 +414,24 @@ struct DpopBody {
     nonce: Option<String>,
 }
 
+/// The kid as the caller may have sent it: fully URL-encoded (decoded once by the router),
+/// or, as some Nuts clients do, with only `#` encoded and a did:web port's `%3A` left as is.
+fn kid_candidates(decoded: &str, uri: &axum::http::Uri) -> Vec<String> {
+    let mut out = vec![decoded.to_owned()];
+    if let Some(raw) = uri.path().strip_prefix("/internal/auth/v2/dpop/") {
+        for c in [raw.replace("%23", "#"), raw.to_owned()] {
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
 async fn create_dpop_proof(
     State(state): State<AppState>,
     Path(kid): Path<String>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -419,10 +439,16 @@ async fn create_dpop_proof(
         Ok(b) => b,
         Err(r) => return *r,
     };
-    match state
-        .service
-        .create_dpop_proof(&kid, &b.htm, &b.htu, &b.token, b.nonce.as_deref())
-    {
+    let mut result = Err(S2sError::InvalidRequest("no key id".into()));
+    for k in kid_candidates(&kid, &uri) {
+        result = state
+            .service
+            .create_dpop_proof(&k, &b.htm, &b.htu, &b.token, b.nonce.as_deref());
+        if !matches!(&result, Err(S2sError::UnknownDpopKey(_))) {
+            break;
+        }
+    }
+    match result {
         Ok(proof) => {
             let mut r = Json(json!({ "dpop": proof })).into_response();
             r.headers_mut().insert(

@@ -122,6 +122,20 @@ async fn loopback_api_serves_tokens_and_dpop_proofs_behind_the_api_key() {
     assert_eq!(s, 200, "{v}");
     let claims = wallet_protocol::vp::unverified_claims(v["dpop"].as_str().unwrap()).unwrap();
     assert_eq!(claims["nonce"], "rs-nonce-1");
+    // The kid as some Nuts clients send it: only `#` encoded, the did:web port's `%3A` kept.
+    let half = format!(
+        "{}/internal/auth/v2/dpop/{}",
+        api.base_url(),
+        kid.replace('#', "%23")
+    );
+    assert!(
+        half.contains("%3A"),
+        "the test needs a did:web with a port: {half}"
+    );
+    let (s, v) = post(&http, &half, Some(&key), &req, &[]).await;
+    assert_eq!(s, 200, "{v}");
+    let p = wallet_protocol::dpop::verify_dpop_proof(v["dpop"].as_str().unwrap()).unwrap();
+    assert_eq!(p.thumbprint, w.org_jkt());
     // An unknown kid.
     let bad_kid = format!(
         "{}/internal/auth/v2/dpop/did%3Aweb%3Aother%230",
@@ -177,6 +191,11 @@ async fn loopback_api_serves_tokens_and_dpop_proofs_behind_the_api_key() {
         (400, Some("invalid_request")),
         "{v}"
     );
+    // Refused before parsing, yet in the activity log.
+    let e = w.last_token_entry();
+    assert_eq!(e.subject, "http://plain.example/oauth2/x");
+    assert_eq!(e.outcome, "failure");
+    assert_eq!(e.detail["error"], "invalid_request");
     let r = http
         .post(&url)
         .header("authorization", format!("Bearer {key}"))

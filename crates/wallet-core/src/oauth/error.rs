@@ -173,6 +173,9 @@ pub enum S2sError {
     /// No organization with this subject in the wallet (404 `invalid_request`).
     #[error("unknown subject {0}")]
     UnknownSubject(String),
+    /// No DPoP key with this key id (400 `invalid_request`).
+    #[error("unknown DPoP key {0}")]
+    UnknownDpopKey(String),
     /// The AS does not know the scope (400 `invalid_scope`).
     #[error("unknown scope: {0}")]
     UnknownScope(String),
@@ -244,6 +247,7 @@ impl S2sError {
             S2sError::Locked => "locked",
             S2sError::UnknownSubject(_) => "unknown_subject",
             S2sError::UnknownScope(_) => "unknown_scope",
+            S2sError::UnknownDpopKey(_) => "unknown_dpop_key",
             S2sError::NoMatchingCredential { .. } => "no_matching_credential",
             S2sError::DidMethodMismatch(_) => "did_method_mismatch",
             S2sError::NoCommonVpFormat => "no_common_vp_format",
@@ -260,9 +264,10 @@ impl S2sError {
     /// 503 AS unreachable).
     pub fn http_status(&self) -> u16 {
         match self {
-            S2sError::InvalidRequest(_) | S2sError::UnknownScope(_) | S2sError::Refused { .. } => {
-                400
-            }
+            S2sError::InvalidRequest(_)
+            | S2sError::UnknownScope(_)
+            | S2sError::UnknownDpopKey(_)
+            | S2sError::Refused { .. } => 400,
             S2sError::NotAllowed(_) | S2sError::ConsentRequired(_) | S2sError::ConsentDeclined => {
                 403
             }
@@ -280,6 +285,7 @@ impl S2sError {
     pub fn oauth_error(&self) -> &str {
         match self {
             S2sError::InvalidRequest(_)
+            | S2sError::UnknownDpopKey(_)
             | S2sError::UnknownSubject(_)
             | S2sError::Refused { .. }
             | S2sError::NoMatchingCredential { .. }

@@ -390,6 +390,39 @@ impl TokenService {
         }
     }
 
+    /// Records a token request that was refused before it could be parsed (bad
+    /// `authorization_server`, `scope`, `token_type` or unsupported fields), so that every
+    /// request reaches the activity log. The raw values are sanitized and capped.
+    pub fn record_rejected(
+        &self,
+        subject: &str,
+        authorization_server: &str,
+        scope: &str,
+        error: &S2sError,
+        channel: ChannelKind,
+    ) {
+        let clean = |s: &str| super::error::sanitize(s, 256);
+        let entry = NewActivity::new(
+            Actor::System,
+            ACTION_S2S_TOKEN,
+            &clean(authorization_server),
+        )
+        .outcome(Outcome::Failure)
+        .detail(json!({
+            "organization": clean(subject),
+            "scope": clean(scope),
+            "channel": channel,
+            "cached": false,
+            "credentials": [],
+            "error": error.code(),
+            "message": error.to_string(),
+            "http_status": error.http_status(),
+        }));
+        if let Err(e) = self.vault.record(entry) {
+            tracing::warn!(error = %e, "could not record the token request in the activity log");
+        }
+    }
+
     /// A DPoP proof for a resource request (the internal API's `POST /dpop/{kid}`):
     /// `htm`, `htu` (query and fragment removed), `iat`, `jti`, `ath` = hash of `token`, and
     /// the resource server's `nonce` when the caller passes one (after a `use_dpop_nonce`).

@@ -47,7 +47,7 @@ impl RequesterSource for VaultOrganization {
     fn dpop_signer(&self, vault: &Vault, kid: &str) -> Result<Arc<dyn Signer>, S2sError> {
         let org = Self::org(vault)?;
         if org.kid != kid {
-            return Err(S2sError::InvalidRequest(format!("unknown DPoP key {kid}")));
+            return Err(S2sError::UnknownDpopKey(kid.to_owned()));
         }
         crate::org::organization_signer(vault, &org)
             .map(|s| Arc::new(s) as Arc<dyn Signer>)
