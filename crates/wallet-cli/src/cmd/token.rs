@@ -12,11 +12,10 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use wallet_core::oauth::s2s::ServiceTokenRequest;
 use wallet_core::oauth::{
-    AuthorizationServerId, ChannelKind, ConsentDecision, ConsentHook, ConsentRequest, S2sClient,
-    Scope, TokenService, TokenType, VaultOrganization,
+    AuthorizationServerId, ChannelKind, ConsentDecision, ConsentHook, ConsentRequest, Scope,
+    TokenService, TokenType,
 };
-use wallet_protocol::net::{BoxFuture, NetPolicy, ReqwestHttpClient};
-use wallet_protocol::SystemClock;
+use wallet_protocol::net::{BoxFuture, NetPolicy};
 use wallet_vault::Vault;
 
 use super::credential::runtime;
@@ -59,13 +58,7 @@ enum TokenCommand {
 /// Builds the token service for the CLI (also used by `serve`).
 pub(crate) fn service(ctx: &Ctx, vault: Vault) -> anyhow::Result<TokenService> {
     let policy = NetPolicy::from_args(ctx.dev, ctx.ca_file.as_deref())?;
-    let http = ReqwestHttpClient::new(policy)?;
-    let client = S2sClient::new(Arc::new(http), Arc::new(SystemClock));
-    Ok(TokenService::new(
-        vault,
-        client,
-        Arc::new(VaultOrganization),
-    ))
+    Ok(TokenService::from_net_policy(vault, policy)?)
 }
 
 /// Asks on the terminal.

@@ -189,6 +189,26 @@ impl TokenService {
         }
     }
 
+    /// The usual setup: the vault's organization, reqwest with `policy` (SSRF guard, dev
+    /// mode, extra CA), the system clock.
+    pub fn from_net_policy(
+        vault: Vault,
+        policy: wallet_protocol::net::NetPolicy,
+    ) -> Result<Self, S2sError> {
+        let http = wallet_protocol::net::ReqwestHttpClient::new(policy).map_err(|e| {
+            S2sError::Refused {
+                endpoint: super::error::Endpoint::Metadata,
+                source: e,
+            }
+        })?;
+        let client = S2sClient::new(Arc::new(http), Arc::new(wallet_protocol::SystemClock));
+        Ok(Self::new(
+            vault,
+            client,
+            Arc::new(super::vault_org::VaultOrganization),
+        ))
+    }
+
     /// Installs (or removes) the consent hook. Without one, requests outside the no-prompt
     /// policy are refused with [`S2sError::ConsentRequired`].
     pub fn set_consent_hook(&self, hook: Option<Arc<dyn ConsentHook>>) {
