@@ -29,6 +29,12 @@ fn main() {
         "employee_update",
         "employee_validity",
         "set_employee_validity",
+        "services_overview",
+        "policy_get",
+        "policy_change",
+        "api_key_show",
+        "api_key_rotate",
+        "consent_answer",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri-build failed");

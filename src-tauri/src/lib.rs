@@ -5,6 +5,7 @@
 
 pub mod deep_link;
 pub mod ipc;
+pub mod services;
 pub mod state;
 
 use std::sync::Arc;
@@ -49,6 +50,12 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState) ->
             ipc::identity::employee_update,
             ipc::identity::employee_validity,
             ipc::identity::set_employee_validity,
+            ipc::services::services_overview,
+            ipc::services::policy_get,
+            ipc::services::policy_change,
+            ipc::services::api_key_show,
+            ipc::services::api_key_rotate,
+            ipc::services::consent_answer,
         ])
 }
 
@@ -118,6 +125,7 @@ pub fn run() {
             }
             if app.state::<AppState>().session.unlock_at_start() {
                 tracing::info!("vault unlocked with the OS keyring at start");
+                services::ensure_api(app.handle());
             }
             spawn_auto_lock(app.handle().clone());
             if let Some(w) = app.get_webview_window("main") {

@@ -8,6 +8,7 @@ use wallet_core::credentials::VerifyEnv;
 use wallet_core::session::WalletSession;
 
 use crate::ipc::dto::IpcError;
+use crate::services::{ApiState, ConsentAnswerer};
 
 use crate::ipc::dto::{AppInfo, IncomingRequest};
 
@@ -23,6 +24,8 @@ pub struct AppState {
     dev: bool,
     incoming: Mutex<Vec<IncomingRequest>>,
     verify_env: Mutex<Option<VerifyEnv>>,
+    api: Mutex<ApiState>,
+    consent: Mutex<Option<Arc<dyn ConsentAnswerer>>>,
 }
 
 impl AppState {
@@ -35,6 +38,8 @@ impl AppState {
             dev,
             incoming: Mutex::new(Vec::new()),
             verify_env: Mutex::new(None),
+            api: Mutex::new(ApiState::NotStarted),
+            consent: Mutex::new(None),
         }
     }
 
@@ -86,6 +91,31 @@ impl AppState {
         let env = VerifyEnv::from_policy(policy)?;
         *slot = Some(env.clone());
         Ok(env)
+    }
+
+    /// The loopback API's state.
+    pub fn api_state(&self) -> ApiState {
+        self.api.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Records the loopback API's state.
+    pub fn set_api_state(&self, s: ApiState) {
+        *self.api.lock().unwrap_or_else(|p| p.into_inner()) = s;
+    }
+
+    /// Installs the consent prompt that `consent_answer` answers.
+    pub fn set_consent(&self, c: Arc<dyn ConsentAnswerer>) {
+        *self.consent.lock().unwrap_or_else(|p| p.into_inner()) = Some(c);
+    }
+
+    /// Answers a waiting consent prompt.
+    pub fn answer_consent(&self, id: u64, approve: bool) -> bool {
+        let c = self
+            .consent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        c.is_some_and(|c| c.answer(id, approve))
     }
 
     /// All recorded links, oldest first.

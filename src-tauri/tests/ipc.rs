@@ -192,3 +192,101 @@ fn admin_session_gates_settings_and_ends_on_lock() {
     assert_eq!(call(&wv, "admin_status", json!({}))["active"], false);
     assert_eq!(call(&wv, "vault_status", json!({}))["autoLockSecs"], 300);
 }
+
+#[test]
+fn policy_editor_needs_the_administrator_and_round_trips() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_app, wv) = app(tmp.path());
+    call(
+        &wv,
+        "vault_setup",
+        json!({"input": {"useKeyring": false, "passphrase": "vault pass 1", "adminPassphrase": "admin pass 1"}}),
+    );
+    assert_eq!(call(&wv, "policy_get", json!({})), json!([]));
+    let allow = json!({"change": {"kind": "allowServer", "authorizationServer": "https://as.example/oauth2/a"}});
+    let err = invoke(&wv, "policy_change", allow.clone()).unwrap_err();
+    assert_eq!(err["code"], "admin_required");
+    call(
+        &wv,
+        "admin_login",
+        json!({"input": {"passphrase": "admin pass 1"}}),
+    );
+    call(&wv, "policy_change", allow);
+    let p = call(
+        &wv,
+        "policy_change",
+        json!({"change": {"kind": "allowScope", "authorizationServer": "https://as.example/oauth2/a", "scope": "test"}}),
+    );
+    assert_eq!(
+        p,
+        json!([{"authorizationServer": "https://as.example/oauth2/a", "noPromptScopes": ["test"]}])
+    );
+    let bad = invoke(
+        &wv,
+        "policy_change",
+        json!({"change": {"kind": "allowServer", "authorizationServer": "http://plain.example"}}),
+    )
+    .unwrap_err();
+    assert_eq!(bad["code"], "invalid_input", "{bad}");
+    let p = call(
+        &wv,
+        "policy_change",
+        json!({"change": {"kind": "requirePrompt", "authorizationServer": "https://as.example/oauth2/a", "scope": "test"}}),
+    );
+    assert_eq!(p[0]["noPromptScopes"], json!([]));
+    call(
+        &wv,
+        "policy_change",
+        json!({"change": {"kind": "removeServer", "authorizationServer": "https://as.example/oauth2/a"}}),
+    );
+    assert_eq!(call(&wv, "policy_get", json!({})), json!([]));
+    // No organization yet: the loopback API does not run, and nothing was requested.
+    let o = call(&wv, "services_overview", json!({}));
+    assert_eq!(o["apiUrl"], Value::Null);
+    assert_eq!(o["recent"], json!([]));
+    // A consent answer for a prompt that is not waiting is refused.
+    assert_eq!(
+        call(&wv, "consent_answer", json!({"id": 7, "approve": true})),
+        false
+    );
+}
+
+#[test]
+fn consent_prompt_waits_for_the_employee() {
+    use nuts_wallet_app::services::AppConsent;
+    use wallet_core::oauth::{
+        ChannelKind, ConsentDecision, ConsentHook, ConsentRequest, TokenType,
+    };
+
+    let tmp = tempfile::tempdir().unwrap();
+    let (app, _wv) = app(tmp.path());
+    let hook = std::sync::Arc::new(AppConsent::new(app.handle().clone()));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let request = |scope: &str| ConsentRequest {
+        subject: "zorg".into(),
+        authorization_server: "https://as.example/oauth2/a".into(),
+        scope: scope.into(),
+        token_type: TokenType::Bearer,
+        credentials: vec![],
+        channel: ChannelKind::Api,
+    };
+    let decide = |approve: bool, id: u64, scope: &str| {
+        let h = hook.clone();
+        rt.block_on(async {
+            let ask = h.ask(request(scope));
+            let answer = async {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                assert!(hook.answer(id, approve), "prompt {id} should be waiting");
+            };
+            let (decision, ()) = tokio::join!(ask, answer);
+            decision
+        })
+    };
+    assert!(matches!(decide(true, 1, "a"), ConsentDecision::Approve));
+    assert!(matches!(decide(false, 2, "b"), ConsentDecision::Decline));
+    // Answered prompts are gone.
+    assert!(!hook.answer(1, true));
+}

@@ -5,7 +5,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
-use nuts_wallet_e2e::{app_binary, attr, screenshot, wait_text, Driver};
+use nuts_wallet_e2e::{app_binary, attr, http, screenshot, wait_text, Driver};
 
 fn scratch_data_dir(name: &str) -> String {
     let d = nuts_wallet_e2e::workspace_root().join("run/e2e").join(name);
@@ -33,6 +33,9 @@ fn second_launch(link: &str) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Port of the app's loopback API in this test (not the default 8081, which may be taken).
+const API_PORT: u16 = 18_181;
 
 fn nuts_wallet_cli(args: &[&str], data_dir: &str) -> std::process::Output {
     let bin = app_binary().with_file_name("nuts-wallet");
@@ -69,6 +72,7 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
         &[
             ("NUTS_WALLET_DATA_DIR", data_dir.clone()),
             ("NUTS_WALLET_DEV", "1".into()),
+            ("NUTS_WALLET_API_PORT", API_PORT.to_string()),
         ],
     );
     let c = driver.session().await;
@@ -249,6 +253,63 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
     assert!(doc >= 3, "publication bundle has {doc} entries");
     assert!(std::path::Path::new(&bundle).join("README.txt").exists());
     screenshot(&c, "08-organization").await;
+
+    // Services: the loopback API started with the organization; policy and consent prompt.
+    click(&c, "#nav-services").await;
+    wait_text(&c, "#svc-api", &format!("http://127.0.0.1:{API_PORT}")).await;
+    let (status, _) = http("GET", API_PORT, "/health", &[], "");
+    assert_eq!(status, 200);
+    let server = "https://as.example/oauth2/a";
+    let new_server = c.find(Locator::Css("#svc-new-server")).await.unwrap();
+    new_server.clear().await.unwrap();
+    new_server.send_keys(server).await.unwrap();
+    click(&c, "#svc-add-server").await;
+    wait_text(&c, ".policy-server", server).await;
+    let policy = nuts_wallet_cli(&["policy", "show"], &data_dir);
+    assert!(String::from_utf8_lossy(&policy.stdout).contains(server));
+    click(&c, "#svc-show-key").await;
+    let key = wait_text(&c, "#svc-key", "").await;
+    assert!(key.len() >= 32, "API key looks too short");
+    let path = "/internal/auth/v2/e2e-zorg/request-service-access-token";
+    let body = format!(r#"{{"authorization_server":"{server}","scope":"test"}}"#);
+    let (status, _) = http(
+        "POST",
+        API_PORT,
+        path,
+        &[("Content-Type", "application/json")],
+        &body,
+    );
+    assert_eq!(status, 401, "no API key must be refused");
+    // The scope is not on the no-prompt list: the EHR's request waits for the employee.
+    let auth = format!("Bearer {key}");
+    let waiting = std::thread::spawn({
+        let body = body.clone();
+        move || {
+            http(
+                "POST",
+                API_PORT,
+                path,
+                &[
+                    ("Content-Type", "application/json"),
+                    ("Authorization", &auth),
+                ],
+                &body,
+            )
+        }
+    });
+    wait_text(&c, "#consent-dialog", "test").await;
+    screenshot(&c, "11-consent").await;
+    click(&c, "#consent-decline").await;
+    let (status, answer) = waiting.join().unwrap();
+    assert_eq!(status, 403, "{answer}");
+    assert!(
+        answer.contains("declined") || answer.contains("access_denied"),
+        "{answer}"
+    );
+    click(&c, "#nav-home").await;
+    click(&c, "#nav-services").await;
+    wait_text(&c, "#svc-recent", "as.example").await;
+    screenshot(&c, "12-services").await;
 
     // Employees: self-attestation roster.
     click(&c, "#nav-employees").await;

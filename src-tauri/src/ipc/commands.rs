@@ -76,10 +76,16 @@ pub async fn vault_setup(state: State<'_, AppState>, input: SetupInput) -> Resul
 
 /// Unlock with the passphrase, or with the OS keyring when none is given.
 #[tauri::command]
-pub async fn vault_unlock(state: State<'_, AppState>, input: UnlockInput) -> Result<VaultView> {
+pub async fn vault_unlock<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    input: UnlockInput,
+) -> Result<VaultView> {
     let passphrase = input.passphrase.map(Passphrase::new);
     let session = state.session.clone();
-    blocking(move || Ok(session.unlock(passphrase)?.into())).await
+    let view = blocking(move || Ok(session.unlock(passphrase)?.into())).await?;
+    crate::services::ensure_api(&app);
+    Ok(view)
 }
 
 /// Lock now.

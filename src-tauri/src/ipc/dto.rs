@@ -103,6 +103,7 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     AdminView::export_all_to(dir)?;
     AdminLoginInput::export_all_to(dir)?;
     super::identity_dto::export_bindings(dir)?;
+    super::services::export_bindings(dir)?;
     Ok(())
 }
 

@@ -30,7 +30,11 @@ pub fn org_info(state: State<'_, AppState>) -> Result<Option<OrgView>> {
 
 /// Set up the organization: signing key and did:web (administrator).
 #[tauri::command]
-pub fn org_init(state: State<'_, AppState>, input: OrgInitInput) -> Result<OrgView> {
+pub fn org_init<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: State<'_, AppState>,
+    input: OrgInitInput,
+) -> Result<OrgView> {
     let setup = org::OrgSetup {
         subject: input.subject.trim().to_string(),
         base_url: input.base_url.trim().to_string(),
@@ -44,6 +48,7 @@ pub fn org_init(state: State<'_, AppState>, input: OrgInitInput) -> Result<OrgVi
         .with_admin("setting up the organization", |v, a| {
             org::init_organization(v, a, setup)
         })?;
+    crate::services::ensure_api(&app);
     Ok(info.into())
 }
 

@@ -4,3 +4,4 @@ pub mod commands;
 pub mod dto;
 pub mod identity;
 pub mod identity_dto;
+pub mod services;

@@ -11,6 +11,10 @@ import type { EmployeeRow } from "./bindings/EmployeeRow";
 import type { OrgInitInput } from "./bindings/OrgInitInput";
 import type { OrgView } from "./bindings/OrgView";
 import type { PublishView } from "./bindings/PublishView";
+import type { ConsentPrompt } from "./bindings/ConsentPrompt";
+import type { PolicyChange } from "./bindings/PolicyChange";
+import type { PolicyServer } from "./bindings/PolicyServer";
+import type { ServicesView } from "./bindings/ServicesView";
 import type { ActivityItem } from "./bindings/ActivityItem";
 import type { ActivityQuery } from "./bindings/ActivityQuery";
 import type { AppInfo } from "./bindings/AppInfo";
@@ -20,6 +24,7 @@ import type { SetupInput } from "./bindings/SetupInput";
 import type { UnlockInput } from "./bindings/UnlockInput";
 import type { VaultView } from "./bindings/VaultView";
 
+export type { ConsentPrompt, PolicyChange, PolicyServer, ServicesView };
 export type { AdminView, CredentialDetailView, CredentialRow, EmployeeRow, OrgView, PublishView };
 export type { ActivityCheck, ActivityItem, ActivityQuery, AppInfo, IncomingRequest, IpcError, VaultView };
 export type { IncomingOutcome } from "./bindings/IncomingOutcome";
@@ -163,4 +168,33 @@ export function employeeValidity(): Promise<number> {
 
 export function setEmployeeValidity(minutes: number): Promise<number> {
   return call<number>("set_employee_validity", { minutes });
+}
+
+export function servicesOverview(): Promise<ServicesView> {
+  return call<ServicesView>("services_overview");
+}
+
+export function policyGet(): Promise<PolicyServer[]> {
+  return call<PolicyServer[]>("policy_get");
+}
+
+export function policyChange(change: PolicyChange): Promise<PolicyServer[]> {
+  return call<PolicyServer[]>("policy_change", { change });
+}
+
+export function apiKeyShow(): Promise<string> {
+  return call<string>("api_key_show");
+}
+
+export function apiKeyRotate(): Promise<string> {
+  return call<string>("api_key_rotate");
+}
+
+export function consentAnswer(id: number, approve: boolean): Promise<boolean> {
+  return call<boolean>("consent_answer", { id, approve });
+}
+
+/** Calls `handler` when a service token request needs the employee's decision. */
+export function onConsentRequest(handler: (p: ConsentPrompt) => void): Promise<UnlistenFn> {
+  return listen<ConsentPrompt>("consent-request", (e) => handler(e.payload));
 }

@@ -1,0 +1,243 @@
+//! Commands of the Services view: recent service-token requests, the loopback API's address
+//! and key, the policy editor (administrator) and the answer to a consent prompt.
+
+use serde::Serialize;
+use tauri::{AppHandle, Runtime, State};
+use ts_rs::TS;
+use wallet_core::oauth::service::recent_service_tokens;
+use wallet_core::policy::{PolicyError, ServicePolicy};
+
+use super::dto::IpcError;
+use crate::services::ApiState;
+use crate::state::AppState;
+
+type Result<T> = std::result::Result<T, IpcError>;
+
+impl From<PolicyError> for IpcError {
+    fn from(e: PolicyError) -> Self {
+        match e {
+            PolicyError::Vault(v) => v.into(),
+            other => IpcError {
+                code: "invalid_input".into(),
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+/// One service-token request (from the activity log).
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceRecord {
+    /// Activity sequence number.
+    #[ts(type = "number")]
+    pub seq: i64,
+    /// Unix ms.
+    #[ts(type = "number")]
+    pub at_ms: i64,
+    /// Authorization server.
+    pub authorization_server: String,
+    /// Scope.
+    pub scope: Option<String>,
+    /// `DPoP` / `Bearer`.
+    pub token_type: Option<String>,
+    /// `success`, `failure`, `declined`.
+    pub outcome: String,
+    /// `api`, `cli` or `app`.
+    pub channel: Option<String>,
+    /// Served from the token cache.
+    pub cached: bool,
+    /// Credential types presented.
+    pub credentials: Vec<String>,
+    /// Error code when it failed.
+    pub error: Option<String>,
+}
+
+/// The Services view's data.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ServicesView {
+    /// Base URL of the loopback API when it runs.
+    pub api_url: Option<String>,
+    /// Why it does not run, when it failed to start.
+    pub api_error: Option<String>,
+    /// Recent requests, newest first.
+    pub recent: Vec<ServiceRecord>,
+}
+
+/// One allowed authorization server of the policy.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyServer {
+    /// Issuer URL.
+    pub authorization_server: String,
+    /// Scopes served without asking.
+    pub no_prompt_scopes: Vec<String>,
+}
+
+fn view(p: ServicePolicy) -> Vec<PolicyServer> {
+    p.servers
+        .into_iter()
+        .map(|r| PolicyServer {
+            authorization_server: r.authorization_server,
+            no_prompt_scopes: r.no_prompt_scopes,
+        })
+        .collect()
+}
+
+/// Loopback API state and recent service-token requests.
+#[tauri::command]
+pub fn services_overview<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<ServicesView> {
+    crate::services::ensure_api(&app);
+    let vault = state.session.vault()?;
+    let recent = recent_service_tokens(&vault, 100)?
+        .into_iter()
+        .map(|r| ServiceRecord {
+            seq: r.seq,
+            at_ms: r.at_ms,
+            authorization_server: r.authorization_server,
+            scope: r.scope,
+            token_type: r.token_type,
+            outcome: r.outcome,
+            channel: r.channel,
+            cached: r.cached,
+            credentials: r
+                .credentials
+                .iter()
+                .map(|c| {
+                    c["types"]
+                        .to_string()
+                        .trim_matches(['[', ']'])
+                        .replace('"', "")
+                })
+                .collect(),
+            error: r.error,
+        })
+        .collect();
+    let (api_url, api_error) = match state.api_state() {
+        ApiState::Running(url) => (Some(url), None),
+        ApiState::Failed(e) => (None, Some(e)),
+        ApiState::NotStarted => (None, None),
+    };
+    Ok(ServicesView {
+        api_url,
+        api_error,
+        recent,
+    })
+}
+
+/// The service policy.
+#[tauri::command]
+pub fn policy_get(state: State<'_, AppState>) -> Result<Vec<PolicyServer>> {
+    Ok(view(ServicePolicy::load(&state.session.vault()?)?))
+}
+
+/// What the policy editor can change.
+#[derive(serde::Deserialize, TS)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum PolicyChange {
+    /// Allow talking to an authorization server (asking the employee for every scope).
+    AllowServer {
+        /// Issuer URL.
+        authorization_server: String,
+    },
+    /// Stop talking to an authorization server.
+    RemoveServer {
+        /// Issuer URL.
+        authorization_server: String,
+    },
+    /// Serve a scope without asking.
+    AllowScope {
+        /// Issuer URL.
+        authorization_server: String,
+        /// Scope.
+        scope: String,
+    },
+    /// Ask again for a scope.
+    RequirePrompt {
+        /// Issuer URL.
+        authorization_server: String,
+        /// Scope.
+        scope: String,
+    },
+}
+
+/// Change the policy (administrator).
+#[tauri::command]
+pub fn policy_change(
+    state: State<'_, AppState>,
+    change: PolicyChange,
+) -> Result<Vec<PolicyServer>> {
+    let policy = state
+        .session
+        .with_admin("changing the policy", |vault, admin| {
+            let mut p = ServicePolicy::load(vault)?;
+            match &change {
+                PolicyChange::AllowServer {
+                    authorization_server,
+                } => {
+                    p.allow_server(authorization_server)?;
+                }
+                PolicyChange::RemoveServer {
+                    authorization_server,
+                } => {
+                    p.remove_server(authorization_server);
+                }
+                PolicyChange::AllowScope {
+                    authorization_server,
+                    scope,
+                } => {
+                    p.allow_scope_without_prompt(authorization_server, scope)?;
+                }
+                PolicyChange::RequirePrompt {
+                    authorization_server,
+                    scope,
+                } => {
+                    p.require_prompt(authorization_server, scope);
+                }
+            }
+            p.save(vault, admin)?;
+            Ok::<_, PolicyError>(p)
+        })?;
+    Ok(view(policy))
+}
+
+/// Show the loopback API key (administrator), e.g. to configure the EHR.
+#[tauri::command]
+pub fn api_key_show(state: State<'_, AppState>) -> Result<String> {
+    let key = state.session.with_admin("showing the API key", |v, a| {
+        wallet_api::api_key::show(v, a)
+    })?;
+    Ok(key.expose_secret().to_string())
+}
+
+/// Replace the loopback API key (administrator); the old one stops working at once.
+#[tauri::command]
+pub fn api_key_rotate(state: State<'_, AppState>) -> Result<String> {
+    let key = state.session.with_admin("rotating the API key", |v, a| {
+        wallet_api::api_key::rotate(v, a)
+    })?;
+    Ok(key.expose_secret().to_string())
+}
+
+/// The employee's answer to a consent prompt; false when it was no longer waiting.
+#[tauri::command]
+pub fn consent_answer(state: State<'_, AppState>, id: u64, approve: bool) -> bool {
+    state.answer_consent(id, approve)
+}
+
+/// Writes the TypeScript declarations of these DTOs.
+pub fn export_bindings(dir: &std::path::Path) -> std::result::Result<(), ts_rs::ExportError> {
+    ServicesView::export_all_to(dir)?;
+    PolicyServer::export_all_to(dir)?;
+    PolicyChange::export_all_to(dir)?;
+    crate::services::ConsentPrompt::export_all_to(dir)?;
+    Ok(())
+}
