@@ -137,6 +137,7 @@ fn setup_lock_unlock_and_activity_through_ipc() {
         [
             "vault.unlock/success",
             "vault.unlock/failure",
+            "api_key.create/success",
             "vault.create/success"
         ]
     );
@@ -148,7 +149,7 @@ fn setup_lock_unlock_and_activity_through_ipc() {
     assert_eq!(failures.as_array().unwrap().len(), 1);
     let check = call(&wv, "activity_verify", json!({}));
     assert_eq!(check["intact"], true);
-    assert_eq!(check["entries"], 3);
+    assert_eq!(check["entries"], 4);
 }
 
 #[test]

@@ -71,7 +71,13 @@ pub async fn vault_setup(state: State<'_, AppState>, input: SetupInput) -> Resul
     };
     let admin = Passphrase::new(input.admin_passphrase);
     let session = state.session.clone();
-    blocking(move || Ok(session.setup(protection, admin)?.into())).await
+    blocking(move || {
+        let view = session.setup(protection, admin)?;
+        // The loopback API's key exists from the start (shown to the administrator).
+        wallet_api::api_key::ensure(&session.vault()?)?;
+        Ok(view.into())
+    })
+    .await
 }
 
 /// Unlock with the passphrase, or with the OS keyring when none is given.

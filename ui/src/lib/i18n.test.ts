@@ -44,7 +44,8 @@ describe("i18n", () => {
     expect(errorKey("wrong_passphrase")).toBe("common.error.wrong_passphrase");
     expect(errorKey("database")).toBe("common.error.other");
     expect(actionLabel("nl", "vault.create")).toBe("Wallet aangemaakt");
-    expect(actionLabel("en", "credential.import")).toBe("credential.import");
+    expect(actionLabel("en", "credential.import")).toBe("Credential imported");
+    expect(actionLabel("en", "future.thing")).toBe("future.thing");
     expect(actorLabel("en", "admin")).toBe("Administrator");
     expect(actorLabel("nl", "employee:e-17")).toBe("e-17");
   });

@@ -234,9 +234,12 @@ fn init(data_dir: &Path, args: InitArgs) -> anyhow::Result<ExitCode> {
             admin_kdf: kdf(),
         },
     )?;
+    // The loopback API's key exists from the start; an administrator reads it with
+    // `nuts-wallet api-key show` to configure the EHR.
+    wallet_api::api_key::ensure(&vault)?;
     let st = vault.status()?;
     println!(
-        "Created vault {} in {} (protected by {}; administrator passphrase set)",
+        "Created vault {} in {} (protected by {}; administrator passphrase set; API key created, see `nuts-wallet api-key show`)",
         st.vault_id,
         st.data_dir.display(),
         describe(&st.protection)
@@ -524,6 +527,13 @@ mod tests {
         assert!(T::try_parse_from(["t", "init", "--keyring", "--passphrase-env"]).is_err());
         assert!(ok(run(&a, &["init", "--passphrase-env"])));
         assert!(Vault::exists(&a));
+        {
+            // init also creates the loopback API key.
+            let v = Vault::open(&a, keystore()).unwrap();
+            v.unlock(Unlock::Passphrase(&Passphrase::from("vault passphrase 1")))
+                .unwrap();
+            assert!(wallet_api::api_key::current(&v).unwrap().is_some());
+        }
         let again = run(&a, &["init", "--passphrase-env"]).unwrap_err();
         assert!(again.to_string().contains("already exists"), "{again}");
         assert!(ok(run(&a, &["status", "--json"])));
