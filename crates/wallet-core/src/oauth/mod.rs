@@ -21,6 +21,7 @@ pub mod s2s;
 mod s2s_tests;
 pub mod service;
 pub mod token_cache;
+pub mod user;
 pub mod vault_org;
 
 use std::fmt;

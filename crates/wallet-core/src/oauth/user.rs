@@ -1,0 +1,683 @@
+//! The wallet as OAuth client in the Nuts user flow (authorization code + PKCE + JAR; protocol
+//! brief sections B.1 steps 1-4 and 11-15, B.2, B.6, B.7).
+//!
+//! Building blocks the loopback API wires together:
+//! * [`PkcePair::generate`]: S256 pair; the verifier is a [`PkceVerifier`] (not `Clone`,
+//!   redacted `Debug`, zeroized on drop).
+//! * [`sign_authorization_request`]: JAR #1 by value, signed by the organization key, claims per
+//!   B.2 plus `iat`/`exp` (what Nuts master requires).
+//! * [`discover`]: the AS metadata fields this flow needs (`authorization_endpoint`, ...).
+//! * [`authorization_url`]: where the browser is sent (`client_id` + `request`).
+//! * [`exchange_code`]: the `authorization_code` grant with the PKCE verifier, DPoP when asked,
+//!   error handling shared with the s2s client.
+//! * [`UserSessions`]: the in-memory session store with the B.7 lifetimes (landing token 5 s
+//!   one-time, flow state 1 min, finished token handed out once).
+//!
+//! Nothing here logs codes, verifiers or tokens.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Mutex;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use url::Url;
+use wallet_protocol::jose::{self, b64url};
+use wallet_protocol::net::{HttpClient, HttpRequest, Method};
+use zeroize::Zeroizing;
+
+use super::dpop::{send_with_dpop, DpopNonces};
+use super::error::{Endpoint, S2sError};
+use super::metadata::{error_from_response, MAX_METADATA_BYTES};
+use super::s2s::{parse_token_response, MAX_TOKEN_RESPONSE_BYTES};
+use super::{AuthorizationServerId, Requester, Scope, TokenResponse, TokenType};
+
+/// Lifetime of the landing token handed to the EHR (`/user?token=`), seconds (B.7).
+pub const LANDING_TOKEN_SECS: i64 = 5;
+/// Lifetime of the OAuth flow state (client state, PKCE verifier), seconds (B.7).
+pub const FLOW_STATE_SECS: i64 = 60;
+/// How long a finished token waits to be collected, seconds (the access token lifetime, B.7).
+pub const TOKEN_PICKUP_SECS: i64 = 900;
+/// Lifetime of JAR #1 (`exp - iat`), seconds (Nuts master: 5 min).
+pub const JAR_LIFETIME_SECS: i64 = 300;
+const MAX_SESSIONS: usize = 1024;
+
+/// 32 random bytes, base64url (43 characters).
+pub(crate) fn random_b64_32() -> String {
+    let mut b = Zeroizing::new([0u8; 32]);
+    b[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    b[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    b64url(&b[..])
+}
+
+/// A PKCE code verifier (RFC 7636). Not `Clone`, redacted `Debug`, zeroized on drop.
+pub struct PkceVerifier(Zeroizing<String>);
+
+impl PkceVerifier {
+    /// The verifier text, for the token request only.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+
+    /// The S256 challenge of this verifier.
+    pub fn challenge(&self) -> String {
+        s256_challenge(&self.0)
+    }
+}
+
+impl fmt::Debug for PkceVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PkceVerifier([redacted])")
+    }
+}
+
+/// `base64url(SHA-256(verifier))`.
+pub fn s256_challenge(verifier: &str) -> String {
+    b64url(&Sha256::digest(verifier.as_bytes()))
+}
+
+/// A PKCE pair, method `S256`.
+#[derive(Debug)]
+pub struct PkcePair {
+    /// The secret verifier (kept by the wallet until the code exchange).
+    pub verifier: PkceVerifier,
+    /// `base64url(SHA-256(verifier))`, sent in JAR #1.
+    pub challenge: String,
+}
+
+impl PkcePair {
+    /// A fresh pair: verifier = 32 random bytes, base64url (43 characters).
+    pub fn generate() -> Self {
+        let verifier = PkceVerifier(Zeroizing::new(random_b64_32()));
+        let challenge = verifier.challenge();
+        Self {
+            verifier,
+            challenge,
+        }
+    }
+}
+
+/// The AS metadata fields the user flow needs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct UserFlowMetadata {
+    /// Must equal the issuer asked for.
+    pub issuer: String,
+    /// Where the browser goes.
+    pub authorization_endpoint: String,
+    /// Code exchange.
+    pub token_endpoint: String,
+    /// Nuts: must include `entity_id`.
+    #[serde(default)]
+    pub client_id_schemes_supported: Option<Vec<String>>,
+    /// When `false`, JAR parameters may also go in the query (the wallet always signs).
+    #[serde(default)]
+    pub require_signed_request_object: Option<bool>,
+}
+
+/// Fetches the AS metadata (RFC 8414 well-known URL) and checks what the user flow needs:
+/// issuer match, https authorization and token endpoints, `entity_id` client id scheme.
+pub async fn discover(
+    http: &dyn HttpClient,
+    issuer: &AuthorizationServerId,
+) -> Result<UserFlowMetadata, S2sError> {
+    let ep = Endpoint::Metadata;
+    let bad = |reason: String| S2sError::BadResponse {
+        endpoint: ep,
+        reason,
+    };
+    let url = wallet_protocol::metadata::well_known_url(issuer.url(), "oauth-authorization-server")
+        .map_err(|e| S2sError::InvalidRequest(e.to_string()))?;
+    let mut req = HttpRequest::get(url, "application/json");
+    req.max_body_bytes = MAX_METADATA_BYTES;
+    let resp = http
+        .execute(req)
+        .await
+        .map_err(|e| S2sError::from_net(ep, e))?;
+    if resp.status != 200 {
+        return Err(error_from_response(ep, &resp));
+    }
+    let md: UserFlowMetadata = serde_json::from_slice(&resp.body)
+        .map_err(|e| bad(format!("not usable for the user flow: {e}")))?;
+    if md.issuer != issuer.as_str() {
+        return Err(bad("issuer does not match the authorization server".into()));
+    }
+    for (name, v) in [
+        ("authorization_endpoint", &md.authorization_endpoint),
+        ("token_endpoint", &md.token_endpoint),
+    ] {
+        let u = Url::parse(v).map_err(|_| bad(format!("{name} is not a URL")))?;
+        if u.scheme() != "https" {
+            return Err(bad(format!("{name} is not https")));
+        }
+    }
+    if let Some(s) = &md.client_id_schemes_supported {
+        if !s.iter().any(|s| s == "entity_id") {
+            return Err(bad(
+                "client_id_schemes_supported does not include entity_id".into(),
+            ));
+        }
+    }
+    Ok(md)
+}
+
+/// What goes into JAR #1.
+#[derive(Debug, Clone)]
+pub struct AuthorizationRequest {
+    /// The AS issuer (`aud`).
+    pub authorization_server: AuthorizationServerId,
+    /// Requested scope.
+    pub scope: Scope,
+    /// Client state (random, checked at the callback).
+    pub state: String,
+    /// The wallet's callback URL.
+    pub redirect_uri: String,
+    /// PKCE S256 challenge.
+    pub code_challenge: String,
+}
+
+/// Signs JAR #1 (B.2) with the organization key: `iss` = organization DID, `client_id`,
+/// `aud` = AS issuer, `response_type=code`, `scope`, `state`, `redirect_uri`,
+/// `code_challenge` + `S256`, `iat`, `exp` = iat + 5 min.
+pub fn sign_authorization_request(
+    requester: &Requester,
+    req: &AuthorizationRequest,
+    now: i64,
+) -> Result<String, S2sError> {
+    let claims = json!({
+        "iss": requester.did.as_str(),
+        "client_id": requester.client_id,
+        "aud": req.authorization_server.as_str(),
+        "response_type": "code",
+        "scope": req.scope.as_str(),
+        "state": req.state,
+        "redirect_uri": req.redirect_uri,
+        "code_challenge": req.code_challenge,
+        "code_challenge_method": "S256",
+        "iat": now,
+        "exp": now + JAR_LIFETIME_SECS,
+    });
+    let Value::Object(claims) = claims else {
+        unreachable!("json! object")
+    };
+    jose::sign_jwt(requester.signer.as_ref(), &claims)
+        .map_err(|e| S2sError::Signing(format!("request object: {e}")))
+}
+
+/// The authorization URL for the browser: `authorization_endpoint?client_id=..&request=<JAR>`
+/// (request object by value).
+pub fn authorization_url(
+    authorization_endpoint: &str,
+    client_id: &str,
+    request_object: &str,
+) -> Result<Url, S2sError> {
+    let mut u = Url::parse(authorization_endpoint)
+        .map_err(|_| S2sError::InvalidRequest("authorization_endpoint is not a URL".into()))?;
+    u.query_pairs_mut()
+        .append_pair("client_id", client_id)
+        .append_pair("request", request_object);
+    Ok(u)
+}
+
+/// Exchanges an authorization code (B.6): `grant_type=authorization_code`, `code`,
+/// `client_id`, `code_verifier`, `redirect_uri`; DPoP proof with the organization key when a
+/// DPoP token is asked for (one retry on `use_dpop_nonce`).
+#[allow(clippy::too_many_arguments)]
+pub async fn exchange_code(
+    http: &dyn HttpClient,
+    nonces: &DpopNonces,
+    requester: &Requester,
+    token_endpoint: &str,
+    code: &str,
+    verifier: &PkceVerifier,
+    redirect_uri: &str,
+    token_type: TokenType,
+    now: i64,
+) -> Result<TokenResponse, S2sError> {
+    let url = Url::parse(token_endpoint).map_err(|_| S2sError::BadResponse {
+        endpoint: Endpoint::Metadata,
+        reason: "token_endpoint is not a URL".into(),
+    })?;
+    let body = Zeroizing::new(
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "authorization_code")
+            .append_pair("code", code)
+            .append_pair("client_id", &requester.client_id)
+            .append_pair("code_verifier", verifier.expose_secret())
+            .append_pair("redirect_uri", redirect_uri)
+            .finish(),
+    );
+    let request = HttpRequest {
+        method: Method::Post,
+        url,
+        headers: vec![
+            (
+                "content-type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ),
+            ("accept".into(), "application/json".into()),
+        ],
+        body: body.as_bytes().to_vec(),
+        max_body_bytes: MAX_TOKEN_RESPONSE_BYTES,
+        allow_plain_http: false,
+    };
+    let resp = match token_type {
+        TokenType::DPoP => {
+            send_with_dpop(
+                http,
+                requester.signer.as_ref(),
+                nonces,
+                Endpoint::Token,
+                request,
+                None,
+                now,
+            )
+            .await?
+        }
+        TokenType::Bearer => http
+            .execute(request)
+            .await
+            .map_err(|e| S2sError::from_net(Endpoint::Token, e))?,
+    };
+    parse_token_response(&resp, token_type, requester, now)
+}
+
+/// One user-flow session of the wallet as client.
+#[derive(Debug)]
+pub struct UserSession {
+    /// Organization subject.
+    pub subject: String,
+    /// The AS.
+    pub authorization_server: AuthorizationServerId,
+    /// Scope asked for.
+    pub scope: Scope,
+    /// Token type asked for.
+    pub token_type: TokenType,
+    /// The EHR's redirect URI (where the browser goes at the end).
+    pub app_redirect_uri: String,
+    /// Employee (roster id or identifier) the EHR named, if any.
+    pub preauthorized_user: Option<String>,
+    /// Client state sent in JAR #1 (set at start).
+    pub state: Option<String>,
+    /// PKCE verifier (set at start).
+    pub verifier: Option<PkceVerifier>,
+    /// Token endpoint (set at start).
+    pub token_endpoint: Option<String>,
+    created_at: i64,
+    started_at: Option<i64>,
+}
+
+impl UserSession {
+    /// A new session (not started yet).
+    pub fn new(
+        subject: String,
+        authorization_server: AuthorizationServerId,
+        scope: Scope,
+        token_type: TokenType,
+        app_redirect_uri: String,
+        preauthorized_user: Option<String>,
+        now: i64,
+    ) -> Self {
+        Self {
+            subject,
+            authorization_server,
+            scope,
+            token_type,
+            app_redirect_uri,
+            preauthorized_user,
+            state: None,
+            verifier: None,
+            token_endpoint: None,
+            created_at: now,
+            started_at: None,
+        }
+    }
+}
+
+/// State of a session as the EHR polls it (`GET accesstoken/{session_id}`).
+#[derive(Debug)]
+pub enum TokenPoll {
+    /// Not finished.
+    Pending,
+    /// Finished; the token is handed out this once.
+    Active(TokenResponse),
+    /// Finished with an error (OAuth code and description).
+    Failed {
+        /// OAuth error code.
+        error: String,
+        /// Description.
+        description: String,
+    },
+    /// Unknown, expired or already collected.
+    Unknown,
+}
+
+enum Entry {
+    Flow(Box<UserSession>),
+    Done(Result<TokenResponse, (String, String)>, i64),
+}
+
+/// In-memory user-flow sessions with the B.7 lifetimes.
+#[derive(Default)]
+pub struct UserSessions {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// session id → entry
+    sessions: HashMap<String, Entry>,
+    /// landing token → (session id, expiry)
+    landing: HashMap<String, (String, i64)>,
+    /// client state → session id
+    by_state: HashMap<String, String>,
+}
+
+impl fmt::Debug for UserSessions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("UserSessions")
+    }
+}
+
+/// Why a session operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    /// The landing token is unknown, used or older than 5 s.
+    #[error("unknown or expired user flow link")]
+    UnknownLandingToken,
+    /// The callback state matches no running session (or it is older than 1 min).
+    #[error("unknown or expired user flow state")]
+    UnknownState,
+    /// Too many sessions at once.
+    #[error("too many user flow sessions")]
+    Full,
+}
+
+impl UserSessions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn prune(inner: &mut Inner, now: i64) {
+        inner.landing.retain(|_, (_, until)| now < *until);
+        inner.sessions.retain(|_, e| match e {
+            Entry::Flow(s) => now < s.started_at.unwrap_or(s.created_at) + FLOW_STATE_SECS,
+            Entry::Done(_, at) => now < *at + TOKEN_PICKUP_SECS,
+        });
+        let Inner {
+            sessions, by_state, ..
+        } = inner;
+        by_state.retain(|_, id| matches!(sessions.get(id), Some(Entry::Flow(_))));
+    }
+
+    /// Stores a new session; returns `(session_id, landing_token)` (the token is valid 5 s, once).
+    pub fn create(
+        &self,
+        mut session: UserSession,
+        now: i64,
+    ) -> Result<(String, String), SessionError> {
+        session.created_at = now;
+        let mut inner = self.lock();
+        Self::prune(&mut inner, now);
+        if inner.sessions.len() >= MAX_SESSIONS {
+            return Err(SessionError::Full);
+        }
+        let id = random_b64_32();
+        let token = random_b64_32();
+        inner
+            .landing
+            .insert(token.clone(), (id.clone(), now + LANDING_TOKEN_SECS));
+        inner
+            .sessions
+            .insert(id.clone(), Entry::Flow(Box::new(session)));
+        Ok((id, token))
+    }
+
+    /// Burns a landing token and records the flow start (state, PKCE verifier, token endpoint).
+    /// Returns the session id.
+    pub fn start(
+        &self,
+        landing_token: &str,
+        state: String,
+        verifier: PkceVerifier,
+        token_endpoint: String,
+        now: i64,
+    ) -> Result<String, SessionError> {
+        let mut inner = self.lock();
+        Self::prune(&mut inner, now);
+        let (id, _) = inner
+            .landing
+            .remove(landing_token)
+            .ok_or(SessionError::UnknownLandingToken)?;
+        match inner.sessions.get_mut(&id) {
+            Some(Entry::Flow(s)) if s.state.is_none() => {
+                s.state = Some(state.clone());
+                s.verifier = Some(verifier);
+                s.token_endpoint = Some(token_endpoint);
+                s.started_at = Some(now);
+            }
+            _ => return Err(SessionError::UnknownLandingToken),
+        }
+        inner.by_state.insert(state, id.clone());
+        Ok(id)
+    }
+
+    /// Reads a session that has not been started yet (to build JAR #1 for the landing token).
+    pub fn peek_landing<T>(
+        &self,
+        landing_token: &str,
+        now: i64,
+        f: impl FnOnce(&UserSession) -> T,
+    ) -> Option<T> {
+        let mut inner = self.lock();
+        Self::prune(&mut inner, now);
+        let (id, _) = inner.landing.get(landing_token)?.clone();
+        match inner.sessions.get(&id) {
+            Some(Entry::Flow(s)) => Some(f(s)),
+            _ => None,
+        }
+    }
+
+    /// The callback: takes the session of `state` out of the flow (one-time), returning the
+    /// session id and the session with its verifier, to exchange the code.
+    pub fn take_for_callback(
+        &self,
+        state: &str,
+        now: i64,
+    ) -> Result<(String, Box<UserSession>), SessionError> {
+        let mut inner = self.lock();
+        Self::prune(&mut inner, now);
+        let id = inner
+            .by_state
+            .remove(state)
+            .ok_or(SessionError::UnknownState)?;
+        match inner.sessions.remove(&id) {
+            Some(Entry::Flow(s)) => Ok((id, s)),
+            _ => Err(SessionError::UnknownState),
+        }
+    }
+
+    /// Records the outcome of a session (token or OAuth error) for the EHR to collect.
+    pub fn finish(
+        &self,
+        session_id: &str,
+        result: Result<TokenResponse, (String, String)>,
+        now: i64,
+    ) {
+        let mut inner = self.lock();
+        inner
+            .sessions
+            .insert(session_id.to_owned(), Entry::Done(result, now));
+    }
+
+    /// Polls a session: pending, the token (once), the error (once), or unknown.
+    pub fn poll(&self, session_id: &str, now: i64) -> TokenPoll {
+        let mut inner = self.lock();
+        Self::prune(&mut inner, now);
+        match inner.sessions.get(session_id) {
+            None => TokenPoll::Unknown,
+            Some(Entry::Flow(_)) => TokenPoll::Pending,
+            Some(Entry::Done(..)) => match inner.sessions.remove(session_id) {
+                Some(Entry::Done(Ok(t), _)) => TokenPoll::Active(t),
+                Some(Entry::Done(Err((error, description)), _)) => {
+                    TokenPoll::Failed { error, description }
+                }
+                _ => TokenPoll::Unknown,
+            },
+        }
+    }
+
+    /// Whether a started, unfinished session of this subject is running for `verifier`
+    /// (an AS issuer or client id), for the unsolicited-request check.
+    pub fn has_running_flow_for(&self, verifier: &str, now: i64) -> bool {
+        let mut inner = self.lock();
+        Self::prune(&mut inner, now);
+        inner.sessions.values().any(|e| match e {
+            Entry::Flow(s) => s.started_at.is_some() && s.authorization_server.as_str() == verifier,
+            Entry::Done(..) => false,
+        })
+    }
+}
+
+/// Reads the JSON claims of a compact JWS without verifying it (tests only).
+#[cfg(test)]
+fn unverified_claims(jws: &str) -> Option<serde_json::Map<String, Value>> {
+    let payload = jws.split('.').nth(1)?;
+    let bytes = jose::b64url_decode(payload).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use wallet_protocol::did::Did;
+    use wallet_protocol::jose::SoftwareSigner;
+
+    fn requester() -> Requester {
+        let signer = SoftwareSigner::generate_es256("did:web:client.example#k1").unwrap();
+        Requester {
+            subject: "sub".into(),
+            did: Did::parse("did:web:client.example").unwrap(),
+            client_id: "https://client.example/oauth2/sub".into(),
+            signer: Arc::new(signer),
+        }
+    }
+
+    #[test]
+    fn pkce_pair_is_s256_and_secret() {
+        let p = PkcePair::generate();
+        assert_eq!(p.verifier.expose_secret().len(), 43);
+        assert_eq!(p.challenge, s256_challenge(p.verifier.expose_secret()));
+        assert!(!format!("{p:?}").contains(p.verifier.expose_secret()));
+        // RFC 7636 appendix B
+        assert_eq!(
+            s256_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+        assert_ne!(PkcePair::generate().challenge, p.challenge);
+    }
+
+    #[test]
+    fn jar_one_has_the_b2_claims_and_the_url_carries_it_by_value() {
+        let r = requester();
+        let req = AuthorizationRequest {
+            authorization_server: AuthorizationServerId::parse("https://as.example/oauth2/a")
+                .unwrap(),
+            scope: Scope::parse("test").unwrap(),
+            state: "st".into(),
+            redirect_uri: "https://client.example/cb".into(),
+            code_challenge: "ch".into(),
+        };
+        let jar = sign_authorization_request(&r, &req, 1000).unwrap();
+        let jws = jose::verify_compact(&jar, &jose::Jwk::from_map(r.signer.public_jwk()).unwrap())
+            .unwrap();
+        assert_eq!(jws.header_str("kid"), Some("did:web:client.example#k1"));
+        let c = unverified_claims(&jar).unwrap();
+        assert_eq!(c["iss"], "did:web:client.example");
+        assert_eq!(c["client_id"], "https://client.example/oauth2/sub");
+        assert_eq!(c["aud"], "https://as.example/oauth2/a");
+        assert_eq!(c["response_type"], "code");
+        assert_eq!(c["code_challenge_method"], "S256");
+        assert_eq!(c["iat"], 1000);
+        assert_eq!(c["exp"], 1300);
+        let u =
+            authorization_url("https://as.example/oauth2/a/authorize", &r.client_id, &jar).unwrap();
+        let q: HashMap<_, _> = u.query_pairs().into_owned().collect();
+        assert_eq!(q["client_id"], r.client_id);
+        assert_eq!(q["request"], jar);
+    }
+
+    #[test]
+    fn sessions_follow_the_b7_lifetimes() {
+        let s = UserSessions::default();
+        let mk = || {
+            UserSession::new(
+                "sub".into(),
+                AuthorizationServerId::parse("https://as.example/oauth2/a").unwrap(),
+                Scope::parse("test").unwrap(),
+                TokenType::DPoP,
+                "https://ehr.example/cb".into(),
+                None,
+                100,
+            )
+        };
+        // landing token: 5 s, one-time
+        let (_, late) = s.create(mk(), 100).unwrap();
+        assert_eq!(
+            s.start(
+                &late,
+                "x".into(),
+                PkcePair::generate().verifier,
+                "t".into(),
+                105
+            ),
+            Err(SessionError::UnknownLandingToken)
+        );
+        let (id, tok) = s.create(mk(), 100).unwrap();
+        assert!(matches!(s.poll(&id, 101), TokenPoll::Pending));
+        assert_eq!(
+            s.start(
+                &tok,
+                "st".into(),
+                PkcePair::generate().verifier,
+                "t".into(),
+                101
+            ),
+            Ok(id.clone())
+        );
+        assert!(s
+            .start(
+                &tok,
+                "st2".into(),
+                PkcePair::generate().verifier,
+                "t".into(),
+                101
+            )
+            .is_err());
+        assert!(s.has_running_flow_for("https://as.example/oauth2/a", 102));
+        assert!(!s.has_running_flow_for("https://other.example", 102));
+        // state: one-time
+        let (sid, sess) = s.take_for_callback("st", 150).unwrap();
+        assert_eq!(sid, id);
+        assert!(sess.verifier.is_some());
+        assert_eq!(
+            s.take_for_callback("st", 150).unwrap_err(),
+            SessionError::UnknownState
+        );
+        s.finish(&id, Err(("access_denied".into(), "declined".into())), 151);
+        assert!(matches!(s.poll(&id, 152), TokenPoll::Failed { .. }));
+        assert!(matches!(s.poll(&id, 152), TokenPoll::Unknown));
+        // state older than 1 min is gone
+        let (_, tok2) = s.create(mk(), 200).unwrap();
+        s.start(
+            &tok2,
+            "st3".into(),
+            PkcePair::generate().verifier,
+            "t".into(),
+            200,
+        )
+        .unwrap();
+        assert!(s.take_for_callback("st3", 260).is_err());
+    }
+}
