@@ -1,17 +1,15 @@
 //! Organization setup, publication, credentials and the employee roster through the real
 //! `nuts-wallet` binary, with a passphrase-protected vault (no keyring needed) and a local
-//! HTTPS server (tokio-rustls) whose certificate comes from a test CA made here (rcgen). The
+//! HTTPS server (tokio-rustls) whose certificate comes from a test CA (rcgen), both from
+//! wallet-testkit. The
 //! server hosts the publication bundle exactly as README.txt says, and a did:web issuer.
 
-use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio_rustls::rustls;
 use url::Url;
 use wallet_protocol::did::document::build_did_document;
 use wallet_protocol::did::web::DidWebResolver;
@@ -22,105 +20,21 @@ use wallet_protocol::net::{HttpClient, HttpRequest, NetPolicy, ReqwestHttpClient
 use wallet_protocol::signer::Signer;
 use wallet_protocol::vc::jwt::{issue_jwt_vc, verify_jwt_vc, JwtVcRequest, VerifyOptions};
 use wallet_protocol::SystemClock;
+use wallet_testkit::https::StaticHttpsServer;
+use wallet_testkit::pki::TestPki;
 
 // ------------------------------------------------------------------ HTTPS test server
 
-type Routes = Arc<Mutex<HashMap<String, (String, Vec<u8>)>>>;
-
-struct Pki {
-    ca_pem: Vec<u8>,
-    server: Arc<rustls::ServerConfig>,
-}
+type Pki = TestPki;
+type Server = StaticHttpsServer;
 
 fn pki() -> Pki {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "Nuts Wallet CLI Test CA");
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec!["localhost".to_owned()])
-        .unwrap()
-        .signed_by(&key, &ca, &ca_key)
-        .unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let server = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.der().clone()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-        )
-        .unwrap();
-    Pki {
-        ca_pem: ca.pem().into_bytes(),
-        server: Arc::new(server),
-    }
-}
-
-struct Server {
-    port: u16,
-    routes: Routes,
-}
-
-impl Server {
-    fn route(&self, path: &str, content_type: &str, body: Vec<u8>) {
-        self.routes
-            .lock()
-            .unwrap()
-            .insert(path.to_owned(), (content_type.to_owned(), body));
-    }
+    TestPki::new("Nuts Wallet CLI Test CA", &["localhost"])
 }
 
 /// Starts the server on `rt` (it keeps serving while the test thread runs the binary).
 fn start(rt: &tokio::runtime::Runtime, pki: &Pki) -> Server {
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let acceptor = tokio_rustls::TlsAcceptor::from(pki.server.clone());
-    let routes: Routes = Arc::default();
-    let r = routes.clone();
-    rt.spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            let (acceptor, r) = (acceptor.clone(), r.clone());
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 2048];
-                while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 16 * 1024 {
-                    match tls.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&buf).to_string();
-                let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
-                let found = r.lock().unwrap().get(&path).cloned();
-                let (status, ct, body) = match found {
-                    Some((ct, body)) => (200, ct, body),
-                    None => (404, "text/plain".to_owned(), b"not found".to_vec()),
-                };
-                let resp = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: {ct}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = tls.write_all(resp.as_bytes()).await;
-                let _ = tls.write_all(&body).await;
-                let _ = tls.shutdown().await;
-            });
-        }
-    });
-    Server { port, routes }
+    StaticHttpsServer::start_on(rt, pki)
 }
 
 // ------------------------------------------------------------------ the binary
@@ -286,7 +200,7 @@ fn serve_bundle(server: &Server, out: &Path) -> Vec<(String, String, String)> {
             &format!("https://localhost:{}/{path}", server.port),
             "README URL"
         );
-        server.route(
+        server.serve(
             &format!("/{path}"),
             ct,
             std::fs::read(out.join(path)).unwrap(),
@@ -651,7 +565,7 @@ fn credentials_are_checked_on_import_listed_shown_and_deleted() {
         &Jwk::from_map(web_signer.public_jwk()).unwrap(),
     )
     .unwrap();
-    server.route(
+    server.serve(
         "/issuer/did.json",
         "application/did+json",
         serde_json::to_vec(&doc).unwrap(),

@@ -19,10 +19,7 @@ async fn dev_ca_then_serve() {
     let bin = env!("CARGO_BIN_EXE_nuts-wallet-as");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("as-dev");
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = wallet_testkit::net::free_port();
     let status = Command::new(bin)
         .args(["dev-ca", "--out"])
         .arg(&out)

@@ -25,11 +25,8 @@ use wallet_protocol::vc::contexts;
 use wallet_protocol::vc::jwt::{issue_jwt_vc, JwtVcRequest};
 use wallet_protocol::{metadata, Clock, SystemClock};
 
-pub const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../vectors/nuts");
-
-pub fn vector_path(rel: &str) -> PathBuf {
-    PathBuf::from(format!("{VECTORS}/{rel}"))
-}
+pub use wallet_testkit::form::{form_body, query_of};
+pub use wallet_testkit::vectors::path as vector_path;
 
 /// The policy with an organization and a user definition (scope `zorgtoepassing`).
 pub fn zorgtoepassing() -> PathBuf {
@@ -81,13 +78,7 @@ impl Pki {
 
     /// An HTTP client trusting the test CA, never following redirects.
     pub fn http(&self) -> reqwest::Client {
-        reqwest::Client::builder()
-            .use_rustls_tls()
-            .add_root_certificate(reqwest::Certificate::from_pem(self.ca_pem.as_bytes()).unwrap())
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .build()
-            .unwrap()
+        wallet_testkit::https::client_trusting_pem(self.ca_pem.as_bytes())
     }
 }
 
@@ -138,21 +129,6 @@ impl Resp {
         assert_eq!(q.get("error").map(String::as_str), Some(code), "{loc}");
         q
     }
-}
-
-pub fn query_of(url: &str) -> HashMap<String, String> {
-    let q = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
-    url::form_urlencoded::parse(q.as_bytes())
-        .into_owned()
-        .collect()
-}
-
-pub fn form_body(pairs: &[(&str, &str)]) -> String {
-    let mut s = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        s.append_pair(k, v);
-    }
-    s.finish()
 }
 
 pub async fn send(rb: reqwest::RequestBuilder) -> Resp {

@@ -1,11 +1,6 @@
 use serde_json::Value;
 
-pub const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../vectors/nuts");
-
-pub fn vector(rel: &str) -> String {
-    let path = format!("{VECTORS}/{rel}");
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+pub use wallet_testkit::vectors::read as vector;
 
 pub fn vector_json(rel: &str) -> Value {
     serde_json::from_str(&vector(rel)).unwrap()

@@ -1,15 +1,13 @@
 //! did:web resolution, publication bundle and status lists over a real local HTTPS server
-//! (tokio-rustls) whose certificate is issued by a test CA generated here (rcgen).
+//! (tokio-rustls) whose certificate is issued by a test CA (rcgen), both from wallet-testkit.
 
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio_rustls::rustls;
 use url::Url;
 use wallet_protocol::did::document::build_did_document;
 use wallet_protocol::did::web::DidWebResolver;
@@ -23,134 +21,21 @@ use wallet_protocol::signer::Signer;
 use wallet_protocol::vc::ldp::{self, ProofOptions};
 use wallet_protocol::vc::status::{check_status, RevocationStatus};
 use wallet_protocol::{FixedClock, SystemClock};
-
-#[derive(Clone)]
-struct Route {
-    status: u16,
-    content_type: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
+use wallet_testkit::https::{Route, StaticHttpsServer};
+use wallet_testkit::pki::TestPki;
 
 fn json_route(v: &Value) -> Route {
-    Route {
-        status: 200,
-        content_type: "application/json".into(),
-        headers: vec![],
-        body: serde_json::to_vec(v).unwrap(),
-    }
+    Route::ok("application/json", serde_json::to_vec(v).unwrap())
 }
 
-type Routes = Arc<Mutex<HashMap<String, Route>>>;
-
-struct Pki {
-    ca_pem: Vec<u8>,
-    server: Arc<rustls::ServerConfig>,
-}
+type Pki = TestPki;
 
 fn pki() -> Pki {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "Nuts Wallet Test CA");
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let params =
-        CertificateParams::new(vec!["localhost".to_owned(), "zorg.test".to_owned()]).unwrap();
-    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let server = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.der().clone()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-        )
-        .unwrap();
-    Pki {
-        ca_pem: ca.pem().into_bytes(),
-        server: Arc::new(server),
-    }
+    TestPki::new("Nuts Wallet Test CA", &["localhost", "zorg.test"])
 }
 
-struct Server {
-    port: u16,
-    routes: Routes,
-    hits: Arc<Mutex<HashMap<String, usize>>>,
-    connections: Arc<AtomicUsize>,
-}
-
-impl Server {
-    fn hits(&self, path: &str) -> usize {
-        self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
-    }
-    fn route(&self, path: &str, r: Route) {
-        self.routes.lock().unwrap().insert(path.to_owned(), r);
-    }
-}
-
-async fn start(pki: &Pki) -> Server {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let acceptor = tokio_rustls::TlsAcceptor::from(pki.server.clone());
-    let routes: Routes = Arc::default();
-    let hits: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
-    let connections = Arc::new(AtomicUsize::new(0));
-    let (r, h, c) = (routes.clone(), hits.clone(), connections.clone());
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            c.fetch_add(1, Ordering::SeqCst);
-            let (acceptor, r, h) = (acceptor.clone(), r.clone(), h.clone());
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 2048];
-                while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 16 * 1024 {
-                    match tls.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&buf).to_string();
-                let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
-                *h.lock().unwrap().entry(path.clone()).or_default() += 1;
-                let route = r.lock().unwrap().get(&path).cloned().unwrap_or(Route {
-                    status: 404,
-                    content_type: "text/plain".into(),
-                    headers: vec![],
-                    body: b"not found".to_vec(),
-                });
-                let mut resp = format!(
-                    "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n",
-                    route.status,
-                    route.content_type,
-                    route.body.len()
-                );
-                for (k, v) in &route.headers {
-                    resp.push_str(&format!("{k}: {v}\r\n"));
-                }
-                resp.push_str("\r\n");
-                let _ = tls.write_all(resp.as_bytes()).await;
-                let _ = tls.write_all(&route.body).await;
-                let _ = tls.shutdown().await;
-            });
-        }
-    });
-    Server {
-        port,
-        routes,
-        hits,
-        connections,
-    }
+async fn start(pki: &Pki) -> StaticHttpsServer {
+    StaticHttpsServer::start(pki).await
 }
 
 fn dev(pki: &Pki) -> NetPolicy {
