@@ -9,6 +9,7 @@ pub mod deeplink;
 pub mod doctor;
 pub mod logging;
 pub mod oauth;
+pub mod openid4vp;
 pub mod org;
 pub mod paths;
 pub mod policy;

@@ -1,0 +1,672 @@
+//! OpenID4VP (draft 21) holder of the Nuts user flow (protocol brief B.1 steps 8-11, B.4, B.5,
+//! C.1), in the EUDI shape **resolve → consent → dispatch**:
+//!
+//! 1. [`resolve`] takes a wallet authorization link ([`AuthorizeLink`]), fetches the request
+//!    object (GET, or POST with `wallet_metadata`), verifies it completely
+//!    ([`request::PresentationRequest`] `<Unverified>` → `<Verified>`), fetches the presentation
+//!    definition and client metadata, and evaluates the definition over the organization's
+//!    credentials. Refusals are [`Invalid`]: a typed [`ResolveError`] and, only when the
+//!    request is authentic, an [`ErrorDispatch`] that [`post_error`] may send to the verifier.
+//! 2. The app shows [`Resolved::consent`] ([`Consent`]: verifier as verified, scope, the PEX
+//!    evaluation with claim values and explanations) and gets a [`Decision`].
+//! 3. [`dispatch`] answers: `Approved` signs the organization VP and posts it; a `openid4vp:`
+//!    user round that follows is handled internally (JAR #3 by POST with the self-issued
+//!    `wallet_metadata`, a fresh NutsEmployeeCredential for the chosen roster entry, a VP
+//!    signed by the employee's did:jwk key); the client callback (with the code) is returned.
+//!    `Declined` posts `error=access_denied` (state in the query) and returns the verifier's
+//!    redirect.
+//!
+//! Every round and decision is recorded in the activity log (`presentation.send`,
+//! `presentation.decline`) with verifier, scope, credentials and claim values, never VPs,
+//! codes or tokens.
+
+pub mod error;
+pub mod request;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use url::Url;
+use wallet_pex::{
+    evaluate, negotiate_vp_format, nuts_default_formats, Evaluation, FormatDesignations,
+    PresentationDefinition, SubmissionOptions, VpFormat, WalletCredential,
+};
+use wallet_protocol::clock::Clock;
+use wallet_protocol::did::{Did, DidResolver};
+use wallet_protocol::net::{HttpClient, HttpRequest, Method};
+use wallet_protocol::signer::Signer;
+use wallet_protocol::vc::Credential;
+use wallet_protocol::vp::{self, PresentationRequest as VpInput};
+use wallet_vault::{Actor, CredentialFilter, NewActivity, Outcome, Vault};
+
+pub use error::{DispatchError, ErrorDispatch, Invalid, ResolveError};
+pub use request::{PresentationRequest, SeenRequests, Unverified, Verified, SELF_ISSUED};
+
+use crate::deeplink::{AuthorizeLink, RequestUriMethod};
+use crate::oauth::error::sanitize;
+
+/// VP lifetime in this flow (B.1 #9: exp = now + 15 min).
+pub const VP_VALIDITY_SECS: i64 = 900;
+/// Largest PD / client metadata / response body accepted.
+pub const MAX_DOC_BYTES: usize = 64 * 1024;
+/// Activity action of a sent presentation.
+pub const ACTION_SEND: &str = "presentation.send";
+/// Activity action of a declined request.
+pub const ACTION_DECLINE: &str = "presentation.decline";
+/// Activity action of a refused request.
+pub const ACTION_REFUSE: &str = "presentation.refuse";
+
+/// What the holder needs: the vault (organization, credentials, roster, activity log), HTTP
+/// (with the wallet's `NetPolicy`), DID resolution, the clock and the replay store.
+#[derive(Clone)]
+pub struct HolderEnv {
+    /// The unlocked vault.
+    pub vault: Vault,
+    /// HTTP client (SSRF guard applied).
+    pub http: Arc<dyn HttpClient>,
+    /// DID resolver.
+    pub resolver: Arc<dyn DidResolver>,
+    /// Clock.
+    pub clock: Arc<dyn Clock>,
+    /// Nonces of handled request objects.
+    pub seen: Arc<SeenRequests>,
+}
+
+/// Which wallet answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Round {
+    /// The organization wallet (org key, org credentials).
+    Organization,
+    /// The user wallet (employee did:jwk, NutsEmployeeCredential).
+    User,
+}
+
+/// The verifier as verified (signed request object + entity statement).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifierView {
+    /// Client id (entity id URL).
+    pub client_id: String,
+    /// Its host, for display.
+    pub host: String,
+    /// The DID that signed the request.
+    pub did: String,
+}
+
+/// One wallet credential as the consent screen lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CredentialView {
+    /// Index in the evaluation's credential slice (`CredentialRef::index`).
+    pub index: usize,
+    /// Credential id.
+    pub id: String,
+    /// Types.
+    pub types: Vec<String>,
+    /// Issuer.
+    pub issuer: String,
+}
+
+/// What the consent screen shows for one round.
+#[derive(Debug, Clone, Serialize)]
+pub struct Consent {
+    /// Round.
+    pub round: Round,
+    /// The verifier.
+    pub verifier: VerifierView,
+    /// Scope (from the presentation definition URI), if known.
+    pub scope: Option<String>,
+    /// The PEX evaluation: per descriptor the candidates, selected credential, claim values,
+    /// explanation when unmet.
+    pub evaluation: Evaluation,
+    /// The credentials the evaluation indexes.
+    pub credentials: Vec<CredentialView>,
+    /// Request object expiry (Unix s), for the countdown.
+    pub expires_at: Option<i64>,
+}
+
+/// A verified request, ready for a decision.
+#[derive(Debug)]
+pub struct Resolved {
+    /// The consent model.
+    pub consent: Consent,
+    request: PresentationRequest<Verified>,
+    definition: PresentationDefinition,
+    formats: FormatDesignations,
+    candidates: Vec<WalletCredential>,
+}
+
+impl Resolved {
+    /// The verified request object.
+    pub fn request(&self) -> &PresentationRequest<Verified> {
+        &self.request
+    }
+}
+
+/// The user's decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Send; `employee` (roster id or identifier) answers a user round.
+    Approved {
+        /// Roster id or identifier of the active employee.
+        employee: String,
+    },
+    /// Send `access_denied`.
+    Declined,
+}
+
+/// The result of [`dispatch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DispatchOutcome {
+    /// Where the browser goes: the client callback (with code or error).
+    pub redirect_uri: String,
+    /// Rounds answered.
+    pub rounds: Vec<Round>,
+}
+
+fn wallet_issuer(vault: &Vault) -> Result<crate::org::OrgInfo, ResolveError> {
+    crate::org::require_organization(vault).map_err(|e| ResolveError::NotReady(e.to_string()))
+}
+
+async fn fetch_request_object(
+    env: &HolderEnv,
+    link: &AuthorizeLink,
+    wallet_issuer: &str,
+) -> Result<String, ResolveError> {
+    let url = Url::parse(link.request_uri.as_str())
+        .map_err(|_| ResolveError::Fetch("request_uri is not a URL".into()))?;
+    let mut req = HttpRequest::get(url, "application/oauth-authz-req+jwt");
+    req.max_body_bytes = request::MAX_JWT_BYTES;
+    if link.request_uri_method == RequestUriMethod::Post {
+        let md = json!({
+            "issuer": wallet_issuer,
+            "authorization_endpoint": wallet_protocol::metadata::WALLET_AUTHORIZATION_ENDPOINT,
+            "response_types_supported": ["vp_token"],
+            "vp_formats_supported": wallet_protocol::metadata::vp_formats(),
+            "client_id_schemes_supported": ["entity_id"],
+        });
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("wallet_metadata", &md.to_string())
+            .finish();
+        req.method = Method::Post;
+        req.headers.push((
+            "content-type".into(),
+            "application/x-www-form-urlencoded".into(),
+        ));
+        req.body = body.into_bytes();
+    }
+    let resp = env
+        .http
+        .execute(req)
+        .await
+        .map_err(|e| ResolveError::Fetch(e.to_string()))?;
+    if resp.status != 200 {
+        return Err(ResolveError::Fetch(format!("HTTP {}", resp.status)));
+    }
+    String::from_utf8(resp.body).map_err(|_| ResolveError::Fetch("not text".into()))
+}
+
+async fn fetch_json(
+    env: &HolderEnv,
+    uri: &str,
+    what: fn(String) -> ResolveError,
+) -> Result<Value, ResolveError> {
+    let url = Url::parse(uri).map_err(|_| what("not a URL".into()))?;
+    if url.scheme() != "https" {
+        return Err(what("not https".into()));
+    }
+    let mut req = HttpRequest::get(url, "application/json");
+    req.max_body_bytes = MAX_DOC_BYTES;
+    let resp = env
+        .http
+        .execute(req)
+        .await
+        .map_err(|e| what(e.to_string()))?;
+    if resp.status != 200 {
+        return Err(what(format!("HTTP {}", resp.status)));
+    }
+    serde_json::from_slice(&resp.body).map_err(|_| what("not JSON".into()))
+}
+
+fn org_credentials(vault: &Vault, holder: &str) -> Result<Vec<WalletCredential>, ResolveError> {
+    let metas = vault
+        .list_credentials(&CredentialFilter {
+            subject: Some(holder.to_owned()),
+            ..CredentialFilter::default()
+        })
+        .map_err(|e| ResolveError::NotReady(e.to_string()))?;
+    let mut out = Vec::with_capacity(metas.len());
+    for m in metas {
+        let stored = vault
+            .credential(&m.id)
+            .map_err(|e| ResolveError::NotReady(e.to_string()))?;
+        match WalletCredential::parse(stored.raw.expose_secret()) {
+            Ok(c) => out.push(c),
+            Err(e) => {
+                tracing::warn!(id = %m.id, error = %e, "stored credential is unusable; skipped")
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn issuer_of(c: &WalletCredential) -> String {
+    match c.normalized().get("issuer") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Object(o)) => o
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        _ => String::new(),
+    }
+}
+
+fn views(creds: &[WalletCredential]) -> Vec<CredentialView> {
+    creds
+        .iter()
+        .enumerate()
+        .map(|(index, c)| CredentialView {
+            index,
+            id: c.id().to_owned(),
+            types: c.types().to_vec(),
+            issuer: issuer_of(c),
+        })
+        .collect()
+}
+
+/// Verifies a request and its documents (everything but the evaluation).
+async fn resolve_request(
+    env: &HolderEnv,
+    link: &AuthorizeLink,
+    round: Round,
+) -> Result<
+    (
+        PresentationRequest<Verified>,
+        PresentationDefinition,
+        FormatDesignations,
+    ),
+    Invalid,
+> {
+    let org = wallet_issuer(&env.vault)?;
+    let (fetch_as, expected_aud) = match round {
+        Round::Organization => (org.client_id.clone(), Some(org.client_id.as_str())),
+        Round::User => (SELF_ISSUED.to_owned(), None),
+    };
+    let text = fetch_request_object(env, link, &fetch_as).await?;
+    let verified = PresentationRequest::<Unverified>::new(text)
+        .verify(env, link.client_id.as_str(), expected_aud)
+        .await?;
+    let post_back = |e: ResolveError| Invalid {
+        dispatch: Some(ErrorDispatch {
+            response_uri: verified.response_uri().to_owned(),
+            state: verified.state().to_owned(),
+            error: e.oauth_error().unwrap_or("invalid_request").to_owned(),
+            error_description: e.to_string(),
+        }),
+        error: e,
+    };
+    // Definition: by URI (or the JSON string claim, as Nuts reads it).
+    let pd_json = match (
+        verified.string_claim("presentation_definition_uri"),
+        verified.string_claim("presentation_definition"),
+    ) {
+        (Some(u), None) => fetch_json(env, u, ResolveError::PresentationDefinition)
+            .await
+            .map_err(post_back)?,
+        (None, Some(s)) => serde_json::from_str(s)
+            .map_err(|_| post_back(ResolveError::PresentationDefinition("not JSON".into())))?,
+        _ => {
+            return Err(post_back(ResolveError::PresentationDefinition(
+                "exactly one of presentation_definition(_uri) is required".into(),
+            )))
+        }
+    };
+    let definition = PresentationDefinition::from_json(pd_json)
+        .map_err(|e| post_back(ResolveError::PresentationDefinition(e.to_string())))?;
+    let cm = match (
+        verified.string_claim("client_metadata_uri"),
+        verified.string_claim("client_metadata"),
+    ) {
+        (Some(u), None) => fetch_json(env, u, ResolveError::ClientMetadata)
+            .await
+            .map_err(post_back)?,
+        (None, Some(s)) => serde_json::from_str(s)
+            .map_err(|_| post_back(ResolveError::ClientMetadata("not JSON".into())))?,
+        _ => {
+            return Err(post_back(ResolveError::ClientMetadata(
+                "exactly one of client_metadata(_uri) is required".into(),
+            )))
+        }
+    };
+    let formats: FormatDesignations = match cm.get("vp_formats") {
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| post_back(ResolveError::ClientMetadata(format!("vp_formats: {e}"))))?,
+        None => FormatDesignations::default(),
+    };
+    Ok((verified, definition, formats))
+}
+
+fn scope_of(req: &PresentationRequest<Verified>) -> Option<String> {
+    let u = Url::parse(req.string_claim("presentation_definition_uri")?).ok()?;
+    let s = u.query_pairs().find(|(k, _)| k == "scope")?.1.into_owned();
+    Some(sanitize(&s, 1024))
+}
+
+fn consent_for(
+    round: Round,
+    req: &PresentationRequest<Verified>,
+    evaluation: Evaluation,
+    candidates: &[WalletCredential],
+) -> Consent {
+    let client_id = req.client_id().to_owned();
+    Consent {
+        round,
+        verifier: VerifierView {
+            host: Url::parse(&client_id)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default(),
+            client_id,
+            did: req.verifier_did(),
+        },
+        scope: scope_of(req),
+        evaluation,
+        credentials: views(candidates),
+        expires_at: req.expires_at(),
+    }
+}
+
+/// Resolves a wallet authorization link of the organization round: fetch, verify, documents,
+/// evaluation over the organization's credentials. A refusal is recorded in the activity log
+/// (`presentation.refuse`).
+pub async fn resolve(link: &AuthorizeLink, env: &HolderEnv) -> Result<Resolved, Invalid> {
+    let r = resolve_inner(link, env).await;
+    if let Err(inv) = &r {
+        record(
+            env,
+            ACTION_REFUSE,
+            link.client_id.as_str(),
+            Outcome::Failure,
+            json!({"error": inv.error.code(), "message": inv.error.to_string()}),
+        );
+    }
+    r
+}
+
+async fn resolve_inner(link: &AuthorizeLink, env: &HolderEnv) -> Result<Resolved, Invalid> {
+    let (request, definition, formats) = resolve_request(env, link, Round::Organization).await?;
+    let org = wallet_issuer(&env.vault)?;
+    let candidates = org_credentials(&env.vault, &org.did)?;
+    let evaluation = evaluate(&definition, &candidates, Some(env.clock.now_unix()));
+    let consent = consent_for(Round::Organization, &request, evaluation, &candidates);
+    Ok(Resolved {
+        consent,
+        request,
+        definition,
+        formats,
+        candidates,
+    })
+}
+
+fn record(env: &HolderEnv, action: &str, subject: &str, outcome: Outcome, detail: Value) {
+    let entry = NewActivity::new(Actor::System, action, subject)
+        .outcome(outcome)
+        .detail(detail);
+    if let Err(e) = env.vault.record(entry) {
+        tracing::warn!(error = %e, "could not record the presentation in the activity log");
+    }
+}
+
+/// Posts a verified refusal ([`Invalid::dispatch`]) to the verifier; returns its redirect.
+pub async fn post_error(env: &HolderEnv, d: &ErrorDispatch) -> Result<String, DispatchError> {
+    let mut url = Url::parse(&d.response_uri)
+        .map_err(|_| DispatchError::BadResponse("response_uri is not a URL".into()))?;
+    url.query_pairs_mut().append_pair("state", &d.state);
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("error", &d.error)
+        .append_pair("error_description", &d.error_description)
+        .finish();
+    post_form(env, url, body).await
+}
+
+async fn post_form(env: &HolderEnv, url: Url, body: String) -> Result<String, DispatchError> {
+    let req = HttpRequest {
+        method: Method::Post,
+        url,
+        headers: vec![
+            (
+                "content-type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ),
+            ("accept".into(), "application/json".into()),
+        ],
+        body: body.into_bytes(),
+        max_body_bytes: MAX_DOC_BYTES,
+        allow_plain_http: false,
+    };
+    let resp = env
+        .http
+        .execute(req)
+        .await
+        .map_err(|e| DispatchError::Unreachable(e.to_string()))?;
+    if resp.status != 200 {
+        return Err(DispatchError::Refused {
+            status: resp.status,
+            redirect_uri: resp.header("location").map(str::to_owned),
+        });
+    }
+    let v: Value = serde_json::from_slice(&resp.body)
+        .map_err(|_| DispatchError::BadResponse("not JSON".into()))?;
+    v.get("redirect_uri")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| DispatchError::BadResponse("no redirect_uri".into()))
+}
+
+/// Answers a resolved request with the user's decision; handles the `openid4vp:` user round;
+/// returns the final redirect for the browser.
+pub async fn dispatch(
+    env: &HolderEnv,
+    resolved: Resolved,
+    decision: Decision,
+) -> Result<DispatchOutcome, DispatchError> {
+    let verifier = resolved.request.client_id().to_owned();
+    let scope = resolved.consent.scope.clone();
+    let employee = match decision {
+        Decision::Declined => {
+            let d = ErrorDispatch {
+                response_uri: resolved.request.response_uri().to_owned(),
+                state: resolved.request.state().to_owned(),
+                error: "access_denied".into(),
+                error_description: "the user declined the request".into(),
+            };
+            let r = post_error(env, &d).await;
+            record(
+                env,
+                ACTION_DECLINE,
+                &verifier,
+                Outcome::Declined,
+                json!({"round": Round::Organization, "scope": scope}),
+            );
+            return r.map(|redirect_uri| DispatchOutcome {
+                redirect_uri,
+                rounds: vec![Round::Organization],
+            });
+        }
+        Decision::Approved { employee } => employee,
+    };
+    let org = crate::org::require_organization(&env.vault)
+        .map_err(|e| DispatchError::Storage(e.to_string()))?;
+    let signer = crate::org::organization_signer(&env.vault, &org)
+        .map_err(|e| DispatchError::Signing(e.to_string()))?;
+    let holder = Did::parse(&org.did).map_err(|e| DispatchError::Storage(e.to_string()))?;
+    let next = answer(
+        env,
+        Round::Organization,
+        &resolved.request,
+        &resolved.definition,
+        &resolved.formats,
+        &resolved.candidates,
+        &signer,
+        &holder,
+        scope.as_deref(),
+        None,
+    )
+    .await?;
+    let mut rounds = vec![Round::Organization];
+    let Some(q) = next.strip_prefix("openid4vp:") else {
+        return Ok(DispatchOutcome {
+            redirect_uri: next,
+            rounds,
+        });
+    };
+    // The user round (B.1 10a-10c), same verifier.
+    let link = match crate::deeplink::parse(&format!("{}:{q}", crate::deeplink::SCHEME)) {
+        Ok(crate::deeplink::DeepLink::Authorize(l)) => l,
+        Err(e) => return Err(DispatchError::BadResponse(format!("openid4vp link: {e}"))),
+    };
+    if link.client_id.as_str() != verifier {
+        return Err(DispatchError::BadResponse(
+            "the user round names another verifier".into(),
+        ));
+    }
+    let (request, definition, formats) = resolve_request(env, &link, Round::User).await?;
+    let e = crate::roster::find_employee(&env.vault, &employee)
+        .map_err(|e| DispatchError::Employee(e.to_string()))?;
+    let issued = crate::roster::issue_employee_credential(
+        &env.vault,
+        crate::roster::Issuer::Employee,
+        &e.id,
+        None,
+        env.clock.as_ref(),
+    )
+    .map_err(|e| DispatchError::Employee(e.to_string()))?;
+    let key_id = e
+        .key_id
+        .clone()
+        .ok_or_else(|| DispatchError::Employee("no key".into()))?;
+    let emp_signer = env
+        .vault
+        .signer(&key_id)
+        .map_err(|e| DispatchError::Signing(e.to_string()))?;
+    let emp_did =
+        Did::parse(&issued.subject).map_err(|e| DispatchError::Employee(e.to_string()))?;
+    let cred = WalletCredential::from_jwt(&issued.jwt)
+        .map_err(|e| DispatchError::Employee(e.to_string()))?;
+    let final_redirect = answer(
+        env,
+        Round::User,
+        &request,
+        &definition,
+        &formats,
+        std::slice::from_ref(&cred),
+        &emp_signer,
+        &emp_did,
+        scope_of(&request).as_deref(),
+        Some(&e.identifier),
+    )
+    .await?;
+    rounds.push(Round::User);
+    Ok(DispatchOutcome {
+        redirect_uri: final_redirect,
+        rounds,
+    })
+}
+
+/// Evaluates, signs and posts one round; records it; returns the verifier's `redirect_uri`.
+#[allow(clippy::too_many_arguments)]
+async fn answer(
+    env: &HolderEnv,
+    round: Round,
+    req: &PresentationRequest<Verified>,
+    pd: &PresentationDefinition,
+    formats: &FormatDesignations,
+    candidates: &[WalletCredential],
+    signer: &dyn Signer,
+    holder: &Did,
+    scope: Option<&str>,
+    employee: Option<&str>,
+) -> Result<String, DispatchError> {
+    let verifier = req.client_id().to_owned();
+    let now = env.clock.now_unix();
+    let mut detail = json!({"round": round, "scope": scope, "definition_id": pd.id()});
+    if let Some(e) = employee {
+        detail["employee"] = json!(e);
+    }
+    let result = async {
+        let evaluation = evaluate(pd, candidates, Some(now));
+        if !evaluation.fulfilled {
+            let reasons: Vec<String> = evaluation
+                .descriptors
+                .iter()
+                .filter_map(|d| {
+                    d.explanation
+                        .as_ref()
+                        .map(|x| format!("{}: {}", d.id, x.message))
+                })
+                .collect();
+            return Err(DispatchError::NoMatch(reasons.join("; ")));
+        }
+        let built = evaluation
+            .build_submission(pd, candidates, &SubmissionOptions::default())
+            .map_err(|e| DispatchError::NoMatch(e.to_string()))?;
+        let negotiated = negotiate_vp_format(&nuts_default_formats(), formats, pd.format())
+            .ok_or(DispatchError::NoCommonVpFormat)?;
+        let mut credentials = Vec::with_capacity(built.credentials.len());
+        let mut presented = Vec::new();
+        for &i in &built.credentials {
+            let c = &candidates[i];
+            presented.push(json!({"id": c.id(), "types": c.types(), "issuer": issuer_of(c)}));
+            credentials.push(
+                Credential::from_value(&c.raw().to_json())
+                    .map_err(|e| DispatchError::NoMatch(format!("credential {}: {e}", c.id())))?,
+            );
+        }
+        let fields: serde_json::Map<String, Value> = evaluation
+            .descriptors
+            .iter()
+            .flat_map(|d| d.fields.iter().map(|(k, v)| (k.clone(), v.clone())))
+            .collect();
+        let input = VpInput {
+            holder: holder.clone(),
+            audience: verifier.clone(),
+            nonce: req.nonce().to_owned(),
+            credentials,
+            now,
+            validity_secs: VP_VALIDITY_SECS,
+        };
+        let vp_text = match negotiated.format {
+            VpFormat::JwtVp => vp::issue_jwt_vp(signer, &input),
+            VpFormat::LdpVp => vp::issue_ldp_vp(signer, &input).map(|v| v.to_string()),
+        }
+        .map_err(|e| DispatchError::Signing(e.to_string()))?;
+        let submission = serde_json::to_string(&built.presentation_submission)
+            .map_err(|e| DispatchError::Signing(e.to_string()))?;
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("vp_token", &vp_text)
+            .append_pair("presentation_submission", &submission)
+            .append_pair("state", req.state())
+            .finish();
+        let url = Url::parse(req.response_uri())
+            .map_err(|_| DispatchError::BadResponse("response_uri".into()))?;
+        let redirect = post_form(env, url, body).await?;
+        Ok((redirect, presented, fields, negotiated.format.as_str()))
+    }
+    .await;
+    match result {
+        Ok((redirect, presented, fields, format)) => {
+            detail["credentials"] = json!(presented);
+            detail["claims"] = Value::Object(fields);
+            detail["vp_format"] = json!(format);
+            record(env, ACTION_SEND, &verifier, Outcome::Success, detail);
+            Ok(redirect)
+        }
+        Err(e) => {
+            detail["error"] = json!(e.code());
+            detail["message"] = json!(e.to_string());
+            record(env, ACTION_SEND, &verifier, Outcome::Failure, detail);
+            Err(e)
+        }
+    }
+}
