@@ -17,7 +17,7 @@ use support::{OrgServer, Pki, Wallet, ADMIN_PW};
 use wallet_core::deeplink::{self, AuthorizeLink, DeepLink};
 use wallet_core::oauth::dpop::DpopNonces;
 use wallet_core::oauth::service::RequesterSource;
-use wallet_core::oauth::user::{self, AuthorizationRequest, PkcePair};
+use wallet_core::oauth::user::{self, AuthorizationRequest, PkcePair, UserSession, UserSessions};
 use wallet_core::oauth::{AuthorizationServerId, Requester, Scope, TokenType, VaultOrganization};
 use wallet_core::openid4vp::{self, Decision, HolderEnv, ResolveError, Round, SeenRequests};
 use wallet_core::roster::{self, NewRosterEntry};
@@ -121,6 +121,8 @@ async fn world() -> World {
         resolver: Arc::new(UniversalResolver::from_policy(&pki.net_policy()).unwrap()),
         clock: Arc::new(SystemClock),
         seen: Arc::new(SeenRequests::default()),
+        sessions: Some(Arc::new(UserSessions::default())),
+        allow_unsolicited: false,
     };
     let requester = VaultOrganization.requester(&w.vault, "zorg").unwrap();
     let browser = pki.reqwest();
@@ -155,6 +157,34 @@ impl World {
         let issuer = AuthorizationServerId::parse(&self.as_.issuer).unwrap();
         let md = user::discover(self.http.as_ref(), &issuer).await.unwrap();
         let pkce = PkcePair::generate();
+        // The session the loopback API would create (request-user-access-token) and start
+        // (the landing URL): it makes the verifier's request solicited.
+        let sessions = self.env.sessions.as_ref().unwrap();
+        let now = SystemClock.now_unix();
+        let (_, landing) = sessions
+            .create(
+                UserSession::new(
+                    "zorg".into(),
+                    issuer.clone(),
+                    Scope::parse(SCOPE).unwrap(),
+                    TokenType::DPoP,
+                    "https://ehr.example/cb".into(),
+                    None,
+                    now,
+                ),
+                now,
+            )
+            .unwrap();
+        let session_verifier = PkcePair::generate().verifier;
+        sessions
+            .start(
+                &landing,
+                state.into(),
+                session_verifier,
+                md.token_endpoint.clone(),
+                now,
+            )
+            .unwrap();
         let jar = user::sign_authorization_request(
             &self.requester,
             &AuthorizationRequest {
@@ -225,6 +255,7 @@ async fn organization_and_user_rounds_then_code_exchange_with_dpop_and_bearer() 
             "Zorg Utrecht"
         );
         assert!(c.expires_at.is_some());
+        assert!(!c.unsolicited, "the wallet started this flow");
 
         // dispatch (Approved), both rounds
         let out = openid4vp::dispatch(
@@ -442,10 +473,28 @@ async fn forged_or_misdirected_request_objects_are_refused_before_consent() {
     let t = world().await;
     let v = FakeVerifier::start(&t.pki).await;
     let me = t.w.org.client_id.clone();
+
+    // No session of this wallet with the fake verifier: unsolicited, refused before fetching.
+    let first = v.link(
+        1000,
+        &jose::sign_jwt(&v.signer, &v.claims(&me)).unwrap(),
+        &v.client_id,
+    );
+    let e = openid4vp::resolve(&first, &t.env).await.unwrap_err();
+    assert!(matches!(e.error, ResolveError::Unsolicited(_)), "{e:?}");
+    assert!(e.dispatch.is_none());
+    // An administrator may allow them; the consent then says so.
+    let t_env = HolderEnv {
+        allow_unsolicited: true,
+        ..t.env.clone()
+    };
+    let env = &t_env;
+    let r = openid4vp::resolve(&first, env).await.expect("allowed");
+    assert!(r.consent.unsolicited);
     let sign = |c: &Map<String, Value>| jose::sign_jwt(&v.signer, c).unwrap();
 
     // The well-formed request resolves (so the refusals below are about the one change).
-    let ok = openid4vp::resolve(&v.link(0, &sign(&v.claims(&me)), &v.client_id), &t.env)
+    let ok = openid4vp::resolve(&v.link(0, &sign(&v.claims(&me)), &v.client_id), env)
         .await
         .expect("a good request resolves");
     assert_eq!(ok.consent.verifier.client_id, v.client_id);
@@ -459,7 +508,7 @@ async fn forged_or_misdirected_request_objects_are_refused_before_consent() {
 
     // unsigned (alg none)
     let (l, _) = check(unsigned(&v.claims(&me)), &v.client_id);
-    let e = openid4vp::resolve(&l, &t.env).await.unwrap_err();
+    let e = openid4vp::resolve(&l, env).await.unwrap_err();
     assert!(matches!(e.error, ResolveError::Signature(_)), "{e:?}");
     assert!(e.dispatch.is_none());
 
@@ -470,12 +519,12 @@ async fn forged_or_misdirected_request_objects_are_refused_before_consent() {
         jose::sign_jwt(&other, &v.claims(&me)).unwrap(),
         &v.client_id,
     );
-    let e = openid4vp::resolve(&l, &t.env).await.unwrap_err();
+    let e = openid4vp::resolve(&l, env).await.unwrap_err();
     assert!(matches!(e.error, ResolveError::Signature(_)), "{e:?}");
 
     // client_id in the link differs from the request object's
     let (l, _) = check(sign(&v.claims(&me)), &t.as_.issuer);
-    let e = openid4vp::resolve(&l, &t.env).await.unwrap_err();
+    let e = openid4vp::resolve(&l, env).await.unwrap_err();
     assert!(
         matches!(e.error, ResolveError::ClientIdMismatch { .. }),
         "{e:?}"
@@ -486,14 +535,14 @@ async fn forged_or_misdirected_request_objects_are_refused_before_consent() {
         sign(&v.claims("https://other-wallet.example/oauth2/x")),
         &v.client_id,
     );
-    let e = openid4vp::resolve(&l, &t.env).await.unwrap_err();
+    let e = openid4vp::resolve(&l, env).await.unwrap_err();
     assert!(matches!(e.error, ResolveError::WrongAudience(_)), "{e:?}");
 
     // expired
     let mut c = v.claims(&me);
     c.insert("exp".into(), json!(SystemClock.now_unix() - 10));
     let (l, _) = check(sign(&c), &v.client_id);
-    let e = openid4vp::resolve(&l, &t.env).await.unwrap_err();
+    let e = openid4vp::resolve(&l, env).await.unwrap_err();
     assert_eq!(e.error, ResolveError::Expired);
 
     // response_uri on another origin
@@ -503,7 +552,7 @@ async fn forged_or_misdirected_request_objects_are_refused_before_consent() {
         json!(format!("{}/oauth2/zorg/response", t.w.org_server.base)),
     );
     let (l, _) = check(sign(&c), &v.client_id);
-    let e = openid4vp::resolve(&l, &t.env).await.unwrap_err();
+    let e = openid4vp::resolve(&l, env).await.unwrap_err();
     assert!(matches!(e.error, ResolveError::ResponseUri(_)), "{e:?}");
     assert!(
         e.dispatch.is_none(),
@@ -514,14 +563,14 @@ async fn forged_or_misdirected_request_objects_are_refused_before_consent() {
     let mut c = v.claims(&me);
     c.insert("response_mode".into(), json!("fragment"));
     let (l, _) = check(sign(&c), &v.client_id);
-    let e = openid4vp::resolve(&l, &t.env).await.unwrap_err();
+    let e = openid4vp::resolve(&l, env).await.unwrap_err();
     assert!(matches!(e.error, ResolveError::ResponseMode(_)), "{e:?}");
 
     // wrong client_id_scheme and missing nonce: authentic, so the verifier may be told
     let mut c = v.claims(&me);
     c.insert("client_id_scheme".into(), json!("did"));
     let (l, _) = check(sign(&c), &v.client_id);
-    let e = openid4vp::resolve(&l, &t.env).await.unwrap_err();
+    let e = openid4vp::resolve(&l, env).await.unwrap_err();
     assert!(matches!(e.error, ResolveError::ClientIdScheme(_)), "{e:?}");
     let d = e.dispatch.expect("dispatchable");
     assert_eq!(d.error, "invalid_request");
@@ -529,15 +578,15 @@ async fn forged_or_misdirected_request_objects_are_refused_before_consent() {
     let mut c = v.claims(&me);
     c.remove("nonce");
     let (l, _) = check(sign(&c), &v.client_id);
-    let e = openid4vp::resolve(&l, &t.env).await.unwrap_err();
+    let e = openid4vp::resolve(&l, env).await.unwrap_err();
     assert_eq!(e.error, ResolveError::MissingNonce);
 
     // the same request object served again (replay of a nonce)
     let replay = sign(&v.claims(&me));
     let (l, _) = check(replay.clone(), &v.client_id);
-    openid4vp::resolve(&l, &t.env).await.expect("first use");
+    openid4vp::resolve(&l, env).await.expect("first use");
     let (l, _) = check(replay, &v.client_id);
-    let e = openid4vp::resolve(&l, &t.env).await.unwrap_err();
+    let e = openid4vp::resolve(&l, env).await.unwrap_err();
     assert_eq!(e.error, ResolveError::Replayed);
 
     // a key of the verifier's DID that its entity statement does not list
@@ -567,7 +616,7 @@ async fn forged_or_misdirected_request_objects_are_refused_before_consent() {
     // a fresh resolver (the DID document changed)
     let env = HolderEnv {
         resolver: Arc::new(UniversalResolver::from_policy(&t.pki.net_policy()).unwrap()),
-        ..t.env.clone()
+        ..t_env.clone()
     };
     let e = openid4vp::resolve(&l, &env).await.unwrap_err();
     assert!(

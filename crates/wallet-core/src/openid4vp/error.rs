@@ -7,6 +7,10 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ResolveError {
+    /// No user-flow session of this wallet with this verifier, and unsolicited requests are
+    /// not allowed (phishing risk).
+    #[error("the request from {0} was not started from this wallet")]
+    Unsolicited(String),
     /// The vault is locked or has no organization.
     #[error("the wallet is not ready: {0}")]
     NotReady(String),
@@ -70,6 +74,7 @@ impl ResolveError {
     /// Stable code for the UI and the activity log.
     pub fn code(&self) -> &'static str {
         match self {
+            Self::Unsolicited(_) => "unsolicited",
             Self::NotReady(_) => "not_ready",
             Self::Fetch(_) => "request_object_fetch",
             Self::Signature(_) => "request_object_signature",
@@ -189,5 +194,34 @@ impl DispatchError {
             Self::BadResponse(_) => "bad_response",
             Self::UserRound(_) => "user_round",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_authentic_request_errors_map_to_an_oauth_error() {
+        assert_eq!(
+            ResolveError::MissingNonce.oauth_error(),
+            Some("invalid_request")
+        );
+        assert_eq!(
+            ResolveError::PresentationDefinition("x".into()).oauth_error(),
+            Some("invalid_presentation_definition_uri")
+        );
+        for never in [
+            ResolveError::Signature("x".into()),
+            ResolveError::ResponseUri("x".into()),
+            ResolveError::WrongAudience("x".into()),
+            ResolveError::Expired,
+            ResolveError::Replayed,
+            ResolveError::Unsolicited("x".into()),
+        ] {
+            assert_eq!(never.oauth_error(), None, "{never:?}");
+            assert!(Invalid::from(never).dispatch.is_none());
+        }
+        assert_eq!(ResolveError::Expired.code(), "expired");
     }
 }

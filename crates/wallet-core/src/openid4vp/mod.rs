@@ -45,6 +45,7 @@ pub use request::{PresentationRequest, SeenRequests, Unverified, Verified, SELF_
 
 use crate::deeplink::{AuthorizeLink, RequestUriMethod};
 use crate::oauth::error::sanitize;
+use crate::oauth::user::UserSessions;
 
 /// VP lifetime in this flow (B.1 #9: exp = now + 15 min).
 pub const VP_VALIDITY_SECS: i64 = 900;
@@ -71,6 +72,13 @@ pub struct HolderEnv {
     pub clock: Arc<dyn Clock>,
     /// Nonces of handled request objects.
     pub seen: Arc<SeenRequests>,
+    /// The user-flow sessions this wallet started as client: a request from a verifier
+    /// without a running session is unsolicited (issue 8 #3). `None`: no sessions, so every
+    /// request is unsolicited.
+    pub sessions: Option<Arc<UserSessions>>,
+    /// Accept unsolicited requests (administrator policy / `present --allow-unsolicited`);
+    /// the consent then says the clinician did not start this request.
+    pub allow_unsolicited: bool,
 }
 
 /// Which wallet answers.
@@ -123,6 +131,9 @@ pub struct Consent {
     pub credentials: Vec<CredentialView>,
     /// Request object expiry (Unix s), for the countdown.
     pub expires_at: Option<i64>,
+    /// The clinician did not start this request (no user-flow session of this wallet with
+    /// this verifier); only possible when unsolicited requests are allowed.
+    pub unsolicited: bool,
 }
 
 /// A verified request, ready for a decision.
@@ -140,6 +151,17 @@ impl Resolved {
     /// The verified request object.
     pub fn request(&self) -> &PresentationRequest<Verified> {
         &self.request
+    }
+
+    /// An error for this (verified) request, to send with [`post_error`] instead of a
+    /// presentation, e.g. `invalid_request` when the definition cannot be met (B.4).
+    pub fn error_dispatch(&self, error: &str, description: &str) -> ErrorDispatch {
+        ErrorDispatch {
+            response_uri: self.request.response_uri().to_owned(),
+            state: self.request.state().to_owned(),
+            error: error.to_owned(),
+            error_description: description.to_owned(),
+        }
     }
 }
 
@@ -374,6 +396,7 @@ fn consent_for(
         evaluation,
         credentials: views(candidates),
         expires_at: req.expires_at(),
+        unsolicited: false,
     }
 }
 
@@ -395,11 +418,21 @@ pub async fn resolve(link: &AuthorizeLink, env: &HolderEnv) -> Result<Resolved, 
 }
 
 async fn resolve_inner(link: &AuthorizeLink, env: &HolderEnv) -> Result<Resolved, Invalid> {
+    // Unsolicited requests are refused before anything is fetched (nothing is posted).
+    let now = env.clock.now_unix();
+    let unsolicited = !env
+        .sessions
+        .as_ref()
+        .is_some_and(|s| s.has_running_flow_for(link.client_id.as_str(), now));
+    if unsolicited && !env.allow_unsolicited {
+        return Err(ResolveError::Unsolicited(link.client_id.as_str().to_owned()).into());
+    }
     let (request, definition, formats) = resolve_request(env, link, Round::Organization).await?;
     let org = wallet_issuer(&env.vault)?;
     let candidates = org_credentials(&env.vault, &org.did)?;
     let evaluation = evaluate(&definition, &candidates, Some(env.clock.now_unix()));
-    let consent = consent_for(Round::Organization, &request, evaluation, &candidates);
+    let mut consent = consent_for(Round::Organization, &request, evaluation, &candidates);
+    consent.unsolicited = unsolicited;
     Ok(Resolved {
         consent,
         request,
@@ -475,12 +508,7 @@ pub async fn dispatch(
     let scope = resolved.consent.scope.clone();
     let employee = match decision {
         Decision::Declined => {
-            let d = ErrorDispatch {
-                response_uri: resolved.request.response_uri().to_owned(),
-                state: resolved.request.state().to_owned(),
-                error: "access_denied".into(),
-                error_description: "the user declined the request".into(),
-            };
+            let d = resolved.error_dispatch("access_denied", "the user declined the request");
             let r = post_error(env, &d).await;
             record(
                 env,

@@ -283,3 +283,17 @@ async fn fetch_entity_statement(
     }
     Ok(st)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nonce_is_accepted_once_per_verifier_within_the_window() {
+        let s = SeenRequests::default();
+        assert!(s.first_use("https://a", "n1", 100));
+        assert!(!s.first_use("https://a", "n1", 101));
+        assert!(s.first_use("https://b", "n1", 101));
+        assert!(s.first_use("https://a", "n1", 100 + REPLAY_WINDOW_SECS + 1));
+    }
+}
