@@ -17,7 +17,9 @@ use support::{OrgServer, Pki, Wallet, ADMIN_PW};
 use wallet_core::deeplink::{self, AuthorizeLink, DeepLink};
 use wallet_core::oauth::dpop::DpopNonces;
 use wallet_core::oauth::service::RequesterSource;
-use wallet_core::oauth::user::{self, AuthorizationRequest, PkcePair, UserSession, UserSessions};
+use wallet_core::oauth::user::{
+    self, AuthorizationRequest, PkcePair, TokenPoll, UserSession, UserSessions,
+};
 use wallet_core::oauth::{AuthorizationServerId, Requester, Scope, TokenType, VaultOrganization};
 use wallet_core::openid4vp::{self, Decision, HolderEnv, ResolveError, Round, SeenRequests};
 use wallet_core::roster::{self, NewRosterEntry};
@@ -153,7 +155,8 @@ impl World {
 
     /// Client side up to the wallet link: discovery, PKCE, JAR #1, the browser's authorize
     /// request; returns the link the AS redirects to, the PKCE verifier and the token endpoint.
-    async fn start(&self, state: &str) -> (AuthorizeLink, PkcePair, String) {
+    /// Returns the wallet link and the session id.
+    async fn start(&self, state: &str, token_type: TokenType) -> (AuthorizeLink, String) {
         let issuer = AuthorizationServerId::parse(&self.as_.issuer).unwrap();
         let md = user::discover(self.http.as_ref(), &issuer).await.unwrap();
         let pkce = PkcePair::generate();
@@ -167,7 +170,7 @@ impl World {
                     "zorg".into(),
                     issuer.clone(),
                     Scope::parse(SCOPE).unwrap(),
-                    TokenType::DPoP,
+                    token_type,
                     "https://ehr.example/cb".into(),
                     None,
                     now,
@@ -175,16 +178,20 @@ impl World {
                 now,
             )
             .unwrap();
-        let session_verifier = PkcePair::generate().verifier;
-        sessions
+        let challenge = pkce.challenge.clone();
+        let session_id = sessions
             .start(
                 &landing,
                 state.into(),
-                session_verifier,
-                md.token_endpoint.clone(),
+                pkce.verifier,
+                md.token_endpoint,
                 now,
             )
             .unwrap();
+        assert!(matches!(
+            sessions.poll(&session_id, now),
+            TokenPoll::Pending
+        ));
         let jar = user::sign_authorization_request(
             &self.requester,
             &AuthorizationRequest {
@@ -192,7 +199,7 @@ impl World {
                 scope: Scope::parse(SCOPE).unwrap(),
                 state: state.into(),
                 redirect_uri: self.callback(),
-                code_challenge: pkce.challenge.clone(),
+                code_challenge: challenge,
             },
             SystemClock.now_unix(),
         )
@@ -204,7 +211,7 @@ impl World {
         assert_eq!(r.status(), 302, "{}", r.text().await.unwrap());
         let loc = r.headers()["location"].to_str().unwrap().to_owned();
         let DeepLink::Authorize(link) = deeplink::parse(&loc).unwrap();
-        (link, pkce, md.token_endpoint)
+        (link, session_id)
     }
 
     async fn introspect(&self, token: &str) -> Value {
@@ -238,7 +245,7 @@ async fn organization_and_user_rounds_then_code_exchange_with_dpop_and_bearer() 
     let t = world().await;
     for (n, token_type) in [TokenType::DPoP, TokenType::Bearer].into_iter().enumerate() {
         let client_state = format!("client-state-{n}");
-        let (link, pkce, token_endpoint) = t.start(&client_state).await;
+        let (link, session_id) = t.start(&client_state, token_type).await;
         assert_eq!(link.client_id.as_str(), t.as_.issuer);
 
         // resolve → consent
@@ -276,17 +283,24 @@ async fn organization_and_user_rounds_then_code_exchange_with_dpop_and_bearer() 
         let q = query(&out.redirect_uri);
         assert_eq!(q["state"], client_state);
 
-        // code exchange
+        // the callback: the session of this state (one-time), code exchange with its verifier
+        let sessions = t.env.sessions.as_ref().unwrap();
+        let now = SystemClock.now_unix();
+        let (sid, session) = sessions.take_for_callback(&q["state"], now).unwrap();
+        assert_eq!(sid, session_id);
+        assert!(sessions.take_for_callback(&q["state"], now).is_err());
+        let verifier = session.verifier.as_ref().unwrap();
+        let token_endpoint = session.token_endpoint.clone().unwrap();
         let tok = user::exchange_code(
             t.http.as_ref(),
             &DpopNonces::default(),
             &t.requester,
             &token_endpoint,
             &q["code"],
-            &pkce.verifier,
+            verifier,
             &t.callback(),
-            token_type,
-            SystemClock.now_unix(),
+            session.token_type,
+            now,
         )
         .await
         .expect("token");
@@ -308,13 +322,26 @@ async fn organization_and_user_rounds_then_code_exchange_with_dpop_and_bearer() 
             &t.requester,
             &token_endpoint,
             &q["code"],
-            &pkce.verifier,
+            verifier,
             &t.callback(),
             token_type,
             SystemClock.now_unix(),
         )
         .await;
         assert!(again.is_err());
+        // the EHR collects the token once
+        sessions.finish(&session_id, Ok(tok.clone()), now);
+        match sessions.poll(&session_id, now) {
+            TokenPoll::Active(p) => assert_eq!(
+                p.access_token.expose_secret(),
+                tok.access_token.expose_secret()
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            sessions.poll(&session_id, now),
+            TokenPoll::Unknown
+        ));
     }
     // Activity: one entry per round, no VPs.
     let sent = t.activity(openid4vp::ACTION_SEND);
@@ -336,7 +363,7 @@ async fn organization_and_user_rounds_then_code_exchange_with_dpop_and_bearer() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declined_flow_ends_at_the_client_with_access_denied() {
     let t = world().await;
-    let (link, _pkce, _) = t.start("st-decline").await;
+    let (link, _) = t.start("st-decline", TokenType::DPoP).await;
     let resolved = openid4vp::resolve(&link, &t.env).await.unwrap();
     let out = openid4vp::dispatch(&t.env, resolved, Decision::Declined)
         .await
@@ -357,7 +384,7 @@ async fn declined_flow_ends_at_the_client_with_access_denied() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_object_used_twice_is_refused() {
     let t = world().await;
-    let (link, _pkce, _) = t.start("st-reuse").await;
+    let (link, _) = t.start("st-reuse", TokenType::DPoP).await;
     let first = openid4vp::resolve(&link, &t.env).await.unwrap();
     drop(first);
     let e = openid4vp::resolve(&link, &t.env).await.unwrap_err();

@@ -560,6 +560,14 @@ pub async fn dispatch(
         ));
     }
     let (request, definition, formats) = resolve_request(env, &link, Round::User).await?;
+    // Same verifier key owner and same verifier session as the organization round (B.4).
+    if request.verifier_did() != resolved.request.verifier_did()
+        || request.state() != resolved.request.state()
+    {
+        return Err(DispatchError::BadResponse(
+            "the user round does not continue the organization round".into(),
+        ));
+    }
     let e = crate::roster::find_employee(&env.vault, &employee)
         .map_err(|e| DispatchError::Employee(e.to_string()))?;
     let issued = crate::roster::issue_employee_credential(
