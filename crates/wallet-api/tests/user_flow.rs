@@ -17,9 +17,7 @@ use support::{OrgServer, Pki, Wallet, ADMIN_PW};
 use wallet_core::deeplink::{self, AuthorizeLink, DeepLink};
 use wallet_core::oauth::dpop::DpopNonces;
 use wallet_core::oauth::service::RequesterSource;
-use wallet_core::oauth::user::{
-    self, AuthorizationRequest, PkcePair, TokenPoll, UserSession, UserSessions,
-};
+use wallet_core::oauth::user::{self, TokenPoll, UserSession, UserSessions};
 use wallet_core::oauth::{AuthorizationServerId, Requester, Scope, TokenType, VaultOrganization};
 use wallet_core::openid4vp::{self, Decision, HolderEnv, ResolveError, Round, SeenRequests};
 use wallet_core::roster::{self, NewRosterEntry};
@@ -155,20 +153,18 @@ impl World {
 
     /// Client side up to the wallet link: discovery, PKCE, JAR #1, the browser's authorize
     /// request; returns the link the AS redirects to, the PKCE verifier and the token endpoint.
-    /// Returns the wallet link and the session id.
-    async fn start(&self, state: &str, token_type: TokenType) -> (AuthorizeLink, String) {
+    /// What the loopback API does (request-user-access-token, then the landing URL in the
+    /// browser) with `oauth::user`; the browser follows to the AS, which redirects to the
+    /// wallet. Returns the wallet link and the session id.
+    async fn start(&self, token_type: TokenType) -> (AuthorizeLink, String) {
         let issuer = AuthorizationServerId::parse(&self.as_.issuer).unwrap();
-        let md = user::discover(self.http.as_ref(), &issuer).await.unwrap();
-        let pkce = PkcePair::generate();
-        // The session the loopback API would create (request-user-access-token) and start
-        // (the landing URL): it makes the verifier's request solicited.
         let sessions = self.env.sessions.as_ref().unwrap();
         let now = SystemClock.now_unix();
-        let (_, landing) = sessions
+        let (session_id, landing) = sessions
             .create(
                 UserSession::new(
                     "zorg".into(),
-                    issuer.clone(),
+                    issuer,
                     Scope::parse(SCOPE).unwrap(),
                     token_type,
                     "https://ehr.example/cb".into(),
@@ -178,35 +174,28 @@ impl World {
                 now,
             )
             .unwrap();
-        let challenge = pkce.challenge.clone();
-        let session_id = sessions
-            .start(
-                &landing,
-                state.into(),
-                pkce.verifier,
-                md.token_endpoint,
-                now,
-            )
-            .unwrap();
         assert!(matches!(
             sessions.poll(&session_id, now),
             TokenPoll::Pending
         ));
-        let jar = user::sign_authorization_request(
+        let url = user::start_flow(
+            self.http.as_ref(),
+            sessions,
             &self.requester,
-            &AuthorizationRequest {
-                authorization_server: issuer,
-                scope: Scope::parse(SCOPE).unwrap(),
-                state: state.into(),
-                redirect_uri: self.callback(),
-                code_challenge: challenge,
-            },
-            SystemClock.now_unix(),
+            &landing,
+            &self.callback(),
+            now,
+        )
+        .await
+        .unwrap();
+        // JAR #1 by value, signed by the organization key
+        let q = query(url.as_str());
+        assert_eq!(q["client_id"], self.requester.client_id);
+        jose::verify_compact(
+            &q["request"],
+            &Jwk::from_map(self.requester.signer.public_jwk()).unwrap(),
         )
         .unwrap();
-        let url =
-            user::authorization_url(&md.authorization_endpoint, &self.requester.client_id, &jar)
-                .unwrap();
         let r = self.browser.get(url.as_str()).send().await.unwrap();
         assert_eq!(r.status(), 302, "{}", r.text().await.unwrap());
         let loc = r.headers()["location"].to_str().unwrap().to_owned();
@@ -243,9 +232,8 @@ impl World {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn organization_and_user_rounds_then_code_exchange_with_dpop_and_bearer() {
     let t = world().await;
-    for (n, token_type) in [TokenType::DPoP, TokenType::Bearer].into_iter().enumerate() {
-        let client_state = format!("client-state-{n}");
-        let (link, session_id) = t.start(&client_state, token_type).await;
+    for token_type in [TokenType::DPoP, TokenType::Bearer] {
+        let (link, session_id) = t.start(token_type).await;
         assert_eq!(link.client_id.as_str(), t.as_.issuer);
 
         // resolve → consent
@@ -281,29 +269,38 @@ async fn organization_and_user_rounds_then_code_exchange_with_dpop_and_bearer() 
             out.redirect_uri
         );
         let q = query(&out.redirect_uri);
-        assert_eq!(q["state"], client_state);
 
-        // the callback: the session of this state (one-time), code exchange with its verifier
+        // the callback: code exchange with the session's PKCE verifier; the EHR's redirect
         let sessions = t.env.sessions.as_ref().unwrap();
         let now = SystemClock.now_unix();
-        let (sid, session) = sessions.take_for_callback(&q["state"], now).unwrap();
-        assert_eq!(sid, session_id);
-        assert!(sessions.take_for_callback(&q["state"], now).is_err());
-        let verifier = session.verifier.as_ref().unwrap();
-        let token_endpoint = session.token_endpoint.clone().unwrap();
-        let tok = user::exchange_code(
+        let (sid, ehr) = user::complete_flow(
             t.http.as_ref(),
             &DpopNonces::default(),
+            sessions,
             &t.requester,
-            &token_endpoint,
-            &q["code"],
-            verifier,
+            &q["state"],
+            Some(&q["code"]),
+            None,
             &t.callback(),
-            session.token_type,
             now,
         )
         .await
-        .expect("token");
+        .unwrap();
+        assert_eq!(
+            (sid.as_str(), ehr.as_str()),
+            (session_id.as_str(), "https://ehr.example/cb")
+        );
+        // the state is one-time
+        assert!(sessions.take_for_callback(&q["state"], now).is_err());
+        // the EHR collects the token once
+        let tok = match sessions.poll(&session_id, now) {
+            TokenPoll::Active(tok) => tok,
+            other => panic!("{other:?}"),
+        };
+        assert!(matches!(
+            sessions.poll(&session_id, now),
+            TokenPoll::Unknown
+        ));
         assert_eq!(tok.token_type, token_type);
         assert_eq!(tok.scope.as_deref(), Some(SCOPE));
         let i = t.introspect(tok.access_token.expose_secret()).await;
@@ -314,34 +311,6 @@ async fn organization_and_user_rounds_then_code_exchange_with_dpop_and_bearer() 
         assert_eq!(i["employee_role"], "Verpleegkundige");
         assert_eq!(i["organization_name"], "Zorg Utrecht");
         assert_eq!(i.get("cnf").is_some(), token_type == TokenType::DPoP, "{i}");
-
-        // the code is one-time
-        let again = user::exchange_code(
-            t.http.as_ref(),
-            &DpopNonces::default(),
-            &t.requester,
-            &token_endpoint,
-            &q["code"],
-            verifier,
-            &t.callback(),
-            token_type,
-            SystemClock.now_unix(),
-        )
-        .await;
-        assert!(again.is_err());
-        // the EHR collects the token once
-        sessions.finish(&session_id, Ok(tok.clone()), now);
-        match sessions.poll(&session_id, now) {
-            TokenPoll::Active(p) => assert_eq!(
-                p.access_token.expose_secret(),
-                tok.access_token.expose_secret()
-            ),
-            other => panic!("{other:?}"),
-        }
-        assert!(matches!(
-            sessions.poll(&session_id, now),
-            TokenPoll::Unknown
-        ));
     }
     // Activity: one entry per round, no VPs.
     let sent = t.activity(openid4vp::ACTION_SEND);
@@ -363,7 +332,7 @@ async fn organization_and_user_rounds_then_code_exchange_with_dpop_and_bearer() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declined_flow_ends_at_the_client_with_access_denied() {
     let t = world().await;
-    let (link, _) = t.start("st-decline", TokenType::DPoP).await;
+    let (link, session_id) = t.start(TokenType::DPoP).await;
     let resolved = openid4vp::resolve(&link, &t.env).await.unwrap();
     let out = openid4vp::dispatch(&t.env, resolved, Decision::Declined)
         .await
@@ -374,6 +343,20 @@ async fn declined_flow_ends_at_the_client_with_access_denied() {
         out.redirect_uri
     );
     assert_eq!(query(&out.redirect_uri)["error"], "access_denied");
+    // the client side learns it from the holder (the AS sends no state with a wallet error)
+    let sessions = t.env.sessions.as_ref().unwrap();
+    let now = SystemClock.now_unix();
+    let (sid, ehr) = sessions
+        .abort_running_for(&t.as_.issuer, "access_denied", "declined", now)
+        .unwrap();
+    assert_eq!(
+        (sid.as_str(), ehr.as_str()),
+        (session_id.as_str(), "https://ehr.example/cb")
+    );
+    assert!(matches!(
+        sessions.poll(&session_id, now),
+        TokenPoll::Failed { ref error, .. } if error == "access_denied"
+    ));
     let d = t.activity(openid4vp::ACTION_DECLINE);
     assert_eq!(d.len(), 1);
     assert_eq!(d[0].outcome, "declined");
@@ -384,7 +367,7 @@ async fn declined_flow_ends_at_the_client_with_access_denied() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_object_used_twice_is_refused() {
     let t = world().await;
-    let (link, _) = t.start("st-reuse", TokenType::DPoP).await;
+    let (link, _) = t.start(TokenType::DPoP).await;
     let first = openid4vp::resolve(&link, &t.env).await.unwrap();
     drop(first);
     let e = openid4vp::resolve(&link, &t.env).await.unwrap_err();

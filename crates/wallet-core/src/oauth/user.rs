@@ -282,6 +282,97 @@ pub async fn exchange_code(
     parse_token_response(&resp, token_type, requester, now)
 }
 
+/// The landing URL (B.1 step 2-4): burns the landing token, discovers the AS, creates the
+/// PKCE pair and client state, signs JAR #1 and records the start in `sessions`. Returns the
+/// authorization URL to redirect the browser to. `callback` is the wallet's callback URL.
+pub async fn start_flow(
+    http: &dyn HttpClient,
+    sessions: &UserSessions,
+    requester: &Requester,
+    landing_token: &str,
+    callback: &str,
+    now: i64,
+) -> Result<Url, UserFlowError> {
+    let (issuer, scope) = sessions
+        .peek_landing(landing_token, now, |s| {
+            (s.authorization_server.clone(), s.scope.clone())
+        })
+        .ok_or(SessionError::UnknownLandingToken)?;
+    let md = discover(http, &issuer).await?;
+    let pkce = PkcePair::generate();
+    let state = random_b64_32();
+    let jar = sign_authorization_request(
+        requester,
+        &AuthorizationRequest {
+            authorization_server: issuer,
+            scope,
+            state: state.clone(),
+            redirect_uri: callback.to_owned(),
+            code_challenge: pkce.challenge.clone(),
+        },
+        now,
+    )?;
+    let url = authorization_url(&md.authorization_endpoint, &requester.client_id, &jar)?;
+    sessions.start(landing_token, state, pkce.verifier, md.token_endpoint, now)?;
+    Ok(url)
+}
+
+/// The callback (B.1 steps 13-15): takes the session of `state`, exchanges `code` (or records
+/// the AS's `error`), stores the outcome for the EHR's poll and returns
+/// `(session_id, EHR redirect_uri)`.
+#[allow(clippy::too_many_arguments)]
+pub async fn complete_flow(
+    http: &dyn HttpClient,
+    nonces: &DpopNonces,
+    sessions: &UserSessions,
+    requester: &Requester,
+    state: &str,
+    code: Option<&str>,
+    error: Option<(&str, &str)>,
+    callback: &str,
+    now: i64,
+) -> Result<(String, String), UserFlowError> {
+    let (id, session) = sessions.take_for_callback(state, now)?;
+    let result = match (code, error) {
+        (_, Some((e, d))) => Err((
+            super::error::sanitize(e, 64),
+            super::error::sanitize(d, 512),
+        )),
+        (Some(code), None) => {
+            let (Some(verifier), Some(te)) = (&session.verifier, &session.token_endpoint) else {
+                return Err(SessionError::UnknownState.into());
+            };
+            exchange_code(
+                http,
+                nonces,
+                requester,
+                te,
+                code,
+                verifier,
+                callback,
+                session.token_type,
+                now,
+            )
+            .await
+            .map_err(|e| (e.oauth_error().to_owned(), e.to_string()))
+        }
+        (None, None) => Err(("invalid_request".into(), "no code in the callback".into())),
+    };
+    sessions.finish(&id, result, now);
+    Ok((id, session.app_redirect_uri.clone()))
+}
+
+/// Why [`start_flow`] / [`complete_flow`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UserFlowError {
+    /// Session problem (unknown/expired landing token or state).
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// OAuth problem (discovery, signing).
+    #[error(transparent)]
+    OAuth(#[from] S2sError),
+}
+
 /// One user-flow session of the wallet as client.
 #[derive(Debug)]
 pub struct UserSession {
@@ -527,6 +618,41 @@ impl UserSessions {
         }
     }
 
+    /// Ends the most recently started running session with `verifier` with an error, e.g.
+    /// after the holder declined (a Nuts AS sends the client no `state` with a wallet error,
+    /// B.5, so the callback cannot find the session itself). Returns
+    /// `(session_id, EHR redirect_uri)`.
+    pub fn abort_running_for(
+        &self,
+        verifier: &str,
+        error: &str,
+        description: &str,
+        now: i64,
+    ) -> Option<(String, String)> {
+        let mut inner = self.lock();
+        Self::prune(&mut inner, now);
+        let id = inner
+            .sessions
+            .iter()
+            .filter_map(|(id, e)| match e {
+                Entry::Flow(s) if s.authorization_server.as_str() == verifier => {
+                    s.started_at.map(|t| (t, id.clone()))
+                }
+                _ => None,
+            })
+            .max()?
+            .1;
+        let Some(Entry::Flow(s)) = inner.sessions.remove(&id) else {
+            return None;
+        };
+        inner.by_state.retain(|_, v| *v != id);
+        inner.sessions.insert(
+            id.clone(),
+            Entry::Done(Err((error.to_owned(), description.to_owned())), now),
+        );
+        Some((id, s.app_redirect_uri.clone()))
+    }
+
     /// Whether a started, unfinished session of this subject is running for `verifier`
     /// (an AS issuer or client id), for the unsolicited-request check.
     pub fn has_running_flow_for(&self, verifier: &str, now: i64) -> bool {
@@ -679,5 +805,28 @@ mod tests {
         )
         .unwrap();
         assert!(s.take_for_callback("st3", 260).is_err());
+        // abort after a decline: the latest running flow with that verifier
+        let (id4, tok4) = s.create(mk(), 300).unwrap();
+        s.start(
+            &tok4,
+            "st4".into(),
+            PkcePair::generate().verifier,
+            "t".into(),
+            300,
+        )
+        .unwrap();
+        assert_eq!(
+            s.abort_running_for("https://other.example", "access_denied", "no", 301),
+            None
+        );
+        let (aid, redirect) = s
+            .abort_running_for("https://as.example/oauth2/a", "access_denied", "no", 301)
+            .unwrap();
+        assert_eq!(
+            (aid.as_str(), redirect.as_str()),
+            (id4.as_str(), "https://ehr.example/cb")
+        );
+        assert!(s.take_for_callback("st4", 302).is_err());
+        assert!(matches!(s.poll(&id4, 302), TokenPoll::Failed { .. }));
     }
 }
