@@ -634,6 +634,21 @@ async fn forged_or_misdirected_request_objects_are_refused_before_consent() {
         "{e:?}"
     );
 
+    // outside development mode a request object on a private (loopback) address is not fetched
+    let prod = HolderEnv {
+        http: Arc::new(
+            ReqwestHttpClient::new(wallet_protocol::NetPolicy {
+                dev: false,
+                extra_ca_pem: Some(t.pki.ca_pem.as_bytes().to_vec()),
+            })
+            .unwrap(),
+        ),
+        ..t_env.clone()
+    };
+    let (l, _) = check(sign(&v.claims(&me)), &v.client_id);
+    let e = openid4vp::resolve(&l, &prod).await.unwrap_err();
+    assert!(matches!(e.error, ResolveError::AddressRefused(_)), "{e:?}");
+
     // every refusal is in the activity log, nothing was posted
     assert!(t.activity(openid4vp::ACTION_REFUSE).len() >= 10);
     assert!(t.activity(openid4vp::ACTION_SEND).is_empty());

@@ -18,6 +18,10 @@ pub enum ResolveError {
     /// not found, already used at the verifier).
     #[error("the request object could not be fetched: {0}")]
     Fetch(String),
+    /// The request object's address is refused by the network policy (a private or loopback
+    /// address outside development mode, plain http, credentials in the URL).
+    #[error("the request object's address is not allowed: {0}")]
+    AddressRefused(String),
     /// Not a signed JWT, `alg: none`, unknown key, or a bad signature.
     #[error("the request object is not validly signed: {0}")]
     Signature(String),
@@ -77,6 +81,7 @@ impl ResolveError {
             Self::Unsolicited(_) => "unsolicited",
             Self::NotReady(_) => "not_ready",
             Self::Fetch(_) => "request_object_fetch",
+            Self::AddressRefused(_) => "address_refused",
             Self::Signature(_) => "request_object_signature",
             Self::KeyNotInEntityStatement(_) => "key_not_in_entity_statement",
             Self::EntityStatement(_) => "entity_statement",

@@ -34,7 +34,7 @@ use wallet_pex::{
 };
 use wallet_protocol::clock::Clock;
 use wallet_protocol::did::{Did, DidResolver};
-use wallet_protocol::net::{HttpClient, HttpRequest, Method};
+use wallet_protocol::net::{HttpClient, HttpRequest, Method, NetError};
 use wallet_protocol::signer::Signer;
 use wallet_protocol::vc::Credential;
 use wallet_protocol::vp::{self, PresentationRequest as VpInput};
@@ -217,11 +217,10 @@ async fn fetch_request_object(
         ));
         req.body = body.into_bytes();
     }
-    let resp = env
-        .http
-        .execute(req)
-        .await
-        .map_err(|e| ResolveError::Fetch(e.to_string()))?;
+    let resp = env.http.execute(req).await.map_err(|e| match e {
+        NetError::Refused(_) | NetError::Config(_) => ResolveError::AddressRefused(e.to_string()),
+        other => ResolveError::Fetch(other.to_string()),
+    })?;
     if resp.status != 200 {
         return Err(ResolveError::Fetch(format!("HTTP {}", resp.status)));
     }
