@@ -53,7 +53,13 @@ async fn start_as(pki: &Pki) -> As {
          dev = true\nca_file = \"ca.pem\"\n"
     ))
     .unwrap();
-    cfg.policy = vec![zorgtoepassing()];
+    // plus scope `orgonly`: the same organization definition, no user definition
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(zorgtoepassing()).unwrap()).unwrap();
+    let orgonly = pki.dir.path().join(format!("orgonly-{port}.json"));
+    let policy = json!({"orgonly": {"organization": v["zorgtoepassing"]["organization"]}});
+    std::fs::write(&orgonly, policy.to_string()).unwrap();
+    cfg.policy = vec![zorgtoepassing(), orgonly];
     cfg.resolve_paths(pki.dir.path());
     let state = Arc::new(wallet_as::build_state(&cfg, Arc::new(SystemClock)).unwrap());
     let router = wallet_as::server::router(state.clone()).unwrap();
@@ -157,6 +163,10 @@ impl World {
     /// browser) with `oauth::user`; the browser follows to the AS, which redirects to the
     /// wallet. Returns the wallet link and the session id.
     async fn start(&self, token_type: TokenType) -> (AuthorizeLink, String) {
+        self.start_scope(SCOPE, token_type).await
+    }
+
+    async fn start_scope(&self, scope: &str, token_type: TokenType) -> (AuthorizeLink, String) {
         let issuer = AuthorizationServerId::parse(&self.as_.issuer).unwrap();
         let sessions = self.env.sessions.as_ref().unwrap();
         let now = SystemClock.now_unix();
@@ -165,7 +175,7 @@ impl World {
                 UserSession::new(
                     "zorg".into(),
                     issuer,
-                    Scope::parse(SCOPE).unwrap(),
+                    Scope::parse(scope).unwrap(),
                     token_type,
                     "https://ehr.example/cb".into(),
                     None,
@@ -327,6 +337,48 @@ async fn organization_and_user_rounds_then_code_exchange_with_dpop_and_bearer() 
         );
     }
     let _ = &t.employee_id;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organization_round_only_for_a_scope_without_user_definition() {
+    let t = world().await;
+    let (link, session_id) = t.start_scope("orgonly", TokenType::Bearer).await;
+    let resolved = openid4vp::resolve(&link, &t.env).await.unwrap();
+    assert_eq!(resolved.consent.scope.as_deref(), Some("orgonly"));
+    let out = openid4vp::dispatch(
+        &t.env,
+        resolved,
+        Decision::Approved {
+            employee: "jdoe@example.com".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.rounds, vec![Round::Organization]);
+    let q = query(&out.redirect_uri);
+    let sessions = t.env.sessions.as_ref().unwrap();
+    let now = SystemClock.now_unix();
+    user::complete_flow(
+        t.http.as_ref(),
+        &DpopNonces::default(),
+        sessions,
+        &t.requester,
+        &q["state"],
+        Some(&q["code"]),
+        None,
+        &t.callback(),
+        now,
+    )
+    .await
+    .unwrap();
+    let TokenPoll::Active(tok) = sessions.poll(&session_id, now) else {
+        panic!("no token")
+    };
+    assert_eq!(tok.token_type, TokenType::Bearer);
+    let i = t.introspect(tok.access_token.expose_secret()).await;
+    assert_eq!(i["active"], true, "{i}");
+    assert_eq!(i["organization_name"], "Zorg Utrecht");
+    assert!(i.get("employee_identifier").is_none(), "{i}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
