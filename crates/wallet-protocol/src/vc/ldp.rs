@@ -8,10 +8,12 @@
 //! verificationMethod of Nuts' test fixtures) are dropped, exactly as Nuts does.
 //! Contexts come from [`super::contexts`] only.
 
+use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use json_ld::syntax::Parse as _;
-use json_ld::{JsonLdProcessor as _, RemoteDocument};
+use json_ld::RemoteDocument;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -50,6 +52,21 @@ pub enum LdError {
 #[error("context not bundled")]
 struct NotBundled;
 
+/// The bundled context documents, parsed once per process (the loader hands out clones
+/// instead of re-parsing the JSON text on every load).
+static PARSED_CONTEXTS: LazyLock<Vec<(&'static str, json_ld::syntax::Value)>> =
+    LazyLock::new(|| {
+        contexts::BUNDLED_CONTEXTS
+            .iter()
+            .filter_map(|(url, text)| {
+                // A bundled document that does not parse is reported by the loader below
+                // (it re-parses on a miss), exactly as before.
+                let (doc, _) = json_ld::syntax::Value::parse_str(text).ok()?;
+                Some((*url, doc))
+            })
+            .collect()
+    });
+
 struct BundledLoader;
 
 impl json_ld::Loader for BundledLoader {
@@ -57,6 +74,9 @@ impl json_ld::Loader for BundledLoader {
         &self,
         url: &json_ld::Iri,
     ) -> Result<RemoteDocument<json_ld::IriBuf>, json_ld::LoadError> {
+        if let Some((_, doc)) = PARSED_CONTEXTS.iter().find(|(u, _)| *u == url.as_str()) {
+            return Ok(RemoteDocument::new(Some(url.to_owned()), None, doc.clone()));
+        }
         let Some(text) = contexts::bundled(url.as_str()) else {
             return Err(json_ld::LoadError::new(url.to_owned(), NotBundled));
         };
@@ -66,9 +86,132 @@ impl json_ld::Loader for BundledLoader {
     }
 }
 
-fn check_contexts(value: &Value) -> Result<(), LdError> {
-    // Fail early with a precise message instead of a generic loader error.
-    fn walk(v: &Value) -> Result<(), LdError> {
+type ActiveContext = json_ld::Context<json_ld::IriBuf, json_ld::BlankIdBuf>;
+
+/// Upper bound on the number of distinct top-level context lists kept processed (the keys
+/// are lists of bundled IRIs only; the bound keeps odd inputs from growing the cache).
+const MAX_PROCESSED_CONTEXTS: usize = 32;
+
+/// Active contexts obtained by processing a top-level `@context` that is a list of bundled
+/// context IRIs, keyed by that list. Processing the bundled contexts (credentials v1 alone
+/// has dozens of protected, partly scoped terms) is the larger part of a canonicalization of
+/// a small credential; it happens once per list and process.
+static PROCESSED_CONTEXTS: LazyLock<Mutex<HashMap<Vec<String>, Arc<ActiveContext>>>> =
+    LazyLock::new(Mutex::default);
+
+fn expansion_options() -> json_ld::expansion::Options {
+    // What `to_rdf` with default options uses (unordered expansion).
+    json_ld::Options::<json_ld::IriBuf>::default()
+        .unordered()
+        .expansion_options()
+}
+
+/// The top-level `@context` of `value` as a list of IRIs, when it is an IRI or a non-empty
+/// array of IRIs (the shape of every credential and presentation). `None` otherwise (then
+/// the document is expanded with its context processed inline, as the processor does).
+/// Also `None` for a top-level `@value`/`@list`/`@set` object: for those, json-ld's
+/// expansion looks at the `@context` entry itself (and rejects it), so leaving the entry
+/// out could turn an error into a result. The bundled contexts define no aliases of these
+/// keywords, so the literal keys are the only way to write them.
+fn top_level_context_iris(value: &Value) -> Option<Vec<String>> {
+    let object = value.as_object()?;
+    if ["@value", "@list", "@set"]
+        .iter()
+        .any(|k| object.contains_key(*k))
+    {
+        return None;
+    }
+    match object.get("@context")? {
+        Value::String(s) => Some(vec![s.clone()]),
+        Value::Array(a) if !a.is_empty() => a
+            .iter()
+            .map(|c| c.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>(),
+        _ => None,
+    }
+}
+
+/// The active context that results from processing the IRI list `iris` (as a top-level
+/// `@context`, from an empty context with no base IRI), from the cache or processed now.
+fn processed_context(iris: &[String]) -> Result<Arc<ActiveContext>, LdError> {
+    if let Some(ctx) = lock(&PROCESSED_CONTEXTS).get(iris) {
+        return Ok(ctx.clone());
+    }
+    use json_ld::syntax::TryFromJson as _;
+    let json = json_ld::syntax::Value::Array(
+        iris.iter()
+            .map(|i| json_ld::syntax::Value::String(i.as_str().into()))
+            .collect(),
+    );
+    let local = json_ld::syntax::context::Context::try_from_json(json)
+        .map_err(|e| LdError::Processing(e.to_string()))?;
+    // The same call the expansion algorithm makes for an `@context` entry (json-ld-expansion
+    // `expand_element`): active context = a new empty context, base URL = none, options
+    // derived from the expansion options.
+    let processed = run_ready(async {
+        use json_ld::Process as _;
+        local
+            .process_with(
+                &mut (),
+                &ActiveContext::new(None),
+                &BundledLoader,
+                None,
+                expansion_options().into(),
+            )
+            .await
+            .map(json_ld::context_processing::Processed::into_processed)
+            .map_err(|e| LdError::Processing(e.to_string()))
+    })??;
+    let processed = Arc::new(processed);
+    let mut cache = lock(&PROCESSED_CONTEXTS);
+    if cache.len() < MAX_PROCESSED_CONTEXTS {
+        cache.insert(iris.to_vec(), processed.clone());
+    }
+    Ok(processed)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `serde_json` → `json-syntax` without a text round trip. Entry order is the iteration
+/// order of the `serde_json` map, i.e. the order its serialization would have; numbers go
+/// through their `serde_json` text, as they did when the document was serialized and parsed.
+/// Top-level entries named in `skip_top` are left out.
+fn to_syntax(value: &Value, skip_top: &[&str]) -> Result<json_ld::syntax::Value, LdError> {
+    use json_ld::syntax::Value as J;
+    Ok(match value {
+        Value::Null => J::Null,
+        Value::Bool(b) => J::Boolean(*b),
+        Value::Number(n) => {
+            let (v, _) =
+                J::parse_str(&n.to_string()).map_err(|e| LdError::Malformed(e.to_string()))?;
+            v
+        }
+        Value::String(s) => J::String(s.as_str().into()),
+        Value::Array(a) => J::Array(
+            a.iter()
+                .map(|v| to_syntax(v, &[]))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(m) => {
+            let mut o = json_ld::syntax::Object::new();
+            for (k, v) in m {
+                if skip_top.contains(&k.as_str()) {
+                    continue;
+                }
+                o.push(k.as_str().into(), to_syntax(v, &[])?);
+            }
+            J::Object(o)
+        }
+    })
+}
+
+/// Fails early with a precise message, instead of a generic loader error, when `value`
+/// references a context that is not bundled. With `skip_proof`, the top-level `proof` entry
+/// is not looked at (it is not part of the canonicalized document).
+fn check_contexts(value: &Value, skip_proof: bool) -> Result<(), LdError> {
+    fn walk(v: &Value, skip_proof: bool) -> Result<(), LdError> {
         match v {
             Value::Object(m) => {
                 if let Some(ctx) = m.get("@context") {
@@ -84,33 +227,107 @@ fn check_contexts(value: &Value) -> Result<(), LdError> {
                         }
                     }
                 }
-                m.values().try_for_each(walk)
+                m.iter()
+                    .filter(|(k, _)| !(skip_proof && k.as_str() == "proof"))
+                    .try_for_each(|(_, v)| walk(v, false))
             }
-            Value::Array(a) => a.iter().try_for_each(walk),
+            Value::Array(a) => a.iter().try_for_each(|v| walk(v, false)),
             _ => Ok(()),
         }
     }
-    walk(value)
+    walk(value, skip_proof)
 }
 
 /// URDNA2015 canonical N-Quads of a JSON-LD document (contexts from the bundle only).
 pub fn canonicalize(value: &Value) -> Result<String, LdError> {
-    check_contexts(value)?;
-    let text = serde_json::to_string(value).map_err(|e| LdError::Malformed(e.to_string()))?;
-    let (doc, _) =
-        json_ld::syntax::Value::parse_str(&text).map_err(|e| LdError::Malformed(e.to_string()))?;
-    let remote = RemoteDocument::new(None, None, doc);
-    let quads = run_ready(async {
-        let mut generator = json_ld::rdf_types::generator::Blank::new_with_prefix("b".to_owned());
-        let mut rdf = remote
-            .to_rdf(&mut generator, &BundledLoader)
+    canonicalize_doc(value, false).map(|c| c.as_ref().clone())
+}
+
+/// Upper bound on the number of canonicalization results kept (see [`CANONICAL_CACHE`]).
+const MAX_CANONICAL_CACHE: usize = 128;
+
+/// Canonical N-Quads by SHA-256 of the input's JSON serialization (plus whether a top-level
+/// `proof` was left out). Canonicalization is a pure function of the input, so a hit returns
+/// exactly what a recomputation would; it saves the work when the same credential is
+/// canonicalized again (an authorization server verifying the same organization credential
+/// in every token request, proof options that repeat). Cleared when full.
+static CANONICAL_CACHE: LazyLock<Mutex<HashMap<[u8; 32], Arc<String>>>> =
+    LazyLock::new(Mutex::default);
+
+/// [`canonicalize`] of `value`, or of `value` without its top-level `proof` entry when
+/// `skip_proof` is set (without copying the document to remove it).
+fn canonicalize_doc(value: &Value, skip_proof: bool) -> Result<Arc<String>, LdError> {
+    let json = serde_json::to_vec(value).map_err(|e| LdError::Malformed(e.to_string()))?;
+    let mut hasher = Sha256::new();
+    hasher.update([u8::from(skip_proof)]);
+    hasher.update(&json);
+    let key: [u8; 32] = hasher.finalize().into();
+    if let Some(hit) = lock(&CANONICAL_CACHE).get(&key) {
+        return Ok(hit.clone());
+    }
+    let canonical = Arc::new(canonicalize_uncached(value, skip_proof)?);
+    let mut cache = lock(&CANONICAL_CACHE);
+    if cache.len() >= MAX_CANONICAL_CACHE {
+        cache.clear();
+    }
+    cache.insert(key, canonical.clone());
+    Ok(canonical)
+}
+
+/// [`canonicalize_doc`] without the result cache (for one-off variants of a document).
+fn canonicalize_uncached(value: &Value, skip_proof: bool) -> Result<String, LdError> {
+    check_contexts(value, skip_proof)?;
+    let quads = to_quads(value, skip_proof)?;
+    rdf_canon::canonicalize_quads(&quads).map_err(|e| LdError::Canonicalization(e.to_string()))
+}
+
+/// JSON-LD → RDF (expansion, blank node labelling, quads) of `value`, contexts from the
+/// bundle. A top-level `@context` made of IRIs is taken from [`PROCESSED_CONTEXTS`] as the
+/// initial active context (the expansion algorithm's first step would produce exactly that
+/// context from the entry) instead of being processed again.
+fn to_quads(value: &Value, skip_proof: bool) -> Result<Vec<oxrdf::Quad>, LdError> {
+    let iris = top_level_context_iris(value);
+    let mut skip: Vec<&str> = Vec::with_capacity(2);
+    if iris.is_some() {
+        skip.push("@context");
+    }
+    if skip_proof {
+        skip.push("proof");
+    }
+    let doc = to_syntax(value, &skip)?;
+    let active = match iris {
+        Some(iris) => ActiveContext::clone(&*processed_context(&iris)?),
+        None => ActiveContext::new(None),
+    };
+    let options = json_ld::Options::<json_ld::IriBuf>::default();
+    run_ready(async {
+        use json_ld::rdf::RdfQuads as _;
+        use json_ld::Expand as _;
+        let mut expanded = doc
+            .expand_full(
+                &mut (),
+                active,
+                None,
+                &BundledLoader,
+                expansion_options(),
+                (),
+            )
             .await
             .map_err(|e| LdError::Processing(e.to_string()))?;
-        let quads: Result<Vec<oxrdf::Quad>, LdError> =
-            rdf.cloned_quads().map(convert_quad).collect();
+        let mut generator = json_ld::rdf_types::generator::Blank::new_with_prefix("b".to_owned());
+        expanded.relabel_and_canonicalize_with(&mut (), &mut generator);
+        let quads: Result<Vec<oxrdf::Quad>, LdError> = expanded
+            .rdf_quads_full(
+                &mut (),
+                &mut generator,
+                options.rdf_direction,
+                options.produce_generalized_rdf,
+            )
+            .cloned()
+            .map(convert_quad)
+            .collect();
         quads
-    })??;
-    rdf_canon::canonicalize_quads(&quads).map_err(|e| LdError::Canonicalization(e.to_string()))
+    })?
 }
 
 /// Drives a future that never waits: the JSON-LD processor is async only because of its
@@ -216,24 +433,21 @@ fn proof_of(doc: &Value) -> Result<&Map<String, Value>, LdError> {
 /// The bytes after `header_b64 "."` in the signing input:
 /// `SHA256(c14n(proofOptions)) || SHA256(c14n(document))`.
 pub fn signing_payload(doc: &Value, proof: &Map<String, Value>) -> Result<Vec<u8>, LdError> {
+    if !doc.is_object() {
+        return Err(LdError::Malformed("not an object".into()));
+    }
     let mut options = proof.clone();
     options.remove("jws");
     options.remove("proofValue");
     let ty = options.get("type").cloned().unwrap_or(Value::Null);
     options.insert("@context".to_owned(), json!([contexts::JWS2020_V1]));
     options.insert("@type".to_owned(), ty);
-    let mut document = doc
-        .as_object()
-        .ok_or_else(|| LdError::Malformed("not an object".into()))?
-        .clone();
-    document.remove("proof");
     let mut out = Vec::with_capacity(64);
     out.extend_from_slice(&Sha256::digest(
-        canonicalize(&Value::Object(options))?.as_bytes(),
+        canonicalize_doc(&Value::Object(options), false)?.as_bytes(),
     ));
-    out.extend_from_slice(&Sha256::digest(
-        canonicalize(&Value::Object(document))?.as_bytes(),
-    ));
+    // The document is `doc` without `proof`: left out while converting, not by copying.
+    out.extend_from_slice(&Sha256::digest(canonicalize_doc(doc, true)?.as_bytes()));
     Ok(out)
 }
 
@@ -348,12 +562,14 @@ pub fn sign(doc: &Value, signer: &dyn Signer, options: &ProofOptions) -> Result<
     }
     proof.insert("proofPurpose".into(), json!("assertionMethod"));
     proof.insert("verificationMethod".into(), json!(signer.key_id()));
-    let unsigned = Value::Object(document.clone());
+    let mut unsigned = Value::Object(document);
     let payload = signing_payload(&unsigned, &proof)?;
     let jws = DetachedJws::sign(signer, &payload)?;
     proof.insert("jws".into(), json!(jws));
-    document.insert("proof".into(), Value::Object(proof));
-    Ok(Value::Object(document))
+    if let Value::Object(document) = &mut unsigned {
+        document.insert("proof".into(), Value::Object(proof));
+    }
+    Ok(unsigned)
 }
 
 /// Properties of `doc` (outside `@context` and `proof`) that are not part of the signed RDF
@@ -437,7 +653,9 @@ fn walk_unsigned(
                 }
                 path.push(Seg::Key(k.clone()));
                 // Removing a covered property changes the graph (or breaks processing).
-                let same = canonicalize(&without(root, path)).is_ok_and(|c| c == reference);
+                // One-off variants: not worth a place in the result cache.
+                let same = canonicalize_uncached(&without(root, path), false)
+                    .is_ok_and(|c| c == reference);
                 if same {
                     out.push(render(path));
                 } else {
@@ -501,6 +719,80 @@ mod tests {
             canonicalize(&nested),
             Err(LdError::UnknownContext(_))
         ));
+    }
+
+    /// The canonicalization as done before the context and result caches: the whole
+    /// document serialized, parsed and handed to json-ld's `to_rdf`.
+    fn reference_canonicalize(value: &Value) -> Result<String, LdError> {
+        use json_ld::JsonLdProcessor as _;
+        let text = serde_json::to_string(value).unwrap();
+        let (doc, _) = json_ld::syntax::Value::parse_str(&text).unwrap();
+        let remote = RemoteDocument::new(None, None, doc);
+        let quads = run_ready(async {
+            let mut generator =
+                json_ld::rdf_types::generator::Blank::new_with_prefix("b".to_owned());
+            let mut rdf = remote
+                .to_rdf(&mut generator, &BundledLoader)
+                .await
+                .map_err(|e| LdError::Processing(e.to_string()))?;
+            rdf.cloned_quads()
+                .map(convert_quad)
+                .collect::<Result<Vec<_>, _>>()
+        })??;
+        rdf_canon::canonicalize_quads(&quads).map_err(|e| LdError::Canonicalization(e.to_string()))
+    }
+
+    #[test]
+    fn fast_path_equals_json_ld_to_rdf() {
+        let dir = format!(
+            "{}/../../vectors/nuts/credentials",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut docs = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) == Some("json") {
+                let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                docs.push(v);
+            }
+        }
+        assert!(docs.len() >= 5);
+        let mut extra = vec![
+            json!({"@context": contexts::CREDENTIALS_V1, "type": "VerifiableCredential", "n": 1.5}),
+            json!({"@context": [contexts::CREDENTIALS_V1, contexts::NUTS_V1],
+                   "type": ["VerifiableCredential", "NutsEmployeeCredential"],
+                   "credentialSubject": {"name": "J", "roleName": "R", "identifier": "1", "n": 10}}),
+            json!({"@context": [contexts::CREDENTIALS_V1, contexts::JWS2020_V1],
+                   "type": "VerifiablePresentation", "verifiableCredential": [docs[0].clone(), docs[1].clone()]}),
+            json!({"@context": [contexts::CREDENTIALS_V1, {"ex": "https://example.com/"}], "ex:a": "b"}),
+            json!({"@context": [contexts::CREDENTIALS_V1], "@set": [{"@id": "https://x/"}]}),
+            json!({"@context": [contexts::CREDENTIALS_V1], "@value": "x"}),
+            json!({"@context": [], "https://example.com/p": "v"}),
+            json!({"@context": [contexts::JWS2020_V1], "type": "JsonWebSignature2020",
+                   "created": "2024-01-01T00:00:00Z", "proofPurpose": "assertionMethod"}),
+        ];
+        docs.append(&mut extra);
+        for doc in &docs {
+            for skip_proof in [false, true] {
+                let mut plain = doc.clone();
+                if skip_proof {
+                    if let Some(m) = plain.as_object_mut() {
+                        m.remove("proof");
+                    }
+                }
+                let want = reference_canonicalize(&plain);
+                // Twice: processed and cached, then from the caches.
+                for _ in 0..2 {
+                    let got = canonicalize_doc(doc, skip_proof);
+                    match (&want, &got) {
+                        (Ok(w), Ok(g)) => assert_eq!(w, g.as_str(), "{doc}"),
+                        (Err(_), Err(_)) => {}
+                        _ => panic!("{doc}: {want:?} vs {got:?}"),
+                    }
+                }
+            }
+        }
     }
 
     #[test]
