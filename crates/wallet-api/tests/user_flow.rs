@@ -382,6 +382,24 @@ async fn organization_round_only_for_a_scope_without_user_definition() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_employee_is_refused_before_anything_is_sent() {
+    let t = world().await;
+    let (link, _) = t.start(TokenType::DPoP).await;
+    let resolved = openid4vp::resolve(&link, &t.env).await.unwrap();
+    let e = openid4vp::dispatch(
+        &t.env,
+        resolved,
+        Decision::Approved {
+            employee: "nobody@example.com".into(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), "employee", "{e:?}");
+    assert!(t.activity(openid4vp::ACTION_SEND).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declined_flow_ends_at_the_client_with_access_denied() {
     let t = world().await;
     let (link, session_id) = t.start(TokenType::DPoP).await;

@@ -523,6 +523,15 @@ pub async fn dispatch(
         }
         Decision::Approved { employee } => employee,
     };
+    // The employee must be an active roster entry before anything is sent (issue 8 #4).
+    let e = crate::roster::find_employee(&env.vault, &employee)
+        .map_err(|e| DispatchError::Employee(e.to_string()))?;
+    if !e.active {
+        return Err(DispatchError::Employee(format!(
+            "{} is deactivated",
+            e.identifier
+        )));
+    }
     let org = crate::org::require_organization(&env.vault)
         .map_err(|e| DispatchError::Storage(e.to_string()))?;
     let signer = crate::org::organization_signer(&env.vault, &org)
@@ -567,8 +576,6 @@ pub async fn dispatch(
             "the user round does not continue the organization round".into(),
         ));
     }
-    let e = crate::roster::find_employee(&env.vault, &employee)
-        .map_err(|e| DispatchError::Employee(e.to_string()))?;
     let issued = crate::roster::issue_employee_credential(
         &env.vault,
         crate::roster::Issuer::Employee,
