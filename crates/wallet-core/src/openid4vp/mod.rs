@@ -180,7 +180,8 @@ pub enum Decision {
 /// The result of [`dispatch`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DispatchOutcome {
-    /// Where the browser goes: the client callback (with code or error).
+    /// Where the browser goes: the client callback (with code or error). Holds the
+    /// authorization code: hand it to the browser, never to a log.
     pub redirect_uri: String,
     /// Rounds answered.
     pub rounds: Vec<Round>,
