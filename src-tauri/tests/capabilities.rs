@@ -27,7 +27,7 @@ fn each_command_has_exactly_its_permission() {
     let start = lib.find("generate_handler![").unwrap();
     let handler = &lib[start..start + lib[start..].find("])").unwrap()];
     let registered: BTreeSet<String> = handler
-        .split(|c: char| c == ',' || c == '[')
+        .split([',', '['])
         .filter_map(|s| s.trim().rsplit("::").next().map(str::to_string))
         .filter(|s| !s.is_empty() && !s.starts_with("generate_handler"))
         .collect();
