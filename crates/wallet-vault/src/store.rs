@@ -14,7 +14,7 @@ use crate::crypto::{self, Place};
 use crate::keys::{jwk_thumbprint, KeyInfo, PrivateKey, ES256};
 use crate::secret::{hex, random_id, SecretString};
 use crate::util::now_ms;
-use crate::vault::{AdminSession, Vault};
+use crate::vault::{AdminSession, Vault, VaultTx};
 use crate::{Result, VaultError};
 
 // ---------------------------------------------------------------- credentials
@@ -253,19 +253,7 @@ impl Vault {
     /// Deletes a credential. Administrator action.
     pub fn delete_credential(&self, session: &AdminSession, id: &str) -> Result<()> {
         self.check_admin(session, "deleting credentials")?;
-        self.write(|tx, _| {
-            let n = tx
-                .sql()
-                .execute("DELETE FROM credentials WHERE id = ?1", [id])?;
-            if n == 0 {
-                return Err(VaultError::NotFound {
-                    kind: "credential",
-                    id: id.to_owned(),
-                });
-            }
-            tx.record(NewActivity::new(Actor::Admin, "credential.delete", id))?;
-            Ok(())
-        })
+        self.write(|tx, _| delete_logged(tx, "credentials", "credential", "credential.delete", id))
     }
 }
 
@@ -438,15 +426,7 @@ impl Vault {
                     if users == 1 { "y" } else { "ies" }
                 )));
             }
-            let n = tx.sql().execute("DELETE FROM keys WHERE id = ?1", [id])?;
-            if n == 0 {
-                return Err(VaultError::NotFound {
-                    kind: "key",
-                    id: id.to_owned(),
-                });
-            }
-            tx.record(NewActivity::new(Actor::Admin, "key.delete", id))?;
-            Ok(())
+            delete_logged(tx, "keys", "key", "key.delete", id)
         })
     }
 
@@ -684,19 +664,7 @@ impl Vault {
     /// activity log keeps referring to the id.)
     pub fn remove_employee(&self, session: &AdminSession, id: &str) -> Result<()> {
         self.check_admin(session, "changing the roster")?;
-        self.write(|tx, _| {
-            let n = tx
-                .sql()
-                .execute("DELETE FROM employees WHERE id = ?1", [id])?;
-            if n == 0 {
-                return Err(VaultError::NotFound {
-                    kind: "employee",
-                    id: id.to_owned(),
-                });
-            }
-            tx.record(NewActivity::new(Actor::Admin, "employee.remove", id))?;
-            Ok(())
-        })
+        self.write(|tx, _| delete_logged(tx, "employees", "employee", "employee.remove", id))
     }
 
     /// One roster entry, decrypted. Needs the vault unlocked.
@@ -948,4 +916,26 @@ impl Vault {
             )?)
         })
     }
+}
+
+/// Deletes row `id` of `table` and records the administrator's `action` in the same
+/// transaction; `NotFound { kind }` when there is no such row.
+fn delete_logged(
+    tx: &mut VaultTx<'_>,
+    table: &'static str,
+    kind: &'static str,
+    action: &str,
+    id: &str,
+) -> Result<()> {
+    let n = tx
+        .sql()
+        .execute(&format!("DELETE FROM {table} WHERE id = ?1"), [id])?;
+    if n == 0 {
+        return Err(VaultError::NotFound {
+            kind,
+            id: id.to_owned(),
+        });
+    }
+    tx.record(NewActivity::new(Actor::Admin, action, id))?;
+    Ok(())
 }
