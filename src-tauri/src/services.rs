@@ -178,10 +178,17 @@ pub fn ensure_api<R: Runtime>(app: &AppHandle<R>) {
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(wallet_api::DEFAULT_PORT);
+    let sessions = state.user_sessions();
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let state = app.state::<AppState>();
-        match wallet_api::serve(wallet_api::ApiConfig { port, service }).await {
+        match wallet_api::serve(wallet_api::ApiConfig {
+            port,
+            service,
+            sessions,
+        })
+        .await
+        {
             Ok(handle) => {
                 tracing::info!(url = %handle.base_url(), "loopback API listening");
                 state.set_api_state(ApiState::Running(handle.base_url()));

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use wallet_core::credentials::VerifyEnv;
+use wallet_core::oauth::user::UserSessions;
 use wallet_core::session::WalletSession;
 
 use crate::ipc::dto::IpcError;
@@ -26,6 +27,9 @@ pub struct AppState {
     verify_env: Mutex<Option<VerifyEnv>>,
     api: Mutex<ApiState>,
     consent: Mutex<Option<Arc<dyn ConsentAnswerer>>>,
+    /// User-flow sessions: the loopback API starts them, the holder checks incoming
+    /// requests against them (unsolicited-request guard).
+    user_sessions: Arc<UserSessions>,
 }
 
 impl AppState {
@@ -40,6 +44,7 @@ impl AppState {
             verify_env: Mutex::new(None),
             api: Mutex::new(ApiState::NotStarted),
             consent: Mutex::new(None),
+            user_sessions: Arc::default(),
         }
     }
 
@@ -116,6 +121,11 @@ impl AppState {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         c.is_some_and(|c| c.answer(id, approve))
+    }
+
+    /// The user-flow sessions shared by the loopback API and the holder.
+    pub fn user_sessions(&self) -> Arc<UserSessions> {
+        self.user_sessions.clone()
     }
 
     /// All recorded links, oldest first.

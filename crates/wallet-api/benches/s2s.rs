@@ -242,6 +242,7 @@ async fn run(n: usize) {
     let api = wallet_api::serve(wallet_api::ApiConfig {
         port: 0,
         service: service.clone(),
+        sessions: Default::default(),
     })
     .await
     .unwrap();

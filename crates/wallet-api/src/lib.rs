@@ -35,6 +35,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use wallet_core::oauth::s2s::ServiceTokenRequest;
+use wallet_core::oauth::user::UserSessions;
 use wallet_core::oauth::{
     AuthorizationServerId, ChannelKind, S2sError, Scope, TokenService, TokenType,
 };
@@ -52,6 +53,10 @@ pub struct ApiConfig {
     pub port: u16,
     /// The token use case (its vault holds the API key; its consent hook, if any, is asked).
     pub service: Arc<TokenService>,
+    /// User-flow sessions of the wallet as OAuth client. Shared with the OpenID4VP holder
+    /// (`wallet_core::openid4vp::HolderEnv::sessions`), which needs them to tell a request
+    /// the wallet started from an unsolicited one.
+    pub sessions: Arc<UserSessions>,
 }
 
 /// Why the API could not start.
@@ -119,6 +124,8 @@ impl ApiHandle {
 #[derive(Clone)]
 struct AppState {
     service: Arc<TokenService>,
+    #[allow(dead_code)] // used by the user-flow endpoints
+    sessions: Arc<UserSessions>,
     port: u16,
 }
 
@@ -138,6 +145,7 @@ pub async fn serve(config: ApiConfig) -> Result<ApiHandle, ApiError> {
     })?;
     let state = AppState {
         service: config.service,
+        sessions: config.sessions,
         port: addr.port(),
     };
     let app = router(state);

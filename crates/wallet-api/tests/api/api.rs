@@ -42,6 +42,7 @@ async fn loopback_api_serves_tokens_and_dpop_proofs_behind_the_api_key() {
     let api = serve(ApiConfig {
         port: 0,
         service: w.service.clone(),
+        sessions: Default::default(),
     })
     .await
     .unwrap();

@@ -34,6 +34,7 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
         let handle = wallet_api::serve(wallet_api::ApiConfig {
             port: args.port,
             service: svc,
+            sessions: Default::default(),
         })
         .await?;
         println!(
