@@ -20,6 +20,7 @@ use wallet_core::oauth::service::RequesterSource;
 use wallet_core::oauth::user::{self, TokenPoll, UserSession, UserSessions};
 use wallet_core::oauth::{AuthorizationServerId, Requester, Scope, TokenType, VaultOrganization};
 use wallet_core::openid4vp::{self, Decision, HolderEnv, ResolveError, Round, SeenRequests};
+use wallet_core::policy::{ServicePolicy, UnlistedVerifiers};
 use wallet_core::roster::{self, NewRosterEntry};
 use wallet_protocol::did::{self, UniversalResolver};
 use wallet_protocol::jose::{self, Jwk, SoftwareSigner};
@@ -120,6 +121,10 @@ async fn world() -> World {
         },
     )
     .unwrap();
+    // The administrator lists the AS (a wallet answers only verifiers in its policy).
+    let mut policy = ServicePolicy::load(&w.vault).unwrap();
+    policy.allow_server(&as_.issuer).unwrap();
+    policy.save(&w.vault, &admin).unwrap();
     let http: Arc<dyn HttpClient> = Arc::new(ReqwestHttpClient::new(pki.net_policy()).unwrap());
     let env = HolderEnv {
         vault: w.vault.clone(),
@@ -261,6 +266,25 @@ async fn organization_and_user_rounds_then_code_exchange_with_dpop_and_bearer() 
         );
         assert!(c.expires_at.is_some());
         assert!(!c.unsolicited, "the wallet started this flow");
+        assert!(!c.outside_policy);
+        // the user round is known ahead: the employee credential's claims for the consent
+        let preview = c
+            .user_round
+            .as_ref()
+            .expect("zorgtoepassing has a user definition");
+        assert_eq!(preview.definition_id, "pd_any_employee_credential");
+        let now = SystemClock.now_unix();
+        let ev = resolved
+            .preview_user_round(&t.w.vault, "jdoe@example.com", now)
+            .unwrap()
+            .unwrap();
+        assert!(ev.fulfilled, "{ev:?}");
+        assert_eq!(ev.descriptors[0].fields["employee_name"], "John Doe");
+        assert_eq!(ev.descriptors[0].fields["employee_role"], "Verpleegkundige");
+        assert!(resolved
+            .preview_user_round(&t.w.vault, "nobody@example.com", now)
+            .unwrap()
+            .is_err());
 
         // dispatch (Approved), both rounds
         let out = openid4vp::dispatch(
@@ -345,6 +369,7 @@ async fn organization_round_only_for_a_scope_without_user_definition() {
     let (link, session_id) = t.start_scope("orgonly", TokenType::Bearer).await;
     let resolved = openid4vp::resolve(&link, &t.env).await.unwrap();
     assert_eq!(resolved.consent.scope.as_deref(), Some("orgonly"));
+    assert!(resolved.consent.user_round.is_none(), "no user definition");
     let out = openid4vp::dispatch(
         &t.env,
         resolved,
@@ -554,6 +579,21 @@ async fn forged_or_misdirected_request_objects_are_refused_before_consent() {
     let v = FakeVerifier::start(&t.pki).await;
     let me = t.w.org.client_id.clone();
 
+    // A verifier the policy does not list is refused before anything is fetched (its request
+    // object is not even served: a fetch would fail differently).
+    let unserved = v.link(999, "x", &v.client_id);
+    v.server.serve("/req/999", 404, "text/plain", "gone");
+    let e = openid4vp::resolve(&unserved, &t.env).await.unwrap_err();
+    assert!(matches!(e.error, ResolveError::OutsidePolicy(_)), "{e:?}");
+    assert!(e.dispatch.is_none());
+    let admin =
+        t.w.vault
+            .admin_session(&wallet_vault::Passphrase::from(ADMIN_PW))
+            .unwrap();
+    let mut policy = ServicePolicy::load(&t.w.vault).unwrap();
+    policy.allow_server(&v.client_id).unwrap();
+    policy.save(&t.w.vault, &admin).unwrap();
+
     // No session of this wallet with the fake verifier: unsolicited, refused before fetching.
     let first = v.link(
         1000,
@@ -563,14 +603,34 @@ async fn forged_or_misdirected_request_objects_are_refused_before_consent() {
     let e = openid4vp::resolve(&first, &t.env).await.unwrap_err();
     assert!(matches!(e.error, ResolveError::Unsolicited(_)), "{e:?}");
     assert!(e.dispatch.is_none());
-    // An administrator may allow them; the consent then says so.
+    // The administrator may allow them for this verifier; the consent then says so.
+    policy.allow_unsolicited(&v.client_id).unwrap();
+    policy.save(&t.w.vault, &admin).unwrap();
+    let r = openid4vp::resolve(&first, &t.env)
+        .await
+        .expect("allowed by policy");
+    assert!(r.consent.unsolicited);
+    assert!(!r.consent.outside_policy);
+    // Or the policy shows unlisted verifiers with a warning (and `present --allow-unsolicited`).
+    policy
+        .servers
+        .retain(|r| r.authorization_server != v.client_id);
+    policy.unsolicited_verifiers.clear();
+    policy.unlisted_verifiers = UnlistedVerifiers::Flag;
+    policy.save(&t.w.vault, &admin).unwrap();
     let t_env = HolderEnv {
         allow_unsolicited: true,
         ..t.env.clone()
     };
     let env = &t_env;
-    let r = openid4vp::resolve(&first, env).await.expect("allowed");
+    let flagged = v.link(
+        1001,
+        &jose::sign_jwt(&v.signer, &v.claims(&me)).unwrap(),
+        &v.client_id,
+    );
+    let r = openid4vp::resolve(&flagged, env).await.expect("flagged");
     assert!(r.consent.unsolicited);
+    assert!(r.consent.outside_policy);
     let sign = |c: &Map<String, Value>| jose::sign_jwt(&v.signer, c).unwrap();
 
     // The well-formed request resolves (so the refusals below are about the one change).

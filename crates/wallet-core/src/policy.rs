@@ -35,12 +35,43 @@ pub struct ServerRule {
     pub no_prompt_scopes: Vec<String>,
 }
 
+/// What the holder does with a wallet request from a verifier (an authorization server of the
+/// user flow) that is not in [`ServicePolicy::servers`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnlistedVerifiers {
+    /// Refuse it before the clinician is asked (the default).
+    #[default]
+    Refuse,
+    /// Show it, with a warning on the consent screen.
+    Flag,
+}
+
 /// The policy.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServicePolicy {
     /// Allowed authorization servers (an empty list allows none).
     #[serde(default)]
     pub servers: Vec<ServerRule>,
+    /// User flow: what to do with a request from a verifier not in `servers`.
+    #[serde(default)]
+    pub unlisted_verifiers: UnlistedVerifiers,
+    /// User flow: verifiers (issuer URLs) whose requests may be shown although this wallet did
+    /// not start the flow (the consent screen says so). Everything else unsolicited is refused.
+    #[serde(default)]
+    pub unsolicited_verifiers: Vec<String>,
+}
+
+/// What the policy says about a wallet request from a verifier (user flow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifierDecision {
+    /// Listed: show it.
+    Listed,
+    /// Not listed, but the policy says show it with a warning.
+    Flagged,
+    /// Not listed: refuse.
+    Refused,
 }
 
 /// Policy errors.
@@ -95,6 +126,43 @@ impl ServicePolicy {
             Some(r) if r.no_prompt_scopes.iter().any(|s| s == scope) => PolicyDecision::Allowed,
             Some(_) => PolicyDecision::NeedsConsent,
         }
+    }
+
+    /// The decision for a wallet request from `verifier` (its client id = issuer URL).
+    pub fn decide_verifier(&self, verifier: &str) -> VerifierDecision {
+        if self
+            .servers
+            .iter()
+            .any(|r| r.authorization_server == verifier)
+        {
+            VerifierDecision::Listed
+        } else if self.unlisted_verifiers == UnlistedVerifiers::Flag {
+            VerifierDecision::Flagged
+        } else {
+            VerifierDecision::Refused
+        }
+    }
+
+    /// Whether unsolicited requests from `verifier` may be shown.
+    pub fn allows_unsolicited(&self, verifier: &str) -> bool {
+        self.unsolicited_verifiers.iter().any(|v| v == verifier)
+    }
+
+    /// Lets unsolicited requests from `verifier` be shown. `false` if they already were.
+    pub fn allow_unsolicited(&mut self, verifier: &str) -> Result<bool, PolicyError> {
+        let v = check_server(verifier)?;
+        if self.unsolicited_verifiers.contains(&v) {
+            return Ok(false);
+        }
+        self.unsolicited_verifiers.push(v);
+        Ok(true)
+    }
+
+    /// Refuses unsolicited requests from `verifier` again. `false` if they were.
+    pub fn forbid_unsolicited(&mut self, verifier: &str) -> bool {
+        let before = self.unsolicited_verifiers.len();
+        self.unsolicited_verifiers.retain(|v| v != verifier);
+        before != self.unsolicited_verifiers.len()
     }
 
     /// Allows an authorization server (scopes still need consent). `false` if it was listed.
@@ -180,6 +248,29 @@ mod tests {
         assert_eq!(p.decide(a, "test"), PolicyDecision::Refused);
         assert!(p.allow_server("http://as.example/").is_err());
         assert!(p.allow_scope_without_prompt(a, "").is_err());
+    }
+
+    #[test]
+    fn verifier_decisions_and_unsolicited_list() {
+        let mut p = ServicePolicy::default();
+        let a = "https://as.example/oauth2/a";
+        assert_eq!(p.decide_verifier(a), VerifierDecision::Refused);
+        p.unlisted_verifiers = UnlistedVerifiers::Flag;
+        assert_eq!(p.decide_verifier(a), VerifierDecision::Flagged);
+        p.allow_server(a).unwrap();
+        assert_eq!(p.decide_verifier(a), VerifierDecision::Listed);
+        assert!(!p.allows_unsolicited(a));
+        assert!(p.allow_unsolicited(a).unwrap());
+        assert!(!p.allow_unsolicited(a).unwrap());
+        assert!(p.allows_unsolicited(a));
+        assert!(!p.allows_unsolicited("https://as.example/oauth2/b"));
+        assert!(p.allow_unsolicited("not a url").is_err());
+        assert!(p.forbid_unsolicited(a));
+        assert!(!p.allows_unsolicited(a));
+        // a policy saved before these fields existed still loads
+        let old: ServicePolicy = serde_json::from_str(r#"{"servers":[]}"#).unwrap();
+        assert_eq!(old.unlisted_verifiers, UnlistedVerifiers::Refuse);
+        assert!(old.unsolicited_verifiers.is_empty());
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub struct EmployeeView {
 }
 
 impl EmployeeView {
-    fn from_employee(e: &Employee) -> Self {
+    pub(crate) fn from_employee(e: &Employee) -> Self {
         let s = |k: &str| {
             e.personal
                 .get(k)

@@ -11,6 +11,10 @@ pub enum ResolveError {
     /// not allowed (phishing risk).
     #[error("the request from {0} was not started from this wallet")]
     Unsolicited(String),
+    /// The administrator's policy does not list this verifier (and does not say to show
+    /// unlisted verifiers).
+    #[error("{0} is not an authorization server this wallet may answer (see the policy)")]
+    OutsidePolicy(String),
     /// The vault is locked or has no organization.
     #[error("the wallet is not ready: {0}")]
     NotReady(String),
@@ -79,6 +83,7 @@ impl ResolveError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Unsolicited(_) => "unsolicited",
+            Self::OutsidePolicy(_) => "outside_policy",
             Self::NotReady(_) => "not_ready",
             Self::Fetch(_) => "request_object_fetch",
             Self::AddressRefused(_) => "address_refused",
@@ -223,6 +228,7 @@ mod tests {
             ResolveError::Expired,
             ResolveError::Replayed,
             ResolveError::Unsolicited("x".into()),
+            ResolveError::OutsidePolicy("x".into()),
         ] {
             assert_eq!(never.oauth_error(), None, "{never:?}");
             assert!(Invalid::from(never).dispatch.is_none());

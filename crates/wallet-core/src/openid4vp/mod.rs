@@ -46,6 +46,7 @@ pub use request::{PresentationRequest, SeenRequests, Unverified, Verified, SELF_
 use crate::deeplink::{AuthorizeLink, RequestUriMethod};
 use crate::oauth::error::sanitize;
 use crate::oauth::user::UserSessions;
+use crate::policy::VerifierDecision;
 
 /// VP lifetime in this flow (B.1 #9: exp = now + 15 min).
 pub const VP_VALIDITY_SECS: i64 = 900;
@@ -134,6 +135,25 @@ pub struct Consent {
     /// The clinician did not start this request (no user-flow session of this wallet with
     /// this verifier); only possible when unsolicited requests are allowed.
     pub unsolicited: bool,
+    /// The verifier is not in the administrator's policy, which says to show such requests
+    /// with a warning.
+    pub outside_policy: bool,
+    /// The user round that will follow an approval (the employee credential), when the
+    /// verifier has a user definition for this scope.
+    pub user_round: Option<UserRoundPreview>,
+}
+
+/// The second round as far as it can be known before the first is answered: the verifier's
+/// user presentation definition for the scope. [`Resolved::preview_user_round`] evaluates it
+/// for an employee, so the consent screen shows the claims that round will send.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserRoundPreview {
+    /// Definition id.
+    pub definition_id: String,
+    /// Definition name, if any.
+    pub name: Option<String>,
+    /// Definition purpose, if any.
+    pub purpose: Option<String>,
 }
 
 /// A verified request, ready for a decision.
@@ -145,9 +165,27 @@ pub struct Resolved {
     definition: PresentationDefinition,
     formats: FormatDesignations,
     candidates: Vec<WalletCredential>,
+    user_definition: Option<PresentationDefinition>,
 }
 
 impl Resolved {
+    /// What the user round would send for `employee` (roster id or identifier): the user
+    /// definition evaluated over the employee credential the wallet would issue now (same
+    /// claims, unsigned; nothing is issued or recorded). `None` without a user round.
+    pub fn preview_user_round(
+        &self,
+        vault: &Vault,
+        employee: &str,
+        now: i64,
+    ) -> Option<Result<Evaluation, DispatchError>> {
+        let pd = self.user_definition.as_ref()?;
+        Some(
+            preview_employee_credential(vault, employee, now)
+                .map(|c| evaluate(pd, std::slice::from_ref(&c), Some(now)))
+                .map_err(DispatchError::Employee),
+        )
+    }
+
     /// The verified request object.
     pub fn request(&self) -> &PresentationRequest<Verified> {
         &self.request
@@ -397,6 +435,8 @@ fn consent_for(
         credentials: views(candidates),
         expires_at: req.expires_at(),
         unsolicited: false,
+        outside_policy: false,
+        user_round: None,
     }
 }
 
@@ -424,22 +464,72 @@ async fn resolve_inner(link: &AuthorizeLink, env: &HolderEnv) -> Result<Resolved
         .sessions
         .as_ref()
         .is_some_and(|s| s.has_running_flow_for(link.client_id.as_str(), now));
-    if unsolicited && !env.allow_unsolicited {
-        return Err(ResolveError::Unsolicited(link.client_id.as_str().to_owned()).into());
+    // The administrator's policy, before anything is fetched from the verifier.
+    let policy = crate::policy::ServicePolicy::load(&env.vault)
+        .map_err(|e| ResolveError::NotReady(e.to_string()))?;
+    let verifier = link.client_id.as_str();
+    let outside_policy = match policy.decide_verifier(verifier) {
+        VerifierDecision::Listed => false,
+        VerifierDecision::Flagged => true,
+        VerifierDecision::Refused => {
+            return Err(ResolveError::OutsidePolicy(verifier.to_owned()).into())
+        }
+    };
+    if unsolicited && !env.allow_unsolicited && !policy.allows_unsolicited(verifier) {
+        return Err(ResolveError::Unsolicited(verifier.to_owned()).into());
     }
     let (request, definition, formats) = resolve_request(env, link, Round::Organization).await?;
     let org = wallet_issuer(&env.vault)?;
     let candidates = org_credentials(&env.vault, &org.did)?;
     let evaluation = evaluate(&definition, &candidates, Some(env.clock.now_unix()));
+    let user_definition = user_definition(env, &request).await;
     let mut consent = consent_for(Round::Organization, &request, evaluation, &candidates);
     consent.unsolicited = unsolicited;
+    consent.outside_policy = outside_policy;
+    consent.user_round = user_definition.as_ref().map(|d| UserRoundPreview {
+        definition_id: d.id().to_owned(),
+        name: d.name().map(str::to_owned),
+        purpose: d.purpose().map(str::to_owned),
+    });
     Ok(Resolved {
         consent,
         request,
         definition,
         formats,
         candidates,
+        user_definition,
     })
+}
+
+/// The verifier's user definition for the organization round's scope (Nuts serves both at
+/// one endpoint, told apart by `wallet_owner_type`), fetched ahead so the consent screen can
+/// show the employee round too. Best effort: `None` when the verifier has none or it cannot be
+/// read; the round itself fetches and verifies its own definition.
+async fn user_definition(
+    env: &HolderEnv,
+    req: &PresentationRequest<Verified>,
+) -> Option<PresentationDefinition> {
+    let mut url = Url::parse(req.string_claim("presentation_definition_uri")?).ok()?;
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    if !pairs
+        .iter()
+        .any(|(k, v)| k == "wallet_owner_type" && v == "organization")
+    {
+        return None;
+    }
+    url.query_pairs_mut()
+        .clear()
+        .extend_pairs(pairs.iter().map(|(k, v)| {
+            if k == "wallet_owner_type" {
+                (k.as_str(), "user")
+            } else {
+                (k.as_str(), v.as_str())
+            }
+        }));
+    let json = fetch_json(env, url.as_str(), ResolveError::PresentationDefinition)
+        .await
+        .ok()?;
+    PresentationDefinition::from_json(json).ok()
 }
 
 fn record(env: &HolderEnv, action: &str, subject: &str, outcome: Outcome, detail: Value) {
@@ -615,6 +705,36 @@ pub async fn dispatch(
         redirect_uri: final_redirect,
         rounds,
     })
+}
+
+/// The NutsEmployeeCredential [`crate::roster::issue_employee_credential`] would issue for
+/// `employee` now, as an unsigned JSON-LD document (only its claims matter for a preview).
+fn preview_employee_credential(
+    vault: &Vault,
+    employee: &str,
+    now: i64,
+) -> Result<WalletCredential, String> {
+    let e = crate::roster::find_employee(vault, employee).map_err(|e| e.to_string())?;
+    if !e.active {
+        return Err(format!("{} is deactivated", e.identifier));
+    }
+    let view = crate::roster::EmployeeView::from_employee(&e);
+    let org = crate::org::require_organization(vault).map_err(|e| e.to_string())?;
+    let validity = crate::roster::credential_validity(vault).map_err(|e| e.to_string())?;
+    WalletCredential::from_json(json!({
+        "@context": ["https://www.w3.org/2018/credentials/v1"],
+        "type": ["VerifiableCredential", "NutsEmployeeCredential"],
+        "issuer": org.did,
+        "issuanceDate": wallet_protocol::clock::format_rfc3339(now),
+        "expirationDate": wallet_protocol::clock::format_rfc3339(now + validity),
+        "credentialSubject": {
+            "id": view.did,
+            "identifier": view.identifier,
+            "name": view.name,
+            "roleName": view.role,
+        }
+    }))
+    .map_err(|e| e.to_string())
 }
 
 /// Evaluates, signs and posts one round; records it; returns the verifier's `redirect_uri`.
