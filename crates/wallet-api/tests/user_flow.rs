@@ -438,15 +438,18 @@ async fn declined_flow_ends_at_the_client_with_access_denied() {
         out.redirect_uri
     );
     assert_eq!(query(&out.redirect_uri)["error"], "access_denied");
-    // the client side learns it from the holder (the AS sends no state with a wallet error)
+    // the client side learns it from the holder (the AS sends no state with a wallet error):
+    // the browser goes to the EHR with the error, the EHR's poll sees it
     let sessions = t.env.sessions.as_ref().unwrap();
     let now = SystemClock.now_unix();
-    let (sid, ehr) = sessions
-        .abort_running_for(&t.as_.issuer, "access_denied", "declined", now)
-        .unwrap();
+    let browser = openid4vp::redirect_after_decline(&t.env, &t.as_.issuer, &out.redirect_uri);
+    let q = query(&browser);
+    assert!(browser.starts_with("https://ehr.example/cb?"), "{browser}");
+    assert_eq!(q["error"], "access_denied");
+    // a second decline finds no running session and keeps the verifier's redirect
     assert_eq!(
-        (sid.as_str(), ehr.as_str()),
-        (session_id.as_str(), "https://ehr.example/cb")
+        openid4vp::redirect_after_decline(&t.env, &t.as_.issuer, &out.redirect_uri),
+        out.redirect_uri
     );
     assert!(matches!(
         sessions.poll(&session_id, now),

@@ -23,14 +23,16 @@
 pub mod error;
 pub mod request;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::{json, Value};
 use url::Url;
 use wallet_pex::{
-    evaluate, negotiate_vp_format, nuts_default_formats, Evaluation, FormatDesignations,
-    PresentationDefinition, SubmissionOptions, VpFormat, WalletCredential,
+    evaluate, evaluate_with, negotiate_vp_format, nuts_default_formats, EvaluateOptions,
+    Evaluation, FormatDesignations, PresentationDefinition, SubmissionOptions, VpFormat,
+    WalletCredential,
 };
 use wallet_protocol::clock::Clock;
 use wallet_protocol::did::{Did, DidResolver};
@@ -166,9 +168,31 @@ pub struct Resolved {
     formats: FormatDesignations,
     candidates: Vec<WalletCredential>,
     user_definition: Option<PresentationDefinition>,
+    selection: BTreeMap<String, usize>,
 }
 
 impl Resolved {
+    /// The clinician's choice where several credentials match `descriptor`: `credential` is
+    /// an index into [`Consent::credentials`] and must be a candidate. Updates
+    /// [`Consent::evaluation`] (claim values of the chosen credential) and what
+    /// [`dispatch`] will send.
+    pub fn select(&mut self, descriptor: &str, credential: usize, now: i64) -> Result<(), String> {
+        let mut selection = self.selection.clone();
+        selection.insert(descriptor.to_owned(), credential);
+        let evaluation = evaluate_with(
+            &self.definition,
+            &self.candidates,
+            &EvaluateOptions {
+                now: Some(now),
+                selection: selection.clone(),
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        self.selection = selection;
+        self.consent.evaluation = evaluation;
+        Ok(())
+    }
+
     /// What the user round would send for `employee` (roster id or identifier): the user
     /// definition evaluated over the employee credential the wallet would issue now (same
     /// claims, unsigned; nothing is issued or recorded). `None` without a user round.
@@ -498,6 +522,7 @@ async fn resolve_inner(link: &AuthorizeLink, env: &HolderEnv) -> Result<Resolved
         formats,
         candidates,
         user_definition,
+        selection: BTreeMap::new(),
     })
 }
 
@@ -587,6 +612,32 @@ async fn post_form(env: &HolderEnv, url: Url, body: String) -> Result<String, Di
         .ok_or_else(|| DispatchError::BadResponse("no redirect_uri".into()))
 }
 
+/// Where the browser goes after a decline. When this wallet started the flow as client, its
+/// session ends with `access_denied` (the EHR's poll sees it) and the browser goes straight to
+/// the EHR's `redirect_uri` with the error: the verifier's redirect would only reach the
+/// wallet's own callback, without `state` (a Nuts AS sends none with a wallet error, B.5).
+/// Otherwise (unsolicited) the verifier's redirect.
+pub fn redirect_after_decline(env: &HolderEnv, verifier: &str, verifier_redirect: &str) -> String {
+    const DESCRIPTION: &str = "the user declined the request";
+    let now = env.clock.now_unix();
+    let Some((_, ehr)) = env
+        .sessions
+        .as_ref()
+        .and_then(|s| s.abort_running_for(verifier, "access_denied", DESCRIPTION, now))
+    else {
+        return verifier_redirect.to_owned();
+    };
+    match Url::parse(&ehr) {
+        Ok(mut u) => {
+            u.query_pairs_mut()
+                .append_pair("error", "access_denied")
+                .append_pair("error_description", DESCRIPTION);
+            u.into()
+        }
+        Err(_) => ehr,
+    }
+}
+
 /// Answers a resolved request with the user's decision; handles the `openid4vp:` user round;
 /// returns the final redirect for the browser.
 pub async fn dispatch(
@@ -633,6 +684,7 @@ pub async fn dispatch(
         Round::Organization,
         &resolved.request,
         &resolved.definition,
+        &resolved.selection,
         &resolved.formats,
         &resolved.candidates,
         &signer,
@@ -692,6 +744,7 @@ pub async fn dispatch(
         Round::User,
         &request,
         &definition,
+        &BTreeMap::new(),
         &formats,
         std::slice::from_ref(&cred),
         &emp_signer,
@@ -744,6 +797,7 @@ async fn answer(
     round: Round,
     req: &PresentationRequest<Verified>,
     pd: &PresentationDefinition,
+    selection: &BTreeMap<String, usize>,
     formats: &FormatDesignations,
     candidates: &[WalletCredential],
     signer: &dyn Signer,
@@ -758,7 +812,15 @@ async fn answer(
         detail["employee"] = json!(e);
     }
     let result = async {
-        let evaluation = evaluate(pd, candidates, Some(now));
+        let evaluation = evaluate_with(
+            pd,
+            candidates,
+            &EvaluateOptions {
+                now: Some(now),
+                selection: selection.clone(),
+            },
+        )
+        .map_err(|e| DispatchError::NoMatch(e.to_string()))?;
         if !evaluation.fulfilled {
             let reasons: Vec<String> = evaluation
                 .descriptors
