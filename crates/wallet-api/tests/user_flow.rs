@@ -195,6 +195,7 @@ impl World {
         ));
         let url = user::start_flow(
             self.http.as_ref(),
+            &self.w.vault,
             sessions,
             &self.requester,
             &landing,
@@ -307,9 +308,10 @@ async fn organization_and_user_rounds_then_code_exchange_with_dpop_and_bearer() 
         // the callback: code exchange with the session's PKCE verifier; the EHR's redirect
         let sessions = t.env.sessions.as_ref().unwrap();
         let now = SystemClock.now_unix();
-        let (sid, ehr) = user::complete_flow(
+        let f = user::complete_flow(
             t.http.as_ref(),
             &DpopNonces::default(),
+            &t.w.vault,
             sessions,
             &t.requester,
             &q["state"],
@@ -321,7 +323,7 @@ async fn organization_and_user_rounds_then_code_exchange_with_dpop_and_bearer() 
         .await
         .unwrap();
         assert_eq!(
-            (sid.as_str(), ehr.as_str()),
+            (f.session_id.as_str(), f.app_redirect_uri.as_str()),
             (session_id.as_str(), "https://ehr.example/cb")
         );
         // the state is one-time
@@ -386,6 +388,7 @@ async fn organization_round_only_for_a_scope_without_user_definition() {
     user::complete_flow(
         t.http.as_ref(),
         &DpopNonces::default(),
+        &t.w.vault,
         sessions,
         &t.requester,
         &q["state"],

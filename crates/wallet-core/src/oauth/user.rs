@@ -13,25 +13,37 @@
 //! * [`UserSessions`]: the in-memory session store with the B.7 lifetimes (landing token 5 s
 //!   one-time, flow state 1 min, finished token handed out once).
 //!
-//! Nothing here logs codes, verifiers or tokens.
+//! The use case on top, shared by the loopback API and the CLI:
+//! * [`begin_flow`]: every check of a new request (organization subject, admin policy, EHR
+//!   redirect URI, `preauthorized_user` against the roster), then a session and its landing
+//!   token; records `user_token.start`.
+//! * [`start_flow`] (landing URL) and [`complete_flow`] (callback), or
+//!   [`end_flow_without_state`] for an error callback without `state` (B.5); each end of a
+//!   flow records `user_token.finish`.
+//!
+//! Nothing here logs codes, verifiers, landing tokens or access tokens; activity entries name
+//! a flow by a short hash of its session id, never the id itself.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use url::Url;
 use wallet_protocol::jose::{self, b64url};
 use wallet_protocol::net::{HttpClient, HttpRequest, Method};
+use wallet_vault::{Actor, NewActivity, Outcome, Vault, VaultError};
 use zeroize::Zeroizing;
 
 use super::dpop::{send_with_dpop, DpopNonces};
 use super::error::{Endpoint, S2sError};
 use super::metadata::{error_from_response, MAX_METADATA_BYTES};
 use super::s2s::{parse_token_response, MAX_TOKEN_RESPONSE_BYTES};
+use super::service::ChannelKind;
 use super::{AuthorizationServerId, Requester, Scope, TokenResponse, TokenType};
+use crate::policy::{PolicyDecision, PolicyError, ServicePolicy};
 
 /// Lifetime of the landing token handed to the EHR (`/user?token=`), seconds (B.7).
 pub const LANDING_TOKEN_SECS: i64 = 5;
@@ -282,11 +294,301 @@ pub async fn exchange_code(
     parse_token_response(&resp, token_type, requester, now)
 }
 
-/// The landing URL (B.1 step 2-4): burns the landing token, discovers the AS, creates the
-/// PKCE pair and client state, signs JAR #1 and records the start in `sessions`. Returns the
+/// Activity action: a user flow was asked for (`outcome` failure when it was refused).
+pub const ACTION_USER_TOKEN_START: &str = "user_token.start";
+/// Activity action: a user flow ended (token obtained, declined, or failed).
+pub const ACTION_USER_TOKEN_FINISH: &str = "user_token.finish";
+/// Longest EHR `redirect_uri` accepted.
+pub const MAX_REDIRECT_URI_LEN: usize = 2048;
+
+/// The employee the EHR names (Nuts `preauthorized_user`). The roster is the source of truth:
+/// `id` must be the identifier of an active roster entry, and `name`/`role`, when given, must
+/// equal that entry's.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PreauthorizedUser {
+    /// Roster identifier (`identifier` of the employee credential).
+    pub id: String,
+    /// Full name, if the EHR sends it.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Role, if the EHR sends it.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// A request for a user access token (the internal API's `request-user-access-token`).
+#[derive(Debug, Clone)]
+pub struct NewUserFlow {
+    /// Organization subject (must be the vault's organization).
+    pub subject: String,
+    /// The AS (must be allowed by the administrator's policy).
+    pub authorization_server: AuthorizationServerId,
+    /// Scope.
+    pub scope: Scope,
+    /// Token type (Nuts default DPoP).
+    pub token_type: TokenType,
+    /// Where the browser goes at the end: an absolute http(s) URL of the EHR.
+    pub app_redirect_uri: String,
+    /// The employee the EHR names, if any.
+    pub preauthorized_user: Option<PreauthorizedUser>,
+    /// Who asks (for the activity log).
+    pub channel: ChannelKind,
+}
+
+/// Checks a request for a user access token, stores the session and returns
+/// `(session_id, landing_token)`; the landing token is valid 5 s, once (B.7). Records
+/// `user_token.start` (also when refused).
+///
+/// Refused: vault locked ([`UserFlowError::Locked`]); `subject` is not the vault's organization
+/// ([`UserFlowError::UnknownSubject`]); the policy refuses the AS ([`UserFlowError::NotAllowed`];
+/// a scope that needs consent is fine, the clinician consents anyway); `app_redirect_uri` not
+/// an absolute http(s) URL ([`UserFlowError::InvalidRequest`]); `preauthorized_user` not on the
+/// roster, deactivated, or with another name/role ([`UserFlowError::UnknownEmployee`],
+/// [`UserFlowError::InactiveEmployee`], [`UserFlowError::EmployeeMismatch`]).
+pub fn begin_flow(
+    vault: &Vault,
+    sessions: &UserSessions,
+    req: NewUserFlow,
+    now: i64,
+) -> Result<(String, String), UserFlowError> {
+    let result = check_new_flow(vault, &req).and_then(|employee| {
+        let mut session = UserSession::new(
+            req.subject.clone(),
+            req.authorization_server.clone(),
+            req.scope.clone(),
+            req.token_type,
+            req.app_redirect_uri.clone(),
+            employee,
+            now,
+        );
+        session.channel = Some(req.channel);
+        Ok(sessions.create(session, now)?)
+    });
+    record_start(vault, &req, &result);
+    match &result {
+        Ok(_) => tracing::info!(
+            authorization_server = %req.authorization_server,
+            scope = %req.scope,
+            "user flow started"
+        ),
+        Err(e) => tracing::info!(code = e.code(), error = %e, "user flow refused"),
+    }
+    result
+}
+
+/// The checks of [`begin_flow`]; returns the employee's roster identifier, if one was named.
+fn check_new_flow(vault: &Vault, req: &NewUserFlow) -> Result<Option<String>, UserFlowError> {
+    if vault.is_locked() {
+        return Err(UserFlowError::Locked);
+    }
+    let org = crate::org::organization(vault)
+        .map_err(UserFlowError::from_identity)?
+        .ok_or_else(|| UserFlowError::UnknownSubject(req.subject.clone()))?;
+    if org.subject != req.subject {
+        return Err(UserFlowError::UnknownSubject(req.subject.clone()));
+    }
+    let policy = ServicePolicy::load(vault).map_err(|e| match e {
+        PolicyError::Vault(v) => UserFlowError::from_vault(v),
+        other => UserFlowError::Storage(other.to_string()),
+    })?;
+    if policy.decide(req.authorization_server.as_str(), req.scope.as_str())
+        == PolicyDecision::Refused
+    {
+        return Err(UserFlowError::NotAllowed(
+            req.authorization_server.to_string(),
+        ));
+    }
+    check_app_redirect_uri(&req.app_redirect_uri)?;
+    req.preauthorized_user
+        .as_ref()
+        .map(|u| check_employee(vault, u))
+        .transpose()
+}
+
+/// The EHR's `redirect_uri`: absolute http(s) with a host, no credentials, no fragment
+/// (RFC 6749 3.1.2), at most [`MAX_REDIRECT_URI_LEN`] characters.
+fn check_app_redirect_uri(uri: &str) -> Result<(), UserFlowError> {
+    let bad = |why: &str| UserFlowError::InvalidRequest(format!("redirect_uri {why}"));
+    if uri.len() > MAX_REDIRECT_URI_LEN {
+        return Err(bad("is too long"));
+    }
+    let u = Url::parse(uri).map_err(|_| bad("is not an absolute URL"))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(bad("must be an http or https URL"));
+    }
+    if u.host().is_none() {
+        return Err(bad("has no host"));
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(bad("must not hold credentials"));
+    }
+    if u.fragment().is_some() {
+        return Err(bad("must not have a fragment"));
+    }
+    Ok(())
+}
+
+/// Matches `preauthorized_user` with the roster by identifier; returns the identifier.
+fn check_employee(vault: &Vault, u: &PreauthorizedUser) -> Result<String, UserFlowError> {
+    let id = u.id.trim();
+    if id.is_empty() {
+        return Err(UserFlowError::InvalidRequest(
+            "preauthorized_user.id must not be empty".into(),
+        ));
+    }
+    let e = vault
+        .employee_by_identifier(id)
+        .map_err(UserFlowError::from_vault)?
+        .ok_or_else(|| UserFlowError::UnknownEmployee(super::error::sanitize(id, 256)))?;
+    if !e.active {
+        return Err(UserFlowError::InactiveEmployee(e.identifier));
+    }
+    for (field, given) in [("name", &u.name), ("role", &u.role)] {
+        let Some(given) = given.as_deref().map(str::trim) else {
+            continue;
+        };
+        let roster = e.personal.get(field).and_then(Value::as_str).unwrap_or("");
+        if given != roster.trim() {
+            return Err(UserFlowError::EmployeeMismatch {
+                identifier: e.identifier,
+                field,
+            });
+        }
+    }
+    Ok(e.identifier)
+}
+
+/// A short, non-secret reference to a session for the activity log (the session id itself
+/// lets the EHR collect the token, so it is not written down).
+fn flow_ref(session_id: &str) -> String {
+    Sha256::digest(session_id.as_bytes())[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn record_activity(vault: &Vault, action: &str, subject: &str, outcome: Outcome, detail: Value) {
+    let entry = NewActivity::new(Actor::System, action, subject)
+        .outcome(outcome)
+        .detail(detail);
+    if let Err(e) = vault.record(entry) {
+        // A locked vault cannot log; the caller already gets the error.
+        tracing::warn!(error = %e, "could not record the user flow in the activity log");
+    }
+}
+
+fn record_start(
+    vault: &Vault,
+    req: &NewUserFlow,
+    result: &Result<(String, String), UserFlowError>,
+) {
+    let mut detail = json!({
+        "organization": super::error::sanitize(&req.subject, 256),
+        "scope": req.scope.as_str(),
+        "token_type": req.token_type.as_str(),
+        "channel": req.channel,
+        "employee": req.preauthorized_user.as_ref().map(|u| super::error::sanitize(&u.id, 256)),
+    });
+    let outcome = match result {
+        Ok((id, _)) => {
+            detail["flow"] = json!(flow_ref(id));
+            Outcome::Success
+        }
+        Err(e) => {
+            detail["error"] = json!(e.code());
+            detail["message"] = json!(e.to_string());
+            detail["http_status"] = json!(e.http_status());
+            Outcome::Failure
+        }
+    };
+    record_activity(
+        vault,
+        ACTION_USER_TOKEN_START,
+        req.authorization_server.as_str(),
+        outcome,
+        detail,
+    );
+}
+
+/// What a finished flow was about (activity log, and where the browser goes).
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowSummary {
+    /// Session id (what the EHR polls with; not for logs).
+    #[serde(skip)]
+    pub session_id: String,
+    /// Organization subject.
+    pub subject: String,
+    /// The AS.
+    pub authorization_server: String,
+    /// Scope.
+    pub scope: String,
+    /// Token type asked for.
+    pub token_type: TokenType,
+    /// The EHR's redirect URI.
+    pub app_redirect_uri: String,
+    /// Roster identifier of the employee the EHR named, if any.
+    pub employee: Option<String>,
+    /// Who asked, when known.
+    pub channel: Option<ChannelKind>,
+}
+
+impl FlowSummary {
+    fn of(session_id: &str, s: &UserSession) -> Self {
+        Self {
+            session_id: session_id.to_owned(),
+            subject: s.subject.clone(),
+            authorization_server: s.authorization_server.to_string(),
+            scope: s.scope.to_string(),
+            token_type: s.token_type,
+            app_redirect_uri: s.app_redirect_uri.clone(),
+            employee: s.preauthorized_user.clone(),
+            channel: s.channel,
+        }
+    }
+}
+
+fn record_finish(vault: &Vault, f: &FlowSummary, result: Result<&TokenResponse, (&str, &str)>) {
+    let mut detail = json!({
+        "organization": f.subject,
+        "scope": f.scope,
+        "token_type": f.token_type.as_str(),
+        "channel": f.channel,
+        "employee": f.employee,
+        "flow": flow_ref(&f.session_id),
+    });
+    let outcome = match result {
+        Ok(t) => {
+            detail["granted_scope"] = json!(t.scope);
+            detail["issued_token_type"] = json!(t.token_type.as_str());
+            Outcome::Success
+        }
+        Err((error, description)) => {
+            detail["error"] = json!(error);
+            detail["message"] = json!(description);
+            if error == "access_denied" {
+                Outcome::Declined
+            } else {
+                Outcome::Failure
+            }
+        }
+    };
+    record_activity(
+        vault,
+        ACTION_USER_TOKEN_FINISH,
+        &f.authorization_server,
+        outcome,
+        detail,
+    );
+}
+
+/// The landing URL (B.1 step 2-4): discovers the AS, creates the PKCE pair and client state,
+/// signs JAR #1, burns the landing token and records the start in `sessions`. Returns the
 /// authorization URL to redirect the browser to. `callback` is the wallet's callback URL.
+/// When the flow cannot start (AS unreachable, signing fails), the session ends with that
+/// error for the EHR's poll, and `user_token.finish` is recorded.
 pub async fn start_flow(
     http: &dyn HttpClient,
+    vault: &Vault,
     sessions: &UserSessions,
     requester: &Requester,
     landing_token: &str,
@@ -298,32 +600,48 @@ pub async fn start_flow(
             (s.authorization_server.clone(), s.scope.clone())
         })
         .ok_or(SessionError::UnknownLandingToken)?;
-    let md = discover(http, &issuer).await?;
-    let pkce = PkcePair::generate();
-    let state = random_b64_32();
-    let jar = sign_authorization_request(
-        requester,
-        &AuthorizationRequest {
-            authorization_server: issuer,
-            scope,
-            state: state.clone(),
-            redirect_uri: callback.to_owned(),
-            code_challenge: pkce.challenge.clone(),
-        },
-        now,
-    )?;
-    let url = authorization_url(&md.authorization_endpoint, &requester.client_id, &jar)?;
-    sessions.start(landing_token, state, pkce.verifier, md.token_endpoint, now)?;
-    Ok(url)
+    let prepared = async {
+        let md = discover(http, &issuer).await?;
+        let pkce = PkcePair::generate();
+        let state = random_b64_32();
+        let jar = sign_authorization_request(
+            requester,
+            &AuthorizationRequest {
+                authorization_server: issuer,
+                scope,
+                state: state.clone(),
+                redirect_uri: callback.to_owned(),
+                code_challenge: pkce.challenge.clone(),
+            },
+            now,
+        )?;
+        let url = authorization_url(&md.authorization_endpoint, &requester.client_id, &jar)?;
+        Ok::<_, S2sError>((url, state, pkce, md.token_endpoint))
+    }
+    .await;
+    match prepared {
+        Ok((url, state, pkce, token_endpoint)) => {
+            sessions.start(landing_token, state, pkce.verifier, token_endpoint, now)?;
+            Ok(url)
+        }
+        Err(e) => {
+            let err = (e.oauth_error().to_owned(), e.to_string());
+            if let Some(f) = sessions.fail_landing(landing_token, err.clone(), now) {
+                record_finish(vault, &f, Err((&err.0, &err.1)));
+            }
+            Err(e.into())
+        }
+    }
 }
 
 /// The callback (B.1 steps 13-15): takes the session of `state`, exchanges `code` (or records
-/// the AS's `error`), stores the outcome for the EHR's poll and returns
-/// `(session_id, EHR redirect_uri)`.
+/// the AS's `error`), stores the outcome for the EHR's poll, records `user_token.finish` and
+/// returns the session (its `app_redirect_uri` is where the browser goes).
 #[allow(clippy::too_many_arguments)]
 pub async fn complete_flow(
     http: &dyn HttpClient,
     nonces: &DpopNonces,
+    vault: &Vault,
     sessions: &UserSessions,
     requester: &Requester,
     state: &str,
@@ -331,18 +649,16 @@ pub async fn complete_flow(
     error: Option<(&str, &str)>,
     callback: &str,
     now: i64,
-) -> Result<(String, String), UserFlowError> {
+) -> Result<FlowSummary, UserFlowError> {
     let (id, session) = sessions.take_for_callback(state, now)?;
+    let summary = FlowSummary::of(&id, &session);
     let result = match (code, error) {
         (_, Some((e, d))) => Err((
             super::error::sanitize(e, 64),
             super::error::sanitize(d, 512),
         )),
-        (Some(code), None) => {
-            let (Some(verifier), Some(te)) = (&session.verifier, &session.token_endpoint) else {
-                return Err(SessionError::UnknownState.into());
-            };
-            exchange_code(
+        (Some(code), None) => match (&session.verifier, &session.token_endpoint) {
+            (Some(verifier), Some(te)) => exchange_code(
                 http,
                 nonces,
                 requester,
@@ -354,23 +670,166 @@ pub async fn complete_flow(
                 now,
             )
             .await
-            .map_err(|e| (e.oauth_error().to_owned(), e.to_string()))
-        }
+            .map_err(|e| (e.oauth_error().to_owned(), e.to_string())),
+            _ => Err(("server_error".into(), "the flow was not started".into())),
+        },
         (None, None) => Err(("invalid_request".into(), "no code in the callback".into())),
     };
+    record_finish(
+        vault,
+        &summary,
+        result.as_ref().map_err(|(e, d)| (e.as_str(), d.as_str())),
+    );
+    match &result {
+        Ok(_) => tracing::info!("user flow finished with a token"),
+        Err((e, _)) => tracing::info!(error = %e, "user flow finished without a token"),
+    }
     sessions.finish(&id, result, now);
-    Ok((id, session.app_redirect_uri.clone()))
+    Ok(summary)
 }
 
-/// Why [`start_flow`] / [`complete_flow`] failed.
+/// An error callback without `state` (a Nuts AS sends none after a wallet error, B.5): ends
+/// the flow of `subject` the holder aborted, or else its most recently started running flow,
+/// with `error`; records `user_token.finish`. `None` when no flow of `subject` can be found.
+pub fn end_flow_without_state(
+    vault: &Vault,
+    sessions: &UserSessions,
+    subject: &str,
+    error: &str,
+    description: &str,
+    now: i64,
+) -> Option<FlowSummary> {
+    let error = super::error::sanitize(error, 64);
+    let description = super::error::sanitize(description, 512);
+    let f = sessions.end_without_state(subject, &error, &description, now)?;
+    record_finish(vault, &f, Err((&error, &description)));
+    tracing::info!(error = %error, "user flow ended by an error callback");
+    Some(f)
+}
+
+/// Ends the most recently started running flow with `verifier` (an AS issuer) with an error,
+/// e.g. after the clinician declined in the holder, and records `user_token.finish`. Returns
+/// its summary (`app_redirect_uri`: where the browser goes), `None` when no such flow runs.
+pub fn abort_flow(
+    vault: &Vault,
+    sessions: &UserSessions,
+    verifier: &str,
+    error: &str,
+    description: &str,
+    now: i64,
+) -> Option<FlowSummary> {
+    let error = super::error::sanitize(error, 64);
+    let description = super::error::sanitize(description, 512);
+    let f = sessions.abort_running(verifier, &error, &description, now)?;
+    record_finish(vault, &f, Err((&error, &description)));
+    Some(f)
+}
+
+/// Why a user flow could not be started, continued or ended.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum UserFlowError {
-    /// Session problem (unknown/expired landing token or state).
+    /// A parameter is wrong (400 `invalid_request`).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// No organization with this subject in the wallet (404 `invalid_request`).
+    #[error("unknown subject {0}")]
+    UnknownSubject(String),
+    /// The admin policy does not allow this authorization server (403 `access_denied`).
+    #[error("authorization server {0} is not allowed by the wallet's policy")]
+    NotAllowed(String),
+    /// `preauthorized_user.id` is not on the roster (400 `invalid_request`).
+    #[error("employee {0} is not on the wallet's roster")]
+    UnknownEmployee(String),
+    /// The roster entry is deactivated (403 `access_denied`).
+    #[error("employee {0} is deactivated in the wallet's roster")]
+    InactiveEmployee(String),
+    /// `preauthorized_user.name` or `.role` differs from the roster (400 `invalid_request`).
+    #[error("preauthorized_user.{field} does not match the roster entry of {identifier}")]
+    EmployeeMismatch {
+        /// Roster identifier.
+        identifier: String,
+        /// `name` or `role`.
+        field: &'static str,
+    },
+    /// The vault is locked (503 `temporarily_unavailable`).
+    #[error("the wallet is locked")]
+    Locked,
+    /// Storage problem (500 `server_error`).
+    #[error("wallet storage: {0}")]
+    Storage(String),
+    /// Session problem (unknown/expired landing token or state; 400, or 503 when full).
     #[error(transparent)]
     Session(#[from] SessionError),
-    /// OAuth problem (discovery, signing).
+    /// OAuth problem (discovery, signing), with the s2s statuses.
     #[error(transparent)]
     OAuth(#[from] S2sError),
+}
+
+impl UserFlowError {
+    fn from_vault(e: VaultError) -> Self {
+        match e {
+            VaultError::Locked => Self::Locked,
+            other => Self::Storage(other.to_string()),
+        }
+    }
+
+    fn from_identity(e: crate::org::IdentityError) -> Self {
+        match e {
+            crate::org::IdentityError::Vault(v) => Self::from_vault(v),
+            other => Self::Storage(other.to_string()),
+        }
+    }
+
+    /// Stable code for logs, the activity log and the UI.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::UnknownSubject(_) => "unknown_subject",
+            Self::NotAllowed(_) => "not_allowed",
+            Self::UnknownEmployee(_) => "unknown_employee",
+            Self::InactiveEmployee(_) => "inactive_employee",
+            Self::EmployeeMismatch { .. } => "employee_mismatch",
+            Self::Locked => "locked",
+            Self::Storage(_) => "storage",
+            Self::Session(SessionError::UnknownLandingToken) => "unknown_landing_token",
+            Self::Session(SessionError::UnknownState) => "unknown_state",
+            Self::Session(SessionError::Full) => "too_many_sessions",
+            Self::OAuth(e) => e.code(),
+        }
+    }
+
+    /// HTTP status for the internal API.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::InvalidRequest(_)
+            | Self::UnknownEmployee(_)
+            | Self::EmployeeMismatch { .. }
+            | Self::Session(SessionError::UnknownLandingToken | SessionError::UnknownState) => 400,
+            Self::NotAllowed(_) | Self::InactiveEmployee(_) => 403,
+            Self::UnknownSubject(_) => 404,
+            Self::Locked | Self::Session(SessionError::Full) => 503,
+            Self::Storage(_) => 500,
+            Self::OAuth(e) => e.http_status(),
+        }
+    }
+
+    /// The OAuth `error` code for the internal API's error JSON.
+    pub fn oauth_error(&self) -> &str {
+        match self {
+            Self::InvalidRequest(_)
+            | Self::UnknownSubject(_)
+            | Self::UnknownEmployee(_)
+            | Self::EmployeeMismatch { .. }
+            | Self::Session(SessionError::UnknownLandingToken | SessionError::UnknownState) => {
+                "invalid_request"
+            }
+            Self::NotAllowed(_) | Self::InactiveEmployee(_) => "access_denied",
+            Self::Locked | Self::Session(SessionError::Full) => "temporarily_unavailable",
+            Self::Storage(_) => "server_error",
+            Self::OAuth(e) => e.oauth_error(),
+        }
+    }
 }
 
 /// One user-flow session of the wallet as client.
@@ -386,7 +845,7 @@ pub struct UserSession {
     pub token_type: TokenType,
     /// The EHR's redirect URI (where the browser goes at the end).
     pub app_redirect_uri: String,
-    /// Employee (roster id or identifier) the EHR named, if any.
+    /// Roster identifier of the employee the EHR named, if any (checked by [`begin_flow`]).
     pub preauthorized_user: Option<String>,
     /// Client state sent in JAR #1 (set at start).
     pub state: Option<String>,
@@ -394,6 +853,7 @@ pub struct UserSession {
     pub verifier: Option<PkceVerifier>,
     /// Token endpoint (set at start).
     pub token_endpoint: Option<String>,
+    channel: Option<ChannelKind>,
     created_at: i64,
     started_at: Option<i64>,
 }
@@ -419,6 +879,7 @@ impl UserSession {
             state: None,
             verifier: None,
             token_endpoint: None,
+            channel: None,
             created_at: now,
             started_at: None,
         }
@@ -462,6 +923,9 @@ struct Inner {
     landing: HashMap<String, (String, i64)>,
     /// client state → session id
     by_state: HashMap<String, String>,
+    /// Flows the holder ended (decline) whose browser has not come back to the callback yet:
+    /// (summary, until). The error callback carries no state (B.5), so it looks here first.
+    returns: Vec<(FlowSummary, i64)>,
 }
 
 impl fmt::Debug for UserSessions {
@@ -495,6 +959,7 @@ impl UserSessions {
             Entry::Flow(s) => now < s.started_at.unwrap_or(s.created_at) + FLOW_STATE_SECS,
             Entry::Done(_, at) => now < *at + TOKEN_PICKUP_SECS,
         });
+        inner.returns.retain(|(_, until)| now < *until);
         let Inner {
             sessions, by_state, ..
         } = inner;
@@ -601,6 +1066,96 @@ impl UserSessions {
             .insert(session_id.to_owned(), Entry::Done(result, now));
     }
 
+    /// Ends a session whose landing token is still valid with an error (the flow could not
+    /// be started), burning the token. Returns the session's summary.
+    pub fn fail_landing(
+        &self,
+        landing_token: &str,
+        error: (String, String),
+        now: i64,
+    ) -> Option<FlowSummary> {
+        let mut inner = self.lock();
+        Self::prune(&mut inner, now);
+        let (id, _) = inner.landing.remove(landing_token)?;
+        match inner.sessions.remove(&id) {
+            Some(Entry::Flow(s)) => {
+                let f = FlowSummary::of(&id, &s);
+                inner.sessions.insert(id, Entry::Done(Err(error), now));
+                Some(f)
+            }
+            Some(other) => {
+                inner.sessions.insert(id, other);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// An error callback without state for `subject`: the newer of the flow the holder
+    /// aborted last (if its browser has not come back yet) and the most recently started
+    /// running flow of `subject`, which then ends with `error`. Returns its summary (where the
+    /// browser goes).
+    pub fn end_without_state(
+        &self,
+        subject: &str,
+        error: &str,
+        description: &str,
+        now: i64,
+    ) -> Option<FlowSummary> {
+        let mut inner = self.lock();
+        Self::prune(&mut inner, now);
+        let aborted = inner
+            .returns
+            .iter()
+            .enumerate()
+            .filter(|(_, (f, _))| f.subject == subject)
+            .map(|(i, (_, until))| (until - FLOW_STATE_SECS, i))
+            .max();
+        let running = inner
+            .sessions
+            .iter()
+            .filter_map(|(id, e)| match e {
+                Entry::Flow(s) if s.subject == subject => s.started_at.map(|t| (t, id.clone())),
+                _ => None,
+            })
+            .max();
+        match (aborted, running) {
+            (Some((at, i)), Some((started, _))) if at >= started => Some(inner.returns.remove(i).0),
+            (Some((_, i)), None) => Some(inner.returns.remove(i).0),
+            (_, Some((_, id))) => {
+                let Some(Entry::Flow(s)) = inner.sessions.remove(&id) else {
+                    return None;
+                };
+                inner.by_state.retain(|_, v| *v != id);
+                let f = FlowSummary::of(&id, &s);
+                inner.sessions.insert(
+                    id,
+                    Entry::Done(Err((error.to_owned(), description.to_owned())), now),
+                );
+                Some(f)
+            }
+            (None, None) => None,
+        }
+    }
+
+    /// The roster identifier the EHR named for the most recently started running flow with
+    /// `verifier` (an AS issuer), to preselect the employee on the consent screen.
+    pub fn preauthorized_user_for(&self, verifier: &str, now: i64) -> Option<String> {
+        let mut inner = self.lock();
+        Self::prune(&mut inner, now);
+        inner
+            .sessions
+            .values()
+            .filter_map(|e| match e {
+                Entry::Flow(s) if s.authorization_server.as_str() == verifier => {
+                    s.started_at.map(|t| (t, s.preauthorized_user.clone()))
+                }
+                _ => None,
+            })
+            .max_by_key(|(t, _)| *t)?
+            .1
+    }
+
     /// Polls a session: pending, the token (once), the error (once), or unknown.
     pub fn poll(&self, session_id: &str, now: i64) -> TokenPoll {
         let mut inner = self.lock();
@@ -621,7 +1176,7 @@ impl UserSessions {
     /// Ends the most recently started running session with `verifier` with an error, e.g.
     /// after the holder declined (a Nuts AS sends the client no `state` with a wallet error,
     /// B.5, so the callback cannot find the session itself). Returns
-    /// `(session_id, EHR redirect_uri)`.
+    /// `(session_id, EHR redirect_uri)`. [`abort_flow`] also records the end.
     pub fn abort_running_for(
         &self,
         verifier: &str,
@@ -629,6 +1184,17 @@ impl UserSessions {
         description: &str,
         now: i64,
     ) -> Option<(String, String)> {
+        self.abort_running(verifier, error, description, now)
+            .map(|f| (f.session_id, f.app_redirect_uri))
+    }
+
+    fn abort_running(
+        &self,
+        verifier: &str,
+        error: &str,
+        description: &str,
+        now: i64,
+    ) -> Option<FlowSummary> {
         let mut inner = self.lock();
         Self::prune(&mut inner, now);
         let id = inner
@@ -650,7 +1216,14 @@ impl UserSessions {
             id.clone(),
             Entry::Done(Err((error.to_owned(), description.to_owned())), now),
         );
-        Some((id, s.app_redirect_uri.clone()))
+        // The browser may still come back to the callback (without state); it then goes on to
+        // the EHR.
+        if inner.returns.len() >= MAX_SESSIONS {
+            inner.returns.remove(0);
+        }
+        let f = FlowSummary::of(&id, &s);
+        inner.returns.push((f.clone(), now + FLOW_STATE_SECS));
+        Some(f)
     }
 
     /// Whether a started, unfinished session of this subject is running for `verifier`
@@ -672,6 +1245,10 @@ fn unverified_claims(jws: &str) -> Option<serde_json::Map<String, Value>> {
     let bytes = jose::b64url_decode(payload).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
+
+#[cfg(test)]
+#[path = "user_flow_tests.rs"]
+mod flow_tests;
 
 #[cfg(test)]
 mod tests {
