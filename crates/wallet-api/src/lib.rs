@@ -8,9 +8,15 @@
 //! | `GET`  | `/openapi.yaml` | this API's OpenAPI document (no key needed) |
 //! | `POST` | `/internal/auth/v2/{subject}/request-service-access-token` | s2s token (RFC021) |
 //! | `POST` | `/internal/auth/v2/dpop/{kid}` | DPoP proof for a resource request |
+//! | `POST` | `/internal/auth/v2/{subject}/request-user-access-token` | start a user flow: landing URL + session id |
+//! | `GET`  | `/oauth2/{subject}/user?token=` | the browser's landing URL: 302 to the AS (no key) |
+//! | `GET`  | `/oauth2/{subject}/callback` | the AS's redirect back: code exchange, 302 to the EHR (no key) |
+//! | `GET`  | `/internal/auth/v2/accesstoken/{session_id}` | the user flow's token: pending, once, or the error |
 //!
 //! Bound to 127.0.0.1 only; every `/internal/` call needs `Authorization: Bearer <API key>`
-//! (see [`api_key`]); `Host` must name the loopback interface (DNS rebinding guard). Errors
+//! (see [`api_key`]); the `/oauth2/` pages are for the clinician's browser and need no key
+//! (see [`user`] for the user flow); `Host` must name the loopback interface (DNS rebinding
+//! guard). Errors
 //! are OAuth-style JSON `{"error", "error_description", "status"}` with the Nuts statuses
 //! (400 input / OAuth error, 401 no or wrong key, 403 policy, 412 wallet cannot satisfy,
 //! 502 AS error, 503 AS unreachable or wallet locked).
@@ -21,6 +27,7 @@
 //! (`wallet_core::oauth`), TLS (loopback only), CORS (browsers are not clients).
 
 pub mod api_key;
+pub mod user;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -124,7 +131,6 @@ impl ApiHandle {
 #[derive(Clone)]
 struct AppState {
     service: Arc<TokenService>,
-    #[allow(dead_code)] // used by the user-flow endpoints
     sessions: Arc<UserSessions>,
     port: u16,
 }
@@ -172,6 +178,14 @@ fn router(state: AppState) -> Router {
             post(request_service_access_token),
         )
         .route("/internal/auth/v2/dpop/{kid}", post(create_dpop_proof))
+        .route(
+            "/internal/auth/v2/{subject}/request-user-access-token",
+            post(user::request_user_access_token),
+        )
+        .route(
+            "/internal/auth/v2/accesstoken/{session_id}",
+            get(user::retrieve_access_token),
+        )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             require_api_key,
@@ -179,6 +193,8 @@ fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/openapi.yaml", get(openapi))
+        .route("/oauth2/{subject}/user", get(user::landing))
+        .route("/oauth2/{subject}/callback", get(user::callback))
         .merge(internal)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), check_host))

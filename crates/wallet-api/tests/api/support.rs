@@ -102,8 +102,22 @@ pub struct TestAs {
     _server: tokio::task::JoinHandle<()>,
 }
 
+/// The Nuts e2e browser policy (scope `zorgtoepassing`: an organization and a user
+/// presentation definition), for the user flow.
+pub fn user_policy_file() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../vectors/nuts/presentation-definitions/e2e-browser-zorgtoepassing-policy.json"
+    ))
+}
+
 impl TestAs {
     pub async fn start(pki: &Pki) -> Self {
+        Self::start_with(pki, vec![policy_file()]).await
+    }
+
+    /// An AS with these policy files.
+    pub async fn start_with(pki: &Pki, policies: Vec<PathBuf>) -> Self {
         let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = tcp.local_addr().unwrap().port();
         let d = pki.dir.path();
@@ -113,7 +127,7 @@ impl TestAs {
              dev = true\nca_file = \"ca.pem\"\n"
         ))
         .unwrap();
-        cfg.policy = vec![policy_file()];
+        cfg.policy = policies;
         cfg.resolve_paths(d);
         let state = Arc::new(wallet_as::build_state(&cfg, Arc::new(SystemClock)).unwrap());
         let router = wallet_as::server::router(state.clone()).unwrap();
