@@ -437,6 +437,19 @@ async fn bad_requests_are_refused_with_the_nuts_statuses() {
     // Unknown session: 404 JSON.
     let (s, v) = t.poll("unknown-session", Some(&t.key)).await;
     assert_eq!((s, v["error"].as_str()), (404, Some("invalid_request")));
+
+    // The served OpenAPI document describes the user-flow paths.
+    let doc = t.browse(&t.url("/openapi.yaml")).await.text;
+    for path in [
+        "/internal/auth/v2/{subjectID}/request-user-access-token:",
+        "/internal/auth/v2/accesstoken/{sessionID}:",
+        "/oauth2/{subjectID}/user:",
+        "/oauth2/{subjectID}/callback:",
+        "UserAccessTokenRequest:",
+        "UserTokenResponse:",
+    ] {
+        assert!(doc.contains(path), "{path}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
