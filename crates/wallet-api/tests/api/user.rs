@@ -514,3 +514,81 @@ async fn browsers_get_clear_pages_for_unknown_reused_or_expired_links() {
         .unwrap();
     assert_eq!(r.status(), 403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_after_the_request_reach_the_ehr_poll() {
+    let t = world().await;
+
+    // The AS answers the code exchange with an error (a wrong code): the browser still goes to
+    // the EHR, the poll tells why.
+    let (landing, session_id) = t.begin(&body(&t.as_.issuer, "DPoP")).await;
+    let link = t.to_wallet(&landing).await;
+    let resolved = openid4vp::resolve(&link, &t.env).await.unwrap();
+    let approve = Decision::Approved {
+        employee: "jdoe@example.com".into(),
+    };
+    let out = openid4vp::dispatch(&t.env, resolved, approve.clone())
+        .await
+        .unwrap();
+    let state = query(&out.redirect_uri)["state"].clone();
+    let wrong = t.url(&format!("/oauth2/zorg/callback?code=wrong&state={state}"));
+    let back = t.browse(&wrong).await;
+    assert_eq!(back.status, 302, "{}", back.text);
+    assert_eq!(back.location.as_deref(), Some(EHR));
+    let (s, v) = t.poll(&session_id, Some(&t.key)).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{v}"
+    );
+    let f = &t.activity(ACTION_USER_TOKEN_FINISH)[0];
+    assert_eq!(f.outcome, "failure");
+    assert_eq!(f.detail["error"], "invalid_grant");
+
+    // An error with the state: to the EHR with the error, and the poll has it.
+    let (landing, session_id) = t.begin(&body(&t.as_.issuer, "Bearer")).await;
+    let link = t.to_wallet(&landing).await;
+    let resolved = openid4vp::resolve(&link, &t.env).await.unwrap();
+    let out = openid4vp::dispatch(&t.env, resolved, approve)
+        .await
+        .unwrap();
+    let state = query(&out.redirect_uri)["state"].clone();
+    let err = t.url(&format!(
+        "/oauth2/zorg/callback?error=server_error&error_description=broken&state={state}"
+    ));
+    let back = t.browse(&err).await;
+    assert_eq!(back.status, 302, "{}", back.text);
+    let q = query(back.location.as_deref().unwrap());
+    assert_eq!(
+        (q["error"].as_str(), q["error_description"].as_str()),
+        ("server_error", "broken")
+    );
+    let (s, v) = t.poll(&session_id, Some(&t.key)).await;
+    assert_eq!((s, v["error"].as_str()), (502, Some("server_error")), "{v}");
+
+    // An allowed AS that cannot be reached: a page for the browser, the error for the poll.
+    let admin =
+        t.w.vault
+            .admin_session(&Passphrase::from(ADMIN_PW))
+            .unwrap();
+    let down = "https://localhost:9/oauth2/down";
+    let mut p = wallet_core::policy::ServicePolicy::load(&t.w.vault).unwrap();
+    p.allow_server(down).unwrap();
+    p.save(&t.w.vault, &admin).unwrap();
+    let (landing, session_id) = t.begin(&body(down, "DPoP")).await;
+    let page = t.browse(&landing).await;
+    assert_eq!(page.status, 503, "{}", page.text);
+    assert!(page.content_type.starts_with("text/html"));
+    assert!(
+        page.text.contains("could not be completed"),
+        "{}",
+        page.text
+    );
+    let (s, v) = t.poll(&session_id, Some(&t.key)).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (503, Some("temporarily_unavailable")),
+        "{v}"
+    );
+    assert_eq!(t.activity(ACTION_USER_TOKEN_FINISH).len(), 3);
+}
