@@ -346,3 +346,21 @@ fn a_flow_that_cannot_start_fails_for_the_poll() {
         TokenPoll::Failed { .. }
     ));
 }
+
+#[test]
+fn abort_flow_ends_the_running_flow_of_the_verifier_and_records_it() {
+    let t = world();
+    assert!(abort_flow(&t.vault, &t.sessions, AS, "access_denied", "x", 100).is_none());
+    let id = started(&t, "s1", 100);
+    assert!(abort_flow(&t.vault, &t.sessions, "https://other.example", "e", "", 101).is_none());
+    let f = abort_flow(&t.vault, &t.sessions, AS, "access_denied", "declined", 101).unwrap();
+    assert_eq!(f.session_id, id);
+    assert!(matches!(
+        t.sessions.poll(&id, 102),
+        TokenPoll::Failed { .. }
+    ));
+    let fin = entries(&t.vault, ACTION_USER_TOKEN_FINISH);
+    assert_eq!(fin.len(), 1);
+    assert_eq!(fin[0].outcome, "declined");
+    assert_eq!(fin[0].subject, AS);
+}
