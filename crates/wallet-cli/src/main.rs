@@ -66,8 +66,10 @@ enum Command {
     Credential(cmd::credential::CredentialArgs),
     /// The employee roster (self-attestation): add, list, deactivate, issue credentials
     Employee(cmd::employee::EmployeeArgs),
-    /// Access tokens: `token service` gets one with the service-to-service flow
+    /// Access tokens: `token service` (service-to-service flow), `token user` (user flow)
     Token(cmd::token::TokenArgs),
+    /// Answer one wallet authorization request (a nuts-wallet://authorize link) with a decision
+    Present(cmd::present::PresentArgs),
     /// Run the loopback API for EHR software on 127.0.0.1 (headless)
     Serve(cmd::serve::ServeArgs),
     /// The loopback API's key: show or rotate it (administrator)
@@ -111,6 +113,7 @@ fn main() -> ExitCode {
         Command::Credential(args) => cmd::credential::run(&ctx, args),
         Command::Employee(args) => cmd::employee::run(&ctx, args),
         Command::Token(args) => cmd::token::run(&ctx, args),
+        Command::Present(args) => cmd::present::run(&ctx, args),
         Command::Serve(args) => cmd::serve::run(&ctx, args),
         Command::ApiKey(args) => cmd::apikey::run(&ctx, args),
         Command::Policy(args) => cmd::policy::run(&ctx, args),

@@ -7,6 +7,8 @@ pub mod employee;
 pub mod org;
 pub mod pex;
 pub mod policy;
+pub mod present;
 pub mod serve;
 pub mod token;
+pub mod user_token;
 pub mod vault;

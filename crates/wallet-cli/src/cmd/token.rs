@@ -13,7 +13,7 @@ use anyhow::{bail, Context};
 use wallet_core::oauth::s2s::ServiceTokenRequest;
 use wallet_core::oauth::{
     AuthorizationServerId, ChannelKind, ConsentDecision, ConsentHook, ConsentRequest, Scope,
-    TokenService, TokenType,
+    TokenResponse, TokenService, TokenType,
 };
 use wallet_protocol::net::{BoxFuture, NetPolicy};
 use wallet_vault::Vault;
@@ -53,6 +53,31 @@ enum TokenCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Get a user access token (authorization code + OpenID4VP) headless: this process is
+    /// EHR, browser and wallet, and answers the presentation request with --approve/--decline
+    User(super::user_token::UserTokenArgs),
+}
+
+/// Prints a token response as `token service` and `token user` do: the loopback API's JSON
+/// (`--json`) or one line per field.
+pub(crate) fn print_token(t: &TokenResponse, now: i64, json: bool) -> anyhow::Result<()> {
+    let v = t.to_api_json(now);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!("token type   {}", t.token_type);
+        if let Some(s) = &t.scope {
+            println!("scope        {s}");
+        }
+        if let Some(e) = v.get("expires_in") {
+            println!("expires in   {e} s");
+        }
+        if let Some(k) = &t.dpop_kid {
+            println!("DPoP key id  {k}");
+        }
+        println!("access token {}", t.access_token.expose_secret());
+    }
+    Ok(())
 }
 
 /// Builds the token service for the CLI (also used by `serve`).
@@ -147,22 +172,7 @@ pub fn run(ctx: &Ctx, args: TokenArgs) -> anyhow::Result<ExitCode> {
                 rt.block_on(svc.request_service_access_token(&org.subject, req, ChannelKind::Cli));
             match result {
                 Ok(t) => {
-                    let v = t.to_api_json(svc.client().now());
-                    if json {
-                        println!("{}", serde_json::to_string_pretty(&v)?);
-                    } else {
-                        println!("token type   {}", t.token_type);
-                        if let Some(s) = &t.scope {
-                            println!("scope        {s}");
-                        }
-                        if let Some(e) = v.get("expires_in") {
-                            println!("expires in   {e} s");
-                        }
-                        if let Some(k) = &t.dpop_kid {
-                            println!("DPoP key id  {k}");
-                        }
-                        println!("access token {}", t.access_token.expose_secret());
-                    }
+                    print_token(&t, svc.client().now(), json)?;
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
@@ -188,5 +198,6 @@ pub fn run(ctx: &Ctx, args: TokenArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        TokenCommand::User(args) => super::user_token::run(ctx, args),
     }
 }

@@ -1,0 +1,487 @@
+//! `nuts-wallet token user`: the whole Nuts user flow (authorization code + OpenID4VP,
+//! protocol brief B.1) headless in one process. The CLI is the EHR, the browser and the
+//! wallet at once: it begins a session for a roster employee (`oauth::user::begin_flow`),
+//! signs JAR #1 (`start_flow`), sends the "browser" to the AS without following redirects,
+//! answers the `nuts-wallet:` request it is redirected to with the decision (`openid4vp`
+//! resolve → dispatch; the same sessions, so the request is not unsolicited), takes the code
+//! from the redirect to its own callback (`complete_flow`: PKCE, DPoP) and collects the token
+//! (`poll`). The callback URLs are never fetched: the Nuts AS does not check `redirect_uri`,
+//! and this process intercepts them as its own.
+//!
+//! Codes, PKCE verifiers and VPs stay in memory; only the final token response is printed.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use serde_json::json;
+use url::Url;
+use wallet_core::oauth::dpop::DpopNonces;
+use wallet_core::oauth::service::RequesterSource;
+use wallet_core::oauth::user::{self, NewUserFlow, PreauthorizedUser, TokenPoll, UserSessions};
+use wallet_core::oauth::{
+    AuthorizationServerId, ChannelKind, Requester, Scope, TokenResponse, TokenType,
+    VaultOrganization,
+};
+use wallet_core::openid4vp::{self, Decision, HolderEnv};
+use wallet_protocol::net::HttpRequest;
+use wallet_protocol::{Clock, SystemClock};
+use wallet_vault::Vault;
+
+use super::credential::runtime;
+use super::present::{check_employee, parse_link, refusal_hint, tell_verifier, Net, Shared};
+use super::token::print_token;
+use super::vault::open_unlocked;
+use crate::Ctx;
+
+/// Arguments of `token user`.
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("decision").required(true).args(["approve", "decline"])))]
+pub struct UserTokenArgs {
+    /// The authorization server's issuer URL, e.g. https://host/oauth2/subject
+    #[arg(long = "as", value_name = "URL")]
+    authorization_server: String,
+    /// The scope
+    #[arg(long)]
+    scope: String,
+    /// The employee who approves (roster identifier, e.g. jdoe@example.com)
+    #[arg(long, value_name = "ID")]
+    employee: String,
+    /// DPoP (default) or Bearer
+    #[arg(long, value_name = "DPoP|Bearer", default_value = "DPoP")]
+    token_type: String,
+    /// Present the credentials when the authorization server asks
+    #[arg(long)]
+    approve: bool,
+    /// Refuse when the authorization server asks (the flow ends with access_denied)
+    #[arg(long)]
+    decline: bool,
+    /// Print the token response JSON only (as the loopback API returns it)
+    #[arg(long)]
+    json: bool,
+}
+
+/// Why the flow stopped; mapped once to output and exit status.
+enum Failure {
+    /// The command line is wrong (exit 2).
+    Input(String),
+    /// No token (exit 1): OAuth error code, description, and what the user can do.
+    NoToken {
+        error: String,
+        description: String,
+        hint: Option<String>,
+    },
+}
+
+impl Failure {
+    fn no_token(error: &str, description: impl Into<String>) -> Self {
+        Self::NoToken {
+            error: error.to_owned(),
+            description: description.into(),
+            hint: None,
+        }
+    }
+
+    fn report(self, json: bool) -> ExitCode {
+        match self {
+            Self::Input(message) => {
+                if json {
+                    println!(
+                        "{}",
+                        json!({"error": "invalid_request", "error_description": message})
+                    );
+                }
+                eprintln!("error: {message}");
+                ExitCode::from(2)
+            }
+            Self::NoToken {
+                error,
+                description,
+                hint,
+            } => {
+                if json {
+                    println!(
+                        "{}",
+                        json!({"error": error, "error_description": description})
+                    );
+                }
+                eprintln!("error: {error}: {description}");
+                if let Some(h) = hint {
+                    eprintln!("hint: {h}");
+                }
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+/// Where a redirect goes: back to this process's callback, or to the wallet.
+enum Hop {
+    Callback(HashMap<String, String>),
+    Wallet(String),
+}
+
+struct Flow<'a> {
+    vault: &'a Vault,
+    sessions: Arc<UserSessions>,
+    session_id: String,
+    requester: Requester,
+    issuer: AuthorizationServerId,
+    callback: String,
+    net: Net,
+    nonces: DpopNonces,
+}
+
+fn now() -> i64 {
+    SystemClock.now_unix()
+}
+
+impl Flow<'_> {
+    fn classify(&self, location: &str) -> Result<Hop, Failure> {
+        let cb = Url::parse(&self.callback)
+            .map_err(|_| Failure::no_token("server_error", "bad callback"))?;
+        match Url::parse(location) {
+            Ok(u)
+                if u.scheme() == cb.scheme()
+                    && u.host_str() == cb.host_str()
+                    && u.port() == cb.port()
+                    && u.path() == cb.path() =>
+            {
+                Ok(Hop::Callback(u.query_pairs().into_owned().collect()))
+            }
+            _ if location.starts_with("nuts-wallet:") || location.starts_with("openid4vp:") => {
+                Ok(Hop::Wallet(location.to_owned()))
+            }
+            _ => Err(self.abort(
+                "server_error",
+                "the authorization server redirected somewhere unexpected",
+            )),
+        }
+    }
+
+    /// Ends the running session with an error (recorded as `user_token.finish`).
+    fn abort(&self, error: &str, description: &str) -> Failure {
+        user::abort_flow(
+            self.vault,
+            &self.sessions,
+            self.issuer.as_str(),
+            error,
+            description,
+            now(),
+        );
+        Failure::no_token(error, description)
+    }
+
+    /// The callback, as this process's own endpoint: code exchange or the AS's error.
+    async fn callback(&self, q: &HashMap<String, String>) -> Result<(), Failure> {
+        let error = q.get("error").map(|e| {
+            (
+                e.as_str(),
+                q.get("error_description").map_or("", String::as_str),
+            )
+        });
+        match q.get("state") {
+            Some(state) => {
+                user::complete_flow(
+                    self.net.http.as_ref(),
+                    &self.nonces,
+                    self.vault,
+                    &self.sessions,
+                    &self.requester,
+                    state,
+                    q.get("code").map(String::as_str),
+                    error,
+                    &self.callback,
+                    now(),
+                )
+                .await
+                .map_err(|e| self.abort(e.oauth_error(), &e.to_string()))?;
+            }
+            // A Nuts AS sends no state with an error after a wallet error (B.5).
+            None => {
+                let (e, d) = error.unwrap_or(("invalid_request", "the callback has no state"));
+                user::end_flow_without_state(
+                    self.vault,
+                    &self.sessions,
+                    &self.requester.subject,
+                    e,
+                    d,
+                    now(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn collect(&self) -> Result<TokenResponse, Failure> {
+        match self.sessions.poll(&self.session_id, now()) {
+            TokenPoll::Active(t) => Ok(t),
+            TokenPoll::Failed { error, description } => Err(Failure::no_token(&error, description)),
+            TokenPoll::Pending | TokenPoll::Unknown => Err(Failure::no_token(
+                "server_error",
+                "the flow ended without a token",
+            )),
+        }
+    }
+
+    /// The wallet's part: resolve, show, decide, dispatch. Returns where the browser goes next.
+    async fn wallet(
+        &self,
+        env: &HolderEnv,
+        location: &str,
+        employee: &str,
+        approve: bool,
+    ) -> Result<Option<String>, Failure> {
+        let link = parse_link(location).map_err(|e| {
+            self.abort(
+                "server_error",
+                &format!("the authorization server sent an invalid wallet request: {e}"),
+            )
+        })?;
+        let resolved = match openid4vp::resolve(&link, env).await {
+            Ok(r) => r,
+            Err(inv) => {
+                let notified = tell_verifier(env, &inv).await;
+                let mut f = self.abort("access_denied", &inv.error.to_string());
+                if let Failure::NoToken { hint, .. } = &mut f {
+                    *hint = refusal_hint(&inv, link.client_id.as_str()).or(notified
+                        .then(|| "the verifier was told the request could not be answered".into()));
+                }
+                return Err(f);
+            }
+        };
+        {
+            let shared = Shared::of(&resolved, self.vault, approve.then_some(employee));
+            let mut err = std::io::stderr().lock();
+            let _ = shared.write_human(&mut err);
+        }
+        if !approve {
+            let verifier = resolved.request().client_id().to_owned();
+            let out = openid4vp::dispatch(env, resolved, Decision::Declined).await;
+            // The AS sends no state with a wallet error (B.5): end this session ourselves,
+            // as the holder does for the loopback API (abort_running_for), recorded.
+            user::abort_flow(
+                self.vault,
+                &self.sessions,
+                &verifier,
+                "access_denied",
+                "the user declined the request",
+                now(),
+            );
+            if let Err(e) = out {
+                tracing::warn!(error = %e, "the verifier did not take the decline");
+                eprintln!("note: the verifier did not take the decline: {e}");
+            }
+            return Ok(None);
+        }
+        if !resolved.consent.evaluation.fulfilled {
+            let d = resolved.error_dispatch(
+                "invalid_request",
+                "wallet could not fulfill requirements of the presentation definition",
+            );
+            let _ = openid4vp::post_error(env, &d).await;
+            let mut f = self.abort(
+                "invalid_request",
+                "the wallet's credentials do not meet the presentation definition",
+            );
+            if let Failure::NoToken { hint, .. } = &mut f {
+                *hint = Some("`nuts-wallet pex evaluate` explains which constraint fails".into());
+            }
+            return Err(f);
+        }
+        match openid4vp::dispatch(
+            env,
+            resolved,
+            Decision::Approved {
+                employee: employee.to_owned(),
+            },
+        )
+        .await
+        {
+            Ok(out) => Ok(Some(out.redirect_uri)),
+            Err(openid4vp::DispatchError::Refused {
+                redirect_uri: Some(r),
+                ..
+            }) => Ok(Some(r)),
+            Err(e) => Err(self.abort(
+                "server_error",
+                &format!("presenting failed: {e} ({})", e.code()),
+            )),
+        }
+    }
+}
+
+/// The checked command line.
+struct Request {
+    issuer: AuthorizationServerId,
+    scope: Scope,
+    token_type: TokenType,
+}
+
+impl Request {
+    fn parse(args: &UserTokenArgs) -> Result<Self, Failure> {
+        Ok(Self {
+            issuer: AuthorizationServerId::parse(&args.authorization_server)
+                .map_err(|e| Failure::Input(format!("--as: {e}")))?,
+            scope: Scope::parse(&args.scope)
+                .map_err(|e| Failure::Input(format!("--scope: {e}")))?,
+            token_type: args
+                .token_type
+                .parse::<TokenType>()
+                .map_err(|e| Failure::Input(format!("--token-type: {e}")))?,
+        })
+    }
+}
+
+/// Control characters out, at most `max` characters (text from the AS goes to a terminal).
+fn clean(s: &str, max: usize) -> String {
+    s.chars().filter(|c| !c.is_control()).take(max).collect()
+}
+
+async fn run_flow(
+    ctx: &Ctx,
+    vault: &Vault,
+    args: &UserTokenArgs,
+    req: Request,
+) -> Result<TokenResponse, Failure> {
+    let Request {
+        issuer,
+        scope,
+        token_type,
+    } = req;
+    let org = wallet_core::org::require_organization(vault)
+        .map_err(|e| Failure::no_token("invalid_request", e.to_string()))?;
+    // The roster decides who may approve, before anything is sent (begin_flow checks it too).
+    check_employee(vault, &args.employee).map_err(|m| Failure::NoToken {
+        error: "access_denied".into(),
+        description: m,
+        hint: None,
+    })?;
+    let config = |e: anyhow::Error| Failure::no_token("server_error", format!("{e:#}"));
+    let net = Net::new(ctx).map_err(config)?;
+    let sessions = Arc::new(UserSessions::default());
+    let base = format!("http://127.0.0.1/oauth2/{}", org.subject);
+    let (session_id, landing) = user::begin_flow(
+        vault,
+        &sessions,
+        NewUserFlow {
+            subject: org.subject.clone(),
+            authorization_server: issuer.clone(),
+            scope,
+            token_type,
+            app_redirect_uri: format!("{base}/done"),
+            preauthorized_user: Some(PreauthorizedUser {
+                id: args.employee.clone(),
+                name: None,
+                role: None,
+            }),
+            channel: ChannelKind::Cli,
+        },
+        now(),
+    )
+    .map_err(|e| {
+        let hint = matches!(e, user::UserFlowError::NotAllowed(_)).then(|| {
+            format!(
+                "an administrator can allow it: nuts-wallet policy allow-as {}",
+                args.authorization_server
+            )
+        });
+        Failure::NoToken {
+            error: e.oauth_error().to_owned(),
+            description: e.to_string(),
+            hint,
+        }
+    })?;
+    let requester = VaultOrganization
+        .requester(vault, &org.subject)
+        .map_err(|e| Failure::no_token(e.oauth_error(), e.to_string()))?;
+    let env = net
+        .holder(vault, Some(sessions.clone()), false)
+        .map_err(config)?;
+    let flow = Flow {
+        vault,
+        sessions,
+        session_id,
+        requester,
+        issuer,
+        callback: format!("{base}/callback"),
+        net,
+        nonces: DpopNonces::default(),
+    };
+    let authorize = user::start_flow(
+        flow.net.http.as_ref(),
+        vault,
+        &flow.sessions,
+        &flow.requester,
+        &landing,
+        &flow.callback,
+        now(),
+    )
+    .await
+    .map_err(|e| Failure::no_token(e.oauth_error(), e.to_string()))?;
+
+    // The browser at the AS: one request, the redirect is read, not followed.
+    let resp = flow
+        .net
+        .http
+        .execute(HttpRequest::get(authorize, "application/json"))
+        .await
+        .map_err(|e| {
+            flow.abort(
+                "temporarily_unavailable",
+                &format!("the authorization server could not be reached: {e}"),
+            )
+        })?;
+    let location = match (resp.status, resp.header("location")) {
+        (301..=303 | 307 | 308, Some(l)) => l.to_owned(),
+        (status, _) => {
+            let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
+            let error = clean(v["error"].as_str().unwrap_or("server_error"), 64);
+            let description = v["error_description"]
+                .as_str()
+                .map(|d| clean(d, 512))
+                .unwrap_or_else(|| format!("the authorization server answered HTTP {status}"));
+            return Err(flow.abort(&error, &description));
+        }
+    };
+    let next = match flow.classify(&location)? {
+        Hop::Callback(q) => Some(q),
+        Hop::Wallet(link) => {
+            match flow
+                .wallet(&env, &link, &args.employee, args.approve)
+                .await?
+            {
+                Some(r) => match flow.classify(&r)? {
+                    Hop::Callback(q) => Some(q),
+                    Hop::Wallet(_) => {
+                        return Err(
+                            flow.abort("server_error", "the verifier asked for a third round")
+                        )
+                    }
+                },
+                None => None,
+            }
+        }
+    };
+    if let Some(q) = next {
+        flow.callback(&q).await?;
+    }
+    flow.collect()
+}
+
+/// `nuts-wallet token user`.
+pub fn run(ctx: &Ctx, args: UserTokenArgs) -> anyhow::Result<ExitCode> {
+    let req = match Request::parse(&args) {
+        Ok(r) => r,
+        Err(f) => return Ok(f.report(args.json)),
+    };
+    let vault = open_unlocked(&ctx.data_dir)?;
+    let rt = runtime()?;
+    Ok(match rt.block_on(run_flow(ctx, &vault, &args, req)) {
+        Ok(t) => {
+            print_token(&t, now(), args.json)?;
+            ExitCode::SUCCESS
+        }
+        Err(f) => f.report(args.json),
+    })
+}
