@@ -35,6 +35,10 @@ fn main() {
         "api_key_show",
         "api_key_rotate",
         "consent_answer",
+        "presentation_resolve",
+        "presentation_select",
+        "presentation_employee",
+        "presentation_decide",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri-build failed");

@@ -5,6 +5,7 @@
 
 pub mod deep_link;
 pub mod ipc;
+pub mod presentation;
 pub mod services;
 pub mod state;
 
@@ -56,6 +57,10 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState) ->
             ipc::services::api_key_show,
             ipc::services::api_key_rotate,
             ipc::services::consent_answer,
+            ipc::presentation::presentation_resolve,
+            ipc::presentation::presentation_select,
+            ipc::presentation::presentation_employee,
+            ipc::presentation::presentation_decide,
         ])
 }
 
@@ -67,7 +72,9 @@ fn dev_mode() -> bool {
 fn spawn_auto_lock<R: Runtime>(app: tauri::AppHandle<R>) {
     std::thread::spawn(move || loop {
         std::thread::sleep(Duration::from_secs(5));
-        if app.state::<AppState>().session.lock_if_idle() {
+        let state = app.state::<AppState>();
+        if state.session.lock_if_idle() {
+            state.presentations().clear();
             tracing::info!("vault locked after idle time");
             let _ = app.emit(ipc::commands::VAULT_LOCKED_EVENT, ());
         }

@@ -9,6 +9,7 @@ use wallet_core::oauth::user::UserSessions;
 use wallet_core::session::WalletSession;
 
 use crate::ipc::dto::IpcError;
+use crate::presentation::Presentations;
 use crate::services::{ApiState, ConsentAnswerer};
 
 use crate::ipc::dto::{AppInfo, IncomingRequest};
@@ -30,6 +31,7 @@ pub struct AppState {
     /// User-flow sessions: the loopback API starts them, the holder checks incoming
     /// requests against them (unsolicited-request guard).
     user_sessions: Arc<UserSessions>,
+    presentations: Presentations,
 }
 
 impl AppState {
@@ -45,6 +47,7 @@ impl AppState {
             api: Mutex::new(ApiState::NotStarted),
             consent: Mutex::new(None),
             user_sessions: Arc::default(),
+            presentations: Presentations::default(),
         }
     }
 
@@ -126,6 +129,11 @@ impl AppState {
     /// The user-flow sessions shared by the loopback API and the holder.
     pub fn user_sessions(&self) -> Arc<UserSessions> {
         self.user_sessions.clone()
+    }
+
+    /// Wallet requests on (or waiting for) the consent screen.
+    pub fn presentations(&self) -> &Presentations {
+        &self.presentations
     }
 
     /// All recorded links, oldest first.

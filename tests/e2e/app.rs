@@ -5,34 +5,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
-use nuts_wallet_e2e::{app_binary, attr, http, screenshot, wait_text, Driver};
-
-fn scratch_data_dir(name: &str) -> String {
-    let d = nuts_wallet_e2e::workspace_root().join("run/e2e").join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d.canonicalize().unwrap().display().to_string()
-}
-
-/// Second launch with a link: must hand it to the running instance and exit at once.
-fn second_launch(link: &str) {
-    let start = Instant::now();
-    let mut child = Command::new(app_binary())
-        .arg(link)
-        .spawn()
-        .expect("second launch");
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "second instance exited with {status}");
-            return;
-        }
-        if start.elapsed() > Duration::from_secs(15) {
-            let _ = child.kill();
-            panic!("second instance did not hand over its link and exit within 15 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use nuts_wallet_e2e::{
+    app_binary, attr, click, http, scratch_data_dir, screenshot, second_launch, wait_text, Driver,
+};
 
 /// Port of the app's loopback API in this test (not the default 8081, which may be taken).
 const API_PORT: u16 = 18_181;
@@ -44,15 +19,6 @@ fn nuts_wallet_cli(args: &[&str], data_dir: &str) -> std::process::Output {
         .env("NUTS_WALLET_DATA_DIR", data_dir)
         .output()
         .expect("run nuts-wallet")
-}
-
-async fn click(c: &fantoccini::Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("click {css}: {e}"));
 }
 
 async fn type_into(c: &fantoccini::Client, css: &str, text: &str) {
@@ -142,17 +108,16 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
         "nuts-wallet://authorize?client_id=https%3A%2F%2Fzorg.example%2Foauth2%2Fa\
          &request_uri=https%3A%2F%2Fzorg.example%2Foauth2%2Fa%2Frequest.jwt%2Fabc&request_uri_method=get",
     );
-    wait_text(&c, "#incoming-verifier", "zorg.example").await;
+    // It comes from a party the administrator has not listed: refused with a clear message
+    // before anything is fetched from it.
+    wait_text(&c, "#presentation-from", "zorg.example").await;
+    wait_text(&c, "#presentation-refused", "trusted parties").await;
     assert_eq!(
-        attr(&c, "#incoming-request", "data-kind").await.as_deref(),
-        Some("authorize")
+        attr(&c, "#presentation-refused", "data-code")
+            .await
+            .as_deref(),
+        Some("refused.outside_policy")
     );
-    wait_text(
-        &c,
-        "#incoming-request-uri",
-        "https://zorg.example/oauth2/a/request.jwt/abc",
-    )
-    .await;
     screenshot(&c, "03-incoming").await;
 
     // A malformed link gets a clear, specific message and nothing else happens.
@@ -194,7 +159,7 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
     wait_text(&c, "#unlock-waiting", "waiting").await;
     screenshot(&c, "06-locked").await;
     click(&c, "#unlock-keyring").await;
-    wait_text(&c, "#incoming-verifier", "other.example").await;
+    wait_text(&c, "#presentation-from", "other.example").await;
 
     // The app logged to the rotating file in its data dir.
     let logs: Vec<_> = std::fs::read_dir(format!("{data_dir}/logs"))

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 
+pub mod userflow;
+
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -175,4 +177,43 @@ pub fn http(
         .map(|(_, b)| b.to_string())
         .unwrap_or_default();
     (status, body)
+}
+
+/// A fresh data directory under `run/e2e/<name>` (kept after the run for inspection).
+pub fn scratch_data_dir(name: &str) -> String {
+    let d = workspace_root().join("run/e2e").join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d.canonicalize().unwrap().display().to_string()
+}
+
+/// Second launch with a link, as the OS does for a `nuts-wallet:` URL: it must hand the link
+/// to the running instance and exit at once.
+pub fn second_launch(link: &str) {
+    let start = Instant::now();
+    let mut child = Command::new(app_binary())
+        .arg(link)
+        .spawn()
+        .expect("second launch");
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "second instance exited with {status}");
+            return;
+        }
+        if start.elapsed() > Duration::from_secs(15) {
+            let _ = child.kill();
+            panic!("second instance did not hand over its link and exit within 15 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Clicks the element matching `css`.
+pub async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
 }

@@ -4,4 +4,5 @@ pub mod commands;
 pub mod dto;
 pub mod identity;
 pub mod identity_dto;
+pub mod presentation;
 pub mod services;

@@ -23,11 +23,17 @@ import type { IpcError } from "./bindings/IpcError";
 import type { SetupInput } from "./bindings/SetupInput";
 import type { UnlockInput } from "./bindings/UnlockInput";
 import type { VaultView } from "./bindings/VaultView";
+import type { DecisionInput } from "./bindings/DecisionInput";
+import type { DecisionView } from "./bindings/DecisionView";
+import type { PresentationView } from "./bindings/PresentationView";
+import type { RequestedItem } from "./bindings/RequestedItem";
+import type { ClaimView } from "./bindings/ClaimView";
 
 export type { ConsentPrompt, PolicyChange, PolicyServer, ServicesView };
 export type { AdminView, CredentialDetailView, CredentialRow, EmployeeRow, OrgView, PublishView };
 export type { ActivityCheck, ActivityItem, ActivityQuery, AppInfo, IncomingRequest, IpcError, VaultView };
 export type { IncomingOutcome } from "./bindings/IncomingOutcome";
+export type { ClaimView, DecisionInput, DecisionView, PresentationView, RequestedItem };
 
 /** Turns whatever a command rejected with into an IpcError (Rust always sends one). */
 export function asIpcError(e: unknown): IpcError {
@@ -197,4 +203,29 @@ export function consentAnswer(id: number, approve: boolean): Promise<boolean> {
 /** Calls `handler` when a service token request needs the employee's decision. */
 export function onConsentRequest(handler: (p: ConsentPrompt) => void): Promise<UnlistenFn> {
   return listen<ConsentPrompt>("consent-request", (e) => handler(e.payload));
+}
+
+/** Fetches and verifies the request of an incoming link: what the consent screen shows. */
+export function presentationResolve(id: number): Promise<PresentationView> {
+  return call<PresentationView>("presentation_resolve", { id });
+}
+
+/** Chooses which credential answers a requested item. */
+export function presentationSelect(
+  id: number,
+  descriptor: string,
+  credential: number,
+  employee: string | null,
+): Promise<PresentationView> {
+  return call<PresentationView>("presentation_select", { id, descriptor, credential, employee });
+}
+
+/** The consent screen with another approving employee. */
+export function presentationEmployee(id: number, employee: string): Promise<PresentationView> {
+  return call<PresentationView>("presentation_employee", { id, employee });
+}
+
+/** Sends the decision; the browser continues. */
+export function presentationDecide(input: DecisionInput): Promise<DecisionView> {
+  return call<DecisionView>("presentation_decide", { input });
 }
