@@ -547,7 +547,53 @@ async fn token_user_refuses_unknown_or_deactivated_employees_before_sending() {
             "--approve",
         ])
         .await;
-    assert_eq!(o.status.code(), Some(2), "{:?}", texts(&o));
+    let (_, err) = texts(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("--as:"), "{err}");
+    assert!(w.hits().is_empty());
+
+    // An AS the administrator's policy does not list: refused, with the fix.
+    let other = "https://localhost:9/oauth2/other";
+    let o = w
+        .run(&[
+            "token",
+            "user",
+            "--as",
+            other,
+            "--scope",
+            "orgonly",
+            "--employee",
+            EMPLOYEE,
+            "--approve",
+        ])
+        .await;
+    let (_, err) = texts(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error: access_denied: authorization server"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "hint: an administrator can allow it: nuts-wallet policy allow-as {other}"
+        )),
+        "{err}"
+    );
+
+    // A scope the AS does not know: it sends the browser back with invalid_scope.
+    let args = w.user(
+        "unknown-scope",
+        &["--employee", EMPLOYEE, "--approve", "--json"],
+    );
+    let o = w.run(&strs(&args)).await;
+    let (out, err) = texts(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["error"], "invalid_scope", "{v}");
+    let finished = w.audit(user::ACTION_USER_TOKEN_FINISH).await;
+    assert_eq!(finished.len(), 1, "{finished:?}");
+    assert_eq!(finished[0]["detail"]["error"], "invalid_scope");
+    assert!(w.audit("presentation.").await.is_empty(), "no presentation");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -676,6 +722,22 @@ async fn present_shows_what_would_be_shared_then_approves() {
     assert!(
         out.contains("employee_identifier  jdoe@example.com"),
         "{out}"
+    );
+    assert!(
+        out.contains("NutsEmployeeCredential, issued by the organization when you approve"),
+        "{out}"
+    );
+    assert!(
+        out.contains("    NutsOrganizationCredential from did:jwk:"),
+        "{out}"
+    );
+    let org_line = out
+        .lines()
+        .find(|l| l.contains("NutsOrganizationCredential from"))
+        .unwrap();
+    assert!(
+        org_line.ends_with('…'),
+        "long DIDs are shortened: {org_line}"
     );
     assert!(
         out.contains("Presented (organization + employee round)."),

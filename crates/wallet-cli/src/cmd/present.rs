@@ -138,6 +138,7 @@ impl<'a> Shared<'a> {
         }
     }
 
+    /// A credential of the organization round (the evaluation indexes the consent's list).
     fn credential(&self, index: usize) -> Value {
         match self.consent.credentials.iter().find(|c| c.index == index) {
             Some(c) => json!({"id": c.id, "types": c.types, "issuer": c.issuer}),
@@ -145,14 +146,23 @@ impl<'a> Shared<'a> {
         }
     }
 
-    fn round_json(&self, ev: &Evaluation) -> Value {
+    /// `org`: the organization round (its credentials are the vault's); otherwise the
+    /// employee round, whose one credential is issued when the round is answered.
+    fn round_json(&self, ev: &Evaluation, org: bool) -> Value {
         let descriptors: Vec<Value> = ev
             .descriptors
             .iter()
             .map(|d| {
+                let credential = d.selected.as_ref().map(|s| {
+                    if org {
+                        self.credential(s.index)
+                    } else {
+                        json!({"types": ["VerifiableCredential", "NutsEmployeeCredential"], "issued_on_approval": true})
+                    }
+                });
                 json!({
                     "id": d.id,
-                    "credential": d.selected.as_ref().map(|s| self.credential(s.index)),
+                    "credential": credential,
                     "claims": d.fields,
                     "explanation": d.explanation.as_ref().map(|x| &x.message),
                 })
@@ -172,7 +182,7 @@ impl<'a> Shared<'a> {
             (None, _) => Value::Null,
             (Some(p), None) => json!({"definition_id": p.definition_id}),
             (Some(p), Some((employee, Ok(ev)))) => {
-                let mut v = self.round_json(ev);
+                let mut v = self.round_json(ev, false);
                 v["definition_id"] = json!(p.definition_id);
                 v["employee"] = json!(employee);
                 v
@@ -190,14 +200,18 @@ impl<'a> Shared<'a> {
             "unsolicited": c.unsolicited,
             "outside_policy": c.outside_policy,
             "expires_at": c.expires_at,
-            "organization_round": self.round_json(&c.evaluation),
+            "organization_round": self.round_json(&c.evaluation, true),
             "user_round": user,
         })
     }
 
-    fn write_round(&self, out: &mut dyn Write, ev: &Evaluation) -> std::io::Result<()> {
+    fn write_round(&self, out: &mut dyn Write, ev: &Evaluation, org: bool) -> std::io::Result<()> {
         for d in &ev.descriptors {
             match (&d.selected, &d.explanation) {
+                (Some(_), _) if !org => writeln!(
+                    out,
+                    "    NutsEmployeeCredential, issued by the organization when you approve"
+                )?,
                 (Some(s), _) => {
                     let what = self
                         .consent
@@ -205,8 +219,13 @@ impl<'a> Shared<'a> {
                         .iter()
                         .find(|c| c.index == s.index)
                         .map(|c| {
-                            let ty = c.types.last().cloned().unwrap_or_default();
-                            format!("{ty} from {}", c.issuer)
+                            let ty = c
+                                .types
+                                .iter()
+                                .rfind(|t| *t != "VerifiableCredential")
+                                .cloned()
+                                .unwrap_or_default();
+                            format!("{ty} from {}", short(&c.issuer))
                         })
                         .unwrap_or_else(|| s.id.clone());
                     writeln!(out, "    {what}")?;
@@ -262,7 +281,7 @@ impl<'a> Shared<'a> {
             ev.definition_id,
             if ev.fulfilled { "" } else { ", CANNOT be met" }
         )?;
-        self.write_round(out, ev)?;
+        self.write_round(out, ev, true)?;
         match (&c.user_round, &self.user_round) {
             (None, _) => {}
             (Some(p), None) => writeln!(
@@ -277,7 +296,7 @@ impl<'a> Shared<'a> {
                     p.definition_id,
                     if ev.fulfilled { "" } else { ", CANNOT be met" }
                 )?;
-                self.write_round(out, ev)?;
+                self.write_round(out, ev, false)?;
             }
             (Some(p), Some((employee, Err(e)))) => writeln!(
                 out,
@@ -286,6 +305,16 @@ impl<'a> Shared<'a> {
             )?,
         }
         Ok(())
+    }
+}
+
+/// A long identifier (a did:jwk holds a whole key) shortened for the terminal.
+fn short(id: &str) -> String {
+    const MAX: usize = 56;
+    if id.chars().count() <= MAX {
+        id.to_owned()
+    } else {
+        format!("{}…", id.chars().take(MAX - 1).collect::<String>())
     }
 }
 
