@@ -522,8 +522,11 @@ async fn token_user_decline_ends_with_access_denied() {
 async fn token_user_refuses_unknown_or_deactivated_employees_before_sending() {
     let w = world().await;
     for (employee, why) in [
-        ("nobody@example.com", "is not on the wallet's roster"),
-        (FORMER, "is deactivated"),
+        (
+            "nobody@example.com",
+            "employee nobody@example.com is not on the wallet's roster",
+        ),
+        (FORMER, "employee former@example.com is deactivated"),
     ] {
         let args = w.user("zorgtoepassing", &["--employee", employee, "--approve"]);
         let o = w.run(&strs(&args)).await;
@@ -533,6 +536,13 @@ async fn token_user_refuses_unknown_or_deactivated_employees_before_sending() {
         assert!(out.is_empty(), "{out}");
     }
     assert!(w.hits().is_empty(), "the AS got: {:?}", w.hits());
+    let started = w.audit(user::ACTION_USER_TOKEN_START).await;
+    let errors: Vec<&Value> = started.iter().map(|e| &e["detail"]["error"]).collect();
+    assert_eq!(
+        errors,
+        [&json!("inactive_employee"), &json!("unknown_employee")],
+        "{started:?}"
+    );
     // A bad --as is a usage error.
     let o = w
         .run(&[

@@ -29,7 +29,7 @@ use wallet_protocol::{Clock, SystemClock};
 use wallet_vault::Vault;
 
 use super::credential::runtime;
-use super::present::{check_employee, parse_link, refusal_hint, tell_verifier, Net, Shared};
+use super::present::{parse_link, refusal_hint, tell_verifier, Net, Shared};
 use super::token::print_token;
 use super::vault::open_unlocked;
 use crate::Ctx;
@@ -351,12 +351,6 @@ async fn run_flow(
     } = req;
     let org = wallet_core::org::require_organization(vault)
         .map_err(|e| Failure::no_token("invalid_request", e.to_string()))?;
-    // The roster decides who may approve, before anything is sent (begin_flow checks it too).
-    check_employee(vault, &args.employee).map_err(|m| Failure::NoToken {
-        error: "access_denied".into(),
-        description: m,
-        hint: None,
-    })?;
     let config = |e: anyhow::Error| Failure::no_token("server_error", format!("{e:#}"));
     let net = Net::new(ctx).map_err(config)?;
     let sessions = Arc::new(UserSessions::default());
@@ -379,13 +373,19 @@ async fn run_flow(
         },
         now(),
     )
+    // begin_flow checks the policy and the roster (unknown or deactivated employee) before
+    // anything is sent, and records the refusal as `user_token.start`.
     .map_err(|e| {
-        let hint = matches!(e, user::UserFlowError::NotAllowed(_)).then(|| {
-            format!(
+        let hint = match e {
+            user::UserFlowError::NotAllowed(_) => Some(format!(
                 "an administrator can allow it: nuts-wallet policy allow-as {}",
                 args.authorization_server
-            )
-        });
+            )),
+            user::UserFlowError::UnknownEmployee(_) => {
+                Some("`nuts-wallet employee list` shows the roster".into())
+            }
+            _ => None,
+        };
         Failure::NoToken {
             error: e.oauth_error().to_owned(),
             description: e.to_string(),
