@@ -63,6 +63,8 @@ struct World {
     hits: Hits,
     kid: String,
     jkt: String,
+    client_id: String,
+    pki: TestPki,
     http: reqwest::Client,
     _org_server: StaticHttpsServer,
     _as_task: tokio::task::JoinHandle<()>,
@@ -209,12 +211,14 @@ async fn world() -> World {
         dir,
         ca_file: pki_dir.join("ca.pem"),
         http: wallet_testkit::https::client_trusting(&pki),
-        ca_pem: pki.ca_pem,
+        ca_pem: pki.ca_pem.clone(),
+        pki,
         as_base: format!("https://localhost:{port}"),
         issuer: state.identity.issuer.clone(),
         hits,
         kid: org.kid.clone(),
         jkt,
+        client_id: org.client_id.clone(),
         _org_server: org_server,
         _as_task: as_task,
     }
@@ -787,4 +791,97 @@ async fn present_rejects_malformed_links_as_usage_errors() {
         .await;
     assert_eq!(o.status.code(), Some(2));
     assert!(w.hits().is_empty());
+}
+
+/// A verifier of its own (did:web, entity statement, definition, client metadata) whose
+/// request object is authentic but unanswerable (`client_id_scheme` other than `entity_id`):
+/// the wallet refuses it and, as the request is verified, tells the verifier (B.4).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn present_tells_an_authentic_verifier_why_it_refuses() {
+    use wallet_protocol::jose;
+    use wallet_protocol::metadata::{self, OrgIdentity};
+
+    let w = world().await;
+    let server = StaticHttpsServer::start(&w.pki).await;
+    let base = url::Url::parse(&server.base()).unwrap();
+    let verifier_did = metadata::default_org_did(&base).unwrap();
+    let kid = verifier_did.with_fragment("k1");
+    let signer = SoftwareSigner::generate_es256(kid.as_str()).unwrap();
+    let identity = OrgIdentity {
+        subject: "verifier".into(),
+        base_url: base,
+        did: verifier_did.clone(),
+        kid,
+        public_jwk: Jwk::from_map(signer.public_jwk()).unwrap(),
+    };
+    for f in metadata::publication_bundle(&signer, &identity, &SystemClock, 3600).unwrap() {
+        server.serve(&format!("/{}", f.path), f.content_type, f.content.clone());
+    }
+    let client_id = identity.client_id().unwrap().to_string();
+    let b = server.base();
+    let now = SystemClock.now_unix();
+    let claims = json!({
+        "iss": verifier_did.as_str(),
+        "client_id": client_id,
+        "client_id_scheme": "did",
+        "aud": w.client_id,
+        "response_type": "vp_token",
+        "response_mode": "direct_post",
+        "response_uri": format!("{b}/oauth2/verifier/response"),
+        "presentation_definition_uri": format!("{b}/pd?scope=x"),
+        "client_metadata_uri": format!("{b}/client"),
+        "nonce": "n-1",
+        "state": "verifier-state",
+        "iat": now,
+        "exp": now + 60,
+    });
+    let Value::Object(claims) = claims else {
+        unreachable!()
+    };
+    server.serve(
+        "/req/1",
+        "application/oauth-authz-req+jwt",
+        jose::sign_jwt(&signer, &claims).unwrap().into_bytes(),
+    );
+    let answer = "/oauth2/verifier/response?state=verifier-state";
+    server.serve(
+        answer,
+        "application/json",
+        json!({"redirect_uri": "https://ehr.example/cb?error=invalid_request"})
+            .to_string()
+            .into_bytes(),
+    );
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let link = format!(
+        "nuts-wallet://authorize?client_id={}&request_uri={}",
+        enc(&client_id),
+        enc(&format!("{b}/req/1"))
+    );
+    w.ok(&["policy", "allow-as", &client_id]).await;
+
+    let o = w
+        .run(&[
+            "present",
+            &link,
+            "--decline",
+            "--allow-unsolicited",
+            "--json",
+        ])
+        .await;
+    let (out, err) = texts(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["error"], "client_id_scheme", "{v}");
+    assert_eq!(v["verifier_notified"], true, "{v}");
+    assert!(
+        err.contains("The verifier was told that the request could not be answered."),
+        "{err}"
+    );
+    assert_eq!(server.hits("/req/1"), 1);
+    assert_eq!(
+        server.hits(answer),
+        1,
+        "the error was posted to response_uri"
+    );
+    assert!(w.hits().is_empty(), "the AS is not involved");
 }
