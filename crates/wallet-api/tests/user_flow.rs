@@ -172,6 +172,15 @@ impl World {
     }
 
     async fn start_scope(&self, scope: &str, token_type: TokenType) -> (AuthorizeLink, String) {
+        self.start_for(scope, token_type, None).await
+    }
+
+    async fn start_for(
+        &self,
+        scope: &str,
+        token_type: TokenType,
+        preauthorized_user: Option<&str>,
+    ) -> (AuthorizeLink, String) {
         let issuer = AuthorizationServerId::parse(&self.as_.issuer).unwrap();
         let sessions = self.env.sessions.as_ref().unwrap();
         let now = SystemClock.now_unix();
@@ -183,7 +192,7 @@ impl World {
                     Scope::parse(scope).unwrap(),
                     token_type,
                     "https://ehr.example/cb".into(),
-                    None,
+                    preauthorized_user.map(str::to_owned),
                     now,
                 ),
                 now,
@@ -425,6 +434,48 @@ async fn an_unknown_employee_is_refused_before_anything_is_sent() {
     .unwrap_err();
     assert_eq!(e.code(), "employee", "{e:?}");
     assert!(t.activity(openid4vp::ACTION_SEND).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_employee_the_ehr_named_may_approve() {
+    let t = world().await;
+    let admin =
+        t.w.vault
+            .admin_session(&wallet_vault::Passphrase::from(ADMIN_PW))
+            .unwrap();
+    roster::add_employee(
+        &t.w.vault,
+        &admin,
+        NewRosterEntry {
+            identifier: "colleague@example.com".into(),
+            name: "Col League".into(),
+            role: "Arts".into(),
+        },
+    )
+    .unwrap();
+    let (link, _) = t
+        .start_for(SCOPE, TokenType::Bearer, Some("jdoe@example.com"))
+        .await;
+    let resolved = openid4vp::resolve(&link, &t.env).await.unwrap();
+    assert_eq!(
+        resolved.consent.preauthorized_user.as_deref(),
+        Some("jdoe@example.com")
+    );
+    let e = openid4vp::dispatch(
+        &t.env,
+        resolved,
+        Decision::Approved {
+            employee: "colleague@example.com".into(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.code(), "employee", "{e:?}");
+    assert!(e.to_string().contains("jdoe@example.com"), "{e}");
+    assert!(
+        t.activity(openid4vp::ACTION_SEND).is_empty(),
+        "nothing sent"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

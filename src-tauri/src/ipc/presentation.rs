@@ -169,15 +169,27 @@ fn text(v: &Value) -> String {
     }
 }
 
+/// Who before where: names first, then identifiers, roles and the rest alphabetically.
+fn claim_rank(id: &str) -> u8 {
+    match id {
+        "organization_name" | "employee_name" => 0,
+        "organization_ura" | "employee_role" => 1,
+        "organization_city" | "employee_identifier" => 2,
+        _ => 3,
+    }
+}
+
 fn claims(fields: &BTreeMap<String, Value>) -> Vec<ClaimView> {
-    fields
+    let mut out: Vec<ClaimView> = fields
         .iter()
         .filter(|(_, v)| !v.is_null())
         .map(|(id, v)| ClaimView {
             id: id.clone(),
             value: text(v),
         })
-        .collect()
+        .collect();
+    out.sort_by_key(|c| claim_rank(&c.id));
+    out
 }
 
 fn item(d: &DescriptorEvaluation, creds: &[openid4vp::CredentialView]) -> RequestedItem {
@@ -265,6 +277,12 @@ fn view(
     let employees: Vec<EmployeeChoice> = wallet_core::roster::list_employees(vault)?
         .into_iter()
         .filter(|e| e.active)
+        // The healthcare application named the employee: only they may approve.
+        .filter(|e| {
+            c.preauthorized_user
+                .as_ref()
+                .is_none_or(|named| *named == e.identifier)
+        })
         .map(|e| EmployeeChoice {
             id: e.id,
             identifier: e.identifier,

@@ -143,6 +143,9 @@ pub struct Consent {
     /// The user round that will follow an approval (the employee credential), when the
     /// verifier has a user definition for this scope.
     pub user_round: Option<UserRoundPreview>,
+    /// The employee the healthcare application named when it started this flow
+    /// (`preauthorized_user`, checked against the roster then); only they may approve.
+    pub preauthorized_user: Option<String>,
 }
 
 /// The second round as far as it can be known before the first is answered: the verifier's
@@ -461,6 +464,7 @@ fn consent_for(
         unsolicited: false,
         outside_policy: false,
         user_round: None,
+        preauthorized_user: None,
     }
 }
 
@@ -510,6 +514,10 @@ async fn resolve_inner(link: &AuthorizeLink, env: &HolderEnv) -> Result<Resolved
     let mut consent = consent_for(Round::Organization, &request, evaluation, &candidates);
     consent.unsolicited = unsolicited;
     consent.outside_policy = outside_policy;
+    consent.preauthorized_user = env
+        .sessions
+        .as_ref()
+        .and_then(|s| s.preauthorized_user_for(verifier, now));
     consent.user_round = user_definition.as_ref().map(|d| UserRoundPreview {
         definition_id: d.id().to_owned(),
         name: d.name().map(str::to_owned),
@@ -620,10 +628,20 @@ async fn post_form(env: &HolderEnv, url: Url, body: String) -> Result<String, Di
 pub fn redirect_after_decline(env: &HolderEnv, verifier: &str, verifier_redirect: &str) -> String {
     const DESCRIPTION: &str = "the user declined the request";
     let now = env.clock.now_unix();
-    let Some((_, ehr)) = env
+    let Some(ehr) = env
         .sessions
         .as_ref()
-        .and_then(|s| s.abort_running_for(verifier, "access_denied", DESCRIPTION, now))
+        .and_then(|s| {
+            crate::oauth::user::abort_flow(
+                &env.vault,
+                s,
+                verifier,
+                "access_denied",
+                DESCRIPTION,
+                now,
+            )
+        })
+        .map(|f| f.app_redirect_uri)
     else {
         return verifier_redirect.to_owned();
     };
@@ -673,6 +691,16 @@ pub async fn dispatch(
             "{} is deactivated",
             e.identifier
         )));
+    }
+    // The healthcare application named the employee when it started the flow: only they may
+    // approve it (someone else at the same workstation would present the wrong person).
+    if let Some(named) = &resolved.consent.preauthorized_user {
+        if *named != e.identifier {
+            return Err(DispatchError::Employee(format!(
+                "the healthcare application started this request for {named}, not for {}",
+                e.identifier
+            )));
+        }
     }
     let org = crate::org::require_organization(&env.vault)
         .map_err(|e| DispatchError::Storage(e.to_string()))?;
