@@ -716,15 +716,20 @@ async fn present_refuses_unsolicited_requests_unless_allowed() {
 async fn present_shows_what_would_be_shared_then_approves() {
     let w = world().await;
     let link = w.foreign_link("zorgtoepassing").await;
+    // The administrator lets this verifier's unsolicited requests through (no flag needed).
+    let (policy, _) = w.ok(&["policy", "allow-unsolicited", &w.issuer]).await;
+    assert!(policy.contains("Policy changed"), "{policy}");
+    assert!(
+        policy.contains(&format!("shown (with a warning) from {}", w.issuer)),
+        "{policy}"
+    );
+    let (policy, _) = w.ok(&["policy", "unlisted-verifiers", "flag"]).await;
+    assert!(
+        policy.contains("other verifiers: shown with a warning"),
+        "{policy}"
+    );
     let (out, err) = w
-        .ok(&[
-            "present",
-            &link,
-            "--employee",
-            EMPLOYEE,
-            "--approve",
-            "--allow-unsolicited",
-        ])
+        .ok(&["present", &link, "--employee", EMPLOYEE, "--approve"])
         .await;
     assert!(out.contains("Request from localhost ("), "{out}");
     assert!(

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use wallet_core::oauth::service::recent_service_tokens;
-use wallet_core::policy::ServicePolicy;
+use wallet_core::policy::{ServicePolicy, UnlistedVerifiers};
 use wallet_vault::format_rfc3339_ms;
 
 use super::vault::{admin_session, open_unlocked};
@@ -50,6 +50,27 @@ enum PolicyCommand {
         #[arg(long)]
         no_prompt: bool,
     },
+    /// User flow: show requests from this verifier although this wallet did not start the
+    /// flow (the consent screen says so); without it they are refused (administrator)
+    AllowUnsolicited {
+        /// The verifier's (authorization server's) issuer URL
+        #[arg(value_name = "URL")]
+        verifier: String,
+    },
+    /// User flow: refuse unsolicited requests from this verifier again (administrator)
+    ForbidUnsolicited {
+        /// The verifier's issuer URL
+        #[arg(value_name = "URL")]
+        verifier: String,
+    },
+    /// User flow: what to do with a request from a verifier that is not an allowed
+    /// authorization server: `refuse` (default) or `flag` (show it with a warning)
+    /// (administrator)
+    UnlistedVerifiers {
+        /// `refuse` or `flag`
+        #[arg(value_parser = ["refuse", "flag"])]
+        mode: String,
+    },
     /// List recent service token requests, newest first
     Recent {
         /// At most this many
@@ -73,6 +94,22 @@ fn print_policy(p: &ServicePolicy) {
             println!("    without asking: {}", s.no_prompt_scopes.join(", "));
             println!("    other scopes ask the employee");
         }
+    }
+    match p.unlisted_verifiers {
+        UnlistedVerifiers::Refuse => {
+            println!("Wallet requests from other verifiers: refused")
+        }
+        UnlistedVerifiers::Flag => {
+            println!("Wallet requests from other verifiers: shown with a warning")
+        }
+    }
+    if p.unsolicited_verifiers.is_empty() {
+        println!("Requests this wallet did not start: refused");
+    } else {
+        println!(
+            "Requests this wallet did not start: shown (with a warning) from {}",
+            p.unsolicited_verifiers.join(", ")
+        );
     }
 }
 
@@ -131,6 +168,18 @@ pub fn run(ctx: &Ctx, args: PolicyArgs) -> anyhow::Result<ExitCode> {
                 } => {
                     let added = p.allow_server(&authorization_server)?;
                     p.require_prompt(&authorization_server, &scope) || added
+                }
+                PolicyCommand::AllowUnsolicited { verifier } => p.allow_unsolicited(&verifier)?,
+                PolicyCommand::ForbidUnsolicited { verifier } => p.forbid_unsolicited(&verifier),
+                PolicyCommand::UnlistedVerifiers { mode } => {
+                    let m = if mode == "flag" {
+                        UnlistedVerifiers::Flag
+                    } else {
+                        UnlistedVerifiers::Refuse
+                    };
+                    let changed = p.unlisted_verifiers != m;
+                    p.unlisted_verifiers = m;
+                    changed
                 }
                 PolicyCommand::Show { .. } | PolicyCommand::Recent { .. } => false,
             };
