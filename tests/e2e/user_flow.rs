@@ -84,6 +84,13 @@ async fn deep_link_consent_approve_then_decline() {
         "the wallet started this flow: no unsolicited warning"
     );
     screenshot(&c, "20-consent").await;
+    // The same screen in Dutch.
+    click(&c, "#lang-nl").await;
+    wait_text(&c, "#presentation-title", "Gegevens delen met localhost").await;
+    wait_text(&c, "#presentation-approve", "Goedkeuren en delen").await;
+    screenshot(&c, "20-consent-nl").await;
+    click(&c, "#lang-en").await;
+    wait_text(&c, "#presentation-approve", "Approve and share").await;
     click(&c, "#presentation-approve").await;
     wait_text(&c, "#presentation-result", "Shared").await;
     assert_eq!(

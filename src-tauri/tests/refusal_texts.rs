@@ -1,0 +1,46 @@
+//! Every reason the holder refuses a wallet request has its own Dutch and English text on the
+//! consent screen (`refused.<code>` in ui/src/lib/i18n.ts); an untranslated code would fall back
+//! to a generic message and hide why nothing was shared.
+
+use wallet_core::openid4vp::ResolveError;
+
+#[test]
+fn every_refusal_code_is_translated_in_both_languages() {
+    let s = || "x".to_owned();
+    let all = [
+        ResolveError::Unsolicited(s()),
+        ResolveError::OutsidePolicy(s()),
+        ResolveError::NotReady(s()),
+        ResolveError::Fetch(s()),
+        ResolveError::AddressRefused(s()),
+        ResolveError::Signature(s()),
+        ResolveError::KeyNotInEntityStatement(s()),
+        ResolveError::EntityStatement(s()),
+        ResolveError::ClientIdMismatch {
+            claim: s(),
+            link: s(),
+        },
+        ResolveError::WrongAudience(s()),
+        ResolveError::Expired,
+        ResolveError::Replayed,
+        ResolveError::ResponseMode(s()),
+        ResolveError::ResponseUri(s()),
+        ResolveError::MissingState,
+        ResolveError::ClientIdScheme(s()),
+        ResolveError::ResponseType(s()),
+        ResolveError::MissingNonce,
+        ResolveError::PresentationDefinition(s()),
+        ResolveError::ClientMetadata(s()),
+    ];
+    let i18n = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../ui/src/lib/i18n.ts"
+    ))
+    .unwrap();
+    let (en, nl) = i18n.split_once("const nl").expect("an nl table after the en table");
+    for e in &all {
+        let key = format!("\"refused.{}\":", e.code());
+        assert!(en.contains(&key), "no English text for {key}");
+        assert!(nl.contains(&key), "no Dutch text for {key}");
+    }
+}
