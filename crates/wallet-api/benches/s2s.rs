@@ -203,39 +203,63 @@ async fn run(n: usize) {
     });
     let requester =
         wallet_core::oauth::RequesterSource::requester(&VaultOrganization, &vault, "zorg").unwrap();
-    let filled =
-        wallet_core::oauth::s2s::fill_self_attested(&employee(), &org.did, SystemClock.now_unix())
-            .unwrap();
-    let pr = wallet_protocol::vp::PresentationRequest {
-        holder: requester.did.clone(),
-        audience: issuer.clone(),
-        nonce: "n".repeat(43),
-        credentials: vec![
-            wallet_protocol::vc::Credential::Ldp(cred.clone()),
-            wallet_protocol::vc::Credential::Ldp(filled),
-        ],
-        now: SystemClock.now_unix(),
-        validity_secs: 5,
+    // As in a request: a fresh self-attested credential (new id) and nonce every time.
+    let mut k = 0u64;
+    let mut presentation = || {
+        k += 1;
+        let filled = wallet_core::oauth::s2s::fill_self_attested(
+            &employee(),
+            &org.did,
+            SystemClock.now_unix(),
+        )
+        .unwrap();
+        wallet_protocol::vp::PresentationRequest {
+            holder: requester.did.clone(),
+            audience: issuer.clone(),
+            nonce: format!("{k:043}"),
+            credentials: vec![
+                wallet_protocol::vc::Credential::Ldp(cred.clone()),
+                wallet_protocol::vc::Credential::Ldp(filled),
+            ],
+            now: SystemClock.now_unix(),
+            validity_secs: 5,
+        }
     };
+    let prs: Vec<_> = (0..2 * n).map(|_| presentation()).collect();
+    let mut it = prs.iter();
     time("  JSON-LD VP signing (URDNA2015 + ES256)", &mut || {
-        wallet_protocol::vp::issue_ldp_vp(requester.signer.as_ref(), &pr).unwrap();
+        wallet_protocol::vp::issue_ldp_vp(requester.signer.as_ref(), it.next().unwrap()).unwrap();
     });
     time("  JWT VP signing (same credentials)", &mut || {
-        wallet_protocol::vp::issue_jwt_vp(requester.signer.as_ref(), &pr).unwrap();
+        wallet_protocol::vp::issue_jwt_vp(requester.signer.as_ref(), it.next().unwrap()).unwrap();
     });
+    // Canonicalization results are cached by input: every iteration gets a new document
+    // (a fresh `id`), so these lines measure the work, not a cache hit.
+    let mut i = 0u64;
+    let mut fresh = |doc: &Value| {
+        i += 1;
+        let mut d = doc.clone();
+        d["id"] = json!(format!("urn:uuid:00000000-0000-4000-8000-{i:012}"));
+        d
+    };
+    let mut unsigned = cred.clone();
+    unsigned.as_object_mut().unwrap().remove("proof");
+    let docs: Vec<Value> = (0..n).map(|_| fresh(&unsigned)).collect();
+    let mut it = docs.iter();
     time(
         "  JSON-LD canonicalization of the org credential",
         &mut || {
-            ldp::canonicalize(&cred).unwrap();
+            ldp::canonicalize(it.next().unwrap()).unwrap();
         },
     );
-
     let minimal = json!({
         "@context": [contexts::CREDENTIALS_V1, contexts::NUTS_V1, contexts::JWS2020_V1],
         "type": "VerifiableCredential"
     });
+    let docs: Vec<Value> = (0..n).map(|_| fresh(&minimal)).collect();
+    let mut it = docs.iter();
     time("  JSON-LD canonicalization, contexts only", &mut || {
-        ldp::canonicalize(&minimal).unwrap();
+        ldp::canonicalize(it.next().unwrap()).unwrap();
     });
 
     // Through the loopback API (HTTP on 127.0.0.1, API key check, JSON).

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, LazyLock, Mutex};
 
+use json_ld::context::BindingTerm;
 use json_ld::syntax::Parse as _;
 use json_ld::RemoteDocument;
 use serde_json::{json, Map, Value};
@@ -281,53 +282,518 @@ fn canonicalize_uncached(value: &Value, skip_proof: bool) -> Result<String, LdEr
     rdf_canon::canonicalize_quads(&quads).map_err(|e| LdError::Canonicalization(e.to_string()))
 }
 
+type Expanded = json_ld::ExpandedDocument<json_ld::IriBuf, json_ld::BlankIdBuf>;
+
 /// JSON-LD → RDF (expansion, blank node labelling, quads) of `value`, contexts from the
 /// bundle. A top-level `@context` made of IRIs is taken from [`PROCESSED_CONTEXTS`] as the
 /// initial active context (the expansion algorithm's first step would produce exactly that
-/// context from the entry) instead of being processed again.
+/// context from the entry) instead of being processed again. A presentation whose embedded
+/// credentials can be converted on their own is assembled from their quads (see
+/// [`presentation_quads`]).
 fn to_quads(value: &Value, skip_proof: bool) -> Result<Vec<oxrdf::Quad>, LdError> {
+    if let Some(quads) = presentation_quads(value, skip_proof)? {
+        return Ok(quads);
+    }
+    let expanded = expand(value, skip_proof, None)?;
+    expanded_quads(expanded, "b")
+}
+
+/// The expansion of `value` (without its top-level `proof` when `skip_proof`), with the
+/// top-level `verifiableCredential` entry replaced by `replace_vc` when given.
+fn expand(
+    value: &Value,
+    skip_proof: bool,
+    replace_vc: Option<json_ld::syntax::Value>,
+) -> Result<Expanded, LdError> {
     let iris = top_level_context_iris(value);
-    let mut skip: Vec<&str> = Vec::with_capacity(2);
+    let mut skip: Vec<&str> = Vec::with_capacity(3);
     if iris.is_some() {
         skip.push("@context");
     }
     if skip_proof {
         skip.push("proof");
     }
-    let doc = to_syntax(value, &skip)?;
+    if replace_vc.is_some() {
+        skip.push(VC_KEY);
+    }
+    let mut doc = to_syntax(value, &skip)?;
+    if let (Some(vc), json_ld::syntax::Value::Object(o)) = (replace_vc, &mut doc) {
+        o.push(VC_KEY.into(), vc);
+    }
     let active = match iris {
         Some(iris) => ActiveContext::clone(&*processed_context(&iris)?),
         None => ActiveContext::new(None),
     };
-    let options = json_ld::Options::<json_ld::IriBuf>::default();
+    expand_in(&doc, active)
+}
+
+/// Expands `doc` with `active` as the initial active context (no base IRI).
+fn expand_in(doc: &json_ld::syntax::Value, active: ActiveContext) -> Result<Expanded, LdError> {
     run_ready(async {
-        use json_ld::rdf::RdfQuads as _;
         use json_ld::Expand as _;
-        let mut expanded = doc
-            .expand_full(
+        doc.expand_full(
+            &mut (),
+            active,
+            None,
+            &BundledLoader,
+            expansion_options(),
+            (),
+        )
+        .await
+        .map_err(|e| LdError::Processing(e.to_string()))
+    })?
+}
+
+/// Blank node labelling and RDF conversion of an expanded document; generated blank node
+/// labels start with `prefix`.
+fn expanded_quads(mut expanded: Expanded, prefix: &str) -> Result<Vec<oxrdf::Quad>, LdError> {
+    use json_ld::rdf::RdfQuads as _;
+    let options = json_ld::Options::<json_ld::IriBuf>::default();
+    let mut generator = json_ld::rdf_types::generator::Blank::new_with_prefix(prefix.to_owned());
+    expanded.relabel_and_canonicalize_with(&mut (), &mut generator);
+    expanded
+        .rdf_quads_full(
+            &mut (),
+            &mut generator,
+            options.rdf_direction,
+            options.produce_generalized_rdf,
+        )
+        .cloned()
+        .map(convert_quad)
+        .collect()
+}
+
+/// The entry of a presentation that holds its credentials.
+const VC_KEY: &str = "verifiableCredential";
+
+/// Upper bound on the number of credentials whose quads are kept (see [`CREDENTIAL_QUADS`]).
+const MAX_CREDENTIAL_QUADS: usize = 128;
+
+/// RDF of an embedded credential ([`credential_quads`]), by SHA-256 of the presentation's
+/// top-level context list and the credential's JSON. The conversion is a pure function of
+/// these; a hit saves the work when the same (immutable) credential is presented again.
+/// Cleared when full.
+type QuadCache = HashMap<[u8; 32], Arc<Vec<oxrdf::Quad>>>;
+static CREDENTIAL_QUADS: LazyLock<Mutex<QuadCache>> = LazyLock::new(Mutex::default);
+
+/// What the expansion of a presentation does to the credentials in its
+/// `verifiableCredential` entry, for one top-level context list and one set of types.
+struct PresentationScope {
+    /// The IRI `verifiableCredential` expands to, when the entry is a plain `@graph`
+    /// container without a scoped context (else `None`: no shortcut).
+    property: Option<String>,
+}
+
+/// Upper bound on the entries of [`PRESENTATION_SCOPES`] and [`CHAIN_CONTEXTS`].
+const MAX_SCOPE_ENTRIES: usize = 64;
+
+/// [`PresentationScope`] by (top-level context IRIs, sorted type strings).
+type ScopeKey = (Vec<String>, Vec<String>);
+static PRESENTATION_SCOPES: LazyLock<Mutex<HashMap<ScopeKey, Arc<PresentationScope>>>> =
+    LazyLock::new(Mutex::default);
+
+/// The active context of an embedded credential: its `@context` list `.1` processed on top
+/// of the active context of a presentation's top-level list `.0` (`None`: the combination
+/// is an error, which the full algorithm reports).
+type ChainKey = (Vec<String>, Vec<String>);
+static CHAIN_CONTEXTS: LazyLock<Mutex<HashMap<ChainKey, Option<Arc<ActiveContext>>>>> =
+    LazyLock::new(Mutex::default);
+
+fn bounded_insert<K: Eq + Hash, V>(map: &mut HashMap<K, V>, max: usize, k: K, v: V) {
+    if map.len() >= max {
+        map.clear();
+    }
+    map.insert(k, v);
+}
+
+/// Context equality including the term definitions (json-ld's `PartialEq` for contexts
+/// leaves the definitions out).
+fn same_context(a: &ActiveContext, b: &ActiveContext) -> bool {
+    a == b
+        && a.previous_context().is_none()
+        && b.previous_context().is_none()
+        && a.definitions().len() == b.definitions().len()
+        && a.definitions().iter().all(|binding| {
+            let def = binding.definition();
+            match binding.term() {
+                BindingTerm::Normal(key) => b.get(key.as_str()) == Some(def),
+                BindingTerm::Type => {
+                    b.definitions()
+                        .get_type()
+                        .map(json_ld::context::TermDefinitionRef::Type)
+                        == Some(def)
+                }
+            }
+        })
+}
+
+/// Processes the context list `iris` on top of `active` (as an embedded `@context` entry).
+fn process_on(active: &ActiveContext, iris: &[String]) -> Result<ActiveContext, LdError> {
+    use json_ld::syntax::TryFromJson as _;
+    let json = json_ld::syntax::Value::Array(
+        iris.iter()
+            .map(|i| json_ld::syntax::Value::String(i.as_str().into()))
+            .collect(),
+    );
+    let local = json_ld::syntax::context::Context::try_from_json(json)
+        .map_err(|e| LdError::Processing(e.to_string()))?;
+    run_ready(async {
+        use json_ld::Process as _;
+        local
+            .process_with(
                 &mut (),
                 active,
-                None,
                 &BundledLoader,
-                expansion_options(),
-                (),
+                None,
+                expansion_options().into(),
             )
             .await
-            .map_err(|e| LdError::Processing(e.to_string()))?;
-        let mut generator = json_ld::rdf_types::generator::Blank::new_with_prefix("b".to_owned());
-        expanded.relabel_and_canonicalize_with(&mut (), &mut generator);
-        let quads: Result<Vec<oxrdf::Quad>, LdError> = expanded
-            .rdf_quads_full(
-                &mut (),
-                &mut generator,
-                options.rdf_direction,
-                options.produce_generalized_rdf,
-            )
-            .cloned()
-            .map(convert_quad)
-            .collect();
-        quads
+            .map(json_ld::context_processing::Processed::into_processed)
+            .map_err(|e| LdError::Processing(e.to_string()))
     })?
+}
+
+/// [`CHAIN_CONTEXTS`] for (`outer`, `inner`), processed when missing.
+fn chain_context(
+    outer: &[String],
+    inner: &[String],
+) -> Result<Option<Arc<ActiveContext>>, LdError> {
+    let key = (outer.to_vec(), inner.to_vec());
+    if let Some(ctx) = lock(&CHAIN_CONTEXTS).get(&key) {
+        return Ok(ctx.clone());
+    }
+    let outer_ctx = processed_context(outer)?;
+    let ctx = process_on(&outer_ctx, inner)
+        .ok()
+        .filter(|c| c.previous_context().is_none())
+        .map(Arc::new);
+    bounded_insert(
+        &mut lock(&CHAIN_CONTEXTS),
+        MAX_SCOPE_ENTRIES,
+        key,
+        ctx.clone(),
+    );
+    Ok(ctx)
+}
+
+/// [`PresentationScope`] of a presentation node with top-level context `iris` (processed:
+/// `top`) and the type strings `types` (sorted), as the expansion algorithm sees it: the
+/// type-scoped contexts of the types, in order, without propagation.
+fn presentation_scope(
+    iris: &[String],
+    top: &ActiveContext,
+    types: Vec<String>,
+) -> Result<Arc<PresentationScope>, LdError> {
+    let key = (iris.to_vec(), types);
+    if let Some(scope) = lock(&PRESENTATION_SCOPES).get(&key) {
+        return Ok(scope.clone());
+    }
+    let mut active: Option<ActiveContext> = None;
+    for term in &key.1 {
+        let Some(def) = top.get(term.as_str()) else {
+            continue;
+        };
+        let Some(local) = def.context() else {
+            continue;
+        };
+        let base_url = def.base_url().cloned();
+        let options: json_ld::context_processing::Options = expansion_options().into();
+        let current = active.as_ref().unwrap_or(top);
+        let processed = run_ready(async {
+            use json_ld::Process as _;
+            local
+                .process_with(
+                    &mut (),
+                    current,
+                    &BundledLoader,
+                    base_url,
+                    options.without_propagation(),
+                )
+                .await
+                .map(json_ld::context_processing::Processed::into_processed)
+                .map_err(|e| LdError::Processing(e.to_string()))
+        })?;
+        active = match processed {
+            Ok(ctx) => Some(ctx),
+            // The full algorithm reports the error.
+            Err(_) => {
+                let scope = Arc::new(PresentationScope { property: None });
+                bounded_insert(
+                    &mut lock(&PRESENTATION_SCOPES),
+                    MAX_SCOPE_ENTRIES,
+                    key,
+                    scope.clone(),
+                );
+                return Ok(scope);
+            }
+        };
+    }
+    let node_ctx = active.as_ref().unwrap_or(top);
+    // The credentials (node objects) are expanded with the context the presentation node
+    // reverts to: its top-level context (a type-scoped context does not propagate).
+    let reverts_to_top = match node_ctx.previous_context() {
+        None => active.is_none(),
+        Some(previous) => same_context(previous, top),
+    };
+    let property = node_ctx.get(VC_KEY).and_then(|def| {
+        use json_ld::ContainerKind as K;
+        let container = def.container();
+        let plain_graph = container.contains(K::Graph)
+            && !container.contains(K::Id)
+            && !container.contains(K::Index)
+            && !container.contains(K::List)
+            && !container.contains(K::Type)
+            && !container.contains(K::Language);
+        if !reverts_to_top || def.context().is_some() || !plain_graph || def.reverse_property() {
+            return None;
+        }
+        match def.value()? {
+            json_ld::Term::Id(json_ld::Id::Valid(json_ld::ValidId::Iri(iri))) => {
+                Some(iri.as_str().to_owned())
+            }
+            _ => None,
+        }
+    });
+    let scope = Arc::new(PresentationScope { property });
+    bounded_insert(
+        &mut lock(&PRESENTATION_SCOPES),
+        MAX_SCOPE_ENTRIES,
+        key,
+        scope.clone(),
+    );
+    Ok(scope)
+}
+
+/// Whether a key or string anywhere in `v` (but a top-level `proof` when `skip_proof`) is a
+/// blank node identifier: such labels name the same node across the whole document.
+fn has_blank_labels(v: &Value, skip_proof: bool) -> bool {
+    match v {
+        Value::String(s) => s.starts_with("_:"),
+        Value::Array(a) => a.iter().any(|v| has_blank_labels(v, false)),
+        Value::Object(m) => m.iter().any(|(k, v)| {
+            !(skip_proof && k == "proof") && (k.starts_with("_:") || has_blank_labels(v, false))
+        }),
+        _ => false,
+    }
+}
+
+/// The quads of an embedded credential expanded on its own with the active context it has
+/// inside the presentation (its `@context` list processed on top of the presentation's
+/// top-level context, [`chain_context`]), when it is a single typed node object. `None`
+/// otherwise (not an object, a context that is not a list of bundled IRIs, keywords that
+/// make it more than a node, a processing error).
+fn credential_quads(
+    vp_iris: &[String],
+    credential: &Value,
+) -> Result<Option<Arc<Vec<oxrdf::Quad>>>, LdError> {
+    let Some(object) = credential.as_object() else {
+        return Ok(None);
+    };
+    if object
+        .keys()
+        .any(|k| k.starts_with('@') && !matches!(k.as_str(), "@context" | "@id" | "@type"))
+    {
+        return Ok(None);
+    }
+    let iris = match object.get("@context") {
+        None => Vec::new(),
+        Some(_) => match top_level_context_iris(credential) {
+            Some(iris) => iris,
+            None => return Ok(None),
+        },
+    };
+    if iris.iter().any(|i| contexts::bundled(i).is_none()) {
+        return Ok(None);
+    }
+    let mut hasher = Sha256::new();
+    for iri in vp_iris {
+        hasher.update(iri.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.update([1]);
+    hasher.update(serde_json::to_vec(credential).map_err(|e| LdError::Malformed(e.to_string()))?);
+    let key: [u8; 32] = hasher.finalize().into();
+    if let Some(hit) = lock(&CREDENTIAL_QUADS).get(&key) {
+        return Ok(Some(hit.clone()));
+    }
+    let active = if iris.is_empty() {
+        processed_context(vp_iris)?
+    } else {
+        match chain_context(vp_iris, &iris)? {
+            Some(ctx) => ctx,
+            None => return Ok(None),
+        }
+    };
+    let doc = to_syntax(credential, &["@context"])?;
+    let Ok(expanded) = expand_in(&doc, ActiveContext::clone(&active)) else {
+        return Ok(None);
+    };
+    let single_typed_node = expanded.len() == 1
+        && expanded.iter().all(|o| {
+            o.index().is_none()
+                && matches!(o.inner(), json_ld::Object::Node(n) if !n.types().is_empty())
+        });
+    if !single_typed_node {
+        return Ok(None);
+    }
+    let quads = Arc::new(expanded_quads(expanded, "c")?);
+    bounded_insert(
+        &mut lock(&CREDENTIAL_QUADS),
+        MAX_CREDENTIAL_QUADS,
+        key,
+        quads.clone(),
+    );
+    Ok(Some(quads))
+}
+
+/// The RDF of a presentation assembled from parts, or `None` when the shortcut does not
+/// apply (then the whole document is expanded).
+///
+/// The expansion algorithm expands each value of a node's entry on its own, with the
+/// active context in force for that entry. For a credential in `verifiableCredential` (a
+/// `@graph` container without a scoped context) that is the presentation's top-level
+/// context (a type-scoped context does not propagate into node objects) with the
+/// credential's own `@context` processed on top ([`chain_context`]); expanded as a document
+/// of its own with that as the initial context, the credential gives the same node object.
+/// Each value becomes a graph object: a fresh blank node `g`, the quad `presentation
+/// verifiableCredential g`, the credential's default-graph quads in `g`, its other graphs
+/// unchanged. So the presentation's RDF is that of the presentation with each credential
+/// replaced by a placeholder node that produces no quads (only an `@id`), plus each
+/// credential's quads moved into its graph node. Blank nodes of different parts are kept
+/// apart by their labels; explicitly labelled blank nodes (which would join parts) make the
+/// shortcut not apply. Which placeholder graph gets which credential does not matter: the
+/// graph nodes are blank and appear nowhere else, so any assignment gives the same
+/// canonical form. The credentials' quads are cached (a credential is immutable; the same
+/// organization credential is in every presentation).
+fn presentation_quads(
+    value: &Value,
+    skip_proof: bool,
+) -> Result<Option<Vec<oxrdf::Quad>>, LdError> {
+    let Some(object) = value.as_object() else {
+        return Ok(None);
+    };
+    let items: Vec<&Value> = match object.get(VC_KEY) {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(o @ Value::Object(_)) => vec![o],
+        _ => return Ok(None),
+    };
+    if items.is_empty()
+        || object
+            .keys()
+            .any(|k| k.starts_with('@') && !matches!(k.as_str(), "@context" | "@id" | "@type"))
+    {
+        return Ok(None);
+    }
+    let Some(vp_iris) = top_level_context_iris(value) else {
+        return Ok(None);
+    };
+    if vp_iris.iter().any(|i| contexts::bundled(i).is_none()) || has_blank_labels(value, skip_proof)
+    {
+        return Ok(None);
+    }
+    let top = processed_context(&vp_iris)?;
+    if top.previous_context().is_some() {
+        return Ok(None);
+    }
+    // The node's types, as the expansion algorithm finds them: entries whose key is
+    // `@type` or an alias of it in the top-level context.
+    let mut types: Vec<String> = Vec::new();
+    for (k, v) in object {
+        let is_type = k == "@type"
+            || top.get(k.as_str()).is_some_and(|d| {
+                matches!(
+                    d.value(),
+                    Some(json_ld::Term::Keyword(json_ld::syntax::Keyword::Type))
+                )
+            });
+        if is_type {
+            let list: Vec<&Value> = match v {
+                Value::Array(a) => a.iter().collect(),
+                other => vec![other],
+            };
+            types.extend(list.iter().filter_map(|t| t.as_str()).map(str::to_owned));
+        }
+    }
+    types.sort_unstable();
+    let scope = presentation_scope(&vp_iris, &top, types)?;
+    let Some(property) = scope.property.as_deref() else {
+        return Ok(None);
+    };
+    let mut parts = Vec::with_capacity(items.len());
+    for item in &items {
+        match credential_quads(&vp_iris, item)? {
+            Some(q) => parts.push(q),
+            None => return Ok(None),
+        }
+    }
+    // Placeholders: nodes with only an `@id` (no quads), one graph object each.
+    let placeholders = json_ld::syntax::Value::Array(
+        (0..items.len())
+            .map(|i| {
+                let mut o = json_ld::syntax::Object::new();
+                o.push(
+                    "@id".into(),
+                    json_ld::syntax::Value::String(
+                        format!("urn:x-nuts-wallet:placeholder:{i}").as_str().into(),
+                    ),
+                );
+                json_ld::syntax::Value::Object(o)
+            })
+            .collect(),
+    );
+    let mut quads = expanded_quads(expand(value, skip_proof, Some(placeholders))?, "b")?;
+    let mut subject: Option<oxrdf::Subject> = None;
+    let mut graphs: Vec<oxrdf::BlankNode> = Vec::with_capacity(items.len());
+    for q in &quads {
+        if q.predicate.as_str() != property {
+            continue;
+        }
+        let oxrdf::Term::BlankNode(g) = &q.object else {
+            return Ok(None);
+        };
+        if q.graph_name != oxrdf::GraphName::DefaultGraph
+            || subject.as_ref().is_some_and(|s| *s != q.subject)
+            || graphs.contains(g)
+        {
+            return Ok(None);
+        }
+        subject = Some(q.subject.clone());
+        graphs.push(g.clone());
+    }
+    if graphs.len() != items.len()
+        || quads.iter().any(|q| match &q.graph_name {
+            oxrdf::GraphName::BlankNode(b) => graphs.contains(b),
+            _ => false,
+        })
+    {
+        return Ok(None);
+    }
+    for (i, (part, graph)) in parts.iter().zip(&graphs).enumerate() {
+        let relabel =
+            |b: &oxrdf::BlankNode| oxrdf::BlankNode::new_unchecked(format!("p{i}{}", b.as_str()));
+        for q in part.iter() {
+            let subject = match &q.subject {
+                oxrdf::Subject::BlankNode(b) => relabel(b).into(),
+                other => other.clone(),
+            };
+            let object = match &q.object {
+                oxrdf::Term::BlankNode(b) => relabel(b).into(),
+                other => other.clone(),
+            };
+            let graph_name = match &q.graph_name {
+                oxrdf::GraphName::DefaultGraph => graph.clone().into(),
+                oxrdf::GraphName::BlankNode(b) => relabel(b).into(),
+                other => other.clone(),
+            };
+            quads.push(oxrdf::Quad::new(
+                subject,
+                q.predicate.clone(),
+                object,
+                graph_name,
+            ));
+        }
+    }
+    Ok(Some(quads))
 }
 
 /// Drives a future that never waits: the JSON-LD processor is async only because of its
@@ -790,6 +1256,160 @@ mod tests {
                         (Err(_), Err(_)) => {}
                         _ => panic!("{doc}: {want:?} vs {got:?}"),
                     }
+                }
+            }
+        }
+    }
+
+    /// Canonical form of `quads` (test helper).
+    fn canon(quads: &[oxrdf::Quad]) -> String {
+        rdf_canon::canonicalize_quads(quads).unwrap()
+    }
+
+    #[test]
+    fn presentations_are_assembled_from_their_credentials_exactly() {
+        let org =
+            serde_json::from_str::<Value>(&vector("credentials/jsonld-orgcred_001.signed.json"))
+                .unwrap();
+        let selfsigned =
+            serde_json::from_str::<Value>(&vector("credentials/selfsigned-vp.jsonld.json"))
+                .unwrap();
+        let shape = serde_json::from_str::<Value>(&vector(
+            "credentials/jsonld-vp-nutsorg-didweb-shape-only.json",
+        ))
+        .unwrap();
+        let employee = json!({
+            "@context": [contexts::CREDENTIALS_V1, contexts::NUTS_V1],
+            "id": "1b7cd6a0-9c0e-4bb4-9d6c-1d8e4f1f3a42",
+            "type": ["VerifiableCredential", "NutsEmployeeCredential"],
+            "issuer": "did:web:example.com",
+            "issuanceDate": "2024-01-01T00:00:00Z",
+            "credentialSubject": {"id": "did:web:example.com", "name": "J", "roleName": "R",
+                                  "identifier": "1"}
+        });
+        let vp = |vcs: Value, ctx: Value, ty: Value| {
+            json!({"@context": ctx, "id": "did:web:example.com#vp-1", "type": ty,
+                   "holder": "did:web:example.com", "verifiableCredential": vcs,
+                   "proof": {"type": "JsonWebSignature2020", "created": "2024-01-01T00:00:00Z",
+                             "verificationMethod": "did:web:example.com#k", "jws": "x..y"}})
+        };
+        let std_ctx = json!([contexts::CREDENTIALS_V1, contexts::JWS2020_V1]);
+        // (document, whether the shortcut must apply)
+        let cases = vec![
+            (
+                vp(
+                    json!([org.clone(), employee.clone()]),
+                    std_ctx.clone(),
+                    json!("VerifiablePresentation"),
+                ),
+                true,
+            ),
+            (
+                vp(
+                    json!([employee.clone(), org.clone()]),
+                    std_ctx.clone(),
+                    json!(["VerifiablePresentation"]),
+                ),
+                true,
+            ),
+            (
+                vp(
+                    org.clone(),
+                    std_ctx.clone(),
+                    json!("VerifiablePresentation"),
+                ),
+                true,
+            ),
+            (
+                vp(
+                    json!([org.clone(), org.clone()]),
+                    std_ctx.clone(),
+                    json!("VerifiablePresentation"),
+                ),
+                true,
+            ),
+            (selfsigned.clone(), true),
+            (shape.clone(), true),
+            // a credential whose own context lacks terms the presentation's context has
+            // (they apply inside the presentation)
+            (
+                vp(
+                    json!([{"@context": [contexts::CREDENTIALS_V1], "type": "VerifiableCredential",
+                         "credentialSubject": {"id": "did:web:example.com"},
+                         "proof": {"type": "JsonWebSignature2020", "jws": "a..b"}}]),
+                    std_ctx.clone(),
+                    json!("VerifiablePresentation"),
+                ),
+                true,
+            ),
+            // explicitly labelled blank nodes join parts
+            (
+                vp(
+                    json!([{"@context": [contexts::CREDENTIALS_V1, contexts::NUTS_V1], "id": "_:c1",
+                         "type": "VerifiableCredential"}]),
+                    std_ctx.clone(),
+                    json!("VerifiablePresentation"),
+                ),
+                false,
+            ),
+            // without the presentation type, verifiableCredential is not a graph container
+            (
+                vp(json!([org.clone()]), std_ctx.clone(), json!("Other")),
+                false,
+            ),
+            // a credential without context (the presentation's applies), or with an inline one
+            (
+                vp(
+                    json!([{"type": "VerifiableCredential", "credentialSubject": {"id": "did:web:x"}}]),
+                    std_ctx.clone(),
+                    json!("VerifiablePresentation"),
+                ),
+                true,
+            ),
+            (
+                vp(
+                    json!([{"@context": [contexts::CREDENTIALS_V1, {"ex": "https://example.com/"}],
+                         "type": "VerifiableCredential", "ex:a": "b"}]),
+                    std_ctx.clone(),
+                    json!("VerifiablePresentation"),
+                ),
+                false,
+            ),
+            // a credential that is a graph, not a node
+            (
+                vp(
+                    json!([{"@context": [contexts::CREDENTIALS_V1], "@graph": [org.clone()]}]),
+                    std_ctx.clone(),
+                    json!("VerifiablePresentation"),
+                ),
+                false,
+            ),
+            (
+                vp(
+                    json!(["https://example.com/vc/1"]),
+                    std_ctx.clone(),
+                    json!("VerifiablePresentation"),
+                ),
+                false,
+            ),
+        ];
+        for (doc, shortcut) in &cases {
+            for skip_proof in [false, true] {
+                let mut plain = doc.clone();
+                if skip_proof {
+                    plain.as_object_mut().unwrap().remove("proof");
+                }
+                let want = reference_canonicalize(&plain);
+                let fast = presentation_quads(doc, skip_proof).unwrap();
+                assert_eq!(fast.is_some(), *shortcut, "{doc}");
+                if let Some(quads) = fast {
+                    assert_eq!(&canon(&quads), want.as_ref().unwrap(), "{doc}");
+                }
+                let got = canonicalize_uncached(doc, skip_proof);
+                match (&want, &got) {
+                    (Ok(w), Ok(g)) => assert_eq!(w, g, "{doc}"),
+                    (Err(_), Err(_)) => {}
+                    _ => panic!("{doc}: {want:?} vs {got:?}"),
                 }
             }
         }
