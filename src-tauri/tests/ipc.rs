@@ -220,8 +220,20 @@ fn policy_editor_needs_the_administrator_and_round_trips() {
     );
     assert_eq!(
         p,
-        json!([{"authorizationServer": "https://as.example/oauth2/a", "noPromptScopes": ["test"]}])
+        json!([{"authorizationServer": "https://as.example/oauth2/a", "noPromptScopes": ["test"], "unsolicited": false}])
     );
+    let p = call(
+        &wv,
+        "policy_change",
+        json!({"change": {"kind": "setUnsolicited", "authorizationServer": "https://as.example/oauth2/a", "allowed": true}}),
+    );
+    assert_eq!(p[0]["unsolicited"], true);
+    let p = call(
+        &wv,
+        "policy_change",
+        json!({"change": {"kind": "setUnsolicited", "authorizationServer": "https://as.example/oauth2/a", "allowed": false}}),
+    );
+    assert_eq!(p[0]["unsolicited"], false);
     let bad = invoke(
         &wv,
         "policy_change",
@@ -245,6 +257,16 @@ fn policy_editor_needs_the_administrator_and_round_trips() {
     let o = call(&wv, "services_overview", json!({}));
     assert_eq!(o["apiUrl"], Value::Null);
     assert_eq!(o["recent"], json!([]));
+    // The consent screen's commands refuse ids of links that never arrived.
+    let err = invoke(&wv, "presentation_resolve", json!({"id": 42})).unwrap_err();
+    assert_eq!(err["code"], "not_found", "{err}");
+    let err = invoke(
+        &wv,
+        "presentation_decide",
+        json!({"input": {"id": 42, "approve": false, "employee": null}}),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "not_found", "{err}");
     // A consent answer for a prompt that is not waiting is refused.
     assert_eq!(
         call(&wv, "consent_answer", json!({"id": 7, "approve": true})),

@@ -73,14 +73,18 @@ pub struct PolicyServer {
     pub authorization_server: String,
     /// Scopes served without asking.
     pub no_prompt_scopes: Vec<String>,
+    /// User flow: its wallet requests are shown (with a warning) even when this wallet did
+    /// not start the flow.
+    pub unsolicited: bool,
 }
 
 fn view(p: ServicePolicy) -> Vec<PolicyServer> {
     p.servers
-        .into_iter()
+        .iter()
         .map(|r| PolicyServer {
-            authorization_server: r.authorization_server,
-            no_prompt_scopes: r.no_prompt_scopes,
+            unsolicited: p.allows_unsolicited(&r.authorization_server),
+            authorization_server: r.authorization_server.clone(),
+            no_prompt_scopes: r.no_prompt_scopes.clone(),
         })
         .collect()
 }
@@ -167,6 +171,13 @@ pub enum PolicyChange {
         /// Scope.
         scope: String,
     },
+    /// Show (or refuse) wallet requests of this server that this wallet did not start.
+    SetUnsolicited {
+        /// Issuer URL.
+        authorization_server: String,
+        /// Show them (with a warning).
+        allowed: bool,
+    },
 }
 
 /// Change the policy (administrator).
@@ -201,6 +212,18 @@ pub fn policy_change(
                     scope,
                 } => {
                     p.require_prompt(authorization_server, scope);
+                }
+                PolicyChange::SetUnsolicited {
+                    authorization_server,
+                    allowed: true,
+                } => {
+                    p.allow_unsolicited(authorization_server)?;
+                }
+                PolicyChange::SetUnsolicited {
+                    authorization_server,
+                    allowed: false,
+                } => {
+                    p.forbid_unsolicited(authorization_server);
                 }
             }
             p.save(vault, admin)?;

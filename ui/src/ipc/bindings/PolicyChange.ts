@@ -27,4 +27,12 @@ authorizationServer: string,
 /**
  * Scope.
  */
-scope: string, };
+scope: string, } | { "kind": "setUnsolicited", 
+/**
+ * Issuer URL.
+ */
+authorizationServer: string, 
+/**
+ * Show them (with a warning).
+ */
+allowed: boolean, };

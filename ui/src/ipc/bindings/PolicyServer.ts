@@ -11,4 +11,9 @@ authorizationServer: string,
 /**
  * Scopes served without asking.
  */
-noPromptScopes: Array<string>, };
+noPromptScopes: Array<string>, 
+/**
+ * User flow: its wallet requests are shown (with a warning) even when this wallet did
+ * not start the flow.
+ */
+unsolicited: boolean, };
