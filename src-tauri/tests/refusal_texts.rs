@@ -37,7 +37,9 @@ fn every_refusal_code_is_translated_in_both_languages() {
         "/../ui/src/lib/i18n.ts"
     ))
     .unwrap();
-    let (en, nl) = i18n.split_once("const nl").expect("an nl table after the en table");
+    let (en, nl) = i18n
+        .split_once("const nl")
+        .expect("an nl table after the en table");
     for e in &all {
         let key = format!("\"refused.{}\":", e.code());
         assert!(en.contains(&key), "no English text for {key}");
