@@ -15,13 +15,7 @@ const en = {
   "home.waitingBody":
     "When your healthcare application needs data from another organization, your browser opens this wallet. You will then see who asks for what, and you decide.",
   "home.ready": "Wallet is running",
-  "incoming.title": "Incoming request",
   "incoming.received": "Received at {time}",
-  "incoming.verifier": "Requested by",
-  "incoming.requestUri": "Request location",
-  "incoming.method": "Retrieval method",
-  "incoming.notFetched":
-    "The request has been checked for its form only. Its contents have not been retrieved yet.",
   "incoming.invalidTitle": "This link cannot be used",
   "incoming.invalidHelp":
     "Nothing was shared. Go back to your healthcare application and start again. If this keeps happening, contact your administrator.",
@@ -312,13 +306,7 @@ const nl: Record<MessageKey, string> = {
   "home.waitingBody":
     "Als uw zorgapplicatie gegevens nodig heeft van een andere organisatie, opent uw browser deze wallet. U ziet dan wie wat vraagt, en u beslist.",
   "home.ready": "Wallet is actief",
-  "incoming.title": "Binnenkomend verzoek",
   "incoming.received": "Ontvangen om {time}",
-  "incoming.verifier": "Aangevraagd door",
-  "incoming.requestUri": "Locatie van het verzoek",
-  "incoming.method": "Ophaalmethode",
-  "incoming.notFetched":
-    "Alleen de vorm van het verzoek is gecontroleerd. De inhoud is nog niet opgehaald.",
   "incoming.invalidTitle": "Deze link kan niet worden gebruikt",
   "incoming.invalidHelp":
     "Er is niets gedeeld. Ga terug naar uw zorgapplicatie en begin opnieuw. Gebeurt dit vaker, neem dan contact op met uw beheerder.",
