@@ -5,6 +5,9 @@
 //! EdDSA, PS256, PS384, PS512); `none`, HMAC, RS256 and anything else are refused before any
 //! key is touched. Signing builds the JWS around [`Signer::sign`] so vault-held keys work.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use serde_json::{Map, Value};
@@ -219,24 +222,59 @@ impl Jwk {
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), JoseError> {
-        use josekit::jws;
-        // josekit refuses a JWK whose `alg` differs; strip `kid`-like extras but keep the rest.
-        let jwk = josekit::jwk::Jwk::from_map(self.0.clone())
-            .map_err(|e| JoseError::InvalidKey(e.to_string()))?;
-        let verifier: Box<dyn josekit::jws::JwsVerifier> = match alg {
-            JwsAlgorithm::Es256 => Box::new(jws::ES256.verifier_from_jwk(&jwk).map_err(key_err)?),
-            JwsAlgorithm::Es384 => Box::new(jws::ES384.verifier_from_jwk(&jwk).map_err(key_err)?),
-            JwsAlgorithm::Es512 => Box::new(jws::ES512.verifier_from_jwk(&jwk).map_err(key_err)?),
-            JwsAlgorithm::EdDsa => Box::new(jws::EdDSA.verifier_from_jwk(&jwk).map_err(key_err)?),
-            JwsAlgorithm::Ps256 => Box::new(jws::PS256.verifier_from_jwk(&jwk).map_err(key_err)?),
-            JwsAlgorithm::Ps384 => Box::new(jws::PS384.verifier_from_jwk(&jwk).map_err(key_err)?),
-            JwsAlgorithm::Ps512 => Box::new(jws::PS512.verifier_from_jwk(&jwk).map_err(key_err)?),
-        };
-        verifier
+        self.verifier(alg)?
             .verify(message, signature)
             .map_err(|_| JoseError::BadSignature)
     }
+
+    /// The josekit verifier for this key under `alg`, from [`VERIFIERS`] or made now.
+    fn verifier(&self, alg: JwsAlgorithm) -> Result<Arc<dyn josekit::jws::JwsVerifier>, JoseError> {
+        use josekit::jws;
+        // Keyed by the algorithm and the whole JWK as given (every member josekit looks at).
+        let key = format!(
+            "{alg:?}\u{0}{}",
+            serde_json::to_string(&self.0).map_err(|_| JoseError::Malformed("JWK"))?
+        );
+        if let Some(v) = VERIFIERS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+        {
+            return Ok(v.clone());
+        }
+        // josekit refuses a JWK whose `alg` differs; strip `kid`-like extras but keep the rest.
+        let jwk = josekit::jwk::Jwk::from_map(self.0.clone())
+            .map_err(|e| JoseError::InvalidKey(e.to_string()))?;
+        let verifier: Arc<dyn josekit::jws::JwsVerifier> = match alg {
+            JwsAlgorithm::Es256 => Arc::new(jws::ES256.verifier_from_jwk(&jwk).map_err(key_err)?),
+            JwsAlgorithm::Es384 => Arc::new(jws::ES384.verifier_from_jwk(&jwk).map_err(key_err)?),
+            JwsAlgorithm::Es512 => Arc::new(jws::ES512.verifier_from_jwk(&jwk).map_err(key_err)?),
+            JwsAlgorithm::EdDsa => Arc::new(jws::EdDSA.verifier_from_jwk(&jwk).map_err(key_err)?),
+            JwsAlgorithm::Ps256 => Arc::new(jws::PS256.verifier_from_jwk(&jwk).map_err(key_err)?),
+            JwsAlgorithm::Ps384 => Arc::new(jws::PS384.verifier_from_jwk(&jwk).map_err(key_err)?),
+            JwsAlgorithm::Ps512 => Arc::new(jws::PS512.verifier_from_jwk(&jwk).map_err(key_err)?),
+        };
+        let mut cache = VERIFIERS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.len() >= MAX_VERIFIERS {
+            cache.clear();
+        }
+        cache.insert(key, verifier.clone());
+        Ok(verifier)
+    }
 }
+
+/// Upper bound on [`VERIFIERS`].
+const MAX_VERIFIERS: usize = 256;
+
+/// Signature verifiers by (algorithm, JWK). Making one parses the public key into an
+/// OpenSSL key (DER decoding through OpenSSL's decoder framework), which costs far more
+/// than the verification itself; the same keys (the holder's, the issuer's, the
+/// verifier's) come back in every request. Only the parsed public key is kept: every
+/// signature is still verified. Cleared when full.
+type Verifiers = HashMap<String, Arc<dyn josekit::jws::JwsVerifier>>;
+static VERIFIERS: LazyLock<Mutex<Verifiers>> = LazyLock::new(Mutex::default);
 
 fn key_err(e: josekit::JoseError) -> JoseError {
     JoseError::InvalidKey(e.to_string())
@@ -509,6 +547,29 @@ impl Signer for SoftwareSigner {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn cached_verifiers_still_check_every_signature() {
+        let a = SoftwareSigner::generate_es256("k").unwrap();
+        let b = SoftwareSigner::generate_es256("k").unwrap();
+        let ka = Jwk::from_map(a.public_jwk()).unwrap().with_kid("k");
+        let kb = Jwk::from_map(b.public_jwk()).unwrap().with_kid("k");
+        let sig = a.sign(b"message").unwrap();
+        for _ in 0..2 {
+            ka.verify(JwsAlgorithm::Es256, b"message", &sig).unwrap();
+            assert!(matches!(
+                ka.verify(JwsAlgorithm::Es256, b"messagf", &sig),
+                Err(JoseError::BadSignature)
+            ));
+            let mut bad = sig.clone();
+            bad[5] ^= 1;
+            assert!(ka.verify(JwsAlgorithm::Es256, b"message", &bad).is_err());
+            // same kid, other key: another cache entry, and the signature does not verify
+            assert!(kb.verify(JwsAlgorithm::Es256, b"message", &sig).is_err());
+            // same key, other algorithm
+            assert!(ka.verify(JwsAlgorithm::Es384, b"message", &sig).is_err());
+        }
+    }
 
     #[test]
     fn rfc7638_example_thumbprint() {

@@ -958,13 +958,9 @@ pub fn verify_with_key(doc: &Value, key: &Jwk) -> Result<VerifiedLdProof, LdErro
     })
 }
 
-/// Verifies the proof of `doc`, resolving `proof.verificationMethod` (a DID URL that must be
-/// an assertionMethod of its DID; a JWS header `kid`, if present, must name the same key).
-/// Returns the verified proof and the signer's key id.
-pub async fn verify(
-    doc: &Value,
-    resolver: &dyn DidResolver,
-) -> Result<(VerifiedLdProof, DidUrl), LdError> {
+/// The key named by `proof.verificationMethod` of `doc` (a DID URL that must be an
+/// assertionMethod of its DID; a JWS header `kid`, if present, must name the same key).
+async fn proof_key(doc: &Value, resolver: &dyn DidResolver) -> Result<(Jwk, DidUrl), LdError> {
     let proof = proof_of(doc)?;
     let vm = proof
         .get("verificationMethod")
@@ -982,7 +978,55 @@ pub async fn verify(
         }
     }
     let key = crate::did::resolve_assertion_key(resolver, &kid).await?;
+    Ok((key, kid))
+}
+
+/// Verifies the proof of `doc`, resolving `proof.verificationMethod` (a DID URL that must be
+/// an assertionMethod of its DID; a JWS header `kid`, if present, must name the same key).
+/// Returns the verified proof and the signer's key id.
+pub async fn verify(
+    doc: &Value,
+    resolver: &dyn DidResolver,
+) -> Result<(VerifiedLdProof, DidUrl), LdError> {
+    let (key, kid) = proof_key(doc, resolver).await?;
     Ok((verify_with_key(doc, &key)?, kid))
+}
+
+/// Upper bound on [`VERIFIED_CREDENTIALS`].
+const MAX_VERIFIED_CREDENTIALS: usize = 256;
+
+/// Proofs of credentials that verified, by SHA-256 of (the issuer key as resolved, the
+/// credential's JSON). The verification is a pure function of the two, and a signed
+/// credential is immutable: the same organization credential comes in every token request.
+/// The key is resolved every time (a rotated or removed key misses the cache and fails as
+/// before), validity windows and revocation are checked by the callers every time, and
+/// presentations never go through here (each is fresh and fully verified). Cleared when full.
+static VERIFIED_CREDENTIALS: LazyLock<Mutex<HashMap<[u8; 32], VerifiedLdProof>>> =
+    LazyLock::new(Mutex::default);
+
+/// [`verify`] for a credential (not a presentation): the same checks, with the result of
+/// the signature check kept in [`VERIFIED_CREDENTIALS`].
+pub async fn verify_credential_proof(
+    doc: &Value,
+    resolver: &dyn DidResolver,
+) -> Result<(VerifiedLdProof, DidUrl), LdError> {
+    let (key, kid) = proof_key(doc, resolver).await?;
+    let mut hasher = Sha256::new();
+    hasher.update(serde_json::to_vec(key.as_map()).map_err(|e| LdError::Malformed(e.to_string()))?);
+    hasher.update([0]);
+    hasher.update(serde_json::to_vec(doc).map_err(|e| LdError::Malformed(e.to_string()))?);
+    let cache_key: [u8; 32] = hasher.finalize().into();
+    if let Some(hit) = lock(&VERIFIED_CREDENTIALS).get(&cache_key) {
+        return Ok((hit.clone(), kid));
+    }
+    let verified = verify_with_key(doc, &key)?;
+    bounded_insert(
+        &mut lock(&VERIFIED_CREDENTIALS),
+        MAX_VERIFIED_CREDENTIALS,
+        cache_key,
+        verified.clone(),
+    );
+    Ok((verified, kid))
 }
 
 /// Proof options for [`sign`]. `created` is set by the caller (from its clock).
@@ -1259,6 +1303,62 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn cached_credential_proofs_still_depend_on_key_and_bytes() {
+        use crate::jose::SoftwareSigner;
+        let did = "did:web:issuer.example";
+        let kid = format!("{did}#k");
+        let resolver_for = |signer: &SoftwareSigner| {
+            let mut r = crate::did::StaticDidResolver::new();
+            r.insert(json!({
+                "id": did,
+                "verificationMethod": [{"id": kid, "type": "JsonWebKey2020", "controller": did,
+                                        "publicKeyJwk": signer.public_jwk()}],
+                "assertionMethod": [kid]
+            }))
+            .unwrap();
+            r
+        };
+        let mut a = SoftwareSigner::generate_es256("k").unwrap();
+        a.set_key_id(&kid);
+        let mut b = SoftwareSigner::generate_es256("k").unwrap();
+        b.set_key_id(&kid);
+        let cred = sign(
+            &json!({
+                "@context": [contexts::CREDENTIALS_V1, contexts::NUTS_V1, contexts::JWS2020_V1],
+                "id": format!("{did}#1"),
+                "type": ["VerifiableCredential", "NutsOrganizationCredential"],
+                "issuer": did,
+                "issuanceDate": "2024-01-01T00:00:00Z",
+                "credentialSubject": {"id": "did:web:holder.example",
+                                      "organization": {"name": "A", "city": "B"}}
+            }),
+            &a,
+            &ProofOptions {
+                created: 1_704_067_200,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let (ra, rb) = (resolver_for(&a), resolver_for(&b));
+        for _ in 0..2 {
+            let (_, k) = run_ready(verify_credential_proof(&cred, &ra))
+                .unwrap()
+                .unwrap();
+            assert_eq!(k.as_str(), kid);
+        }
+        // other bytes: verified (and refused), not taken from the cache
+        let mut forged = cred.clone();
+        forged["credentialSubject"]["organization"]["name"] = json!("Other");
+        assert!(run_ready(verify_credential_proof(&forged, &ra))
+            .unwrap()
+            .is_err());
+        // the issuer's key changed (rotation): the cached result does not apply
+        assert!(run_ready(verify_credential_proof(&cred, &rb))
+            .unwrap()
+            .is_err());
     }
 
     /// Canonical form of `quads` (test helper).

@@ -111,7 +111,7 @@ pub async fn verify_credential(
             let issuer =
                 normalize::issuer_id(doc).ok_or_else(|| VcError::Malformed("no issuer".into()))?;
             let issuer = Did::parse(issuer)?;
-            let (_, kid) = ldp::verify(doc, resolver).await?;
+            let (_, kid) = ldp::verify_credential_proof(doc, resolver).await?;
             if kid.did() != issuer {
                 return Err(VcError::IssuerKeyMismatch(format!(
                     "{kid} is not a key of {issuer}"
