@@ -13,10 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use wallet_protocol::did;
-use wallet_protocol::jose::{Jwk, SoftwareSigner};
-use wallet_protocol::signer::Signer;
-use wallet_protocol::vc::{contexts, ldp};
 use wallet_protocol::{Clock, SystemClock};
 use wallet_testkit::https::{Route, StaticHttpsServer};
 use wallet_testkit::pki::TestPki;
@@ -80,39 +76,6 @@ pub fn cli(data_dir: &str, ca_file: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
-}
-
-/// A NutsOrganizationCredential about `subject` (JSON-LD, JsonWebSignature2020), issued by a
-/// fresh did:jwk issuer.
-fn org_credential(subject: &str) -> Value {
-    let now = SystemClock.now_unix();
-    let mut key = SoftwareSigner::generate_es256("tmp").unwrap();
-    let issuer = did::jwk::create(&Jwk::from_map(key.public_jwk()).unwrap()).unwrap();
-    key.set_key_id(did::jwk::key_id(&issuer).as_str());
-    let doc = json!({
-        "@context": [contexts::CREDENTIALS_V1, contexts::NUTS_V1, contexts::JWS2020_V1],
-        "id": format!("{issuer}#{}", now),
-        "type": ["VerifiableCredential", "NutsOrganizationCredential"],
-        "issuer": issuer.as_str(),
-        "issuanceDate": wallet_protocol::clock::format_rfc3339(now - 60),
-        "expirationDate": wallet_protocol::clock::format_rfc3339(now + 86_400),
-        "credentialSubject": {
-            "id": subject,
-            "organization": {"name": "Zorg Utrecht", "city": "Utrecht"}
-        }
-    });
-    ldp::sign(
-        &doc,
-        &key,
-        &ldp::ProofOptions {
-            created: now - 60,
-            expires: None,
-            challenge: None,
-            nonce: None,
-            domain: None,
-        },
-    )
-    .unwrap()
 }
 
 fn content_type(path: &str) -> &'static str {
@@ -202,7 +165,11 @@ impl World {
         let cred = dir.path().join("org-credential.json");
         write(
             &cred,
-            org_credential(info["did"].as_str().unwrap()).to_string(),
+            wallet_testkit::vc::org_credential(
+                info["did"].as_str().unwrap(),
+                SystemClock.now_unix(),
+            )
+            .to_string(),
         );
         cli(
             &data_dir,

@@ -14,10 +14,10 @@
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use wallet_testkit::vc::org_credential;
 
 use axum::http::{header, StatusCode, Uri};
 use axum::response::IntoResponse;
-use serde_json::{json, Value};
 use wallet_core::deeplink::{self, DeepLink};
 use wallet_core::oauth::dpop::DpopNonces;
 use wallet_core::oauth::service::RequesterSource;
@@ -27,11 +27,8 @@ use wallet_core::openid4vp::{self, Decision, HolderEnv, SeenRequests};
 use wallet_core::org::OrgSetup;
 use wallet_core::policy::ServicePolicy;
 use wallet_core::roster::{self, NewRosterEntry};
-use wallet_protocol::did::{self, UniversalResolver};
-use wallet_protocol::jose::{Jwk, SoftwareSigner};
+use wallet_protocol::did::UniversalResolver;
 use wallet_protocol::net::{HttpClient, NetPolicy, ReqwestHttpClient};
-use wallet_protocol::signer::Signer;
-use wallet_protocol::vc::{contexts, ldp};
 use wallet_protocol::{Clock, SystemClock};
 use wallet_vault::{
     CreateOptions, KdfParams, KeyStore, MemoryKeyStore, NewCredential, Passphrase, Protection,
@@ -362,34 +359,4 @@ async fn flow(c: &Ctx, steps: Option<&mut Steps>) {
         s.dispatch.push(t3 - t2);
         s.exchange.push(t4 - t3);
     }
-}
-
-/// A NutsOrganizationCredential (JSON-LD, JsonWebSignature2020) about `subject`, issued by a
-/// fresh did:jwk test issuer.
-fn org_credential(subject: &str, now: i64) -> Value {
-    let mut issuer_key = SoftwareSigner::generate_es256("tmp").unwrap();
-    let jwk = Jwk::from_map(issuer_key.public_jwk()).unwrap();
-    let issuer = did::jwk::create(&jwk).unwrap();
-    issuer_key.set_key_id(did::jwk::key_id(&issuer).as_str());
-    let doc = json!({
-        "@context": [contexts::CREDENTIALS_V1, contexts::NUTS_V1, contexts::JWS2020_V1],
-        "id": format!("{issuer}#{}", uuid::Uuid::new_v4()),
-        "type": ["VerifiableCredential", "NutsOrganizationCredential"],
-        "issuer": issuer.as_str(),
-        "issuanceDate": wallet_protocol::clock::format_rfc3339(now - 60),
-        "expirationDate": wallet_protocol::clock::format_rfc3339(now + 86_400),
-        "credentialSubject": {
-            "id": subject,
-            "organization": {"name": "Zorg Utrecht", "city": "Utrecht"}
-        }
-    });
-    ldp::sign(
-        &doc,
-        &issuer_key,
-        &ldp::ProofOptions {
-            created: now - 60,
-            ..Default::default()
-        },
-    )
-    .unwrap()
 }

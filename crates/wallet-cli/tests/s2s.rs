@@ -5,15 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
+use wallet_testkit::vc::org_credential;
 
 use axum::http::{header, Uri};
 use axum::response::IntoResponse;
 use serde_json::{json, Value};
 use wallet_core::org::OrgSetup;
-use wallet_protocol::did;
-use wallet_protocol::jose::{Jwk, SoftwareSigner};
-use wallet_protocol::signer::Signer;
-use wallet_protocol::vc::{contexts, ldp};
 use wallet_protocol::{Clock, SystemClock};
 use wallet_vault::{
     CreateOptions, KdfParams, KeyStore, MemoryKeyStore, NewCredential, Passphrase, Protection,
@@ -44,28 +41,6 @@ async fn https(pki_dir: &Path, router: axum::Router) -> (u16, tokio::task::JoinH
         let _ = wallet_as::server::serve(tcp, tls, router).await;
     });
     (port, h)
-}
-
-fn org_credential(subject: &str, now: i64) -> Value {
-    let mut key = SoftwareSigner::generate_es256("tmp").unwrap();
-    let issuer = did::jwk::create(&Jwk::from_map(key.public_jwk()).unwrap()).unwrap();
-    key.set_key_id(did::jwk::key_id(&issuer).as_str());
-    let doc = json!({
-        "@context": [contexts::CREDENTIALS_V1, contexts::NUTS_V1, contexts::JWS2020_V1],
-        "id": format!("{issuer}#{}", uuid::Uuid::new_v4()),
-        "type": ["VerifiableCredential", "NutsOrganizationCredential"],
-        "issuer": issuer.as_str(),
-        "issuanceDate": wallet_protocol::clock::format_rfc3339(now - 60),
-        "credentialSubject": {"id": subject, "organization": {"name": "Zorg Utrecht", "city": "Utrecht"}}
-    });
-    let opts = ldp::ProofOptions {
-        created: now - 60,
-        expires: None,
-        challenge: None,
-        nonce: None,
-        domain: None,
-    };
-    ldp::sign(&doc, &key, &opts).unwrap()
 }
 
 /// The AS, the organization's DID document server, and a passphrase vault with the

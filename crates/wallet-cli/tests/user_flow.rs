@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
+use wallet_testkit::vc::org_credential;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -18,11 +19,9 @@ use wallet_core::oauth::{AuthorizationServerId, ChannelKind, Scope, TokenType, V
 use wallet_core::org::OrgSetup;
 use wallet_core::policy::ServicePolicy;
 use wallet_core::roster::{self, NewRosterEntry};
-use wallet_protocol::did;
 use wallet_protocol::jose::{Jwk, SoftwareSigner};
 use wallet_protocol::net::{HttpClient, HttpRequest, NetPolicy, ReqwestHttpClient};
 use wallet_protocol::signer::Signer;
-use wallet_protocol::vc::{contexts, ldp};
 use wallet_protocol::{Clock, SystemClock};
 use wallet_testkit::https::StaticHttpsServer;
 use wallet_testkit::pki::TestPki;
@@ -68,28 +67,6 @@ struct World {
     http: reqwest::Client,
     _org_server: StaticHttpsServer,
     _as_task: tokio::task::JoinHandle<()>,
-}
-
-fn org_credential(subject: &str, now: i64) -> Value {
-    let mut key = SoftwareSigner::generate_es256("tmp").unwrap();
-    let issuer = did::jwk::create(&Jwk::from_map(key.public_jwk()).unwrap()).unwrap();
-    key.set_key_id(did::jwk::key_id(&issuer).as_str());
-    let doc = json!({
-        "@context": [contexts::CREDENTIALS_V1, contexts::NUTS_V1, contexts::JWS2020_V1],
-        "id": format!("{issuer}#{}", uuid::Uuid::new_v4()),
-        "type": ["VerifiableCredential", "NutsOrganizationCredential"],
-        "issuer": issuer.as_str(),
-        "issuanceDate": wallet_protocol::clock::format_rfc3339(now - 60),
-        "credentialSubject": {"id": subject, "organization": {"name": "Zorg Utrecht", "city": "Utrecht"}}
-    });
-    let opts = ldp::ProofOptions {
-        created: now - 60,
-        expires: None,
-        challenge: None,
-        nonce: None,
-        domain: None,
-    };
-    ldp::sign(&doc, &key, &opts).unwrap()
 }
 
 /// The AS (scopes `zorgtoepassing`: organization + user definition, `orgonly`: organization

@@ -2,10 +2,12 @@
 //! published, no Tauri): a test PKI ([`pki::TestPki`]), a small HTTPS route server over
 //! tokio-rustls with hit counters ([`https::StaticHttpsServer`]), an HTTP client trusting the
 //! test CA ([`https::client_trusting`]), the Nuts test vectors ([`vectors`]), form/query
-//! helpers ([`form`]) and free loopback ports ([`net::free_port`]).
+//! helpers ([`form`]), free loopback ports ([`net::free_port`]) and signed test credentials
+//! ([`vc`]).
 
 pub mod form;
 pub mod https;
 pub mod net;
 pub mod pki;
+pub mod vc;
 pub mod vectors;

@@ -19,12 +19,10 @@ use wallet_core::oauth::{
 };
 use wallet_core::org::{OrgInfo, OrgSetup};
 use wallet_core::policy::ServicePolicy;
-use wallet_protocol::did;
-use wallet_protocol::jose::{Jwk, SoftwareSigner};
+use wallet_protocol::jose::Jwk;
 use wallet_protocol::net::{HttpClient, NetPolicy, ReqwestHttpClient};
-use wallet_protocol::signer::Signer;
-use wallet_protocol::vc::{contexts, ldp};
 use wallet_protocol::{Clock, SystemClock};
+pub use wallet_testkit::vc::org_credential;
 use wallet_vault::{
     ActivityEntry, ActivityFilter, CreateOptions, KdfParams, KeyStore, MemoryKeyStore,
     NewCredential, Passphrase, Protection, SecretString, Vault,
@@ -206,39 +204,6 @@ impl OrgServer {
             .unwrap()
             .insert(path.to_owned(), (status, ct.to_owned(), body.into()));
     }
-}
-
-/// A NutsOrganizationCredential (JSON-LD, JsonWebSignature2020) about `subject`, issued by a
-/// fresh did:jwk test issuer.
-pub fn org_credential(subject: &str, now: i64) -> Value {
-    let mut issuer_key = SoftwareSigner::generate_es256("tmp").unwrap();
-    let jwk = Jwk::from_map(issuer_key.public_jwk()).unwrap();
-    let issuer = did::jwk::create(&jwk).unwrap();
-    issuer_key.set_key_id(did::jwk::key_id(&issuer).as_str());
-    let doc = json!({
-        "@context": [contexts::CREDENTIALS_V1, contexts::NUTS_V1, contexts::JWS2020_V1],
-        "id": format!("{issuer}#{}", uuid::Uuid::new_v4()),
-        "type": ["VerifiableCredential", "NutsOrganizationCredential"],
-        "issuer": issuer.as_str(),
-        "issuanceDate": wallet_protocol::clock::format_rfc3339(now - 60),
-        "expirationDate": wallet_protocol::clock::format_rfc3339(now + 86_400),
-        "credentialSubject": {
-            "id": subject,
-            "organization": {"name": "Zorg Utrecht", "city": "Utrecht"}
-        }
-    });
-    ldp::sign(
-        &doc,
-        &issuer_key,
-        &ldp::ProofOptions {
-            created: now - 60,
-            expires: None,
-            challenge: None,
-            nonce: None,
-            domain: None,
-        },
-    )
-    .unwrap()
 }
 
 /// The wallet side.
