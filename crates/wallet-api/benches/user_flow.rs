@@ -14,7 +14,6 @@
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use wallet_testkit::vc::org_credential;
 
 use axum::http::{header, StatusCode, Uri};
 use axum::response::IntoResponse;
@@ -24,16 +23,12 @@ use wallet_core::oauth::service::RequesterSource;
 use wallet_core::oauth::user::{self, TokenPoll, UserSession, UserSessions};
 use wallet_core::oauth::{AuthorizationServerId, Scope, TokenType, VaultOrganization};
 use wallet_core::openid4vp::{self, Decision, HolderEnv, SeenRequests};
-use wallet_core::org::OrgSetup;
 use wallet_core::policy::ServicePolicy;
 use wallet_core::roster::{self, NewRosterEntry};
 use wallet_protocol::did::UniversalResolver;
 use wallet_protocol::net::{HttpClient, NetPolicy, ReqwestHttpClient};
 use wallet_protocol::{Clock, SystemClock};
-use wallet_vault::{
-    CreateOptions, KdfParams, KeyStore, MemoryKeyStore, NewCredential, Passphrase, Protection,
-    SecretString, Vault,
-};
+use wallet_vault::{Passphrase, Protection};
 
 const SCOPE: &str = "zorgtoepassing";
 const ADMIN_PW: &str = "bench administrator passphrase";
@@ -137,47 +132,13 @@ async fn run(n: usize) {
     // publication bundle on its HTTPS server, one employee, the AS listed in the policy.
     let routes: Routes = Arc::default();
     let org_base = static_server(d, routes.clone()).await;
-    let keystore: Arc<dyn KeyStore> = Arc::new(MemoryKeyStore::new());
-    let vault = Vault::create(
+    let wallet_testkit::wallet::OrgWallet { vault, org: _ } = wallet_testkit::wallet::org_wallet(
         &d.join("wallet"),
-        keystore,
-        CreateOptions {
-            protection: Protection::Keyring,
-            admin_passphrase: Passphrase::from(ADMIN_PW),
-            admin_kdf: KdfParams::INSECURE_TEST,
-        },
-    )
-    .unwrap();
+        Protection::Keyring,
+        ADMIN_PW,
+        &org_base,
+    );
     let admin = vault.admin_session(&Passphrase::from(ADMIN_PW)).unwrap();
-    let org = wallet_core::org::init_organization(
-        &vault,
-        &admin,
-        OrgSetup {
-            subject: "zorg".into(),
-            base_url: org_base.clone(),
-            did: None,
-        },
-    )
-    .unwrap();
-    let now = SystemClock.now_unix();
-    let cred = org_credential(&org.did, now);
-    vault
-        .import_credential(
-            &admin,
-            NewCredential {
-                types: vec![
-                    "VerifiableCredential".into(),
-                    "NutsOrganizationCredential".into(),
-                ],
-                format: "ldp_vc".into(),
-                issuer: cred["issuer"].as_str().unwrap().to_owned(),
-                subject: Some(org.did.clone()),
-                valid_from_ms: Some((now - 60) * 1000),
-                valid_until_ms: Some((now + 86_400) * 1000),
-                raw: SecretString::new(cred.to_string()),
-            },
-        )
-        .unwrap();
     let out = d.join("bundle");
     let published = wallet_core::org::publish(&vault, &admin, &out, &SystemClock).unwrap();
     for f in &published.files {

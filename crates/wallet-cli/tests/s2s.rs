@@ -5,17 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
-use wallet_testkit::vc::org_credential;
 
 use axum::http::{header, Uri};
 use axum::response::IntoResponse;
 use serde_json::{json, Value};
-use wallet_core::org::OrgSetup;
-use wallet_protocol::{Clock, SystemClock};
-use wallet_vault::{
-    CreateOptions, KdfParams, KeyStore, MemoryKeyStore, NewCredential, Passphrase, Protection,
-    SecretString, Vault,
-};
+use wallet_protocol::SystemClock;
+use wallet_vault::{KdfParams, Passphrase, Protection};
 
 const VAULT_PW: &str = "vault passphrase for s2s cli tests";
 const ADMIN_PW: &str = "admin passphrase for s2s cli tests";
@@ -90,31 +85,15 @@ async fn world() -> (World, Vec<tokio::task::JoinHandle<()>>) {
     let (org_port, org_task) = https(&pki_dir, router).await;
 
     let dir = tmp.path().join("wallet");
-    let keystore: Arc<dyn KeyStore> = Arc::new(MemoryKeyStore::new());
-    let vault = Vault::create(
+    let wallet_testkit::wallet::OrgWallet { vault, org } = wallet_testkit::wallet::org_wallet(
         &dir,
-        keystore,
-        CreateOptions {
-            protection: Protection::Passphrase {
-                passphrase: Passphrase::from(VAULT_PW),
-                kdf: KdfParams::INSECURE_TEST,
-            },
-            admin_passphrase: Passphrase::from(ADMIN_PW),
-            admin_kdf: KdfParams::INSECURE_TEST,
+        Protection::Passphrase {
+            passphrase: Passphrase::from(VAULT_PW),
+            kdf: KdfParams::INSECURE_TEST,
         },
-    )
-    .unwrap();
-    let admin = vault.admin_session(&Passphrase::from(ADMIN_PW)).unwrap();
-    let org = wallet_core::org::init_organization(
-        &vault,
-        &admin,
-        OrgSetup {
-            subject: "zorg".into(),
-            base_url: format!("https://localhost:{org_port}"),
-            did: None,
-        },
-    )
-    .unwrap();
+        ADMIN_PW,
+        &format!("https://localhost:{org_port}"),
+    );
     *doc.lock().unwrap() = (
         url::Url::parse(&org.did_document_url)
             .unwrap()
@@ -124,25 +103,7 @@ async fn world() -> (World, Vec<tokio::task::JoinHandle<()>>) {
             .unwrap()
             .to_string(),
     );
-    let now = SystemClock.now_unix();
-    let cred = org_credential(&org.did, now);
-    vault
-        .import_credential(
-            &admin,
-            NewCredential {
-                types: vec![
-                    "VerifiableCredential".into(),
-                    "NutsOrganizationCredential".into(),
-                ],
-                format: "ldp_vc".into(),
-                issuer: cred["issuer"].as_str().unwrap().to_owned(),
-                subject: Some(org.did.clone()),
-                valid_from_ms: Some((now - 60) * 1000),
-                valid_until_ms: None,
-                raw: SecretString::new(cred.to_string()),
-            },
-        )
-        .unwrap();
+
     vault.lock();
     drop(vault);
     let http = reqwest::Client::builder()

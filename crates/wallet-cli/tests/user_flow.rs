@@ -7,7 +7,6 @@
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
-use wallet_testkit::vc::org_credential;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -16,7 +15,6 @@ use serde_json::{json, Value};
 use wallet_core::oauth::service::RequesterSource;
 use wallet_core::oauth::user::{self, NewUserFlow, UserSessions};
 use wallet_core::oauth::{AuthorizationServerId, ChannelKind, Scope, TokenType, VaultOrganization};
-use wallet_core::org::OrgSetup;
 use wallet_core::policy::ServicePolicy;
 use wallet_core::roster::{self, NewRosterEntry};
 use wallet_protocol::jose::{Jwk, SoftwareSigner};
@@ -25,10 +23,7 @@ use wallet_protocol::signer::Signer;
 use wallet_protocol::{Clock, SystemClock};
 use wallet_testkit::https::StaticHttpsServer;
 use wallet_testkit::pki::TestPki;
-use wallet_vault::{
-    CreateOptions, KdfParams, KeyStore, MemoryKeyStore, NewCredential, Passphrase, Protection,
-    SecretString, Unlock, Vault,
-};
+use wallet_vault::{KdfParams, MemoryKeyStore, Passphrase, Protection, Unlock, Vault};
 
 const VAULT_PW: &str = "vault passphrase for user-flow cli tests";
 const ADMIN_PW: &str = "admin passphrase for user-flow cli tests";
@@ -109,50 +104,16 @@ async fn world() -> World {
 
     let org_server = StaticHttpsServer::start(&pki).await;
     let dir = tmp.path().join("wallet");
-    let keystore: Arc<dyn KeyStore> = Arc::new(MemoryKeyStore::new());
-    let vault = Vault::create(
+    let wallet_testkit::wallet::OrgWallet { vault, org } = wallet_testkit::wallet::org_wallet(
         &dir,
-        keystore,
-        CreateOptions {
-            protection: Protection::Passphrase {
-                passphrase: Passphrase::from(VAULT_PW),
-                kdf: KdfParams::INSECURE_TEST,
-            },
-            admin_passphrase: Passphrase::from(ADMIN_PW),
-            admin_kdf: KdfParams::INSECURE_TEST,
+        Protection::Passphrase {
+            passphrase: Passphrase::from(VAULT_PW),
+            kdf: KdfParams::INSECURE_TEST,
         },
-    )
-    .unwrap();
+        ADMIN_PW,
+        &org_server.base(),
+    );
     let admin = vault.admin_session(&Passphrase::from(ADMIN_PW)).unwrap();
-    let org = wallet_core::org::init_organization(
-        &vault,
-        &admin,
-        OrgSetup {
-            subject: "zorg".into(),
-            base_url: org_server.base(),
-            did: None,
-        },
-    )
-    .unwrap();
-    let now = SystemClock.now_unix();
-    let cred = org_credential(&org.did, now);
-    vault
-        .import_credential(
-            &admin,
-            NewCredential {
-                types: vec![
-                    "VerifiableCredential".into(),
-                    "NutsOrganizationCredential".into(),
-                ],
-                format: "ldp_vc".into(),
-                issuer: cred["issuer"].as_str().unwrap().to_owned(),
-                subject: Some(org.did.clone()),
-                valid_from_ms: Some((now - 60) * 1000),
-                valid_until_ms: None,
-                raw: SecretString::new(cred.to_string()),
-            },
-        )
-        .unwrap();
     // The publication bundle, as the administrator copies it to the web server.
     let out = tmp.path().join("bundle");
     let report = wallet_core::org::publish(&vault, &admin, &out, &SystemClock).unwrap();

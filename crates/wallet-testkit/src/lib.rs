@@ -3,7 +3,7 @@
 //! tokio-rustls with hit counters ([`https::StaticHttpsServer`]), an HTTP client trusting the
 //! test CA ([`https::client_trusting`]), the Nuts test vectors ([`vectors`]), form/query
 //! helpers ([`form`]), free loopback ports ([`net::free_port`]) and signed test credentials
-//! ([`vc`]).
+//! ([`vc`]) and a set-up organization wallet ([`wallet`]).
 
 pub mod form;
 pub mod https;
@@ -11,3 +11,4 @@ pub mod net;
 pub mod pki;
 pub mod vc;
 pub mod vectors;
+pub mod wallet;

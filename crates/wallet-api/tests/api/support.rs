@@ -17,16 +17,12 @@ use wallet_core::oauth::s2s::ServiceTokenRequest;
 use wallet_core::oauth::{
     AuthorizationServerId, S2sClient, Scope, TokenService, TokenType, VaultOrganization,
 };
-use wallet_core::org::{OrgInfo, OrgSetup};
+use wallet_core::org::OrgInfo;
 use wallet_core::policy::ServicePolicy;
 use wallet_protocol::jose::Jwk;
 use wallet_protocol::net::{HttpClient, NetPolicy, ReqwestHttpClient};
-use wallet_protocol::{Clock, SystemClock};
-pub use wallet_testkit::vc::org_credential;
-use wallet_vault::{
-    ActivityEntry, ActivityFilter, CreateOptions, KdfParams, KeyStore, MemoryKeyStore,
-    NewCredential, Passphrase, Protection, SecretString, Vault,
-};
+use wallet_protocol::SystemClock;
+use wallet_vault::{ActivityEntry, ActivityFilter, Passphrase, Protection, Vault};
 
 pub const ADMIN_PW: &str = "administrator passphrase for api tests";
 pub const SCOPE: &str = "test";
@@ -226,54 +222,20 @@ impl Wallet {
         http: Option<Arc<dyn HttpClient>>,
     ) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let keystore: Arc<dyn KeyStore> = Arc::new(MemoryKeyStore::new());
-        let vault = Vault::create(
-            dir.path(),
-            keystore,
-            CreateOptions {
-                protection: Protection::Keyring,
-                admin_passphrase: Passphrase::from(ADMIN_PW),
-                admin_kdf: KdfParams::INSECURE_TEST,
-            },
-        )
-        .unwrap();
-        let admin = vault.admin_session(&Passphrase::from(ADMIN_PW)).unwrap();
         let org_server = OrgServer::start(pki).await;
-        let org = wallet_core::org::init_organization(
-            &vault,
-            &admin,
-            OrgSetup {
-                subject: "zorg".into(),
-                base_url: org_server.base.clone(),
-                did: None,
-            },
-        )
-        .unwrap();
+        let wallet_testkit::wallet::OrgWallet { vault, org } = wallet_testkit::wallet::org_wallet(
+            dir.path(),
+            Protection::Keyring,
+            ADMIN_PW,
+            &org_server.base,
+        );
+        let admin = vault.admin_session(&Passphrase::from(ADMIN_PW)).unwrap();
         let doc = wallet_core::org::own_did_document(&org).unwrap();
         let doc_path = url::Url::parse(&org.did_document_url)
             .unwrap()
             .path()
             .to_owned();
         org_server.serve(&doc_path, 200, "application/did+json", doc.to_string());
-        let now = SystemClock.now_unix();
-        let cred = org_credential(&org.did, now);
-        vault
-            .import_credential(
-                &admin,
-                NewCredential {
-                    types: vec![
-                        "VerifiableCredential".into(),
-                        "NutsOrganizationCredential".into(),
-                    ],
-                    format: "ldp_vc".into(),
-                    issuer: cred["issuer"].as_str().unwrap().to_owned(),
-                    subject: Some(org.did.clone()),
-                    valid_from_ms: Some((now - 60) * 1000),
-                    valid_until_ms: Some((now + 86_400) * 1000),
-                    raw: SecretString::new(cred.to_string()),
-                },
-            )
-            .unwrap();
         let mut policy = ServicePolicy::default();
         for (a, s) in allowed {
             policy.allow_scope_without_prompt(a, s).unwrap();
