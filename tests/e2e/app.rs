@@ -275,6 +275,23 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
     click(&c, "#nav-services").await;
     wait_text(&c, "#svc-recent", "as.example").await;
     screenshot(&c, "12-services").await;
+    // The administrator lets this server's unsolicited wallet requests through (user flow).
+    click(&c, ".policy-server input[data-action='unsolicited']").await;
+    let mut p = serde_json::Value::Null;
+    for _ in 0..50 {
+        let out = nuts_wallet_cli(&["policy", "show", "--json"], &data_dir);
+        p = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        if p["unsolicited_verifiers"] == serde_json::json!([server]) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        p["unsolicited_verifiers"],
+        serde_json::json!([server]),
+        "{p}"
+    );
+    screenshot(&c, "13-services-unsolicited").await;
 
     // Employees: self-attestation roster.
     click(&c, "#nav-employees").await;
