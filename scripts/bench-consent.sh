@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark: wallet link → consent screen rendered, in the real app under Xvfb (issue 8).
+# Benchmark: wallet link → consent screen rendered, in the real app under Xvfb.
 # Builds the UI, the app and the CLI (debug, as the end-to-end tests use them; set
 # NUTS_WALLET_APP_BIN to measure another build), then runs tests/benches/consent.rs inside
 # Xvfb + a private D-Bus session with an unlocked gnome-keyring. Prints p50/p95.

@@ -1,5 +1,5 @@
-//! Benchmark: wallet link → consent screen rendered, in the real app under Xvfb (issue 8;
-//! target p50 ≤ 150 ms). Each iteration starts a fresh user flow at the reference AS (the EHR's
+//! Benchmark: wallet link → consent screen rendered, in the real app under Xvfb (target
+//! p50 ≤ 150 ms). Each iteration starts a fresh user flow at the reference AS (the EHR's
 //! request, the browser to the AS), hands the `nuts-wallet:` link to the running app by a
 //! second launch, and waits for the verified consent screen. Printed per iteration:
 //! - `in app`: from the app receiving the link (`receivedAtMs`) to the consent screen on

@@ -1,6 +1,6 @@
-//! The user flow through the real app window (issue 8): the EHR asks the app's loopback API
-//! for a user access token, the browser follows to the reference AS, which sends it to the
-//! wallet link; a second launch of the app binary hands the link over (as the OS does), the
+//! The user flow (docs/protocol.md §3) through the real app window: the EHR asks the app's
+//! loopback API for a user access token, the browser follows to the reference AS, which sends
+//! it to the wallet link; a second launch of the app binary hands the link over (as the OS does), the
 //! consent screen shows the verified verifier, scope and claims of both rounds; Approve
 //! completes the flow and the EHR collects the token; a second run is declined.
 //! Needs Xvfb, a D-Bus session with an unlocked keyring and tauri-driver (`scripts/test.sh`).

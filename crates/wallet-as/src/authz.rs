@@ -1,8 +1,9 @@
-//! The user flow (section B) on the AS side: the authorization endpoint accepting only
-//! signed request objects (B.2), the OpenID4VP verifier role with one-time request objects
-//! at `request.jwt/{id}` (B.4), the `response` endpoint (B.5) with an organization round and,
-//! when the scope maps a `user` definition, an `openid4vp:` user round; then authorization
-//! codes (1 minute, single use) exchanged at the token endpoint ([`crate::token`]).
+//! The user flow (docs/protocol.md §3) on the AS side: the authorization endpoint accepting
+//! only signed request objects (§4.4), the OpenID4VP verifier role with one-time request
+//! objects at `request.jwt/{id}` (§4.2), the `response` endpoint (§5.3) with an organization
+//! round and, when the scope maps a `user` definition, an `openid4vp:` user round; then
+//! authorization codes (1 minute, single use) exchanged at the token endpoint
+//! ([`crate::token`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -76,7 +77,7 @@ async fn fetch_request_object(state: &AppState, uri: &str, method: &str) -> OAut
     String::from_utf8(resp.body).map_err(|_| fail())
 }
 
-/// Fetches and verifies the client's entity statement (B.3).
+/// Fetches and verifies the client's entity statement (docs/protocol.md §9.3).
 async fn client_entity_statement(
     state: &AppState,
     client_id: &str,
@@ -112,9 +113,9 @@ fn claim_str<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a str> 
         .filter(|s| !s.is_empty())
 }
 
-/// Validates JAR #1 (B.2): signature by an assertion key of the `kid` DID, allowed `alg`,
-/// time claims if present, `client_id` claim = query `client_id`, the signer key listed in the
-/// client's entity statement, and single use.
+/// Validates JAR #1 (docs/protocol.md §4.4): signature by an assertion key of the `kid` DID,
+/// allowed `alg`, time claims if present, `client_id` claim = query `client_id`, the signer key
+/// listed in the client's entity statement, and single use.
 pub async fn validate_request_object(
     state: &AppState,
     raw: &str,

@@ -1,7 +1,7 @@
-//! DPoP proofs at the token endpoint (section E.2). Nuts checks them only structurally; this
-//! server also checks what a Nuts client always gets right: `htm` = `POST`, `htu` = the token
-//! endpoint (query and fragment ignored), a fresh `iat`, and an unused `jti`. Any failure is
-//! `invalid_dpop_proof` "DPoP header is invalid".
+//! DPoP proofs at the token endpoint (docs/protocol.md §6.4). Nuts checks them only
+//! structurally; this server also checks what a Nuts client always gets right: `htm` = `POST`,
+//! `htu` = the token endpoint (query and fragment ignored), a fresh `iat`, and an unused `jti`.
+//! Any failure is `invalid_dpop_proof` "DPoP header is invalid".
 
 use url::Url;
 use wallet_protocol::dpop::verify_dpop_proof;

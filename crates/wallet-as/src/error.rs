@@ -1,6 +1,8 @@
-//! OAuth errors as a Nuts v6 AS renders them (section A.5): `{"error", "error_description"}`
-//! JSON when the caller accepts JSON, a small HTML page otherwise, and a 302 to the client's
-//! `redirect_uri` for the errors Nuts redirects (section B.1 step 6, B.5).
+//! OAuth errors as a Nuts v6 AS renders them (docs/protocol.md §11.5):
+//! `{"error", "error_description"}` JSON when the caller accepts JSON, a small HTML page
+//! otherwise, and a 302 to the client's `redirect_uri` for the errors Nuts redirects (the
+//! authorization request's audience and scope errors, and `/response` errors once the client
+//! is known).
 //!
 //! Descriptions never contain tokens, VPs, codes or PKCE verifiers.
 

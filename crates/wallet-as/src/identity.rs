@@ -1,6 +1,7 @@
 //! The AS's own identity: subject, issuer URL (= client id), did:web, P-256 key (a PEM file in
 //! its config directory, not the wallet vault) and what it publishes with them: the DID
-//! document, AS metadata (section 0.2), client metadata and the signed entity statement (B.3).
+//! document, AS metadata, client metadata and the signed entity statement (docs/protocol.md
+//! §9.3, §9.4).
 
 use std::path::Path;
 
@@ -148,7 +149,7 @@ impl Identity {
         did::document::build_did_document(&self.did, &self.kid, &self.jwk).unwrap_or(Value::Null)
     }
 
-    /// AS metadata (section 0.2); `authorization_endpoint` only with the user flow on.
+    /// AS metadata (docs/protocol.md §9.4); `authorization_endpoint` only with the user flow on.
     pub fn metadata(&self, user_flow: bool) -> Value {
         let authz = self.endpoint("authorize");
         let mut m = metadata::authorization_server_metadata(

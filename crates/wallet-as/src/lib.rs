@@ -1,10 +1,10 @@
 //! wallet-as: a reference Nuts v6 authorization server and OpenID4VP verifier.
 //!
-//! It enforces what a Nuts v6 node enforces (docs/nuts-protocol.md sections 0, A, B, E) so the
+//! It enforces what a Nuts v6 node enforces (docs/protocol.md §2.3, §4.4, §5.3, §6.4) so the
 //! wallet can be proven against it, and EHR developers can try their integration locally:
 //! - publication: did:web document, AS metadata, signed entity statement, client metadata,
 //!   presentation definitions ([`server`]);
-//! - service-to-service `vp_token-bearer` token requests, checked in the A.5 order
+//! - service-to-service `vp_token-bearer` token requests, checked in a Nuts AS's order
 //!   ([`token`], [`presentation`]);
 //! - the user flow: signed request objects only, PKCE S256, OpenID4VP organization and user
 //!   rounds, authorization codes ([`authz`]);

@@ -1,7 +1,8 @@
 //! Reading and checking presented VPs as the Nuts verifier does, split into the cheap
-//! structural checks Nuts runs first (A.5 #1, #3–#5: parse, validity window, signer =
-//! credential subject, audience) and the full verification it runs last (#10: signatures
-//! through DID resolution, credential windows, Nuts content rules, revocation).
+//! structural checks Nuts runs first (docs/protocol.md §2.3 #1, #3–#5: parse, validity
+//! window, signer = credential subject, audience) and the full verification it runs last
+//! (#10: signatures through DID resolution, credential windows, Nuts content rules,
+//! revocation).
 //!
 //! Nothing here is trusted before [`verify_all`] has run.
 
@@ -144,7 +145,8 @@ pub fn parse_presentations(text: &str) -> Result<Vec<RawPresentation>, String> {
     }
 }
 
-/// A.5 #3: creation and expiry present, lifetime at most `max_secs` (s2s only).
+/// s2s check #3 (docs/protocol.md §2.3): creation and expiry present, lifetime at most
+/// `max_secs` (s2s only).
 pub fn check_lifetime(vps: &[RawPresentation], max_secs: Option<i64>) -> OAuthResult<()> {
     for vp in vps {
         let (Some(c), Some(e)) = (vp.created, vp.expires) else {
@@ -161,7 +163,7 @@ pub fn check_lifetime(vps: &[RawPresentation], max_secs: Option<i64>) -> OAuthRe
     Ok(())
 }
 
-/// A.5 #4: the signer is the subject of every credential, the same in all VPs. Returns it.
+/// s2s check #4: the signer is the subject of every credential, the same in all VPs. Returns it.
 pub fn check_signer_is_subject(vps: &[RawPresentation]) -> OAuthResult<Vec<Did>> {
     let mut out = Vec::new();
     for vp in vps {
@@ -183,7 +185,7 @@ pub fn check_signer_is_subject(vps: &[RawPresentation]) -> OAuthResult<Vec<Did>>
     Ok(out)
 }
 
-/// A.5 #5: every VP is for `audience`.
+/// s2s check #5: every VP is for `audience`.
 pub fn check_audience(vps: &[RawPresentation], audience: &str) -> OAuthResult<()> {
     if vps
         .iter()
@@ -197,8 +199,9 @@ pub fn check_audience(vps: &[RawPresentation], audience: &str) -> OAuthResult<()
     }
 }
 
-/// A.5 #10: full verification of every VP and credential (signatures via DID resolution,
-/// windows with skew, Nuts content rules C.5, revocation with soft-fail).
+/// s2s check #10: full verification of every VP and credential (signatures via DID
+/// resolution, windows with skew, Nuts content rules of docs/protocol.md §7.6, revocation with
+/// soft-fail).
 pub async fn verify_all(
     state: &AppState,
     vps: &[RawPresentation],

@@ -1,4 +1,4 @@
-//! HTTP surface: the router with the Nuts v6 URL layout (section 0.1), the publication
+//! HTTP surface: the router with the Nuts v6 URL layout (docs/protocol.md §9.4), the publication
 //! endpoints (DID document, AS metadata, entity statement, client metadata, presentation
 //! definitions), and HTTPS serving with rustls over a TLS listener for axum.
 

@@ -1,5 +1,5 @@
 //! Server state: identity, policy, the injected edges (DID resolver, HTTP client, clock) and
-//! the short-lived in-memory stores with the lifetimes of section B.7 (nonces, sessions,
+//! the short-lived in-memory stores with the lifetimes of docs/protocol.md §10 (nonces, sessions,
 //! request objects, codes, tokens, DPoP `jti`s). Nothing survives a restart, by design.
 
 use std::collections::{BTreeMap, HashMap};

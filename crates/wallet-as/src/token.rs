@@ -1,8 +1,8 @@
-//! The token endpoint (`vp_token-bearer`, section A; `authorization_code`, section B.6) and
-//! introspection (`POST /internal/auth/v2/accesstoken/introspect`, section A.6).
+//! The token endpoint (`vp_token-bearer`; `authorization_code`, docs/protocol.md §3.5) and
+//! introspection (`POST /internal/auth/v2/accesstoken/introspect`).
 //!
-//! The s2s checks run in the order and with the error codes of A.5, so that a client sees
-//! exactly the error a Nuts v6 AS would give. Tokens are opaque and live 15 minutes.
+//! The s2s checks run in the order and with the error codes of docs/protocol.md §2.3, so that
+//! a client sees exactly the error a Nuts v6 AS would give. Tokens are opaque and live 15 minutes.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -114,7 +114,7 @@ pub fn parse_submission(text: &str) -> Result<PresentationSubmission, String> {
     serde_json::from_value(v).map_err(|e| e.to_string())
 }
 
-/// Maps a PEX verification failure to the A.5 #7 descriptions.
+/// Maps a PEX verification failure to the descriptions of s2s check #7 (docs/protocol.md §2.3).
 pub fn submission_error(e: &VerifyError, definition_id: &str) -> OAuthError {
     match e {
         VerifyError::UnknownDefinition { .. } | VerifyError::DefinitionId { .. } => {
@@ -260,7 +260,7 @@ fn authorization_code(
     ))
 }
 
-/// Introspection claims (section A.6).
+/// Introspection claims (docs/protocol.md §2.3).
 pub fn introspection(state: &AppState, token: &str) -> Value {
     let Some(info) = state.tokens.get(token, state.now()) else {
         return json!({"active": false});

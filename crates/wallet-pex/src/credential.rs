@@ -3,7 +3,8 @@
 //! A [`WalletCredential`] is built once per stored credential (the wallet caches it) and holds:
 //! the original form (compact JWT or JSON-LD object, which is what goes into a VP), the detected
 //! format, the JWS `alg` or linked-data proof types, the validity window, and the normalised
-//! view that JSONPath runs on. The view is what nuts-node's go-did produces (docs F.2, F.2b.7):
+//! view that JSONPath runs on. The view is what nuts-node's go-did produces (docs/protocol.md
+//! §8.2):
 //!
 //! * JSON-LD: only the standard members survive (`@context`, `id`, `type`, `issuer`,
 //!   `issuanceDate`, `expirationDate`, `credentialStatus`, `credentialSubject`, `proof`);

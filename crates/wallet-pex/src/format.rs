@@ -5,11 +5,11 @@
 //!   map is absent or empty, or when its format has an entry whose `alg` (JWT) or `proof_type`
 //!   (JSON-LD) lists what it was signed with. Unsigned credentials pass whenever their format has
 //!   an entry (Nuts: self-attested credentials). VP formats in the map are ignored here.
-//! * [`negotiate_vp_format`] is docs section A.3: intersect the wallet's formats, the verifier's
-//!   `vp_formats_supported` and the definition's `format`, per format and per parameter, drop what
-//!   does not intersect, then prefer `jwt_vp` over `ldp_vp`. Unlike Nuts v6.2 (which only aliases
-//!   the names on the definition side), OpenID names (`jwt_vp_json`, `alg_values_supported`) and
-//!   DIF names are accepted on every side.
+//! * [`negotiate_vp_format`] (docs/protocol.md §8.3): intersect the wallet's formats, the
+//!   verifier's `vp_formats_supported` and the definition's `format`, per format and per
+//!   parameter, drop what does not intersect, then prefer `jwt_vp` over `ldp_vp`. Unlike Nuts
+//!   v6.2 (which only aliases the names on the definition side), OpenID names (`jwt_vp_json`,
+//!   `alg_values_supported`) and DIF names are accepted on every side.
 
 use std::collections::BTreeMap;
 
@@ -164,7 +164,7 @@ fn intersect(a: &FormatDesignations, b: &FormatDesignations) -> FormatDesignatio
     out
 }
 
-/// Chooses the VP format (docs A.3).
+/// Chooses the VP format (docs/protocol.md §8.3).
 ///
 /// `wallet`: what this wallet can produce (e.g. [`nuts_default_formats`]); `verifier`: the
 /// authorization server's `vp_formats_supported` (or the client metadata's `vp_formats`);
@@ -213,7 +213,7 @@ mod tests {
 
     #[test]
     fn empty_parameters_drop_a_format() {
-        // pitfall G.2: `{}` parameters drop the format
+        // `{}` parameters drop the format (a Nuts quirk, docs/protocol.md §12)
         let verifier = f(
             json!({"jwt_vp_json": {}, "ldp_vp": {"proof_type_values_supported": ["JsonWebSignature2020"]}}),
         );

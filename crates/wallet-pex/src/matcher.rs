@@ -1,4 +1,4 @@
-//! Matching credentials against a definition, with Nuts' selection rules (docs F.2, F.2b).
+//! Matching credentials against a definition, with Nuts' selection rules (docs/protocol.md §8.2).
 //!
 //! For every input descriptor all credentials that pass the definition- and descriptor-level
 //! `format`, the validity window (only when an evaluation time is given; Nuts' wallet lists

@@ -2,7 +2,7 @@
 //!
 //! Nuts puts the mapped credentials into the VP in mapping order and points at them with
 //! `$.verifiableCredential[i]`; with exactly one mapping the VP's `verifiableCredential` holds
-//! the credential itself and the path is `$.verifiableCredential` (docs F.2, F.2b.6). The
+//! the credential itself and the path is `$.verifiableCredential` (docs/protocol.md §8.2). The
 //! builder returns the submission together with the credentials to put into the VP and the
 //! exact JSON for the VP's `verifiableCredential`, so path and VP cannot disagree.
 //!

@@ -1,17 +1,17 @@
 //! Verifier side: does a presentation submission map exactly what the matcher derives?
 //!
-//! Mirrors nuts-node `PresentationSubmission.Validate` (docs F.2): every `descriptor_map`
-//! entry is resolved against the envelope *as sent* (a JWT VP is seen as its `vp` claim with
-//! `id` = `jti`; a JSON string must be designated `jwt_vc`/`jwt_vp`, an object `ldp_vc`/`ldp_vp`;
-//! `path_nested` descends into a presentation). Then the matcher runs with first-match
-//! selection on the credentials of each presentation in turn; the first presentation that
-//! fulfils the definition gives the expected mapping. The submission must map the same number
-//! of input descriptors, each to a credential with the same content.
+//! Mirrors nuts-node `PresentationSubmission.Validate` (docs/protocol.md §8.4): every
+//! `descriptor_map` entry is resolved against the envelope *as sent* (a JWT VP is seen as its
+//! `vp` claim with `id` = `jti`; a JSON string must be designated `jwt_vc`/`jwt_vp`, an object
+//! `ldp_vc`/`ldp_vp`; `path_nested` descends into a presentation). Then the matcher runs with
+//! first-match selection on the credentials of each presentation in turn; the first
+//! presentation that fulfils the definition gives the expected mapping. The submission must map
+//! the same number of input descriptors, each to a credential with the same content.
 //!
 //! Signatures, holder binding, validity windows and revocation are NOT checked here; the
-//! authorization server does that separately (docs A.4, C.5). Deliberate differences from
-//! Nuts v6.2: `definition_id` is checked here too (Nuts checks it against the scope's
-//! definitions before), and a `pick` rule with only `min` is handled.
+//! authorization server does that separately (docs/protocol.md §7.2, §7.6). Deliberate
+//! differences from Nuts v6.2: `definition_id` is checked here too (Nuts checks it against the
+//! scope's definitions before), and a `pick` rule with only `min` is handled.
 
 use std::collections::BTreeMap;
 
@@ -163,8 +163,8 @@ impl VerifiedSubmission {
 }
 
 /// The authorization server's check: the submission's `definition_id` must name one of the
-/// scope's definitions (organization or user; Nuts accepts either, pitfall G.20), and the
-/// submission must be what the matcher derives for it.
+/// scope's definitions (organization or user; Nuts accepts either, docs/protocol.md §8.4), and
+/// the submission must be what the matcher derives for it.
 pub fn verify_for_scope(
     policy: &PolicyFile,
     scope: &str,

@@ -1,4 +1,4 @@
-//! What the wallet publishes so a Nuts AS trusts it (sections 0.1, 0.2, B.3): OAuth AS
+//! What the wallet publishes so a Nuts AS trusts it (docs/protocol.md §9.2, §9.3): OAuth AS
 //! metadata, OAuth client metadata, the signed entity statement, and the publication
 //! bundle (paths + content types) that also holds the did:web document.
 //!
@@ -15,7 +15,7 @@ use crate::signer::Signer;
 
 /// The wallet's authorization endpoint (deep link handled by the desktop app).
 pub const WALLET_AUTHORIZATION_ENDPOINT: &str = "nuts-wallet://authorize";
-/// Entity statement skew (Nuts B.3: 5 s).
+/// Entity statement skew on `iat`/`exp` (what a Nuts node allows).
 pub const ENTITY_STATEMENT_SKEW_SECS: i64 = 5;
 /// Default entity statement lifetime: it is published as a static file, so it must outlive
 /// the time between re-publications. Re-publish after any key change.
@@ -128,7 +128,8 @@ pub fn publication_readme(org: &OrgIdentity, files: &[PublishedFile]) -> String 
     out
 }
 
-/// AS metadata (section 0.2 shape) for `issuer`. Endpoints that are `None` are omitted.
+/// AS metadata (the shape a Nuts node serves, docs/protocol.md §9.2) for `issuer`. Endpoints
+/// that are `None` are omitted.
 pub fn authorization_server_metadata(
     issuer: &str,
     authorization_endpoint: Option<&str>,
@@ -199,8 +200,8 @@ pub fn client_metadata() -> Value {
     })
 }
 
-/// Signs an entity statement (B.3): `iss` = `sub` = client id, `iat`, `exp`, `jwks` with the
-/// signer's key (kid = DID URL), `metadata.openid_provider`.
+/// Signs an entity statement (docs/protocol.md §9.3): `iss` = `sub` = client id, `iat`, `exp`,
+/// `jwks` with the signer's key (kid = DID URL), `metadata.openid_provider`.
 pub fn build_entity_statement(
     signer: &dyn Signer,
     client_id: &str,

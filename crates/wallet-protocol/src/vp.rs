@@ -1,5 +1,5 @@
-//! Verifiable Presentations: JWT VPs (Nuts A.4) and JSON-LD VPs with JsonWebSignature2020,
-//! signing and verification.
+//! Verifiable Presentations: JWT VPs and JSON-LD VPs with JsonWebSignature2020, signing and
+//! verification (docs/protocol.md §7.1, §7.2).
 //!
 //! JWT VP claims: `iss` = `sub` = holder DID, `aud`, `nonce`, `nbf` (backdated by
 //! [`NBF_BACKDATE_SECS`]), `exp`, `jti` = `<holder>#<uuid>`, `vp{@context, type, holder,
@@ -16,7 +16,8 @@ use crate::vc::jwt::{check_window, VcError, VerifyOptions};
 use crate::vc::ldp::{self, LdError, ProofOptions};
 use crate::vc::{contexts, normalize, verify_credential, Credential, VerifiedCredential};
 
-/// `nbf` is backdated this many seconds (Nuts G.5: v6.2 checks with 0 s leeway).
+/// `nbf` is backdated this many seconds (Nuts v6.2 checks with 0 s leeway; docs/protocol.md
+/// §12).
 pub const NBF_BACKDATE_SECS: i64 = 1;
 /// Maximum lifetime of an s2s (RFC021) VP accepted by Nuts: `exp - nbf <= 5`.
 pub const S2S_MAX_VALIDITY_SECS: i64 = 5;
@@ -102,7 +103,7 @@ fn check_holder_key(signer: &dyn Signer, holder: &Did) -> Result<DidUrl, VpError
     Ok(kid)
 }
 
-/// Signs a JWT VP (Nuts A.4 shape, with `iss` = `sub` = holder).
+/// Signs a JWT VP (the Nuts shape, with `iss` = `sub` = holder; docs/protocol.md §7.1).
 pub fn issue_jwt_vp(signer: &dyn Signer, req: &PresentationRequest) -> Result<String, VpError> {
     check_holder_key(signer, &req.holder)?;
     if req.credentials.is_empty() {
@@ -207,7 +208,8 @@ async fn verify_contained(
         let cred =
             Credential::from_value(raw).map_err(|source| VpError::Credential { index, source })?;
         let verified = match &cred {
-            // Unsigned self-attested credential (Nuts C.2): only if issued by the holder.
+            // Unsigned self-attested credential (docs/protocol.md §7.3): only if issued by the
+            // holder.
             Credential::Ldp(doc) if doc.get("proof").is_none() => {
                 if normalize::issuer_id(doc) != Some(holder.as_str()) {
                     return Err(VpError::Credential {

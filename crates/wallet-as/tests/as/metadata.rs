@@ -1,5 +1,5 @@
-//! Publication endpoints: DID document, AS metadata (section 0.2), entity statement (B.3),
-//! client metadata and the presentation definition endpoint (A.1 step 3).
+//! Publication endpoints (docs/protocol.md §9.4): DID document, AS metadata, entity statement,
+//! client metadata and the presentation definition endpoint.
 
 use serde_json::json;
 use wallet_protocol::did::UniversalResolver;

@@ -1,5 +1,5 @@
-//! Service-to-service flow (section A): happy paths and one test per A.5 check, each sending
-//! a request that violates exactly that check.
+//! Service-to-service flow: happy paths and one test per AS check (docs/protocol.md §2.3),
+//! each sending a request that violates exactly that check.
 
 use serde_json::{json, Value};
 use wallet_protocol::jose::SoftwareSigner;
@@ -470,7 +470,8 @@ async fn a5_order_audience_is_checked_before_scope() {
 #[tokio::test]
 async fn happy_path_json_ld_vp_with_self_attested_employee_credential() {
     // The Nuts e2e rfc021 policy: ldp_vp with a signed NutsOrganizationCredential and a
-    // self-attested (unsigned) NutsEmployeeCredential, as a Nuts client sends them (A.4, C.2).
+    // self-attested (unsigned) NutsEmployeeCredential, as a Nuts client sends them
+    // (docs/protocol.md §7.3).
     use wallet_protocol::clock::format_rfc3339;
     use wallet_protocol::vc::contexts;
     use wallet_protocol::vc::ldp::{self, ProofOptions};

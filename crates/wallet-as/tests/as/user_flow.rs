@@ -1,5 +1,6 @@
-//! User flow (section B): JAR #1 checks (B.2), the OpenID4VP verifier rounds (B.4, B.5) and
-//! the code exchange (B.6). The client/wallet side is driven by the test with the core crates.
+//! User flow (docs/protocol.md §3): JAR #1 checks (§4.4), the OpenID4VP verifier rounds (§4.2,
+//! §5.3) and the code exchange (§3.5). The client/wallet side is driven by the test with the
+//! core crates.
 
 use std::path::PathBuf;
 
@@ -393,7 +394,7 @@ async fn happy_path_one_round_with_request_by_value_and_bearer_token() {
     assert!(i.get("employee_name").is_none());
 }
 
-// ---- B.2: the authorization request ----
+// ---- the authorization request (JAR #1) ----
 
 #[tokio::test]
 async fn b2_no_request_object() {
@@ -618,7 +619,7 @@ async fn b2_unknown_scope_is_redirected() {
         .assert_redirect_error(&f.org.redirect_uri(), "invalid_scope");
 }
 
-// ---- B.4 / B.5: request objects and the response endpoint ----
+// ---- request objects and the response endpoint ----
 
 #[tokio::test]
 async fn b4_request_object_method_must_match() {
@@ -765,7 +766,7 @@ async fn b5_wallet_error_and_unknown_state() {
         .assert_error(400, "invalid_request");
 }
 
-// ---- B.6: the code exchange ----
+// ---- the code exchange ----
 
 #[tokio::test]
 async fn b6_wrong_code_verifier_and_reused_code() {

@@ -1,5 +1,5 @@
-//! VP format negotiation (docs A.3) with the vector definitions, and the normalised views of
-//! third-party vector credentials.
+//! VP format negotiation (docs/protocol.md §8.3) with the vector definitions, and the
+//! normalised views of third-party vector credentials.
 
 use serde_json::json;
 use wallet_pex::{
@@ -44,7 +44,7 @@ fn vector_definitions_negotiate_like_nuts() {
         negotiate(&x509, &nuts_as),
         Some((VpFormat::JwtVp, vec!["PS256".into()]))
     );
-    // pitfall G.2: a definition `format` without any VP format breaks negotiation
+    // a definition `format` without any VP format breaks negotiation (docs/protocol.md §12)
     assert_eq!(negotiate(&pd("pe-test-pd_jsonld_jwt.json"), &nuts_as), None);
     // a verifier that only does JSON-LD VPs
     let ldp_only: FormatDesignations = serde_json::from_value(

@@ -202,7 +202,7 @@ fn nested_requirements() {
 
 #[test]
 fn shared_credential_is_mapped_once_to_the_first_descriptor() {
-    // F.2b.5: two descriptors selecting the same credential give one descriptor_map entry
+    // as in Nuts: two descriptors selecting the same credential give one descriptor_map entry
     let same = |id: &str| {
         json!({"id": id, "group": ["g"], "constraints": {"fields": [
         {"path": ["$.type"], "filter": {"type": "string", "const": "A"}}]}})

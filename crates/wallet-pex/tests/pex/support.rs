@@ -51,7 +51,8 @@ pub fn org_jwt(alg: &str) -> WalletCredential {
     WalletCredential::from_jwt(&insecure_unsigned_jwt(alg, &claims, "ZmFrZS1zaWduYXR1cmU")).unwrap()
 }
 
-/// A self-attested NutsEmployeeCredential as the Nuts node fills it in (docs C.2): unsigned JSON-LD.
+/// A self-attested NutsEmployeeCredential as the Nuts node fills it in (docs/protocol.md §7.3):
+/// unsigned JSON-LD.
 pub fn employee_self_attested(
     holder: &str,
     name: &str,

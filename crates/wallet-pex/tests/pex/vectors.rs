@@ -276,7 +276,7 @@ fn pe_fixture_const_and_pattern_on_both_shapes() {
         let creds = vec![c];
         let eval = evaluate(&pd, &creds, None);
         assert!(eval.fulfilled);
-        // a pattern without group yields the matched text, not the whole value (F.2b.3)
+        // a pattern without group yields the matched text, not the whole value (as Nuts does)
         assert_eq!(
             serde_json::to_value(&eval.descriptors[0].fields).unwrap(),
             json!({"credentialsubject_organization_city": "IJbergen", "credentialsubject_organization_name": "care"})

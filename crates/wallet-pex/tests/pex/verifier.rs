@@ -95,7 +95,8 @@ fn authorization_server_checks_the_scope() {
 
 #[test]
 fn path_must_follow_the_vp_shape() {
-    // pitfall G.7 / F.2b.6 on the real Nuts JSON-LD VP shape (single VC, not wrapped)
+    // the submission path follows the VP as sent (docs/protocol.md §8.2), here on the real Nuts
+    // JSON-LD VP shape (single VC, not wrapped)
     let pd = policy_pd("e2e-openid4vp-policy.json", "test", Organization);
     let vp: Value = serde_json::from_str(&read(
         "credentials/jsonld-vp-nutsorg-didweb-shape-only.json",

@@ -1,9 +1,10 @@
-//! JWT VCs: issuance (generic and the NutsEmployeeCredential of Nuts C.1) and verification
-//! (Nuts claim mapping `iss/sub/jti/nbf/exp`, issuer key found by DID resolution).
+//! JWT VCs: issuance (generic and the NutsEmployeeCredential, docs/protocol.md §7.4) and
+//! verification (Nuts claim mapping `iss/sub/jti/nbf/exp`, issuer key found by DID
+//! resolution).
 //!
-//! Key id rules (Nuts C.5): a `kid` header must be a DID URL whose DID is the `iss`; without
-//! `kid` only `did:jwk` issuers work, with key `<iss>#0`. `did:x509` issuers are resolved from
-//! the `x5c` header. The key must be an `assertionMethod` of the issuer DID.
+//! Key id rules (docs/protocol.md §7.6): a `kid` header must be a DID URL whose DID is the
+//! `iss`; without `kid` only `did:jwk` issuers work, with key `<iss>#0`. `did:x509` issuers are
+//! resolved from the `x5c` header. The key must be an `assertionMethod` of the issuer DID.
 
 use serde_json::{json, Map, Value};
 
@@ -35,7 +36,7 @@ pub enum VcError {
     /// The credential is about someone else than expected.
     #[error("credential subject is not {0}")]
     SubjectMismatch(String),
-    /// Violates a Nuts acceptance rule (C.5).
+    /// Violates a Nuts acceptance rule (docs/protocol.md §7.6).
     #[error("credential violates a Nuts rule: {0}")]
     NutsRule(String),
     /// Signature / JOSE problem.
@@ -125,7 +126,7 @@ pub struct EmployeeClaims {
 pub const EMPLOYEE_CREDENTIAL_DEFAULT_SECS: i64 = 3600;
 
 /// Issues a NutsEmployeeCredential JWT VC from the organization DID (signer) to the
-/// employee's did:jwk, valid from `now` for `validity_secs` (section C.1 shape).
+/// employee's did:jwk, valid from `now` for `validity_secs` (shape: docs/protocol.md §7.4).
 pub fn issue_employee_credential(
     org_signer: &dyn Signer,
     organization: &Did,
@@ -187,7 +188,7 @@ pub struct VerifiedJwtVc {
     pub alg: jose::JwsAlgorithm,
     /// All claims.
     pub claims: Map<String, Value>,
-    /// Normalized credential JSON (F.2).
+    /// Normalized credential JSON (docs/protocol.md §8.2).
     pub normalized: Value,
 }
 
@@ -238,9 +239,9 @@ fn x5c_of(jws: &CompactJws) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// RFC023 / Nuts C.4 rules for credentials issued by a did:x509: `exp` required and not
-/// after the leaf certificate's `notAfter`; every `credentialSubject` field backed by a
-/// policy of the DID.
+/// RFC023 rules for credentials issued by a did:x509 (docs/protocol.md §7.5): `exp` required
+/// and not after the leaf certificate's `notAfter`; every `credentialSubject` field backed by
+/// a policy of the DID.
 fn check_x509_credential(
     jws: &CompactJws,
     issuer: &Did,
@@ -353,7 +354,7 @@ pub async fn verify_jwt_vc(
     })
 }
 
-/// Nuts acceptance rules for any credential (C.5 / G.9), on the normalized view:
+/// Nuts acceptance rules for any credential (docs/protocol.md §7.6), on the normalized view:
 /// `VerifiableCredential` type and credentials/v1 context, at most 2 types, `id` and
 /// `issuanceDate` present.
 pub fn check_nuts_rules(normalized: &Value) -> Result<(), VcError> {

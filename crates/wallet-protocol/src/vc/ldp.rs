@@ -1,4 +1,4 @@
-//! JSON-LD credentials and presentations with JsonWebSignature2020 (Nuts D.4):
+//! JSON-LD credentials and presentations with JsonWebSignature2020 (docs/protocol.md §7.7):
 //! `jws = <b64url header>..<b64url sig>` with header `{"alg","b64":false,"crit":["b64"],"kid"?}`
 //! over `header_b64 "." SHA256(c14n(proofOptions)) || SHA256(c14n(document))`.
 //!

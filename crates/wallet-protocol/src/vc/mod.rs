@@ -77,7 +77,7 @@ pub struct VerifiedCredential {
     pub issuer: Did,
     /// Signing key (`None` for an unsigned self-attested credential inside a VP).
     pub kid: Option<DidUrl>,
-    /// Normalized JSON (F.2).
+    /// Normalized JSON (docs/protocol.md §8.2).
     pub normalized: Value,
 }
 
@@ -148,8 +148,8 @@ pub fn check_ldp_window(doc: &Value, now: i64, skew: i64) -> Result<(), VcError>
     jwt::check_window(from, until, now, skew)
 }
 
-/// Nuts C.3 content rules for a NutsOrganizationCredential (on the normalized view):
-/// `id` is `<issuer>#...`, exactly one subject with `id` and non-empty
+/// Nuts content rules for a NutsOrganizationCredential (docs/protocol.md §7.5), on the
+/// normalized view: `id` is `<issuer>#...`, exactly one subject with `id` and non-empty
 /// `organization.name` and `organization.city`.
 pub fn check_organization_credential(normalized: &Value) -> Result<(), VcError> {
     let rule = |m: &str| Err(VcError::NutsRule(m.to_owned()));

@@ -1,4 +1,4 @@
-//! The normalized JSON view of a credential (Nuts F.2): JWT VCs are rebuilt from their
+//! The normalized JSON view of a credential (docs/protocol.md §8.2): JWT VCs are rebuilt from their
 //! claims (`iss`→`issuer`, `sub`→`credentialSubject[*].id`, `jti`→`id`, `nbf`→`issuanceDate`,
 //! `exp`→`expirationDate`; `type` and `credentialSubject` stay arrays); JSON-LD VCs have
 //! single-element `type`/`credentialSubject`/`proof` collapsed to a value.
