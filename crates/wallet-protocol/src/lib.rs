@@ -29,9 +29,12 @@
 pub mod clock;
 pub mod did;
 pub mod dpop;
+pub mod form;
 pub mod jose;
 pub mod metadata;
 pub mod net;
+pub mod oauth;
+pub mod openid4vp;
 pub mod signer;
 pub mod vc;
 pub mod vp;

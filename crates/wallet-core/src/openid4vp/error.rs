@@ -1,7 +1,9 @@
 //! Typed refusals of the holder, and whether the verifier may be told (EUDI
 //! `Resolution::Invalid { error, dispatch }`).
 
-use serde::Serialize;
+use wallet_protocol::openid4vp::{Rejection, RequestObjectError, ResponseError};
+
+pub use wallet_protocol::openid4vp::ErrorDispatch;
 
 /// Why a wallet authorization request was refused before the user was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -105,8 +107,9 @@ impl ResolveError {
         }
     }
 
-    /// The OAuth error the verifier gets when this error may be posted back (B.4: only after
-    /// signature, client id, `response_mode`, `response_uri` and `state` are verified).
+    /// The OAuth error the verifier gets when this error may be posted back: only once
+    /// signature, client id, `response_mode`, `response_uri` and `state` are verified
+    /// (`docs/protocol.md` §4).
     pub fn oauth_error(&self) -> Option<&'static str> {
         match self {
             Self::ClientIdScheme(_) | Self::ResponseType(_) | Self::MissingNonce => {
@@ -119,19 +122,6 @@ impl ResolveError {
     }
 }
 
-/// An error that may be posted to the verifier's (verified) `response_uri`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ErrorDispatch {
-    /// The verified `response_uri`.
-    pub response_uri: String,
-    /// The verifier's `state` (sent as query parameter, as Nuts does).
-    pub state: String,
-    /// OAuth error code.
-    pub error: String,
-    /// Description.
-    pub error_description: String,
-}
-
 /// A refused request (EUDI `Resolution::Invalid`): the error, and whether it may be posted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{error}")]
@@ -140,6 +130,54 @@ pub struct Invalid {
     pub error: ResolveError,
     /// `Some` when the verifier may be told (the request was authentic).
     pub dispatch: Option<ErrorDispatch>,
+}
+
+impl From<RequestObjectError> for ResolveError {
+    fn from(e: RequestObjectError) -> Self {
+        use RequestObjectError as R;
+        match e {
+            R::Fetch(s) => Self::Fetch(s),
+            R::AddressRefused(s) => Self::AddressRefused(s),
+            R::Signature(s) => Self::Signature(s),
+            R::KeyNotInEntityStatement(s) => Self::KeyNotInEntityStatement(s),
+            R::EntityStatement(s) => Self::EntityStatement(s),
+            R::ClientIdMismatch { claim, link } => Self::ClientIdMismatch { claim, link },
+            R::WrongAudience(s) => Self::WrongAudience(s),
+            R::Expired => Self::Expired,
+            R::Replayed => Self::Replayed,
+            R::ResponseMode(s) => Self::ResponseMode(s),
+            R::ResponseUri(s) => Self::ResponseUri(s),
+            R::MissingState => Self::MissingState,
+            R::ClientIdScheme(s) => Self::ClientIdScheme(s),
+            R::ResponseType(s) => Self::ResponseType(s),
+            R::MissingNonce => Self::MissingNonce,
+        }
+    }
+}
+
+impl From<Rejection> for Invalid {
+    fn from(r: Rejection) -> Self {
+        Self {
+            error: r.error.into(),
+            dispatch: r.dispatch,
+        }
+    }
+}
+
+impl From<ResponseError> for DispatchError {
+    fn from(e: ResponseError) -> Self {
+        match e {
+            ResponseError::Unreachable(s) => Self::Unreachable(s),
+            ResponseError::Refused {
+                status,
+                redirect_uri,
+            } => Self::Refused {
+                status,
+                redirect_uri,
+            },
+            ResponseError::BadResponse(s) => Self::BadResponse(s),
+        }
+    }
 }
 
 impl From<ResolveError> for Invalid {

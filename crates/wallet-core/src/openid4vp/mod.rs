@@ -36,7 +36,8 @@ use wallet_pex::{
 };
 use wallet_protocol::clock::Clock;
 use wallet_protocol::did::{Did, DidResolver};
-use wallet_protocol::net::{HttpClient, HttpRequest, Method, NetError};
+use wallet_protocol::net::HttpClient;
+use wallet_protocol::openid4vp as protocol;
 use wallet_protocol::signer::Signer;
 use wallet_protocol::vc::Credential;
 use wallet_protocol::vp::{self, PresentationRequest as VpInput};
@@ -52,8 +53,7 @@ use crate::policy::VerifierDecision;
 
 /// VP lifetime in this flow (B.1 #9: exp = now + 15 min).
 pub const VP_VALIDITY_SECS: i64 = 900;
-/// Largest PD / client metadata / response body accepted.
-pub const MAX_DOC_BYTES: usize = 64 * 1024;
+pub use wallet_protocol::openid4vp::MAX_DOC_BYTES;
 /// Activity action of a sent presentation.
 pub const ACTION_SEND: &str = "presentation.send";
 /// Activity action of a declined request.
@@ -221,12 +221,7 @@ impl Resolved {
     /// An error for this (verified) request, to send with [`post_error`] instead of a
     /// presentation, e.g. `invalid_request` when the definition cannot be met (B.4).
     pub fn error_dispatch(&self, error: &str, description: &str) -> ErrorDispatch {
-        ErrorDispatch {
-            response_uri: self.request.response_uri().to_owned(),
-            state: self.request.state().to_owned(),
-            error: error.to_owned(),
-            error_description: description.to_owned(),
-        }
+        self.request.error_dispatch(error, description)
     }
 }
 
@@ -256,63 +251,15 @@ fn wallet_issuer(vault: &Vault) -> Result<crate::org::OrgInfo, ResolveError> {
     crate::org::require_organization(vault).map_err(|e| ResolveError::NotReady(e.to_string()))
 }
 
-async fn fetch_request_object(
-    env: &HolderEnv,
-    link: &AuthorizeLink,
-    wallet_issuer: &str,
-) -> Result<String, ResolveError> {
-    let url = Url::parse(link.request_uri.as_str())
-        .map_err(|_| ResolveError::Fetch("request_uri is not a URL".into()))?;
-    let mut req = HttpRequest::get(url, "application/oauth-authz-req+jwt");
-    req.max_body_bytes = request::MAX_JWT_BYTES;
-    if link.request_uri_method == RequestUriMethod::Post {
-        let md = json!({
-            "issuer": wallet_issuer,
-            "authorization_endpoint": wallet_protocol::metadata::WALLET_AUTHORIZATION_ENDPOINT,
-            "response_types_supported": ["vp_token"],
-            "vp_formats_supported": wallet_protocol::metadata::vp_formats(),
-            "client_id_schemes_supported": ["entity_id"],
-        });
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("wallet_metadata", &md.to_string())
-            .finish();
-        req.method = Method::Post;
-        req.headers.push((
-            "content-type".into(),
-            "application/x-www-form-urlencoded".into(),
-        ));
-        req.body = body.into_bytes();
-    }
-    let resp = env.http.execute(req).await.map_err(|e| match e {
-        NetError::Refused(_) | NetError::Config(_) => ResolveError::AddressRefused(e.to_string()),
-        other => ResolveError::Fetch(other.to_string()),
-    })?;
-    if resp.status != 200 {
-        return Err(ResolveError::Fetch(format!("HTTP {}", resp.status)));
-    }
-    String::from_utf8(resp.body).map_err(|_| ResolveError::Fetch("not text".into()))
-}
-
+/// A presentation definition or client metadata document, refused as `what`.
 async fn fetch_json(
     env: &HolderEnv,
     uri: &str,
     what: fn(String) -> ResolveError,
 ) -> Result<Value, ResolveError> {
-    let url = Url::parse(uri).map_err(|_| what("not a URL".into()))?;
-    if url.scheme() != "https" {
-        return Err(what("not https".into()));
-    }
-    let mut req = HttpRequest::get(url, "application/json");
-    req.max_body_bytes = MAX_DOC_BYTES;
-    let resp = env
-        .http
-        .execute(req)
+    protocol::fetch_json(env.http.as_ref(), uri)
         .await
-        .map_err(|e| what(e.to_string()))?;
-    if resp.status != 200 {
-        return Err(what(format!("HTTP {}", resp.status)));
-    }
-    serde_json::from_slice(&resp.body).map_err(|_| what("not JSON".into()))
+        .map_err(|e| what(e.to_string()))
 }
 
 fn org_credentials(vault: &Vault, holder: &str) -> Result<Vec<WalletCredential>, ResolveError> {
@@ -338,15 +285,7 @@ fn org_credentials(vault: &Vault, holder: &str) -> Result<Vec<WalletCredential>,
 }
 
 fn issuer_of(c: &WalletCredential) -> String {
-    match c.normalized().get("issuer") {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Object(o)) => o
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-        _ => String::new(),
-    }
+    protocol::credential_issuer(c.normalized())
 }
 
 fn views(creds: &[WalletCredential]) -> Vec<CredentialView> {
@@ -380,7 +319,13 @@ async fn resolve_request(
         Round::Organization => (org.client_id.clone(), Some(org.client_id.as_str())),
         Round::User => (SELF_ISSUED.to_owned(), None),
     };
-    let text = fetch_request_object(env, link, &fetch_as).await?;
+    let how = match link.request_uri_method {
+        RequestUriMethod::Get => protocol::RequestObjectFetch::Get,
+        RequestUriMethod::Post => protocol::RequestObjectFetch::Post { issuer: &fetch_as },
+    };
+    let text = protocol::fetch_request_object(env.http.as_ref(), link.request_uri.as_str(), how)
+        .await
+        .map_err(ResolveError::from)?;
     let verified = PresentationRequest::<Unverified>::new(text)
         .verify(env, link.client_id.as_str(), expected_aud)
         .await?;
@@ -576,48 +521,7 @@ fn record(env: &HolderEnv, action: &str, subject: &str, outcome: Outcome, detail
 
 /// Posts a verified refusal ([`Invalid::dispatch`]) to the verifier; returns its redirect.
 pub async fn post_error(env: &HolderEnv, d: &ErrorDispatch) -> Result<String, DispatchError> {
-    let mut url = Url::parse(&d.response_uri)
-        .map_err(|_| DispatchError::BadResponse("response_uri is not a URL".into()))?;
-    url.query_pairs_mut().append_pair("state", &d.state);
-    let body = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("error", &d.error)
-        .append_pair("error_description", &d.error_description)
-        .finish();
-    post_form(env, url, body).await
-}
-
-async fn post_form(env: &HolderEnv, url: Url, body: String) -> Result<String, DispatchError> {
-    let req = HttpRequest {
-        method: Method::Post,
-        url,
-        headers: vec![
-            (
-                "content-type".into(),
-                "application/x-www-form-urlencoded".into(),
-            ),
-            ("accept".into(), "application/json".into()),
-        ],
-        body: body.into_bytes(),
-        max_body_bytes: MAX_DOC_BYTES,
-        allow_plain_http: false,
-    };
-    let resp = env
-        .http
-        .execute(req)
-        .await
-        .map_err(|e| DispatchError::Unreachable(e.to_string()))?;
-    if resp.status != 200 {
-        return Err(DispatchError::Refused {
-            status: resp.status,
-            redirect_uri: resp.header("location").map(str::to_owned),
-        });
-    }
-    let v: Value = serde_json::from_slice(&resp.body)
-        .map_err(|_| DispatchError::BadResponse("not JSON".into()))?;
-    v.get("redirect_uri")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| DispatchError::BadResponse("no redirect_uri".into()))
+    Ok(protocol::post_error(env.http.as_ref(), d).await?)
 }
 
 /// Where the browser goes after a decline. When this wallet started the flow as client, its
@@ -896,14 +800,13 @@ async fn answer(
         .map_err(|e| DispatchError::Signing(e.to_string()))?;
         let submission = serde_json::to_string(&built.presentation_submission)
             .map_err(|e| DispatchError::Signing(e.to_string()))?;
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("vp_token", &vp_text)
-            .append_pair("presentation_submission", &submission)
-            .append_pair("state", req.state())
-            .finish();
-        let url = Url::parse(req.response_uri())
-            .map_err(|_| DispatchError::BadResponse("response_uri".into()))?;
-        let redirect = post_form(env, url, body).await?;
+        let response = protocol::AuthorizationResponse {
+            vp_token: &vp_text,
+            presentation_submission: &submission,
+            state: req.state(),
+        };
+        let redirect =
+            protocol::post_response(env.http.as_ref(), req.response_uri(), &response).await?;
         Ok((redirect, presented, fields, negotiated.format.as_str()))
     }
     .await;
