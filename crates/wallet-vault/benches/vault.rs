@@ -51,7 +51,8 @@ fn setup() -> (tempfile::TempDir, MemoryKeyStore) {
     .unwrap();
     let a = v.admin_session(&Passphrase::from(ADMIN)).unwrap();
     for chunk in (0..N).collect::<Vec<_>>().chunks(1000) {
-        v.import_credentials(&a, chunk.iter().map(|&i| credential(i)).collect())
+        v.credentials()
+            .import_all(&a, chunk.iter().map(|&i| credential(i)).collect())
             .unwrap();
     }
     (dir, ks)
@@ -65,7 +66,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let v = Vault::open(dir.path(), store.clone()).unwrap();
             v.unlock(Unlock::Keyring).unwrap();
-            let list = v.list_credentials(&CredentialFilter::default()).unwrap();
+            let list = v.credentials().list(&CredentialFilter::default()).unwrap();
             assert_eq!(list.len(), N);
             list
         })
@@ -75,22 +76,24 @@ fn bench(c: &mut Criterion) {
     v.unlock(Unlock::Keyring).unwrap();
     c.bench_function("list 10k credentials (unlocked)", |b| {
         b.iter(|| {
-            let list = v.list_credentials(&CredentialFilter::default()).unwrap();
+            let list = v.credentials().list(&CredentialFilter::default()).unwrap();
             assert_eq!(list.len(), N);
             list
         })
     });
     c.bench_function("list by type (5k of 10k)", |b| {
         b.iter(|| {
-            v.list_credentials(&CredentialFilter {
-                credential_type: Some("NutsOrganizationCredential".into()),
-                ..Default::default()
-            })
-            .unwrap()
+            v.credentials()
+                .list(&CredentialFilter {
+                    credential_type: Some("NutsOrganizationCredential".into()),
+                    ..Default::default()
+                })
+                .unwrap()
         })
     });
     let ids: Vec<String> = v
-        .list_credentials(&CredentialFilter::default())
+        .credentials()
+        .list(&CredentialFilter::default())
         .unwrap()
         .into_iter()
         .map(|m| m.id)
@@ -99,7 +102,7 @@ fn bench(c: &mut Criterion) {
         let mut i = 0;
         b.iter(|| {
             i = (i + 1) % ids.len();
-            v.credential(&ids[i]).unwrap()
+            v.credentials().get(&ids[i]).unwrap()
         })
     });
     drop(v);

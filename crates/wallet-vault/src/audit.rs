@@ -290,7 +290,7 @@ pub(crate) fn append(
         .query_row("SELECT max(at) FROM activity", [], |r| r.get(0))
         .optional()?
         .flatten();
-    let at = crate::util::now_ms().max(last_at.unwrap_or(0));
+    let at = crate::clock::now_ms().max(last_at.unwrap_or(0));
     let actor = e.actor.as_stored();
     let outcome = e.outcome.as_str();
     let hash = entry_hash(

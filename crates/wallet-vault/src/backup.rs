@@ -32,11 +32,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::audit::{self, Actor, NewActivity};
+use crate::clock::now_ms;
 use crate::crypto::{self, KdfParams, Place};
 use crate::keystore::KeyStore;
 use crate::schema;
 use crate::secret::{hex, random_bytes, random_id, Key256, Passphrase};
-use crate::util::now_ms;
 use crate::vault::{
     check_passphrase_strength, create_data_dir, db_path, insert_wrap, make_wrap, open_connection,
     open_verifier, remove_db_files, AdminSession, Protection, Vault,
@@ -139,7 +139,7 @@ impl Vault {
         } else {
             audit::Outcome::Failure
         };
-        self.record(
+        self.activity_log().record(
             NewActivity::new(Actor::Admin, "vault.backup", &out.display().to_string())
                 .outcome(outcome)
                 .detail(serde_json::json!({ "bytes": file.len() })),

@@ -1,4 +1,5 @@
-//! Small helpers: clock and time formatting (UTC, RFC 3339), without a date-time dependency.
+//! The clock and UTC time formatting (RFC 3339) used by stored records, without a date-time
+//! dependency.
 
 /// Unix time in milliseconds.
 pub(crate) fn now_ms() -> i64 {

@@ -11,6 +11,10 @@
 //!   an [`AdminSession`], obtained with the administrator passphrase.
 //! - Signing keys (P-256 / ES256) never leave the crate: [`VaultSigner`] implements
 //!   [`wallet_protocol::signer::Signer`].
+//! - Records are reached through one repository per record type, over one connection and one
+//!   transaction type ([`VaultTx`]): [`Vault::credentials`], [`Vault::keys`],
+//!   [`Vault::employees`], [`Vault::settings`], [`Vault::tokens`], [`Vault::activity_log`];
+//!   [`Vault::with_tx`] runs several changes in one transaction.
 //! - A hash-chained activity log ([`audit`]), written in the same transaction as each change.
 //! - Encrypted backups that restore into an empty data directory on another machine.
 //!
@@ -29,37 +33,39 @@
 //! let vault = Vault::open(dir, keystore)?;
 //! vault.unlock(Unlock::Keyring)?;
 //! let admin = vault.admin_session(&Passphrase::from("administrator passphrase"))?;
-//! let key = vault.generate_key(&admin, "organization", "organization")?;
-//! let signer = vault.signer(&key.id)?;
+//! let key = vault.keys().generate(&admin, "organization", "organization")?;
+//! let signer = vault.keys().signer(&key.id)?;
 //! # let _ = signer; Ok(()) }
 //! ```
 
 pub mod audit;
 mod backup;
+mod clock;
 pub mod crypto;
 mod error;
+mod forwards;
 mod keys;
 pub mod keystore;
+mod repo;
 pub mod schema;
 mod secret;
-mod store;
-mod util;
 mod vault;
 
 pub use audit::{
     ActivityEntry, ActivityFilter, Actor, AuditReport, BadEntry, NewActivity, Outcome,
 };
 pub use backup::{BackupInfo, RestoreOptions};
+pub use clock::format_rfc3339_ms;
 pub use crypto::KdfParams;
 pub use error::{PassphraseKind, Result, VaultError};
 pub use keys::{jwk_thumbprint, KeyInfo, ES256};
 pub use keystore::{KeyStore, KeyStoreError, MemoryKeyStore, OsKeyring, DEFAULT_KEYRING_SERVICE};
-pub use secret::{Key256, Passphrase, SecretString};
-pub use store::{
-    Credential, CredentialFilter, CredentialMeta, Employee, EmployeeUpdate, NewCredential,
-    NewEmployee, NewToken, Token, VaultSigner,
+pub use repo::{
+    ActivityLog, Credential, CredentialFilter, CredentialMeta, Credentials, Employee,
+    EmployeeUpdate, Employees, Keys, NewCredential, NewEmployee, NewToken, Settings, Token, Tokens,
+    VaultSigner,
 };
-pub use util::format_rfc3339_ms;
+pub use secret::{Key256, Passphrase, SecretString};
 pub use vault::{
     db_path, AdminSession, CreateOptions, Protection, Unlock, Vault, VaultStatus, VaultTx,
     ADMIN_SESSION_TTL, APPLICATION_ID, DB_FILE, DEFAULT_AUTO_LOCK_SECS, MIN_PASSPHRASE_CHARS,

@@ -1,9 +1,10 @@
 //! The [`Vault`]: one SQLite file in the data directory, its vault key, and the lifecycle
-//! around them (create, open, unlock, lock, status, administrator sessions, settings).
+//! around them (create, open, unlock, lock, status, administrator sessions), and the one
+//! transaction type [`VaultTx`]. The records are reached through repositories (`repo/`).
 //!
 //! The vault key is a random 256-bit key held in memory only while unlocked. On disk it exists
 //! only wrapped (`key_wraps`): by a key-encryption key in the OS keyring, or by an Argon2id key
-//! derived from a passphrase. Record storage lives in `store.rs`, backups in `backup.rs`.
+//! derived from a passphrase. Backups live in `backup.rs`.
 //!
 //! Opening never deletes, recreates or "repairs" an existing database: a file that cannot be
 //! used gives a typed error and stays as it is.
@@ -15,12 +16,13 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
-use crate::audit::{self, ActivityEntry, ActivityFilter, Actor, AuditReport, NewActivity, Outcome};
+use crate::audit::{self, ActivityEntry, Actor, NewActivity, Outcome};
+use crate::clock::now_ms;
 use crate::crypto::{self, KdfParams, Place};
 use crate::keystore::KeyStore;
+use crate::repo::{read_auto_lock, setting_mac, SETTING_AUTO_LOCK};
 use crate::schema;
 use crate::secret::{random_bytes, random_id, Key256, Passphrase};
-use crate::util::now_ms;
 use crate::{PassphraseKind, Result, VaultError};
 
 /// File name of the vault database inside the data directory.
@@ -33,8 +35,6 @@ pub const ADMIN_SESSION_TTL: Duration = Duration::from_secs(15 * 60);
 pub const DEFAULT_AUTO_LOCK_SECS: u64 = 600;
 /// Shortest passphrase accepted for the vault, the administrator and backups.
 pub const MIN_PASSPHRASE_CHARS: usize = 8;
-
-const SETTING_AUTO_LOCK: &str = "auto_lock_secs";
 
 /// How the vault key is protected at rest.
 pub enum Protection {
@@ -601,7 +601,8 @@ impl Vault {
     pub fn lock_if_idle(&self) -> Result<bool> {
         // A setting that fails its check falls back to the default rather than never locking.
         let limit = Duration::from_secs(
-            self.auto_lock_secs()
+            self.settings()
+                .auto_lock_secs()
                 .unwrap_or(DEFAULT_AUTO_LOCK_SECS)
                 .min(86_400),
         );
@@ -780,105 +781,10 @@ impl Vault {
         }
     }
 
-    /// Idle seconds after which the app locks the vault (default 600). Works while locked
-    /// (unverified then; verified against its MAC while unlocked).
-    pub fn auto_lock_secs(&self) -> Result<u64> {
-        if self.is_locked() {
-            return read_auto_lock(&self.conn());
-        }
-        Ok(self
-            .setting(SETTING_AUTO_LOCK)?
-            .and_then(|v| v.as_u64())
-            .unwrap_or(DEFAULT_AUTO_LOCK_SECS))
-    }
-
-    /// Sets the idle time before the app locks (at least 30 s, at most 24 h).
-    pub fn set_auto_lock_secs(&self, session: &AdminSession, secs: u64) -> Result<()> {
-        if !(30..=86_400).contains(&secs) {
-            return Err(VaultError::InvalidInput(
-                "auto-lock time must be between 30 seconds and 24 hours".into(),
-            ));
-        }
-        self.put_setting(session, SETTING_AUTO_LOCK, &serde_json::json!(secs))
-    }
-
-    /// Reads a (non-secret) setting. With the vault unlocked the value is checked against its
-    /// MAC (`Tampered` if it was edited in the file); while locked it is returned unchecked.
-    pub fn setting(&self, name: &str) -> Result<Option<serde_json::Value>> {
-        let key = self.state().key.as_ref().map(Key256::duplicate);
-        let row: Option<(String, Option<Vec<u8>>)> = self
-            .conn()
-            .query_row(
-                "SELECT value, mac FROM settings WHERE name = ?1",
-                [name],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        let Some((text, mac)) = row else {
-            return Ok(None);
-        };
-        if let Some(key) = key {
-            if mac.as_deref() != Some(setting_mac(&key, name, &text).as_slice()) {
-                return Err(VaultError::Tampered {
-                    table: "settings".into(),
-                    row: name.to_owned(),
-                    column: "value".into(),
-                });
-            }
-        }
-        Ok(Some(
-            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
-        ))
-    }
-
-    /// Writes a (non-secret) setting, such as policy. Administrator action.
-    pub fn put_setting(
-        &self,
-        session: &AdminSession,
-        name: &str,
-        value: &serde_json::Value,
-    ) -> Result<()> {
-        self.check_admin(session, "changing settings")?;
-        let text = serde_json::to_string(value)
-            .map_err(|e| VaultError::InvalidInput(format!("setting value: {e}")))?;
-        self.write(|tx, key| {
-            tx.sql().execute(
-                "INSERT INTO settings (name, value, updated_at, mac) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (name) DO UPDATE SET value = excluded.value,
-                                                   updated_at = excluded.updated_at,
-                                                   mac = excluded.mac",
-                params![name, text, now_ms(), setting_mac(key, name, &text)],
-            )?;
-            tx.record(
-                NewActivity::new(Actor::Admin, "setting.change", name)
-                    .detail(serde_json::json!({ "value": value })),
-            )?;
-            Ok(())
-        })
-    }
-
-    /// Appends an activity entry on its own (for actions that change nothing in the vault,
-    /// like a presentation sent). Needs the vault unlocked.
-    pub fn record(&self, entry: NewActivity) -> Result<ActivityEntry> {
-        self.write(|tx, _| tx.record(entry))
-    }
-
-    /// Lists activity entries, newest first. Needs the vault unlocked.
-    pub fn activity(&self, filter: &ActivityFilter) -> Result<Vec<ActivityEntry>> {
-        self.key()?;
-        audit::list(&self.conn(), filter)
-    }
-
-    /// Verifies the activity log's hash chain; with the vault unlocked, also the sealed anchor
-    /// that detects entries cut off the end.
-    pub fn verify_activity(&self) -> Result<AuditReport> {
-        let key = self.state().key.as_ref().map(Key256::duplicate);
-        audit::verify(&self.conn(), &self.inner.vault_id, key.as_ref())
-    }
-
-    /// Runs `f` in one `IMMEDIATE` transaction with the vault key: the change and its activity
-    /// entries commit together or not at all. For other crates that store their own records.
-    pub fn transaction<T>(&self, f: impl FnOnce(&mut VaultTx<'_>) -> Result<T>) -> Result<T> {
+    /// Runs `f` in one `IMMEDIATE` transaction with the vault key: the changes made through
+    /// `tx` (its repositories, [`VaultTx::record`], [`VaultTx::sql`] for other crates' own
+    /// records) and their activity entries commit together or not at all.
+    pub fn with_tx<T>(&self, f: impl FnOnce(&VaultTx<'_>) -> Result<T>) -> Result<T> {
         self.write(|tx, _| f(tx))
     }
 
@@ -932,7 +838,7 @@ impl Vault {
         let mut vtx = VaultTx {
             tx,
             key,
-            vault_id: &self.inner.vault_id,
+            vault: self,
         };
         let out = f(&mut vtx, key)?;
         vtx.tx.commit()?;
@@ -945,10 +851,10 @@ impl Vault {
 pub struct VaultTx<'a> {
     tx: rusqlite::Transaction<'a>,
     key: Option<&'a Key256>,
-    vault_id: &'a str,
+    vault: &'a Vault,
 }
 
-impl VaultTx<'_> {
+impl<'a> VaultTx<'a> {
     /// The SQL transaction, for the caller's own statements.
     pub fn sql(&self) -> &rusqlite::Transaction<'_> {
         &self.tx
@@ -973,8 +879,17 @@ impl VaultTx<'_> {
     }
 
     /// Appends an activity entry in this transaction.
-    pub fn record(&mut self, entry: NewActivity) -> Result<ActivityEntry> {
-        audit::append(&self.tx, self.vault_id, self.key, &entry)
+    pub fn record(&self, entry: NewActivity) -> Result<ActivityEntry> {
+        audit::append(&self.tx, &self.vault.inner.vault_id, self.key, &entry)
+    }
+
+    pub(crate) fn vault(&self) -> &'a Vault {
+        self.vault
+    }
+
+    /// The vault key this transaction writes with; `Locked` without it.
+    pub(crate) fn vault_key(&self) -> Result<&'a Key256> {
+        self.key.ok_or(VaultError::Locked)
     }
 }
 
@@ -991,23 +906,6 @@ pub(crate) fn seal_verifier(key: &Key256, phc: &str) -> Vec<u8> {
 pub(crate) fn open_verifier(key: &Key256, sealed: &[u8]) -> Result<String> {
     let plain = crypto::open(key, verifier_place(), sealed)?;
     String::from_utf8(plain.to_vec()).map_err(|_| verifier_place().tampered())
-}
-
-fn setting_mac(key: &Key256, name: &str, value: &str) -> Vec<u8> {
-    let sub = crypto::subkey(key, "settings");
-    crypto::hmac_sha256(sub.bytes(), &[name.as_bytes(), value.as_bytes()]).to_vec()
-}
-
-fn read_auto_lock(conn: &Connection) -> Result<u64> {
-    let v: Option<String> = conn
-        .query_row(
-            "SELECT value FROM settings WHERE name = ?1",
-            [SETTING_AUTO_LOCK],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(v.and_then(|s| s.trim().parse().ok())
-        .unwrap_or(DEFAULT_AUTO_LOCK_SECS))
 }
 
 pub(crate) fn create_data_dir(dir: &Path) -> Result<()> {

@@ -83,7 +83,8 @@ fn child(dir: &Path) {
         let line = match n % 4 {
             0 => {
                 let m = v
-                    .import_credential(
+                    .credentials()
+                    .import(
                         &admin,
                         NewCredential {
                             types: vec!["VerifiableCredential".into()],
@@ -100,7 +101,8 @@ fn child(dir: &Path) {
             }
             1 => {
                 let id = v
-                    .put_token(NewToken {
+                    .tokens()
+                    .put(NewToken {
                         kind: "access_token".into(),
                         audience: "aud".into(),
                         expires_at_ms: None,
@@ -111,7 +113,8 @@ fn child(dir: &Path) {
             }
             2 => {
                 let e = v
-                    .add_employee(
+                    .employees()
+                    .add(
                         &admin,
                         NewEmployee {
                             identifier: format!("uzi:{tag}-{n}"),
@@ -124,6 +127,7 @@ fn child(dir: &Path) {
             }
             _ => {
                 let e = v
+                    .activity_log()
                     .record(NewActivity::new(
                         Actor::Employee("e1".into()),
                         "crash.test",
@@ -236,21 +240,24 @@ fn check(dir: &Path, committed: &[String], round: usize) {
         let expected_raw = format!("raw-{tag}");
         match kind {
             "cred" => assert_eq!(
-                v.credential(id)
+                v.credentials()
+                    .get(id)
                     .unwrap_or_else(|e| panic!("round {round}: committed credential lost: {e}"))
                     .raw
                     .expose_secret(),
                 expected_raw
             ),
             "token" => assert_eq!(
-                v.token(id)
+                v.tokens()
+                    .get(id)
                     .unwrap_or_else(|e| panic!("round {round}: committed token lost: {e}"))
                     .value
                     .expose_secret(),
                 expected_raw
             ),
             "emp" => assert_eq!(
-                v.employee(id)
+                v.employees()
+                    .get(id)
                     .unwrap_or_else(|e| panic!("round {round}: committed employee lost: {e}"))
                     .identifier,
                 format!("uzi:{tag}")
@@ -258,7 +265,8 @@ fn check(dir: &Path, committed: &[String], round: usize) {
             "act" => {
                 let seq: i64 = id.parse().unwrap();
                 let found = v
-                    .activity(&ActivityFilter {
+                    .activity_log()
+                    .list(&ActivityFilter {
                         subject: Some(tag.to_owned()),
                         ..Default::default()
                     })
@@ -273,7 +281,7 @@ fn check(dir: &Path, committed: &[String], round: usize) {
             other => panic!("unknown kind {other}"),
         }
     }
-    let report = v.verify_activity().unwrap();
+    let report = v.activity_log().verify().unwrap();
     assert!(report.anchor_checked);
     assert!(
         report.is_ok(),

@@ -59,7 +59,8 @@ fn no_private_key_or_claim_in_db_wal_or_logs() {
     let data = dir.path().join("data");
     let v = create_with(&data, &ks, Protection::Keyring);
     let a = admin(&v);
-    v.import_key(&a, "org", "organization", &SecretString::from(jwk.as_str()))
+    v.keys()
+        .import(&a, "org", "organization", &SecretString::from(jwk.as_str()))
         .unwrap();
     // A second key from PEM: its DER body must not show up either.
     let sk2 = p256::SecretKey::random(&mut rand_core::OsRng);
@@ -67,52 +68,56 @@ fn no_private_key_or_claim_in_db_wal_or_logs() {
         use p256::pkcs8::{EncodePrivateKey, LineEnding};
         sk2.to_pkcs8_pem(LineEnding::LF).unwrap().to_string()
     };
-    v.import_key(
-        &a,
-        "org2",
-        "organization",
-        &SecretString::from(pem2.as_str()),
-    )
-    .unwrap();
+    v.keys()
+        .import(
+            &a,
+            "org2",
+            "organization",
+            &SecretString::from(pem2.as_str()),
+        )
+        .unwrap();
     let raw_vc = format!(
         r#"{{"@context":["https://www.w3.org/2018/credentials/v1"],"type":["VerifiableCredential","NutsOrganizationCredential"],"credentialSubject":{{"organization":{{"name":"{CLAIM}","city":"Utrecht"}}}}}}"#
     );
-    v.import_credential(
-        &a,
-        NewCredential {
-            types: vec![
-                "VerifiableCredential".into(),
-                "NutsOrganizationCredential".into(),
-            ],
-            format: "ldp_vc".into(),
-            issuer: "did:web:issuer.example".into(),
-            subject: Some("did:web:org.example".into()),
-            valid_from_ms: None,
-            valid_until_ms: None,
-            raw: SecretString::from(raw_vc),
-        },
-    )
-    .unwrap();
-    v.add_employee(
-        &a,
-        NewEmployee {
-            identifier: "uzi:900012345".into(),
-            personal: serde_json::json!({"name": CLAIM}),
-            key_id: None,
-        },
-    )
-    .unwrap();
-    v.put_token(NewToken {
-        kind: "access_token".into(),
-        audience: "aud".into(),
-        expires_at_ms: None,
-        value: SecretString::from(format!("token-{CLAIM}")),
-    })
-    .unwrap();
+    v.credentials()
+        .import(
+            &a,
+            NewCredential {
+                types: vec![
+                    "VerifiableCredential".into(),
+                    "NutsOrganizationCredential".into(),
+                ],
+                format: "ldp_vc".into(),
+                issuer: "did:web:issuer.example".into(),
+                subject: Some("did:web:org.example".into()),
+                valid_from_ms: None,
+                valid_until_ms: None,
+                raw: SecretString::from(raw_vc),
+            },
+        )
+        .unwrap();
+    v.employees()
+        .add(
+            &a,
+            NewEmployee {
+                identifier: "uzi:900012345".into(),
+                personal: serde_json::json!({"name": CLAIM}),
+                key_id: None,
+            },
+        )
+        .unwrap();
+    v.tokens()
+        .put(NewToken {
+            kind: "access_token".into(),
+            audience: "aud".into(),
+            expires_at_ms: None,
+            value: SecretString::from(format!("token-{CLAIM}")),
+        })
+        .unwrap();
     // Use the keys too, so signing paths are covered by the log scan.
-    for k in v.keys().unwrap() {
+    for k in v.keys().list().unwrap() {
         use wallet_protocol::signer::Signer;
-        v.signer(&k.id).unwrap().sign(b"m").unwrap();
+        v.keys().signer(&k.id).unwrap().sign(b"m").unwrap();
     }
 
     let mut needles: Vec<(String, Vec<u8>)> = vec![("claim".into(), CLAIM.as_bytes().to_vec())];

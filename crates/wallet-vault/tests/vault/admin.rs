@@ -15,21 +15,22 @@ fn admin_actions_need_a_live_session() {
         VaultError::WrongPassphrase(PassphraseKind::Admin)
     ));
     let a = admin(&v);
-    v.import_credential(&a, credential(1)).unwrap();
+    v.credentials().import(&a, credential(1)).unwrap();
     // Locking invalidates the session, even after unlocking again.
     v.lock();
     assert!(matches!(
-        v.import_credential(&a, credential(2)),
+        v.credentials().import(&a, credential(2)),
         Err(VaultError::Locked)
     ));
     v.unlock(Unlock::Keyring).unwrap();
-    let err = v.import_credential(&a, credential(2)).unwrap_err();
+    let err = v.credentials().import(&a, credential(2)).unwrap_err();
     assert!(matches!(err, VaultError::AdminRequired(_)), "{err}");
     let a = admin(&v);
-    v.import_credential(&a, credential(2)).unwrap();
+    v.credentials().import(&a, credential(2)).unwrap();
     // Admin login attempts are in the log.
     let logins = v
-        .activity(&ActivityFilter {
+        .activity_log()
+        .list(&ActivityFilter {
             action_prefix: Some("admin.login".into()),
             ..Default::default()
         })
@@ -44,7 +45,7 @@ fn session_of_another_vault_is_refused() {
     let (_d2, _k2, v2) = new_vault();
     let a1 = admin(&v1);
     assert!(matches!(
-        v2.generate_key(&a1, "k", "organization"),
+        v2.keys().generate(&a1, "k", "organization"),
         Err(VaultError::AdminRequired(_))
     ));
 }
@@ -73,12 +74,13 @@ fn change_admin_passphrase() {
     v.admin_session(&Passphrase::from("new admin passphrase"))
         .unwrap();
     assert!(
-        v.activity(&ActivityFilter {
-            action_prefix: Some("admin.passphrase.change".into()),
-            ..Default::default()
-        })
-        .unwrap()
-        .len()
+        v.activity_log()
+            .list(&ActivityFilter {
+                action_prefix: Some("admin.passphrase.change".into()),
+                ..Default::default()
+            })
+            .unwrap()
+            .len()
             == 1
     );
 }
@@ -89,7 +91,7 @@ fn switch_protection_from_passphrase_to_keyring_and_back() {
     let ks = MemoryKeyStore::new();
     let v = create_with(dir.path(), &ks, pass_protection());
     let a = admin(&v);
-    v.import_credential(&a, credential(7)).unwrap();
+    v.credentials().import(&a, credential(7)).unwrap();
     v.set_protection(&a, Protection::Keyring).unwrap();
     assert_eq!(ks.len(), 1);
     drop(v);
@@ -104,7 +106,7 @@ fn switch_protection_from_passphrase_to_keyring_and_back() {
     v.lock();
     v.unlock(Unlock::Passphrase(&Passphrase::from(VAULT_PW)))
         .unwrap();
-    assert_eq!(v.list_credentials(&Default::default()).unwrap().len(), 1);
+    assert_eq!(v.credentials().list(&Default::default()).unwrap().len(), 1);
 }
 
 #[test]
@@ -112,11 +114,12 @@ fn settings_are_admin_only_and_audited() {
     let (_dir, _ks, v) = new_vault();
     let a = admin(&v);
     let policy = serde_json::json!({"allowed_as": ["https://as.example"]});
-    v.put_setting(&a, "policy", &policy).unwrap();
-    assert_eq!(v.setting("policy").unwrap(), Some(policy));
-    assert_eq!(v.setting("missing").unwrap(), None);
+    v.settings().put(&a, "policy", &policy).unwrap();
+    assert_eq!(v.settings().get("policy").unwrap(), Some(policy));
+    assert_eq!(v.settings().get("missing").unwrap(), None);
     let e = &v
-        .activity(&ActivityFilter {
+        .activity_log()
+        .list(&ActivityFilter {
             action_prefix: Some("setting.".into()),
             ..Default::default()
         })

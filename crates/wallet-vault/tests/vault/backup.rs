@@ -15,8 +15,8 @@ fn filled_vault() -> (
 ) {
     let (dir, ks, v) = new_vault();
     let a = admin(&v);
-    let cred = v.import_credential(&a, credential(1)).unwrap();
-    let key = v.generate_key(&a, "org", "organization").unwrap();
+    let cred = v.credentials().import(&a, credential(1)).unwrap();
+    let key = v.keys().generate(&a, "org", "organization").unwrap();
     (dir, ks, v, cred, key)
 }
 
@@ -46,7 +46,7 @@ fn backup_restores_on_another_machine_with_keyring_or_passphrase() {
     let info = make_backup(&v, &out);
     assert_eq!(info.vault_id, v.vault_id());
     assert!(info.bytes > 1000);
-    let sig_jwk = v.signer(&key.id).unwrap().public_jwk();
+    let sig_jwk = v.keys().signer(&key.id).unwrap().public_jwk();
 
     // "Another machine": a fresh key store and an empty data dir.
     for protection in [Protection::Keyring, pass_protection()] {
@@ -63,11 +63,19 @@ fn backup_restores_on_another_machine_with_keyring_or_passphrase() {
         .unwrap();
         assert_eq!(restored.vault_id(), v.vault_id());
         assert_eq!(
-            restored.credential(&cred.id).unwrap().raw.expose_secret(),
-            v.credential(&cred.id).unwrap().raw.expose_secret()
+            restored
+                .credentials()
+                .get(&cred.id)
+                .unwrap()
+                .raw
+                .expose_secret(),
+            v.credentials().get(&cred.id).unwrap().raw.expose_secret()
         );
-        assert_eq!(restored.signer(&key.id).unwrap().public_jwk(), sig_jwk);
-        assert!(restored.verify_activity().unwrap().is_ok());
+        assert_eq!(
+            restored.keys().signer(&key.id).unwrap().public_jwk(),
+            sig_jwk
+        );
+        assert!(restored.activity_log().verify().unwrap().is_ok());
         assert_eq!(ks2.len(), usize::from(!is_pass));
         // Unlockable after a restart, with the new protection only.
         drop(restored);
@@ -80,7 +88,10 @@ fn backup_restores_on_another_machine_with_keyring_or_passphrase() {
             reopened.unlock(Unlock::Keyring).unwrap();
         }
         assert_eq!(reopened.status().unwrap().protection.len(), 1);
-        let last = &reopened.activity(&ActivityFilter::default()).unwrap()[1];
+        let last = &reopened
+            .activity_log()
+            .list(&ActivityFilter::default())
+            .unwrap()[1];
         assert_eq!(last.action, "vault.restore");
         // Left no temporary files behind.
         let names: Vec<String> = std::fs::read_dir(target.path())

@@ -16,14 +16,18 @@ fn create_lock_open_unlock_with_keyring_and_passphrase() {
     v.lock();
     assert!(v.is_locked());
     assert!(matches!(
-        v.list_credentials(&Default::default()),
+        v.credentials().list(&Default::default()),
         Err(VaultError::Locked)
     ));
     drop(v);
     let v = Vault::open(dir.path(), Arc::new(ks.clone())).unwrap();
     assert!(v.is_locked());
     v.unlock(Unlock::Keyring).unwrap();
-    assert!(v.list_credentials(&Default::default()).unwrap().is_empty());
+    assert!(v
+        .credentials()
+        .list(&Default::default())
+        .unwrap()
+        .is_empty());
 
     let dir2 = tempfile::tempdir().unwrap();
     let v2 = create_with(dir2.path(), &ks, pass_protection());
@@ -44,13 +48,14 @@ fn create_lock_open_unlock_with_keyring_and_passphrase() {
         .unwrap();
     // The failed attempt was logged, and the log still verifies.
     let failed = v2
-        .activity(&ActivityFilter {
+        .activity_log()
+        .list(&ActivityFilter {
             action_prefix: Some("vault.unlock".into()),
             ..Default::default()
         })
         .unwrap();
     assert!(failed.iter().any(|e| e.outcome == "failure"));
-    assert!(v2.verify_activity().unwrap().is_ok());
+    assert!(v2.activity_log().verify().unwrap().is_ok());
 }
 
 #[test]
@@ -189,13 +194,16 @@ fn short_passphrases_are_refused() {
 fn auto_lock_setting_is_stored_and_bounded() {
     let (dir, ks, v) = new_vault();
     let a = admin(&v);
-    assert_eq!(v.auto_lock_secs().unwrap(), DEFAULT_AUTO_LOCK_SECS);
-    v.set_auto_lock_secs(&a, 120).unwrap();
-    assert!(v.set_auto_lock_secs(&a, 5).is_err());
+    assert_eq!(
+        v.settings().auto_lock_secs().unwrap(),
+        DEFAULT_AUTO_LOCK_SECS
+    );
+    v.settings().set_auto_lock_secs(&a, 120).unwrap();
+    assert!(v.settings().set_auto_lock_secs(&a, 5).is_err());
     drop(v);
     let v = Vault::open(dir.path(), Arc::new(ks)).unwrap();
     // Readable while locked: the app needs it before unlock.
-    assert_eq!(v.auto_lock_secs().unwrap(), 120);
+    assert_eq!(v.settings().auto_lock_secs().unwrap(), 120);
     assert_eq!(v.status().unwrap().auto_lock_secs, 120);
 }
 
@@ -206,12 +214,12 @@ fn vault_is_send_sync_and_usable_from_threads() {
     let (_dir, _ks, v) = new_vault();
     let a = admin(&v);
     for i in 0..4 {
-        v.import_credential(&a, credential(i)).unwrap();
+        v.credentials().import(&a, credential(i)).unwrap();
     }
     let handles: Vec<_> = (0..4)
         .map(|_| {
             let v = v.clone();
-            std::thread::spawn(move || v.list_credentials(&Default::default()).unwrap().len())
+            std::thread::spawn(move || v.credentials().list(&Default::default()).unwrap().len())
         })
         .collect();
     for h in handles {
@@ -263,7 +271,7 @@ fn idle_tracking_for_auto_lock() {
     let (_dir, _ks, v) = new_vault();
     std::thread::sleep(std::time::Duration::from_millis(30));
     assert!(v.idle_for() >= std::time::Duration::from_millis(30));
-    v.list_credentials(&Default::default()).unwrap();
+    v.credentials().list(&Default::default()).unwrap();
     assert!(v.idle_for() < std::time::Duration::from_millis(30));
     // Just used: the 600 s default does not lock.
     assert!(!v.lock_if_idle().unwrap());
@@ -283,12 +291,13 @@ fn two_handles_on_one_file_keep_one_valid_chain() {
         .map(|(w, v)| {
             std::thread::spawn(move || {
                 for i in 0..40 {
-                    v.record(NewActivity::new(
-                        Actor::Employee(format!("w{w}")),
-                        "test.concurrent",
-                        &i.to_string(),
-                    ))
-                    .unwrap();
+                    v.activity_log()
+                        .record(NewActivity::new(
+                            Actor::Employee(format!("w{w}")),
+                            "test.concurrent",
+                            &i.to_string(),
+                        ))
+                        .unwrap();
                 }
             })
         })
@@ -296,10 +305,11 @@ fn two_handles_on_one_file_keep_one_valid_chain() {
     for w in workers {
         w.join().unwrap();
     }
-    let r = v1.verify_activity().unwrap();
+    let r = v1.activity_log().verify().unwrap();
     assert!(r.is_ok(), "{r:?}");
     let n = v2
-        .activity(&ActivityFilter {
+        .activity_log()
+        .list(&ActivityFilter {
             action_prefix: Some("test.concurrent".into()),
             ..Default::default()
         })

@@ -24,14 +24,14 @@ fn os_keyring_protects_and_unlocks_the_vault() {
     )
     .unwrap_or_else(|e| panic!("OS keyring (Secret Service) needed for this test: {e}"));
     let a = admin(&v);
-    let c = v.import_credential(&a, credential(3)).unwrap();
+    let c = v.credentials().import(&a, credential(3)).unwrap();
     drop(v);
 
     // A fresh handle on the keyring, as after a restart.
     let v = Vault::open(dir.path(), Arc::new(OsKeyring::with_service(&service))).unwrap();
     v.unlock(Unlock::Keyring).unwrap();
     assert_eq!(
-        v.credential(&c.id).unwrap().raw.expose_secret(),
+        v.credentials().get(&c.id).unwrap().raw.expose_secret(),
         "eyJhbGciOiJFUzI1NiJ9.credential-3.sig"
     );
     // Switching to a passphrase removes the keyring entry.

@@ -10,32 +10,35 @@ fn credentials_roundtrip_filter_and_delete() {
     let (_dir, _ks, v) = new_vault();
     let a = admin(&v);
     let metas: Vec<_> = (0..6)
-        .map(|i| v.import_credential(&a, credential(i)).unwrap())
+        .map(|i| v.credentials().import(&a, credential(i)).unwrap())
         .collect();
-    let all = v.list_credentials(&CredentialFilter::default()).unwrap();
+    let all = v.credentials().list(&CredentialFilter::default()).unwrap();
     assert_eq!(all.len(), 6);
     let orgs = v
-        .list_credentials(&CredentialFilter {
+        .credentials()
+        .list(&CredentialFilter {
             credential_type: Some("NutsOrganizationCredential".into()),
             ..Default::default()
         })
         .unwrap();
     assert_eq!(orgs.len(), 3);
     let by_issuer = v
-        .list_credentials(&CredentialFilter {
+        .credentials()
+        .list(&CredentialFilter {
             issuer: Some("did:web:issuer1.example".into()),
             ..Default::default()
         })
         .unwrap();
     assert_eq!(by_issuer.len(), 2);
     let expired = v
-        .list_credentials(&CredentialFilter {
+        .credentials()
+        .list(&CredentialFilter {
             valid_at_ms: Some(4_100_000_000_000),
             ..Default::default()
         })
         .unwrap();
     assert!(expired.is_empty());
-    let c = v.credential(&metas[3].id).unwrap();
+    let c = v.credentials().get(&metas[3].id).unwrap();
     assert_eq!(
         c.raw.expose_secret(),
         "eyJhbGciOiJFUzI1NiJ9.credential-3.sig"
@@ -45,17 +48,18 @@ fn credentials_roundtrip_filter_and_delete() {
         !format!("{c:?}").contains("credential-3"),
         "Debug must redact the raw credential"
     );
-    v.delete_credential(&a, &metas[3].id).unwrap();
+    v.credentials().delete(&a, &metas[3].id).unwrap();
     assert!(matches!(
-        v.credential(&metas[3].id),
+        v.credentials().get(&metas[3].id),
         Err(VaultError::NotFound { .. })
     ));
     assert!(matches!(
-        v.delete_credential(&a, &metas[3].id),
+        v.credentials().delete(&a, &metas[3].id),
         Err(VaultError::NotFound { .. })
     ));
     let log = v
-        .activity(&ActivityFilter {
+        .activity_log()
+        .list(&ActivityFilter {
             subject: Some(metas[3].id.clone()),
             ..Default::default()
         })
@@ -64,18 +68,18 @@ fn credentials_roundtrip_filter_and_delete() {
         log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
         ["credential.delete", "credential.import"]
     );
-    assert!(v.verify_activity().unwrap().is_ok());
+    assert!(v.activity_log().verify().unwrap().is_ok());
 }
 
 #[test]
 fn generated_key_signs_es256_through_the_signer_trait() {
     let (_dir, _ks, v) = new_vault();
     let a = admin(&v);
-    let info = v.generate_key(&a, "org key", "organization").unwrap();
+    let info = v.keys().generate(&a, "org key", "organization").unwrap();
     assert_eq!(info.alg, "ES256");
     assert!(!info.public_jwk.contains_key("d"));
     assert_eq!(info.thumbprint, jwk_thumbprint(&info.public_jwk).unwrap());
-    let signer = v.signer(&info.id).unwrap();
+    let signer = v.keys().signer(&info.id).unwrap();
     assert_eq!(signer.algorithm(), "ES256");
     assert_eq!(signer.key_id(), info.thumbprint);
     let sig = signer.sign(b"header.payload").unwrap();
@@ -85,10 +89,11 @@ fn generated_key_signs_es256_through_the_signer_trait() {
     vk.verify(b"header.payload", &Signature::from_slice(&sig).unwrap())
         .unwrap();
     // kid can be set to a DID URL.
-    v.set_key_kid(&a, &info.id, "did:web:org.example#0")
+    v.keys()
+        .set_kid(&a, &info.id, "did:web:org.example#0")
         .unwrap();
     assert_eq!(
-        v.signer(&info.id).unwrap().key_id(),
+        v.keys().signer(&info.id).unwrap().key_id(),
         "did:web:org.example#0"
     );
     // Locked vault: the signer refuses.
@@ -103,7 +108,8 @@ fn import_jwk_and_pem_keys() {
     let a = admin(&v);
     let jwk = r#"{"kty":"EC","crv":"P-256","x":"gn5tuwlITf89ZcrnGpbGqbs35kJmhNzuI9Lj1gTGtN0","y":"SBvi4-B5PP-RWD08YuajzXKJccuzIUJytQjrResyIDg","d":"jpsQnnGQmL-YBIffH1136cLWlyrpRhp7qaz9_7ek7Nk"}"#;
     let info = v
-        .import_key(&a, "imported", "organization", &SecretString::from(jwk))
+        .keys()
+        .import(&a, "imported", "organization", &SecretString::from(jwk))
         .unwrap();
     assert_eq!(
         info.public_jwk["x"],
@@ -115,20 +121,22 @@ fn import_jwk_and_pem_keys() {
     );
     // The same key again is a duplicate.
     assert!(matches!(
-        v.import_key(&a, "again", "organization", &SecretString::from(jwk)),
+        v.keys()
+            .import(&a, "again", "organization", &SecretString::from(jwk)),
         Err(VaultError::Duplicate { .. })
     ));
     let sk = p256::SecretKey::random(&mut rand_core::OsRng);
     let pem = sk.to_pkcs8_pem(LineEnding::LF).unwrap();
     let info2 = v
-        .import_key(&a, "pem", "employee", &SecretString::from(pem.as_str()))
+        .keys()
+        .import(&a, "pem", "employee", &SecretString::from(pem.as_str()))
         .unwrap();
-    let sig = v.signer(&info2.id).unwrap().sign(b"m").unwrap();
+    let sig = v.keys().signer(&info2.id).unwrap().sign(b"m").unwrap();
     VerifyingKey::from(sk.public_key())
         .verify(b"m", &Signature::from_slice(&sig).unwrap())
         .unwrap();
     assert!(matches!(
-        v.import_key(
+        v.keys().import(
             &a,
             "bad",
             "x",
@@ -136,16 +144,17 @@ fn import_jwk_and_pem_keys() {
         ),
         Err(VaultError::InvalidInput(_))
     ));
-    assert_eq!(v.keys().unwrap().len(), 2);
+    assert_eq!(v.keys().list().unwrap().len(), 2);
 }
 
 #[test]
 fn roster_add_lookup_update_and_key_reference() {
     let (_dir, _ks, v) = new_vault();
     let a = admin(&v);
-    let key = v.generate_key(&a, "employee key", "employee").unwrap();
+    let key = v.keys().generate(&a, "employee key", "employee").unwrap();
     let e = v
-        .add_employee(
+        .employees()
+        .add(
             &a,
             NewEmployee {
                 identifier: "uzi:900012345".into(),
@@ -156,13 +165,14 @@ fn roster_add_lookup_update_and_key_reference() {
         .unwrap();
     assert!(e.active);
     let found = v
-        .employee_by_identifier(" uzi:900012345 ")
+        .employees()
+        .by_identifier(" uzi:900012345 ")
         .unwrap()
         .unwrap();
     assert_eq!(found, e);
-    assert_eq!(v.employee_by_identifier("uzi:1").unwrap(), None);
+    assert_eq!(v.employees().by_identifier("uzi:1").unwrap(), None);
     assert!(matches!(
-        v.add_employee(
+        v.employees().add(
             &a,
             NewEmployee {
                 identifier: "uzi:900012345".into(),
@@ -173,7 +183,7 @@ fn roster_add_lookup_update_and_key_reference() {
         Err(VaultError::Duplicate { .. })
     ));
     assert!(matches!(
-        v.add_employee(
+        v.employees().add(
             &a,
             NewEmployee {
                 identifier: "uzi:2".into(),
@@ -185,11 +195,12 @@ fn roster_add_lookup_update_and_key_reference() {
     ));
     // The key is in use.
     assert!(matches!(
-        v.delete_key(&a, &key.id),
+        v.keys().delete(&a, &key.id),
         Err(VaultError::InvalidInput(_))
     ));
     let upd = v
-        .update_employee(
+        .employees()
+        .update(
             &a,
             &e.id,
             EmployeeUpdate {
@@ -199,11 +210,14 @@ fn roster_add_lookup_update_and_key_reference() {
         )
         .unwrap();
     assert!(!upd.active);
-    assert_eq!(v.employee(&e.id).unwrap().personal["name"], "J. de Vries");
-    assert_eq!(v.employees().unwrap().len(), 1);
-    v.remove_employee(&a, &e.id).unwrap();
-    v.delete_key(&a, &key.id).unwrap();
-    assert!(v.employees().unwrap().is_empty());
+    assert_eq!(
+        v.employees().get(&e.id).unwrap().personal["name"],
+        "J. de Vries"
+    );
+    assert_eq!(v.employees().list().unwrap().len(), 1);
+    v.employees().remove(&a, &e.id).unwrap();
+    v.keys().delete(&a, &key.id).unwrap();
+    assert!(v.employees().list().unwrap().is_empty());
 }
 
 #[test]
@@ -216,33 +230,37 @@ fn tokens_roundtrip_and_expiry() {
             .as_millis() as i64,
     );
     let id = v
-        .put_token(NewToken {
+        .tokens()
+        .put(NewToken {
             kind: "access_token".into(),
             audience: "https://as.example|scope".into(),
             expires_at_ms: Some(now + 60_000),
             value: SecretString::from("tok-123"),
         })
         .unwrap();
-    v.put_token(NewToken {
-        kind: "access_token".into(),
-        audience: "https://as.example|old".into(),
-        expires_at_ms: Some(1),
-        value: SecretString::from("expired"),
-    })
-    .unwrap();
+    v.tokens()
+        .put(NewToken {
+            kind: "access_token".into(),
+            audience: "https://as.example|old".into(),
+            expires_at_ms: Some(1),
+            value: SecretString::from("expired"),
+        })
+        .unwrap();
     let t = v
-        .find_token("access_token", "https://as.example|scope")
+        .tokens()
+        .find("access_token", "https://as.example|scope")
         .unwrap()
         .unwrap();
     assert_eq!(t.value.expose_secret(), "tok-123");
     assert_eq!(t.id, id);
     assert!(v
-        .find_token("access_token", "https://as.example|old")
+        .tokens()
+        .find("access_token", "https://as.example|old")
         .unwrap()
         .is_none());
-    assert_eq!(v.purge_expired_tokens().unwrap(), 1);
-    assert!(v.delete_token(&id).unwrap());
-    assert!(!v.delete_token(&id).unwrap());
+    assert_eq!(v.tokens().purge_expired().unwrap(), 1);
+    assert!(v.tokens().delete(&id).unwrap());
+    assert!(!v.tokens().delete(&id).unwrap());
 }
 
 #[test]
@@ -250,7 +268,7 @@ fn custom_transaction_seals_and_records_atomically() {
     let (_dir, _ks, v) = new_vault();
     // A failing transaction leaves neither its change nor its activity entry.
     let before = v.status().unwrap().activity_entries;
-    let r: Result<()> = v.transaction(|tx| {
+    let r: Result<()> = v.with_tx(|tx| {
         tx.record(NewActivity::new(
             Actor::Employee("e1".into()),
             "presentation.send",
@@ -264,9 +282,9 @@ fn custom_transaction_seals_and_records_atomically() {
     });
     assert!(r.is_err());
     assert_eq!(v.status().unwrap().activity_entries, before);
-    assert_eq!(v.setting("x").unwrap(), None);
+    assert_eq!(v.settings().get("x").unwrap(), None);
     let sealed = v
-        .transaction(|tx| {
+        .with_tx(|tx| {
             tx.record(NewActivity::new(
                 Actor::Employee("e1".into()),
                 "presentation.send",
@@ -276,11 +294,54 @@ fn custom_transaction_seals_and_records_atomically() {
         })
         .unwrap();
     let plain = v
-        .transaction(|tx| {
+        .with_tx(|tx| {
             tx.open("settings", "x", "value", &sealed)
                 .map(|p| p.to_vec())
         })
         .unwrap();
     assert_eq!(plain, b"hello");
     assert_eq!(v.status().unwrap().activity_entries, before + 1);
+}
+
+#[test]
+fn repositories_share_one_transaction() {
+    let (_dir, _ks, v) = new_vault();
+    let a = admin(&v);
+    let before = v.status().unwrap();
+    // Changes through several repositories in one transaction roll back together.
+    let r: Result<()> = v.with_tx(|tx| {
+        let key = tx.keys().generate(&a, "employee", "employee")?;
+        tx.employees().add(
+            &a,
+            NewEmployee {
+                identifier: "uzi:900012345".into(),
+                personal: serde_json::json!({"name": "J. de Vries"}),
+                key_id: Some(key.id.clone()),
+            },
+        )?;
+        assert_eq!(
+            tx.employees().list()?.len(),
+            1,
+            "visible inside the transaction"
+        );
+        Err(VaultError::InvalidInput("abort".into()))
+    });
+    assert!(r.is_err());
+    let after = v.status().unwrap();
+    assert_eq!(
+        (after.keys, after.employees, after.activity_entries),
+        (before.keys, before.employees, before.activity_entries)
+    );
+    // And commit together.
+    let key = v
+        .with_tx(|tx| {
+            let key = tx.keys().generate(&a, "employee", "employee")?;
+            tx.keys()
+                .set_kid(&a, &key.id, "did:web:example.com#employee")?;
+            tx.keys().get(&key.id)
+        })
+        .unwrap();
+    assert_eq!(key.kid.as_deref(), Some("did:web:example.com#employee"));
+    assert_eq!(v.keys().list().unwrap(), vec![key]);
+    assert!(v.activity_log().verify().unwrap().is_ok());
 }

@@ -22,11 +22,12 @@ fn fixture() -> Fixture {
     let (dir, ks, v) = new_vault();
     let a = admin(&v);
     let creds = (0..2)
-        .map(|i| v.import_credential(&a, credential(i)).unwrap())
+        .map(|i| v.credentials().import(&a, credential(i)).unwrap())
         .collect();
-    let key = v.generate_key(&a, "k", "organization").unwrap();
+    let key = v.keys().generate(&a, "k", "organization").unwrap();
     let emp = v
-        .add_employee(
+        .employees()
+        .add(
             &a,
             NewEmployee {
                 identifier: "uzi:1".into(),
@@ -36,7 +37,8 @@ fn fixture() -> Fixture {
         )
         .unwrap();
     let token = v
-        .put_token(NewToken {
+        .tokens()
+        .put(NewToken {
             kind: "access_token".into(),
             audience: "aud".into(),
             expires_at_ms: None,
@@ -119,11 +121,12 @@ fn any_flipped_byte_in_any_sealed_value_is_detected() {
     let f = fixture();
     let cid = f.creds[0].id.clone();
     flip_every_byte(&f, "credentials", "raw", &cid, &|v| {
-        v.credential(&cid).map(|_| ())
+        v.credentials().get(&cid).map(|_| ())
     });
     let kid = f.key.id.clone();
     flip_every_byte(&f, "keys", "private_key", &kid, &|v| {
-        v.signer(&kid)?
+        v.keys()
+            .signer(&kid)?
             .sign(b"m")
             .map(|_| ())
             .map_err(|_| VaultError::Tampered {
@@ -134,12 +137,12 @@ fn any_flipped_byte_in_any_sealed_value_is_detected() {
     });
     // The signer error hides the variant; check it directly once more.
     {
-        let signer = f.v.signer(&kid).unwrap();
+        let signer = f.v.keys().signer(&kid).unwrap();
         let c = raw_conn(f.dir.path());
         let mut b = get_blob(&c, "keys", "private_key", &kid);
         b[30] ^= 1;
         set_blob(&c, "keys", "private_key", &kid, &b);
-        assert_tampered(f.v.signer(&kid), "signer over a damaged key");
+        assert_tampered(f.v.keys().signer(&kid), "signer over a damaged key");
         let err = signer.sign(b"m").unwrap_err();
         assert!(err.to_string().contains("failed authentication"), "{err}");
         b[30] ^= 1;
@@ -147,10 +150,12 @@ fn any_flipped_byte_in_any_sealed_value_is_detected() {
     }
     let eid = f.emp.id.clone();
     flip_every_byte(&f, "employees", "personal", &eid, &|v| {
-        v.employee(&eid).map(|_| ())
+        v.employees().get(&eid).map(|_| ())
     });
     let tid = f.token.clone();
-    flip_every_byte(&f, "tokens", "value", &tid, &|v| v.token(&tid).map(|_| ()));
+    flip_every_byte(&f, "tokens", "value", &tid, &|v| {
+        v.tokens().get(&tid).map(|_| ())
+    });
 }
 
 #[test]
@@ -183,17 +188,17 @@ fn ciphertexts_swapped_between_rows_are_detected() {
     let cb = get_blob(&c, "credentials", "raw", b);
     set_blob(&c, "credentials", "raw", a, &cb);
     set_blob(&c, "credentials", "raw", b, &ca);
-    assert_tampered(f.v.credential(a), "swapped a");
-    assert_tampered(f.v.credential(b), "swapped b");
+    assert_tampered(f.v.credentials().get(a), "swapped a");
+    assert_tampered(f.v.credentials().get(b), "swapped b");
     set_blob(&c, "credentials", "raw", a, &ca);
     set_blob(&c, "credentials", "raw", b, &cb);
     // Moved to another table/column: a credential ciphertext as a token value.
     let tv = get_blob(&c, "tokens", "value", &f.token);
     set_blob(&c, "tokens", "value", &f.token, &ca);
-    assert_tampered(f.v.token(&f.token), "moved across tables");
+    assert_tampered(f.v.tokens().get(&f.token), "moved across tables");
     set_blob(&c, "tokens", "value", &f.token, &tv);
     assert_eq!(
-        f.v.credential(a).unwrap().raw.expose_secret(),
+        f.v.credentials().get(a).unwrap().raw.expose_secret(),
         "eyJhbGciOiJFUzI1NiJ9.credential-0.sig"
     );
 }
@@ -203,29 +208,31 @@ fn roster_clear_columns_cannot_be_flipped_or_swapped() {
     let f = fixture();
     let a = admin(&f.v);
     let e2 =
-        f.v.add_employee(
+        f.v.employees()
+            .add(
+                &a,
+                NewEmployee {
+                    identifier: "uzi:2".into(),
+                    personal: serde_json::json!({"name": "B"}),
+                    key_id: None,
+                },
+            )
+            .unwrap();
+    f.v.employees()
+        .update(
             &a,
-            NewEmployee {
-                identifier: "uzi:2".into(),
-                personal: serde_json::json!({"name": "B"}),
-                key_id: None,
+            &e2.id,
+            EmployeeUpdate {
+                active: Some(false),
+                ..Default::default()
             },
         )
         .unwrap();
-    f.v.update_employee(
-        &a,
-        &e2.id,
-        EmployeeUpdate {
-            active: Some(false),
-            ..Default::default()
-        },
-    )
-    .unwrap();
     let c = raw_conn(f.dir.path());
     // Re-activating a deactivated employee in the file is caught.
     c.execute("UPDATE employees SET active = 1 WHERE id = ?1", [&e2.id])
         .unwrap();
-    assert_tampered(f.v.employee(&e2.id), "active flag");
+    assert_tampered(f.v.employees().get(&e2.id), "active flag");
     c.execute("UPDATE employees SET active = 0 WHERE id = ?1", [&e2.id])
         .unwrap();
     // Swapping the lookup hashes makes uzi:1 find employee 2: caught.
@@ -250,7 +257,7 @@ fn roster_clear_columns_cannot_be_flipped_or_swapped() {
         f.emp.id, e2.id
     ))
     .unwrap();
-    assert_tampered(f.v.employee_by_identifier("uzi:1"), "swapped hashes");
+    assert_tampered(f.v.employees().by_identifier("uzi:1"), "swapped hashes");
 }
 
 fn unprotect(c: &rusqlite::Connection) {
@@ -262,7 +269,7 @@ fn unprotect(c: &rusqlite::Connection) {
 fn activity_edit_delete_reorder_are_detected_by_verify() {
     for attack in ["edit", "edit_detail", "delete", "reorder", "truncate"] {
         let f = fixture();
-        let before = f.v.verify_activity().unwrap();
+        let before = f.v.activity_log().verify().unwrap();
         assert!(before.is_ok(), "{before:?}");
         let n = before.entries;
         assert!(n >= 6);
@@ -302,7 +309,7 @@ fn activity_edit_delete_reorder_are_detected_by_verify() {
                 n
             }
         };
-        let report = f.v.verify_activity().unwrap();
+        let report = f.v.activity_log().verify().unwrap();
         let bad = report
             .first_bad
             .unwrap_or_else(|| panic!("{attack} not detected"));
@@ -315,11 +322,11 @@ fn locked_verify_checks_the_chain_and_says_anchor_was_not_checked() {
     let f = fixture();
     drop(f.v);
     let v = Vault::open(f.dir.path(), Arc::new(f.ks.clone())).unwrap();
-    let r = v.verify_activity().unwrap();
+    let r = v.activity_log().verify().unwrap();
     assert!(r.is_ok());
     assert!(!r.anchor_checked);
     v.unlock(Unlock::Keyring).unwrap();
-    assert!(v.verify_activity().unwrap().anchor_checked);
+    assert!(v.activity_log().verify().unwrap().anchor_checked);
 }
 
 #[test]
@@ -333,19 +340,19 @@ fn clear_metadata_settings_and_admin_verifier_are_authenticated() {
         [id],
     )
     .unwrap();
-    assert_tampered(f.v.credential(id), "edited issuer");
+    assert_tampered(f.v.credentials().get(id), "edited issuer");
     c.execute(
         "UPDATE credentials SET issuer = ?1 WHERE id = ?2",
         [&f.creds[0].issuer, id],
     )
     .unwrap();
-    f.v.credential(id).unwrap();
+    f.v.credentials().get(id).unwrap();
     c.execute(
         "UPDATE credentials SET types = '[\"VerifiableCredential\",\"NutsUraCredential\"]' WHERE id = ?1",
         [id],
     )
     .unwrap();
-    assert_tampered(f.v.credential(id), "edited types");
+    assert_tampered(f.v.credentials().get(id), "edited types");
 
     // A key's public JWK or thumbprint edited in the file.
     let kid = &f.key.id;
@@ -355,14 +362,14 @@ fn clear_metadata_settings_and_admin_verifier_are_authenticated() {
         })
         .unwrap();
     let other = admin(&f.v);
-    let k2 = f.v.generate_key(&other, "k2", "organization").unwrap();
+    let k2 = f.v.keys().generate(&other, "k2", "organization").unwrap();
     let jwk2 = serde_json::to_string(&k2.public_jwk).unwrap();
     c.execute(
         "UPDATE keys SET public_jwk = ?1 WHERE id = ?2",
         [&jwk2, kid],
     )
     .unwrap();
-    assert_tampered(f.v.signer(kid), "swapped public JWK");
+    assert_tampered(f.v.keys().signer(kid), "swapped public JWK");
     c.execute(
         "UPDATE keys SET public_jwk = ?1, thumbprint = ?2 WHERE id = ?3",
         [&jwk2, &k2.thumbprint, kid],
@@ -370,24 +377,25 @@ fn clear_metadata_settings_and_admin_verifier_are_authenticated() {
     .unwrap_err(); // thumbprints are unique
     c.execute("UPDATE keys SET public_jwk = ?1 WHERE id = ?2", [&jwk, kid])
         .unwrap();
-    f.v.signer(kid).unwrap();
+    f.v.keys().signer(kid).unwrap();
 
     // Policy edited in the file.
     let a = admin(&f.v);
-    f.v.put_setting(&a, "policy", &serde_json::json!({"allowed": ["a"]}))
+    f.v.settings()
+        .put(&a, "policy", &serde_json::json!({"allowed": ["a"]}))
         .unwrap();
     c.execute(
         "UPDATE settings SET value = '{\"allowed\":[\"a\",\"evil\"]}' WHERE name = 'policy'",
         [],
     )
     .unwrap();
-    assert_tampered(f.v.setting("policy"), "edited policy");
+    assert_tampered(f.v.settings().get("policy"), "edited policy");
     c.execute(
         "UPDATE settings SET value = '86400' WHERE name = 'auto_lock_secs'",
         [],
     )
     .unwrap();
-    assert_tampered(f.v.auto_lock_secs(), "edited auto-lock");
+    assert_tampered(f.v.settings().auto_lock_secs(), "edited auto-lock");
 
     // The administrator verifier replaced by one of a passphrase the attacker knows (taken
     // from another vault, where the attacker chose it): refused, not accepted.
