@@ -213,7 +213,7 @@ pub fn check_base_url(base_url: &str) -> Result<Url> {
 /// The organization identity, if set up. Needs the vault unlocked (the setting's MAC is
 /// checked).
 pub fn organization(vault: &Vault) -> Result<Option<OrgInfo>> {
-    match vault.setting(SETTING_ORGANIZATION)? {
+    match vault.settings().get(SETTING_ORGANIZATION)? {
         None => Ok(None),
         Some(v) => serde_json::from_value(v).map(Some).map_err(|e| {
             IdentityError::Protocol(format!("stored organization identity is unreadable: {e}"))
@@ -228,7 +228,7 @@ pub fn require_organization(vault: &Vault) -> Result<OrgInfo> {
 
 /// The organization's signer (its `kid` is the DID URL).
 pub fn organization_signer(vault: &Vault, org: &OrgInfo) -> Result<VaultSigner> {
-    let signer = vault.signer(&org.key_id)?;
+    let signer = vault.keys().signer(&org.key_id)?;
     if signer.info().thumbprint != org.key_thumbprint {
         return Err(IdentityError::Protocol(
             "the organization key in the vault differs from the published identity".into(),
@@ -272,10 +272,12 @@ pub fn init_organization(vault: &Vault, admin: &AdminSession, setup: OrgSetup) -
         }
         None => metadata::default_org_did(&base).map_err(IdentityError::protocol)?,
     };
-    let key = vault.generate_key(admin, "organization", ORG_KEY_PURPOSE)?;
+    let key = vault
+        .keys()
+        .generate(admin, "organization", ORG_KEY_PURPOSE)?;
     let result = (|| {
         let kid = did.with_fragment(&key.thumbprint);
-        vault.set_key_kid(admin, &key.id, kid.as_str())?;
+        vault.keys().set_kid(admin, &key.id, kid.as_str())?;
         let now = now_ms();
         let mut info = OrgInfo {
             subject: setup.subject.clone(),
@@ -303,14 +305,14 @@ pub fn init_organization(vault: &Vault, admin: &AdminSession, setup: OrgSetup) -
     })();
     if result.is_err() {
         // Do not leave an orphan key behind a failed setup.
-        let _ = vault.delete_key(admin, &key.id);
+        let _ = vault.keys().delete(admin, &key.id);
     }
     result
 }
 
 fn store(vault: &Vault, admin: &AdminSession, info: &OrgInfo) -> Result<()> {
     let value = serde_json::to_value(info).map_err(IdentityError::protocol)?;
-    vault.put_setting(admin, SETTING_ORGANIZATION, &value)?;
+    vault.settings().put(admin, SETTING_ORGANIZATION, &value)?;
     Ok(())
 }
 
@@ -320,11 +322,13 @@ fn store(vault: &Vault, admin: &AdminSession, info: &OrgInfo) -> Result<()> {
 pub fn rotate_organization_key(vault: &Vault, admin: &AdminSession) -> Result<OrgInfo> {
     let mut info = require_organization(vault)?;
     let did = Did::parse(&info.did).map_err(IdentityError::protocol)?;
-    let key = vault.generate_key(admin, "organization", ORG_KEY_PURPOSE)?;
+    let key = vault
+        .keys()
+        .generate(admin, "organization", ORG_KEY_PURPOSE)?;
     let old = info.key_id.clone();
     let kid = did.with_fragment(&key.thumbprint);
     let stored = (|| {
-        vault.set_key_kid(admin, &key.id, kid.as_str())?;
+        vault.keys().set_kid(admin, &key.id, kid.as_str())?;
         info.kid = kid.to_string();
         info.key_id = key.id.clone();
         info.key_thumbprint = key.thumbprint.clone();
@@ -334,10 +338,10 @@ pub fn rotate_organization_key(vault: &Vault, admin: &AdminSession) -> Result<Or
         store(vault, admin, &info)
     })();
     if let Err(e) = stored {
-        let _ = vault.delete_key(admin, &key.id);
+        let _ = vault.keys().delete(admin, &key.id);
         return Err(e);
     }
-    vault.delete_key(admin, &old)?;
+    vault.keys().delete(admin, &old)?;
     Ok(info)
 }
 
@@ -422,8 +426,8 @@ pub fn publish(
         .map_err(io(format!("writing {}", readme_path.display())))?;
     info.published_at_ms = Some(now_ms());
     let value = serde_json::to_value(&info).map_err(IdentityError::protocol)?;
-    vault.put_setting(admin, SETTING_ORGANIZATION, &value)?;
-    vault.record(
+    vault.settings().put(admin, SETTING_ORGANIZATION, &value)?;
+    vault.activity_log().record(
         NewActivity::new(Actor::Admin, "org.publish", &info.did).detail(serde_json::json!({
             "kid": info.kid,
             "files": written.iter().map(|f| f.path.clone()).collect::<Vec<_>>(),
@@ -509,7 +513,7 @@ pub(crate) mod tests {
         assert_eq!(org.kid, format!("{}#{}", org.did, org.key_thumbprint));
         assert!(org.did_document_url.ends_with("/did.json"));
         assert!(org.needs_publication());
-        let key = v.key_info(&org.key_id).unwrap();
+        let key = v.keys().get(&org.key_id).unwrap();
         assert_eq!(key.kid.as_deref(), Some(org.kid.as_str()));
         assert_eq!(organization(&v).unwrap(), Some(org.clone()));
         let again = init_organization(
@@ -522,9 +526,10 @@ pub(crate) mod tests {
             },
         );
         assert!(matches!(again, Err(IdentityError::OrganizationExists(_))));
-        assert_eq!(v.keys().unwrap().len(), 1);
+        assert_eq!(v.keys().list().unwrap().len(), 1);
         let log = v
-            .activity(&ActivityFilter {
+            .activity_log()
+            .list(&ActivityFilter {
                 action_prefix: Some("key.".into()),
                 ..Default::default()
             })
@@ -567,7 +572,7 @@ pub(crate) mod tests {
             .unwrap_err();
             assert!(e.to_string().contains(expect), "{subject} {base}: {e}");
         }
-        assert!(v.keys().unwrap().is_empty());
+        assert!(v.keys().list().unwrap().is_empty());
         let custom = init_organization(
             &v,
             &admin,
@@ -621,7 +626,7 @@ pub(crate) mod tests {
         let rotated = rotate_organization_key(&v, &admin).unwrap();
         assert_ne!(rotated.kid, org.kid);
         assert!(rotated.needs_publication());
-        assert!(v.key_info(&org.key_id).is_err(), "old key deleted");
+        assert!(v.keys().get(&org.key_id).is_err(), "old key deleted");
         let mut fresh = StaticDidResolver::new();
         fresh.insert(own_did_document(&rotated).unwrap()).unwrap();
         assert!(rt
@@ -634,7 +639,8 @@ pub(crate) mod tests {
             .unwrap();
         assert_eq!(st.kid.as_str(), rotated.kid);
         let published = v
-            .activity(&ActivityFilter {
+            .activity_log()
+            .list(&ActivityFilter {
                 action_prefix: Some("org.publish".into()),
                 ..Default::default()
             })

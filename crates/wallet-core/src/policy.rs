@@ -101,7 +101,7 @@ impl ServicePolicy {
     /// Reads the policy (empty when none was saved). Needs the vault unlocked for the MAC
     /// check to mean anything; a tampered setting is an error.
     pub fn load(vault: &Vault) -> Result<Self, PolicyError> {
-        match vault.setting(SETTING_POLICY)? {
+        match vault.settings().get(SETTING_POLICY)? {
             None => Ok(Self::default()),
             Some(v) => serde_json::from_value(v)
                 .map_err(|e| PolicyError::Invalid(format!("stored policy is unreadable: {e}"))),
@@ -111,7 +111,7 @@ impl ServicePolicy {
     /// Saves the policy (administrator).
     pub fn save(&self, vault: &Vault, admin: &AdminSession) -> Result<(), PolicyError> {
         let v = serde_json::to_value(self).map_err(|e| PolicyError::Invalid(e.to_string()))?;
-        vault.put_setting(admin, SETTING_POLICY, &v)?;
+        vault.settings().put(admin, SETTING_POLICY, &v)?;
         Ok(())
     }
 

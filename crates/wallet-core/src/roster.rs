@@ -118,7 +118,7 @@ pub fn add_employee(
     let identifier = check_field("identifier", &entry.identifier)?;
     let name = check_field("name", &entry.name)?;
     let role = check_field("role", &entry.role)?;
-    if let Some(e) = vault.employee_by_identifier(&identifier)? {
+    if let Some(e) = vault.employees().by_identifier(&identifier)? {
         return Err(VaultError::Duplicate {
             kind: "employee",
             id: e.id,
@@ -126,12 +126,16 @@ pub fn add_employee(
         .into());
     }
     // The key label is stored in the clear: no personal data in it.
-    let key = vault.generate_key(admin, "employee", EMPLOYEE_KEY_PURPOSE)?;
+    let key = vault
+        .keys()
+        .generate(admin, "employee", EMPLOYEE_KEY_PURPOSE)?;
     let added = (|| {
         let jwk = Jwk::from_map(key.public_jwk.clone()).map_err(IdentityError::protocol)?;
         let did = did::jwk::create(&jwk).map_err(IdentityError::protocol)?;
-        vault.set_key_kid(admin, &key.id, did::jwk::key_id(&did).as_str())?;
-        let e = vault.add_employee(
+        vault
+            .keys()
+            .set_kid(admin, &key.id, did::jwk::key_id(&did).as_str())?;
+        let e = vault.employees().add(
             admin,
             NewEmployee {
                 identifier,
@@ -142,7 +146,7 @@ pub fn add_employee(
         Ok(EmployeeView::from_employee(&e))
     })();
     if added.is_err() {
-        let _ = vault.delete_key(admin, &key.id);
+        let _ = vault.keys().delete(admin, &key.id);
     }
     added
 }
@@ -150,7 +154,8 @@ pub fn add_employee(
 /// The roster. Needs the vault unlocked.
 pub fn list_employees(vault: &Vault) -> Result<Vec<EmployeeView>> {
     Ok(vault
-        .employees()?
+        .employees()
+        .list()?
         .iter()
         .map(EmployeeView::from_employee)
         .collect())
@@ -158,10 +163,10 @@ pub fn list_employees(vault: &Vault) -> Result<Vec<EmployeeView>> {
 
 /// Finds a roster entry by identifier, else by vault id.
 pub fn find_employee(vault: &Vault, id_or_identifier: &str) -> Result<Employee> {
-    if let Some(e) = vault.employee_by_identifier(id_or_identifier)? {
+    if let Some(e) = vault.employees().by_identifier(id_or_identifier)? {
         return Ok(e);
     }
-    match vault.employee(id_or_identifier.trim()) {
+    match vault.employees().get(id_or_identifier.trim()) {
         Err(VaultError::NotFound { .. }) => Err(IdentityError::InvalidInput(format!(
             "no employee with identifier or id {id_or_identifier:?}"
         ))),
@@ -185,7 +190,7 @@ pub fn update_employee(
     if let Some(r) = role {
         personal["role"] = json!(check_field("role", r)?);
     }
-    let e = vault.update_employee(
+    let e = vault.employees().update(
         admin,
         &e.id,
         EmployeeUpdate {
@@ -198,7 +203,7 @@ pub fn update_employee(
 
 fn set_active(vault: &Vault, admin: &AdminSession, id: &str, active: bool) -> Result<EmployeeView> {
     let e = find_employee(vault, id)?;
-    let e = vault.update_employee(
+    let e = vault.employees().update(
         admin,
         &e.id,
         EmployeeUpdate {
@@ -232,7 +237,8 @@ fn check_validity(secs: i64) -> Result<i64> {
 /// The administrator-set validity of employee credentials (default 1 hour).
 pub fn credential_validity(vault: &Vault) -> Result<i64> {
     Ok(vault
-        .setting(SETTING_EMPLOYEE_VALIDITY)?
+        .settings()
+        .get(SETTING_EMPLOYEE_VALIDITY)?
         .and_then(|v| v.as_i64())
         .unwrap_or(DEFAULT_VALIDITY_SECS))
 }
@@ -240,7 +246,9 @@ pub fn credential_validity(vault: &Vault) -> Result<i64> {
 /// Sets the validity of employee credentials (60 s to 24 h). Administrator action.
 pub fn set_credential_validity(vault: &Vault, admin: &AdminSession, secs: i64) -> Result<()> {
     let secs = check_validity(secs)?;
-    vault.put_setting(admin, SETTING_EMPLOYEE_VALIDITY, &json!(secs))?;
+    vault
+        .settings()
+        .put(admin, SETTING_EMPLOYEE_VALIDITY, &json!(secs))?;
     Ok(())
 }
 
@@ -298,7 +306,7 @@ pub fn issue_employee_credential(
     };
     let e = find_employee(vault, id_or_identifier)?;
     if !e.active {
-        let _ = vault.record(
+        let _ = vault.activity_log().record(
             NewActivity::new(actor_for(&e), "employee.credential.issue", &e.id)
                 .outcome(wallet_vault::Outcome::Failure)
                 .detail(json!({ "reason": "deactivated" })),
@@ -312,7 +320,7 @@ pub fn issue_employee_credential(
         .key_id
         .clone()
         .ok_or_else(|| IdentityError::Protocol(format!("employee {} has no key", e.identifier)))?;
-    let key = vault.key_info(&key_id)?;
+    let key = vault.keys().get(&key_id)?;
     let key_did =
         did::jwk::create(&Jwk::from_map(key.public_jwk).map_err(IdentityError::protocol)?)
             .map_err(IdentityError::protocol)?;
@@ -338,7 +346,7 @@ pub fn issue_employee_credential(
         .and_then(|j| j.claims().ok())
         .and_then(|c| c.get("jti").and_then(|v| v.as_str()).map(str::to_owned))
         .unwrap_or_default();
-    vault.record(
+    vault.activity_log().record(
         NewActivity::new(actor_for(&e), "employee.credential.issue", &e.id).detail(json!({
             "jti": jti, "exp": now + validity, "validity_secs": validity,
         })),
@@ -390,7 +398,11 @@ mod tests {
         )
         .unwrap_err();
         assert!(empty.to_string().contains("role must not be empty"));
-        assert_eq!(v.keys().unwrap().len(), 2, "no key left by refused adds");
+        assert_eq!(
+            v.keys().list().unwrap().len(),
+            2,
+            "no key left by refused adds"
+        );
         let list = list_employees(&v).unwrap();
         assert_eq!(list, vec![a.clone(), b.clone()]);
         let off = deactivate_employee(&v, &admin, "jan@zorg.example").unwrap();
@@ -400,7 +412,8 @@ mod tests {
         assert_eq!(renamed.role, "Verpleegkundige");
         assert!(find_employee(&v, "nobody").is_err());
         let log = v
-            .activity(&ActivityFilter {
+            .activity_log()
+            .list(&ActivityFilter {
                 action_prefix: Some("employee.".into()),
                 ..Default::default()
             })
@@ -466,7 +479,8 @@ mod tests {
             "{refused}"
         );
         let log = v
-            .activity(&ActivityFilter {
+            .activity_log()
+            .list(&ActivityFilter {
                 action_prefix: Some("employee.credential.issue".into()),
                 ..Default::default()
             })

@@ -253,7 +253,7 @@ impl WalletSession {
     /// Sets the idle time before auto-lock (administrator).
     pub fn set_auto_lock_secs(&self, secs: u64) -> Result<SessionStatus, VaultError> {
         self.with_admin("change the auto-lock time", |v, s| {
-            v.set_auto_lock_secs(s, secs)
+            v.settings().set_auto_lock_secs(s, secs)
         })?;
         self.status()
     }
@@ -281,7 +281,7 @@ impl WalletSession {
 
     /// Activity log entries, newest first.
     pub fn activity(&self, filter: &ActivityFilter) -> Result<Vec<ActivityEntry>, VaultError> {
-        self.vault()?.activity(filter)
+        self.vault()?.activity_log().list(filter)
     }
 
     /// Activity entries matching a UI query, newest first, at most `limit` (default 500).
@@ -298,7 +298,7 @@ impl WalletSession {
 
     /// Checks the activity log's hash chain.
     pub fn verify_activity(&self) -> Result<AuditReport, VaultError> {
-        self.vault()?.verify_activity()
+        self.vault()?.activity_log().verify()
     }
 }
 
