@@ -3,6 +3,7 @@
 //! This crate must never depend on Tauri or WebKit: the app shell in `src-tauri/` is a thin
 //! adapter over it, and the CLI uses it headless.
 
+pub mod access_policy;
 pub mod build_info;
 pub mod credentials;
 pub mod deeplink;
@@ -12,6 +13,8 @@ pub mod oauth;
 pub mod openid4vp;
 pub mod org;
 pub mod paths;
-pub mod policy;
+/// Old name of [`access_policy`], kept until every caller uses the new one.
+#[doc(hidden)]
+pub use access_policy as policy;
 pub mod roster;
 pub mod session;
