@@ -6,26 +6,26 @@ use tauri::{AppHandle, Emitter, Manager, Runtime};
 use crate::ipc::dto::INCOMING_REQUEST_EVENT;
 use crate::state::AppState;
 
-/// Records the link, tells the UI and brings the window forward.
+/// Records the link in the runtime's inbox (parsed once, there), tells the UI and brings the
+/// window forward.
 pub fn deliver<R: Runtime>(app: &AppHandle<R>, link: &str) {
     let state = app.state::<AppState>();
-    let req = state.receive_link(link);
+    let received = state.receive_link(link);
     // The link itself is not secret (request by reference) but can be long; log its outcome.
-    tracing::info!(id = req.id, outcome = ?outcome_kind(&req.outcome), "incoming nuts-wallet link");
+    let outcome = if received.parsed.is_ok() {
+        "authorize"
+    } else {
+        "invalid"
+    };
+    tracing::info!(id = received.id, outcome, "incoming nuts-wallet link");
+    let req = crate::ipc::presentation::incoming_request(received);
     if let Err(e) = app.emit(INCOMING_REQUEST_EVENT, &req) {
         tracing::warn!(error = %e, "could not notify the UI of an incoming link");
     }
     focus_main(app);
 }
 
-/// Shows and focuses the main window (second launch, or a link arrived).
-pub fn focus_main<R: Runtime>(app: &AppHandle<R>) {
-    if let Some(w) = app.get_webview_window("main") {
-        let _ = w.unminimize();
-        let _ = w.show();
-        let _ = w.set_focus();
-    }
-}
+pub use crate::window::focus_main;
 
 /// Arguments that look like our links but that the deep-link plugin drops because they do not
 /// parse as URLs; we still report them, so the user sees why nothing happened.
@@ -35,13 +35,6 @@ pub fn unparseable_links(args: &[String]) -> impl Iterator<Item = &String> {
             .is_some_and(|p| p.eq_ignore_ascii_case("nuts-wallet:"))
             && url::Url::parse(a).is_err()
     })
-}
-
-fn outcome_kind(o: &crate::ipc::dto::IncomingOutcome) -> &'static str {
-    match o {
-        crate::ipc::dto::IncomingOutcome::Authorize { .. } => "authorize",
-        crate::ipc::dto::IncomingOutcome::Invalid { .. } => "invalid",
-    }
 }
 
 #[cfg(test)]

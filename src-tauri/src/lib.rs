@@ -5,9 +5,10 @@
 
 pub mod deep_link;
 pub mod ipc;
-pub mod presentation;
+pub mod service_prompt;
 pub mod services;
 pub mod state;
+pub mod window;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,7 +75,7 @@ fn spawn_auto_lock<R: Runtime>(app: tauri::AppHandle<R>) {
         std::thread::sleep(Duration::from_secs(5));
         let state = app.state::<AppState>();
         if state.session.lock_if_idle() {
-            state.presentations().clear();
+            state.close_consents();
             tracing::info!("vault locked after idle time");
             let _ = app.emit(ipc::commands::VAULT_LOCKED_EVENT, ());
         }

@@ -1,21 +1,31 @@
-//! Process-wide state of the app shell.
+//! Process-wide state of the app shell: the wallet session, the wallet runtime (built once,
+//! here) and what only the shell keeps (the loopback API's state, the service-token prompt).
+//! A leaf module: it imports nothing from the IPC layer or the other shell modules.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use wallet_core::credentials::VerifyEnv;
-use wallet_core::oauth::user::UserSessions;
+use wallet_core::runtime::{IncomingLink, Network, WalletRuntime};
 use wallet_core::session::WalletSession;
+use wallet_protocol::net::NetPolicy;
 
-use crate::ipc::dto::IpcError;
-use crate::presentation::Presentations;
-use crate::services::{ApiState, ConsentAnswerer};
+/// The loopback API's state as the Services view shows it.
+#[derive(Debug, Clone, Default)]
+pub enum ApiState {
+    /// Not started yet (vault locked, or no organization).
+    #[default]
+    NotStarted,
+    /// Listening.
+    Running(String),
+    /// Could not start (e.g. port in use).
+    Failed(String),
+}
 
-use crate::ipc::dto::{AppInfo, IncomingRequest};
-
-/// Keeps at most this many received links (a misbehaving page cannot grow memory).
-const MAX_INCOMING: usize = 50;
+/// Delivers the employee's answer to a waiting service-token prompt.
+pub trait PromptAnswerer: Send + Sync {
+    /// False when the prompt is unknown or already closed (timed out).
+    fn answer(&self, id: u64, approve: bool) -> bool;
+}
 
 /// Shared state, managed by Tauri.
 pub struct AppState {
@@ -24,81 +34,75 @@ pub struct AppState {
     data_dir: PathBuf,
     log_dir: PathBuf,
     dev: bool,
-    incoming: Mutex<Vec<IncomingRequest>>,
-    verify_env: Mutex<Option<VerifyEnv>>,
+    runtime: Arc<WalletRuntime>,
+    net_error: Option<String>,
     api: Mutex<ApiState>,
-    consent: Mutex<Option<Arc<dyn ConsentAnswerer>>>,
-    /// User-flow sessions: the loopback API starts them, the holder checks incoming
-    /// requests against them (unsolicited-request guard).
-    user_sessions: Arc<UserSessions>,
-    presentations: Presentations,
+    service_prompt: Mutex<Option<Arc<dyn PromptAnswerer>>>,
 }
 
 impl AppState {
-    /// New state for the given data directory and wallet session.
+    /// New state for the given data directory and wallet session. The runtime's network
+    /// follows `NUTS_WALLET_DEV` and `NUTS_WALLET_CA_FILE`; when those are unusable the app
+    /// still starts (links are received, the vault works) and every network use reports why.
     pub fn new(data_dir: PathBuf, dev: bool, session: WalletSession) -> Self {
+        let session = Arc::new(session);
+        let (net, net_error) = match NetPolicy::from_env().and_then(Network::from_policy) {
+            Ok(n) => (n, None),
+            Err(e) => {
+                tracing::warn!(error = %e, "the network settings are unusable");
+                let fallback = Network::from_policy(NetPolicy::default())
+                    .expect("an HTTP client with the platform's trust roots");
+                (fallback, Some(e.to_string()))
+            }
+        };
         Self {
-            session: Arc::new(session),
+            runtime: Arc::new(WalletRuntime::new(net, session.clone())),
+            net_error,
+            session,
             log_dir: wallet_core::paths::log_dir(&data_dir),
             data_dir,
             dev,
-            incoming: Mutex::new(Vec::new()),
-            verify_env: Mutex::new(None),
             api: Mutex::new(ApiState::NotStarted),
-            consent: Mutex::new(None),
-            user_sessions: Arc::default(),
-            presentations: Presentations::default(),
+            service_prompt: Mutex::new(None),
         }
     }
 
-    /// What the About view shows.
-    pub fn app_info(&self) -> AppInfo {
-        AppInfo {
-            version: wallet_core::build_info::VERSION.to_string(),
-            commit: wallet_core::build_info::COMMIT.to_string(),
-            data_dir: self.data_dir.display().to_string(),
-            log_dir: self.log_dir.display().to_string(),
-            dev_mode: self.dev,
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The log directory.
+    pub fn log_dir(&self) -> &Path {
+        &self.log_dir
+    }
+
+    /// Development mode.
+    pub fn dev(&self) -> bool {
+        self.dev
+    }
+
+    /// The wallet runtime, or why its network settings are unusable.
+    pub fn runtime(&self) -> Result<&Arc<WalletRuntime>, &str> {
+        match &self.net_error {
+            None => Ok(&self.runtime),
+            Some(e) => Err(e),
         }
     }
 
-    /// Validates a received link and records it; returns the record to emit to the UI.
-    pub fn receive_link(&self, link: &str) -> IncomingRequest {
-        let outcome = wallet_core::deeplink::parse(link).into();
-        let mut list = self.incoming.lock().unwrap_or_else(|p| p.into_inner());
-        let id = list.last().map_or(1, |r| r.id + 1);
-        let req = IncomingRequest {
-            id,
-            received_at_ms: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as u64),
-            link: link
-                .chars()
-                .take(wallet_core::deeplink::MAX_LINK_LEN)
-                .collect(),
-            outcome,
-        };
-        list.push(req.clone());
-        if list.len() > MAX_INCOMING {
-            list.remove(0);
-        }
-        req
+    /// Records a received link in the runtime's inbox (parsed once, there).
+    pub fn receive_link(&self, link: &str) -> IncomingLink {
+        self.runtime.receive_link(link)
     }
 
-    /// DID resolution, status lists and clock for credential checks, built on first use from
-    /// the development mode and `NUTS_WALLET_CA_FILE` (its did:web cache lives as long as the app).
-    pub fn verify_env(&self) -> Result<VerifyEnv, IpcError> {
-        let mut slot = self.verify_env.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(env) = slot.as_ref() {
-            return Ok(env.clone());
-        }
-        let policy = wallet_protocol::net::NetPolicy::from_env().map_err(|e| IpcError {
-            code: "invalid_input".into(),
-            message: e.to_string(),
-        })?;
-        let env = VerifyEnv::from_policy(policy)?;
-        *slot = Some(env.clone());
-        Ok(env)
+    /// The received links still kept, oldest first.
+    pub fn incoming_links(&self) -> Vec<IncomingLink> {
+        self.runtime.incoming()
+    }
+
+    /// Closes every pending consent (the vault locked).
+    pub fn close_consents(&self) {
+        self.runtime.close_consents();
     }
 
     /// The loopback API's state.
@@ -111,36 +115,21 @@ impl AppState {
         *self.api.lock().unwrap_or_else(|p| p.into_inner()) = s;
     }
 
-    /// Installs the consent prompt that `consent_answer` answers.
-    pub fn set_consent(&self, c: Arc<dyn ConsentAnswerer>) {
-        *self.consent.lock().unwrap_or_else(|p| p.into_inner()) = Some(c);
+    /// Installs the service-token prompt that `consent_answer` answers.
+    pub fn set_service_prompt(&self, c: Arc<dyn PromptAnswerer>) {
+        *self
+            .service_prompt
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(c);
     }
 
-    /// Answers a waiting consent prompt.
-    pub fn answer_consent(&self, id: u64, approve: bool) -> bool {
+    /// Answers a waiting service-token prompt.
+    pub fn answer_service_prompt(&self, id: u64, approve: bool) -> bool {
         let c = self
-            .consent
+            .service_prompt
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         c.is_some_and(|c| c.answer(id, approve))
-    }
-
-    /// The user-flow sessions shared by the loopback API and the holder.
-    pub fn user_sessions(&self) -> Arc<UserSessions> {
-        self.user_sessions.clone()
-    }
-
-    /// Wallet requests on (or waiting for) the consent screen.
-    pub fn presentations(&self) -> &Presentations {
-        &self.presentations
-    }
-
-    /// All recorded links, oldest first.
-    pub fn incoming(&self) -> Vec<IncomingRequest> {
-        self.incoming
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
     }
 }

@@ -46,6 +46,7 @@ use wallet_core::oauth::user::UserSessions;
 use wallet_core::oauth::{
     AuthorizationServerId, ChannelKind, S2sError, Scope, TokenService, TokenType,
 };
+use wallet_core::runtime::WalletRuntime;
 
 /// The OpenAPI document of this API (also served at `/openapi.yaml`).
 pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");
@@ -61,9 +62,22 @@ pub struct ApiConfig {
     /// The token use case (its vault holds the API key; its consent hook, if any, is asked).
     pub service: Arc<TokenService>,
     /// User-flow sessions of the wallet as OAuth client. Shared with the OpenID4VP holder
-    /// (`wallet_core::openid4vp::HolderEnv::sessions`), which needs them to tell a request
-    /// the wallet started from an unsolicited one.
+    /// (the wallet runtime's), which needs them to tell a request the wallet started from an
+    /// unsolicited one.
     pub sessions: Arc<UserSessions>,
+}
+
+impl ApiConfig {
+    /// The API on `port` over the wallet runtime: its token service (with whatever
+    /// service-token prompt the host installed on it) and its user-flow sessions, which the
+    /// runtime's holder shares.
+    pub fn from_runtime(runtime: &WalletRuntime, port: u16) -> Result<Self, ApiError> {
+        Ok(Self {
+            port,
+            service: runtime.token_service()?,
+            sessions: runtime.sessions().clone(),
+        })
+    }
 }
 
 /// Why the API could not start.

@@ -15,27 +15,60 @@ pub const SCHEME: &str = "nuts-wallet";
 /// Links longer than this are refused before parsing (a request by reference is short).
 pub const MAX_LINK_LEN: usize = 8 * 1024;
 
-/// The verifier's `client_id` (an entity id: an HTTPS URL).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct ClientId(String);
+/// The verifier's `client_id` (an entity id: an HTTPS URL), checked once when the link is
+/// parsed; later stages use the typed value and never parse the text again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientId {
+    text: String,
+    url: Url,
+}
 
 impl ClientId {
     /// The client id as sent.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
+    }
+
+    /// The client id as a URL (https, with a host, no credentials).
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// Its host, for display.
+    pub fn host(&self) -> &str {
+        self.url.host_str().unwrap_or_default()
     }
 }
 
-/// Where the wallet must fetch the signed request object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct RequestUri(String);
+impl Serialize for ClientId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+/// Where the wallet must fetch the signed request object, checked once when the link is
+/// parsed (https, a host, no credentials).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestUri {
+    text: String,
+    url: Url,
+}
 
 impl RequestUri {
     /// The URI as sent.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
+    }
+
+    /// The URI as a URL, ready to fetch.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+}
+
+impl Serialize for RequestUri {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
     }
 }
 
@@ -117,6 +150,30 @@ impl DeepLinkError {
     }
 }
 
+/// The scheme a Nuts verifier uses for the user round's request (read as a `nuts-wallet:` link).
+pub const OPENID4VP_SCHEME: &str = "openid4vp";
+
+/// Parses a wallet authorization request: a `nuts-wallet:` link, or an `openid4vp:` link
+/// (what a Nuts verifier sends for the user round), read as the same request. The one place
+/// where a received link becomes a typed [`AuthorizeLink`].
+pub fn parse_authorize_link(link: &str) -> Result<AuthorizeLink, DeepLinkError> {
+    let link = link.trim();
+    let owned;
+    let link = match link
+        .strip_prefix(OPENID4VP_SCHEME)
+        .and_then(|r| r.strip_prefix(':'))
+    {
+        Some(rest) => {
+            owned = format!("{SCHEME}:{rest}");
+            owned.as_str()
+        }
+        None => link,
+    };
+    match parse(link)? {
+        DeepLink::Authorize(l) => Ok(l),
+    }
+}
+
 /// Parses and validates a `nuts-wallet:` link.
 pub fn parse(link: &str) -> Result<DeepLink, DeepLinkError> {
     let link = link.trim();
@@ -165,7 +222,7 @@ fn parse_authorize(url: &Url) -> Result<AuthorizeLink, DeepLinkError> {
     let client_id = client_id.ok_or(DeepLinkError::MissingParameter("client_id"))?;
     let client_url = https_url(&client_id, "client_id")?;
     let request_uri = request_uri.ok_or(DeepLinkError::MissingParameter("request_uri"))?;
-    https_url(&request_uri, "request_uri")?;
+    let request_url = https_url(&request_uri, "request_uri")?;
     let request_uri_method = match method.as_deref() {
         None | Some("") | Some("get") => RequestUriMethod::Get,
         Some("post") => RequestUriMethod::Post,
@@ -178,8 +235,14 @@ fn parse_authorize(url: &Url) -> Result<AuthorizeLink, DeepLinkError> {
     };
     Ok(AuthorizeLink {
         verifier_host: client_url.host_str().unwrap_or_default().to_string(),
-        client_id: ClientId(client_id),
-        request_uri: RequestUri(request_uri),
+        client_id: ClientId {
+            text: client_id,
+            url: client_url,
+        },
+        request_uri: RequestUri {
+            text: request_uri,
+            url: request_url,
+        },
         request_uri_method,
     })
 }
@@ -305,6 +368,23 @@ mod tests {
         assert_eq!(parse(by_value).unwrap_err().code(), "invalid_parameter");
         let long = format!("{OK}&pad={}", "x".repeat(MAX_LINK_LEN));
         assert!(matches!(parse(&long), Err(DeepLinkError::TooLong(_))));
+    }
+
+    #[test]
+    fn openid4vp_links_are_read_as_wallet_links() {
+        let q = "client_id=https://a.example/x&request_uri=https://a.example/r";
+        let a = parse_authorize_link(&format!("openid4vp:?{q}")).unwrap();
+        assert_eq!(a.client_id.as_str(), "https://a.example/x");
+        assert_eq!(a.request_uri.url().as_str(), "https://a.example/r");
+        assert_eq!(a.client_id.host(), "a.example");
+        assert_eq!(
+            parse_authorize_link(&format!(" nuts-wallet://authorize?{q}")).unwrap(),
+            a
+        );
+        assert_eq!(
+            parse_authorize_link("https://a.example/?x").unwrap_err(),
+            DeepLinkError::WrongScheme("https".into())
+        );
     }
 
     #[test]

@@ -17,4 +17,5 @@ pub mod paths;
 #[doc(hidden)]
 pub use access_policy as policy;
 pub mod roster;
+pub mod runtime;
 pub mod session;

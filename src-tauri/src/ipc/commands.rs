@@ -98,7 +98,7 @@ pub async fn vault_unlock<R: Runtime>(
 #[tauri::command]
 pub fn vault_lock<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> Result<VaultView> {
     state.session.lock();
-    state.presentations().clear();
+    state.close_consents();
     let _ = app.emit(VAULT_LOCKED_EVENT, ());
     Ok(state.session.status()?.into())
 }

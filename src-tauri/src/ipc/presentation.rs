@@ -1,30 +1,23 @@
-//! Commands of the consent screen (user flow, issue 8): resolve a received wallet link into
-//! what will be shared with whom, let the clinician choose credential and employee, and send
-//! the decision. Everything is verified in `wallet_core::openid4vp::resolve` before a view
-//! exists; these commands only adapt it.
-
-use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
+//! Commands of the consent screen (OpenID4VP user flow): open a received wallet link as what
+//! will be shared with whom, let the clinician choose credential and approving employee, and
+//! send the decision. The flow and its view model are `wallet_core::runtime`; these commands
+//! map their input to runtime calls and the typed results and errors to DTOs, once, here.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tauri::State;
 use ts_rs::TS;
+use wallet_core::credentials::VerifyEnv;
 use wallet_core::deeplink::DeepLink;
-use wallet_core::openid4vp::{self, Decision, Resolved, Round};
-use wallet_pex::{DescriptorEvaluation, Evaluation};
+use wallet_core::openid4vp::Round;
+use wallet_core::runtime::{
+    view, Answer, ConsentError, ConsentView, IncomingLink, SlotError, WalletRuntime,
+};
 
-use super::dto::IpcError;
-use crate::presentation::open_in_browser;
+use super::dto::{AppInfo, IncomingOutcome, IncomingRequest, IpcError};
 use crate::state::AppState;
+use crate::window::open_in_browser;
 
 type Result<T> = std::result::Result<T, IpcError>;
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
 
 /// The verifier as the wallet verified it.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -161,225 +154,163 @@ pub struct DecisionInput {
     pub employee: Option<String>,
 }
 
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
+impl From<SlotError> for IpcError {
+    fn from(e: SlotError) -> Self {
+        IpcError {
+            code: e.code().into(),
+            message: e.to_string(),
+        }
     }
 }
 
-/// Who before where: names first, then identifiers, roles and the rest alphabetically.
-fn claim_rank(id: &str) -> u8 {
-    match id {
-        "organization_name" | "employee_name" => 0,
-        "organization_ura" | "employee_role" => 1,
-        "organization_city" | "employee_identifier" => 2,
-        _ => 3,
+impl From<ConsentError> for IpcError {
+    fn from(e: ConsentError) -> Self {
+        let message = e.to_string();
+        let code = match e {
+            ConsentError::Slot(s) => return s.into(),
+            ConsentError::Vault(v) => return v.into(),
+            ConsentError::Identity(i) => return i.into(),
+            ConsentError::InvalidLink(_)
+            | ConsentError::InvalidChoice(_)
+            | ConsentError::NoApprover => "invalid_input".to_owned(),
+            ConsentError::Refused { error, .. } => format!("refused.{}", error.code()),
+            // The same code as dispatch's own check, which the model now makes first.
+            ConsentError::NotTheNamedEmployee { .. } => "dispatch.employee".to_owned(),
+            ConsentError::Dispatch(d) => format!("dispatch.{}", d.code()),
+        };
+        IpcError {
+            code: code.into(),
+            message,
+        }
     }
 }
 
-fn claims(fields: &BTreeMap<String, Value>) -> Vec<ClaimView> {
-    let mut out: Vec<ClaimView> = fields
-        .iter()
-        .filter(|(_, v)| !v.is_null())
-        .map(|(id, v)| ClaimView {
-            id: id.clone(),
-            value: text(v),
+/// The received link as the UI lists it.
+pub fn incoming_request(l: IncomingLink) -> IncomingRequest {
+    IncomingRequest {
+        id: l.id,
+        received_at_ms: l.received_at_ms.max(0) as u64,
+        link: l.raw,
+        outcome: IncomingOutcome::from(l.parsed.map(DeepLink::Authorize)),
+    }
+}
+
+/// The shell state as the IPC layer reads it (DTOs and `IpcError`s stay on this side).
+impl AppState {
+    /// What the About view shows.
+    pub fn app_info(&self) -> AppInfo {
+        AppInfo {
+            version: wallet_core::build_info::VERSION.to_string(),
+            commit: wallet_core::build_info::COMMIT.to_string(),
+            data_dir: self.data_dir().display().to_string(),
+            log_dir: self.log_dir().display().to_string(),
+            dev_mode: self.dev(),
+        }
+    }
+
+    /// All received links, oldest first.
+    pub fn incoming(&self) -> Vec<IncomingRequest> {
+        self.incoming_links()
+            .into_iter()
+            .map(incoming_request)
+            .collect()
+    }
+
+    /// The runtime, or `invalid_input` when the network settings are unusable.
+    pub fn wallet(&self) -> Result<&WalletRuntime> {
+        self.runtime().map(|r| r.as_ref()).map_err(|e| IpcError {
+            code: "invalid_input".into(),
+            message: e.to_owned(),
         })
-        .collect();
-    out.sort_by_key(|c| claim_rank(&c.id));
-    out
-}
+    }
 
-fn item(d: &DescriptorEvaluation, creds: &[openid4vp::CredentialView]) -> RequestedItem {
-    RequestedItem {
-        id: d.id.clone(),
-        name: d.name.clone(),
-        purpose: d.purpose.clone(),
-        claims: claims(&d.fields),
-        candidates: d
-            .candidates
-            .iter()
-            .map(|c| CredentialChoice {
-                index: c.index as u32,
-                types: creds
-                    .get(c.index)
-                    .map(|v| {
-                        v.types
-                            .iter()
-                            .filter(|t| *t != "VerifiableCredential")
-                            .cloned()
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                issuer: creds
-                    .get(c.index)
-                    .map(|v| v.issuer.clone())
-                    .unwrap_or_default(),
-            })
-            .collect(),
-        selected: d.selected.as_ref().map(|c| c.index as u32),
-        explanation: d.explanation.as_ref().map(|x| x.message.clone()),
+    /// DID resolution, status lists and clock for credential checks (the runtime's).
+    pub fn verify_env(&self) -> Result<VerifyEnv> {
+        Ok(self.wallet()?.verify_env())
     }
 }
 
-fn problem(e: &Evaluation) -> Option<String> {
-    if e.fulfilled {
-        return None;
-    }
-    let reasons: Vec<String> = e
-        .descriptors
-        .iter()
-        .filter_map(|d| d.explanation.as_ref().map(|x| x.message.clone()))
-        .collect();
-    Some(if reasons.is_empty() {
-        "the request cannot be met".into()
-    } else {
-        reasons.join("; ")
-    })
+fn claim_views(c: &[view::Claim]) -> Vec<ClaimView> {
+    c.iter()
+        .map(|c| ClaimView {
+            id: c.id.clone(),
+            value: c.value.clone(),
+        })
+        .collect()
 }
 
-fn user_round(
-    r: &Resolved,
-    vault: &wallet_vault::Vault,
-    employee: Option<&str>,
-) -> Option<UserRoundView> {
-    let preview = r.consent.user_round.as_ref()?;
-    let purpose = preview.purpose.clone().or_else(|| preview.name.clone());
-    let now = now_ms() / 1000;
-    let (claims, problem) = match employee.and_then(|e| r.preview_user_round(vault, e, now)) {
-        Some(Ok(ev)) => (
-            ev.descriptors
-                .iter()
-                .flat_map(|d| claims(&d.fields))
+impl From<ConsentView> for PresentationView {
+    fn from(v: ConsentView) -> Self {
+        PresentationView {
+            id: v.id,
+            verifier: VerifierInfo {
+                host: v.verifier.host,
+                client_id: v.verifier.client_id,
+                did: v.verifier.did,
+            },
+            scope: v.scope,
+            deadline_ms: v.deadline_ms,
+            unsolicited: v.unsolicited,
+            outside_policy: v.outside_policy,
+            fulfilled: v.fulfilled,
+            organization: v
+                .organization
+                .into_iter()
+                .map(|i| RequestedItem {
+                    claims: claim_views(&i.claims),
+                    candidates: i
+                        .candidates
+                        .into_iter()
+                        .map(|c| CredentialChoice {
+                            index: c.index as u32,
+                            types: c.types,
+                            issuer: c.issuer,
+                        })
+                        .collect(),
+                    selected: i.selected.map(|s| s as u32),
+                    explanation: i.problem,
+                    id: i.id,
+                    name: i.name,
+                    purpose: i.purpose,
+                })
                 .collect(),
-            problem(&ev),
-        ),
-        Some(Err(e)) => (Vec::new(), Some(e.to_string())),
-        None => (Vec::new(), None),
-    };
-    Some(UserRoundView {
-        purpose,
-        claims,
-        problem,
-    })
-}
-
-fn view(
-    id: u32,
-    r: &Resolved,
-    deadline_ms: i64,
-    vault: &wallet_vault::Vault,
-    employee: Option<&str>,
-) -> Result<PresentationView> {
-    let c = &r.consent;
-    let employees: Vec<EmployeeChoice> = wallet_core::roster::list_employees(vault)?
-        .into_iter()
-        .filter(|e| e.active)
-        // The healthcare application named the employee: only they may approve.
-        .filter(|e| {
-            c.preauthorized_user
-                .as_ref()
-                .is_none_or(|named| *named == e.identifier)
-        })
-        .map(|e| EmployeeChoice {
-            id: e.id,
-            identifier: e.identifier,
-            name: e.name,
-            role: e.role,
-        })
-        .collect();
-    let employee = employee
-        .map(str::to_owned)
-        .or_else(|| match employees.as_slice() {
-            [only] => Some(only.id.clone()),
-            _ => None,
-        });
-    Ok(PresentationView {
-        id,
-        verifier: VerifierInfo {
-            host: c.verifier.host.clone(),
-            client_id: c.verifier.client_id.clone(),
-            did: c.verifier.did.clone(),
-        },
-        scope: c.scope.clone(),
-        deadline_ms,
-        unsolicited: c.unsolicited,
-        outside_policy: c.outside_policy,
-        fulfilled: c.evaluation.fulfilled,
-        organization: c
-            .evaluation
-            .descriptors
-            .iter()
-            .map(|d| item(d, &c.credentials))
-            .collect(),
-        user_round: user_round(r, vault, employee.as_deref()),
-        employees,
-        employee,
-    })
-}
-
-fn refused(e: &openid4vp::Invalid) -> IpcError {
-    IpcError {
-        code: format!("refused.{}", e.error.code()),
-        message: e.error.to_string(),
+            user_round: v.user_round.map(|u| UserRoundView {
+                claims: claim_views(&u.claims),
+                purpose: u.purpose,
+                problem: u.problem,
+            }),
+            employees: v
+                .approvers
+                .into_iter()
+                .map(|e| EmployeeChoice {
+                    id: e.id,
+                    identifier: e.identifier,
+                    name: e.name,
+                    role: e.role,
+                })
+                .collect(),
+            employee: v.approver,
+        }
     }
 }
 
 /// Fetches and verifies the request of an incoming link and returns the consent screen's
 /// content. A request that cannot be verified is refused here (nothing is shown or sent; an
-/// authentic but unusable one is reported to the verifier, as OpenID4VP asks).
+/// authentic but unusable one is reported to the verifier, as OpenID4VP asks, and the browser
+/// goes back).
 #[tauri::command]
 pub async fn presentation_resolve(state: State<'_, AppState>, id: u32) -> Result<PresentationView> {
-    let presentations = state.presentations();
-    let env = presentations.env(&state)?;
-    let incoming = state
-        .incoming()
-        .into_iter()
-        .find(|r| r.id == id)
-        .ok_or(crate::presentation::SlotError::Unknown)?;
-    if !presentations.begin(id)? {
-        return presentations.with(id, now_ms(), |r, deadline| {
-            view(id, r, deadline, &env.vault, None)
-        })?;
-    }
-    let link = match wallet_core::deeplink::parse(&incoming.link) {
-        Ok(DeepLink::Authorize(l)) => l,
+    match state.wallet()?.open_consent(id).await {
+        Ok(v) => Ok(v.into()),
         Err(e) => {
-            presentations.finish(id, None);
-            return Err(IpcError {
-                code: "invalid_input".into(),
-                message: e.to_string(),
-            });
-        }
-    };
-    match openid4vp::resolve(&link, &env).await {
-        Ok(resolved) => {
-            let window = incoming.received_at_ms as i64 + crate::presentation::FLOW_WINDOW_MS;
-            let deadline = resolved
-                .consent
-                .expires_at
-                .map_or(window, |exp| window.min(exp * 1000));
-            let v = view(id, &resolved, deadline, &env.vault, None);
-            presentations.finish(id, Some((resolved, deadline)));
-            tracing::info!(id, "request verified; waiting for the decision");
-            v
-        }
-        Err(inv) => {
-            presentations.finish(id, None);
-            tracing::info!(
-                id,
-                code = inv.error.code(),
-                "request refused before consent"
-            );
-            if let Some(d) = &inv.dispatch {
-                // Authentic but unusable: tell the verifier, send the browser back.
-                if let Ok(redirect) = openid4vp::post_error(&env, d).await {
-                    let _ = open_in_browser(&redirect);
-                }
+            if let ConsentError::Refused {
+                verifier_redirect: Some(r),
+                ..
+            } = &e
+            {
+                let _ = open_in_browser(r);
             }
-            Err(refused(&inv))
+            Err(e.into())
         }
     }
 }
@@ -393,16 +324,13 @@ pub fn presentation_select(
     credential: u32,
     employee: Option<String>,
 ) -> Result<PresentationView> {
-    let presentations = state.presentations();
-    let vault = state.session.vault()?;
-    presentations.with(id, now_ms(), |r, deadline| {
-        r.select(&descriptor, credential as usize, now_ms() / 1000)
-            .map_err(|m| IpcError {
-                code: "invalid_input".into(),
-                message: m,
-            })?;
-        view(id, r, deadline, &vault, employee.as_deref())
-    })?
+    let v = state.wallet()?.select_credential(
+        id,
+        &descriptor,
+        credential as usize,
+        employee.as_deref(),
+    )?;
+    Ok(v.into())
 }
 
 /// The consent screen with `employee` chosen (the employee round's claims for them).
@@ -412,11 +340,7 @@ pub fn presentation_employee(
     id: u32,
     employee: String,
 ) -> Result<PresentationView> {
-    let presentations = state.presentations();
-    let vault = state.session.vault()?;
-    presentations.with(id, now_ms(), |r, deadline| {
-        view(id, r, deadline, &vault, Some(&employee))
-    })?
+    Ok(state.wallet()?.choose_approver(id, &employee)?.into())
 }
 
 /// Sends the decision; on the way the organization VP and, for a user round, a fresh
@@ -427,35 +351,15 @@ pub async fn presentation_decide(
     state: State<'_, AppState>,
     input: DecisionInput,
 ) -> Result<DecisionView> {
-    let presentations = state.presentations();
-    let env = presentations.env(&state)?;
-    let decision = match (input.approve, input.employee) {
-        (false, _) => Decision::Declined,
-        (true, Some(employee)) => Decision::Approved { employee },
-        (true, None) => {
-            return Err(IpcError {
-                code: "invalid_input".into(),
-                message: "choose who approves".into(),
-            })
-        }
+    let answer = match (input.approve, input.employee) {
+        (false, _) => Answer::Decline,
+        (true, Some(employee)) => Answer::Approve { employee },
+        (true, None) => return Err(ConsentError::NoApprover.into()),
     };
-    let resolved = presentations.take(input.id, now_ms())?;
-    let verifier = resolved.consent.verifier.client_id.clone();
-    let approve = input.approve;
-    let out = openid4vp::dispatch(&env, resolved, decision)
-        .await
-        .map_err(|e| IpcError {
-            code: format!("dispatch.{}", e.code()),
-            message: e.to_string(),
-        })?;
-    let target = if approve {
-        out.redirect_uri.clone()
-    } else {
-        openid4vp::redirect_after_decline(&env, &verifier, &out.redirect_uri)
-    };
-    let browser_opened = open_in_browser(&target).is_ok();
+    let out = state.wallet()?.decide(input.id, answer).await?;
+    let browser_opened = open_in_browser(&out.continue_to).is_ok();
     Ok(DecisionView {
-        outcome: if approve { "approved" } else { "declined" }.into(),
+        outcome: if out.approved { "approved" } else { "declined" }.into(),
         rounds: out
             .rounds
             .iter()
@@ -464,7 +368,7 @@ pub async fn presentation_decide(
                 Round::User => "user".to_owned(),
             })
             .collect(),
-        continued_to: url::Url::parse(&target)
+        continued_to: url::Url::parse(&out.continue_to)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
             .unwrap_or_default(),

@@ -1,5 +1,5 @@
 //! Commands of the Services view: recent service-token requests, the loopback API's address
-//! and key, the policy editor (administrator) and the answer to a consent prompt.
+//! and key, the policy editor (administrator) and the answer to a service-token prompt.
 
 use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
@@ -8,8 +8,7 @@ use wallet_core::oauth::service::recent_service_tokens;
 use wallet_core::policy::{PolicyError, ServicePolicy};
 
 use super::dto::IpcError;
-use crate::services::ApiState;
-use crate::state::AppState;
+use crate::state::{ApiState, AppState};
 
 type Result<T> = std::result::Result<T, IpcError>;
 
@@ -250,10 +249,10 @@ pub fn api_key_rotate(state: State<'_, AppState>) -> Result<String> {
     Ok(key.expose_secret().to_string())
 }
 
-/// The employee's answer to a consent prompt; false when it was no longer waiting.
+/// The employee's answer to a service-token prompt; false when it was no longer waiting.
 #[tauri::command]
 pub fn consent_answer(state: State<'_, AppState>, id: u64, approve: bool) -> bool {
-    state.answer_consent(id, approve)
+    state.answer_service_prompt(id, approve)
 }
 
 /// Writes the TypeScript declarations of these DTOs.
@@ -261,6 +260,6 @@ pub fn export_bindings(dir: &std::path::Path) -> std::result::Result<(), ts_rs::
     ServicesView::export_all_to(dir)?;
     PolicyServer::export_all_to(dir)?;
     PolicyChange::export_all_to(dir)?;
-    crate::services::ConsentPrompt::export_all_to(dir)?;
+    crate::service_prompt::ConsentPrompt::export_all_to(dir)?;
     Ok(())
 }
