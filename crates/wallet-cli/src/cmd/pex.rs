@@ -169,11 +169,12 @@ fn vault_credentials(data_dir: &Path) -> Result<Loaded, String> {
 
 fn read_vault(vault: &Vault) -> Result<Loaded, String> {
     let metas = vault
-        .list_credentials(&CredentialFilter::default())
+        .credentials()
+        .list(&CredentialFilter::default())
         .map_err(|e| e.to_string())?;
     let mut out = Vec::with_capacity(metas.len());
     for m in metas {
-        let stored = vault.credential(&m.id).map_err(|e| e.to_string())?;
+        let stored = vault.credentials().get(&m.id).map_err(|e| e.to_string())?;
         match WalletCredential::parse(stored.raw.expose_secret()) {
             Ok(c) => {
                 let c = if c.id().is_empty() {
@@ -486,7 +487,8 @@ mod tests {
         ] {
             let raw = std::fs::read_to_string(format!("{VECTORS}/credentials/{file}")).unwrap();
             vault
-                .import_credential(
+                .credentials()
+                .import(
                     &admin,
                     NewCredential {
                         types: vec![types.into()],

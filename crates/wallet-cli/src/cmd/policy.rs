@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use wallet_core::oauth::service::recent_service_tokens;
-use wallet_core::policy::{ServicePolicy, UnlistedVerifiers};
+use wallet_core::access_policy::{ServicePolicy, UnlistedVerifiers};
 use wallet_vault::format_rfc3339_ms;
 
 use super::vault::{admin_session, open_unlocked};

@@ -281,7 +281,7 @@ fn status(data_dir: &Path, args: StatusArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e.into()),
     };
     let st = vault.status()?;
-    let chain = vault.verify_activity()?;
+    let chain = vault.activity_log().verify()?;
     if args.json {
         let mut v = serde_json::to_value(&st)?;
         v["initialized"] = true.into();
@@ -333,7 +333,9 @@ fn admin(data_dir: &Path, args: AdminArgs) -> anyhow::Result<ExitCode> {
         AdminCommand::SetAutoLock { minutes } => {
             let vault = open_unlocked(data_dir)?;
             let session = admin_session(&vault)?;
-            vault.set_auto_lock_secs(&session, minutes * 60)?;
+            vault
+                .settings()
+                .set_auto_lock_secs(&session, minutes * 60)?;
             println!("The app now locks after {minutes} minutes without activity");
             Ok(ExitCode::SUCCESS)
         }
@@ -414,7 +416,7 @@ fn audit(data_dir: &Path, args: AuditArgs) -> anyhow::Result<ExitCode> {
             outcome,
             text,
         } => {
-            let entries = vault.activity(&ActivityFilter {
+            let entries = vault.activity_log().list(&ActivityFilter {
                 actor,
                 action_prefix: action,
                 outcome,
@@ -441,7 +443,7 @@ fn audit(data_dir: &Path, args: AuditArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         AuditCommand::Verify { json } => {
-            let report = vault.verify_activity()?;
+            let report = vault.activity_log().verify()?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else if let Some(bad) = &report.first_bad {
@@ -541,6 +543,7 @@ mod tests {
         assert_eq!(
             Vault::open(&a, keystore())
                 .unwrap()
+                .settings()
                 .auto_lock_secs()
                 .unwrap(),
             180
