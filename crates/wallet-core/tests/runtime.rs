@@ -1,0 +1,332 @@
+//! The whole user flow on the wallet runtime, without a window: the wallet as OAuth client
+//! starts a flow, the reference authorization server (`wallet-as`, also the OpenID4VP
+//! verifier, over HTTPS on loopback with a test CA) sends the browser to the wallet, the link
+//! arrives in the runtime's inbox, the consent is opened, the approver chosen (the
+//! named-employee rule refuses anyone else in the model), the answer sent, and the code
+//! exchanged for the token.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use wallet_core::oauth::dpop::DpopNonces;
+use wallet_core::oauth::service::RequesterSource;
+use wallet_core::oauth::user::{self, NewUserFlow, PreauthorizedUser, TokenPoll};
+use wallet_core::oauth::{
+    AuthorizationServerId, ChannelKind, Requester, Scope, TokenType, VaultOrganization,
+};
+use wallet_core::openid4vp::{self, Round};
+use wallet_core::policy::ServicePolicy;
+use wallet_core::roster::{self, NewRosterEntry};
+use wallet_core::runtime::{Answer, ConsentError, WalletRuntime};
+use wallet_protocol::net::{HttpRequest, NetPolicy};
+use wallet_protocol::{Clock, SystemClock};
+use wallet_testkit::https::StaticHttpsServer;
+use wallet_testkit::pki::TestPki;
+use wallet_vault::{ActivityFilter, KdfParams, Passphrase, Protection, Vault};
+
+const ADMIN_PW: &str = "admin passphrase for runtime tests";
+const EMPLOYEE: &str = "jdoe@example.com";
+const COLLEAGUE: &str = "colleague@example.com";
+const CALLBACK: &str = "http://127.0.0.1/oauth2/zorg/callback";
+
+fn zorgtoepassing() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../vectors/nuts/presentation-definitions/e2e-browser-zorgtoepassing-policy.json"
+    ))
+}
+
+struct World {
+    _tmp: tempfile::TempDir,
+    vault: Vault,
+    issuer: String,
+    runtime: WalletRuntime,
+    requester: Requester,
+    _org_server: StaticHttpsServer,
+    _as_task: tokio::task::JoinHandle<()>,
+}
+
+/// The AS, the organization's web server with its publication bundle, a vault with the
+/// organization, its credential, two employees and a policy that lists the AS; the runtime
+/// over it in development mode with the test CA.
+async fn world() -> World {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki_dir = tmp.path().join("pki");
+    std::fs::create_dir_all(&pki_dir).unwrap();
+    let pki = TestPki::localhost();
+    std::fs::write(pki_dir.join("ca.pem"), &pki.ca_pem).unwrap();
+    std::fs::write(pki_dir.join("server.pem"), &pki.server_cert_pem).unwrap();
+    std::fs::write(pki_dir.join("server-key.pem"), &pki.server_key_pem).unwrap();
+
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    let mut cfg: wallet_as::Config = toml::from_str(&format!(
+        "listen = \"127.0.0.1:{port}\"\nbase_url = \"https://localhost:{port}\"\n\
+         key_file = \"as-key.pem\"\ntls_cert = \"server.pem\"\ntls_key = \"server-key.pem\"\n\
+         dev = true\nca_file = \"ca.pem\"\n"
+    ))
+    .unwrap();
+    cfg.policy = vec![zorgtoepassing()];
+    cfg.resolve_paths(&pki_dir);
+    let state = Arc::new(wallet_as::build_state(&cfg, Arc::new(SystemClock)).unwrap());
+    let router = wallet_as::server::router(state.clone()).unwrap();
+    let tls = wallet_as::server::tls_config(&cfg.tls_cert, &cfg.tls_key).unwrap();
+    let as_task = tokio::spawn(async move {
+        let _ = wallet_as::server::serve(tcp, tls, router).await;
+    });
+
+    let org_server = StaticHttpsServer::start(&pki).await;
+    let wallet_testkit::wallet::OrgWallet { vault, .. } = wallet_testkit::wallet::org_wallet(
+        &tmp.path().join("wallet"),
+        Protection::Passphrase {
+            passphrase: Passphrase::from("vault passphrase for runtime tests"),
+            kdf: KdfParams::INSECURE_TEST,
+        },
+        ADMIN_PW,
+        &org_server.base(),
+    );
+    let admin = vault.admin_session(&Passphrase::from(ADMIN_PW)).unwrap();
+    let out = tmp.path().join("bundle");
+    let report = wallet_core::org::publish(&vault, &admin, &out, &SystemClock).unwrap();
+    for f in &report.files {
+        let body = std::fs::read(out.join(&f.path)).unwrap();
+        org_server.serve(&format!("/{}", f.path), &f.content_type, body);
+    }
+    for (identifier, name) in [(EMPLOYEE, "John Doe"), (COLLEAGUE, "Col League")] {
+        roster::add_employee(
+            &vault,
+            &admin,
+            NewRosterEntry {
+                identifier: identifier.into(),
+                name: name.into(),
+                role: "Verpleegkundige".into(),
+            },
+        )
+        .unwrap();
+    }
+    let mut policy = ServicePolicy::load(&vault).unwrap();
+    policy.allow_server(&state.identity.issuer).unwrap();
+    policy.save(&vault, &admin).unwrap();
+
+    let net = NetPolicy {
+        dev: true,
+        extra_ca_pem: Some(pki.ca_pem.clone()),
+    };
+    let runtime = WalletRuntime::from_net_policy(net, Arc::new(vault.clone())).unwrap();
+    let requester = VaultOrganization.requester(&vault, "zorg").unwrap();
+    World {
+        _tmp: tmp,
+        vault,
+        issuer: state.identity.issuer.clone(),
+        runtime,
+        requester,
+        _org_server: org_server,
+        _as_task: as_task,
+    }
+}
+
+impl World {
+    /// The client side up to the wallet link, as the loopback API does it: the EHR names
+    /// `named`; the browser at the AS is redirected to the wallet. Returns the session id and
+    /// the link text.
+    async fn start(&self, named: &str) -> (String, String) {
+        let now = SystemClock.now_unix();
+        let sessions = self.runtime.sessions();
+        let (session_id, landing) = user::begin_flow(
+            &self.vault,
+            sessions,
+            NewUserFlow {
+                subject: "zorg".into(),
+                authorization_server: AuthorizationServerId::parse(&self.issuer).unwrap(),
+                scope: Scope::parse("zorgtoepassing").unwrap(),
+                token_type: TokenType::DPoP,
+                app_redirect_uri: "https://ehr.example/cb".into(),
+                preauthorized_user: Some(PreauthorizedUser {
+                    id: named.into(),
+                    name: None,
+                    role: None,
+                }),
+                channel: ChannelKind::Api,
+            },
+            now,
+        )
+        .unwrap();
+        let http = &self.runtime.network().http;
+        let authorize = user::start_flow(
+            http.as_ref(),
+            &self.vault,
+            sessions,
+            &self.requester,
+            &landing,
+            CALLBACK,
+            now,
+        )
+        .await
+        .unwrap();
+        let resp = http
+            .execute(HttpRequest::get(authorize, "application/json"))
+            .await
+            .unwrap();
+        assert_eq!(resp.status, 302);
+        (session_id, resp.header("location").unwrap().to_owned())
+    }
+
+    fn sent(&self) -> usize {
+        self.vault
+            .activity(&ActivityFilter {
+                action_prefix: Some(openid4vp::ACTION_SEND.into()),
+                ..ActivityFilter::default()
+            })
+            .unwrap()
+            .len()
+    }
+}
+
+fn query(url: &str) -> std::collections::HashMap<String, String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_to_token_on_the_runtime() {
+    let t = world().await;
+    let (session_id, link) = t.start(EMPLOYEE).await;
+
+    // the link arrives: parsed once, into a typed request
+    let received = t.runtime.receive_link(&link);
+    let parsed = received.parsed.as_ref().expect("a wallet request");
+    assert_eq!(parsed.client_id.as_str(), t.issuer);
+    assert_eq!(t.runtime.incoming().len(), 1);
+
+    // resolve → the consent view
+    let view = t.runtime.open_consent(received.id).await.expect("verified");
+    assert_eq!(view.verifier.client_id, t.issuer);
+    assert_eq!(view.scope.as_deref(), Some("zorgtoepassing"));
+    assert!(view.fulfilled, "{view:?}");
+    assert!(!view.unsolicited);
+    assert_eq!(view.organization[0].claims[0].id, "organization_name");
+    assert_eq!(view.named_employee.as_deref(), Some(EMPLOYEE));
+    let approvers: Vec<&str> = view
+        .approvers
+        .iter()
+        .map(|a| a.identifier.as_str())
+        .collect();
+    assert_eq!(approvers, [EMPLOYEE], "only the named employee is offered");
+    assert!(view.deadline_ms > SystemClock.now_unix() * 1000);
+    // opening it again shows the same request
+    let again = t.runtime.open_consent(received.id).await.unwrap();
+    assert_eq!(again.verifier, view.verifier);
+
+    // choose the approver: the employee round's claims for them
+    let view = t.runtime.choose_approver(received.id, EMPLOYEE).unwrap();
+    let round = view.user_round.expect("zorgtoepassing has a user round");
+    assert!(round.problem.is_none(), "{round:?}");
+    assert!(round
+        .claims
+        .iter()
+        .any(|c| c.id == "employee_name" && c.value == "John Doe"));
+
+    // approve → both rounds → the code at the wallet's callback
+    let out = t
+        .runtime
+        .decide(
+            received.id,
+            Answer::Approve {
+                employee: EMPLOYEE.into(),
+            },
+        )
+        .await
+        .expect("dispatched");
+    assert!(out.approved);
+    assert_eq!(out.rounds, vec![Round::Organization, Round::User]);
+    assert!(out.continue_to.starts_with(CALLBACK), "{}", out.continue_to);
+    assert_eq!(t.sent(), 2);
+    // answered once
+    assert!(matches!(
+        t.runtime.decide(received.id, Answer::Decline).await,
+        Err(ConsentError::Slot(_))
+    ));
+
+    // the callback: code exchange, then the token for the EHR's poll
+    let q = query(&out.redirect_uri);
+    user::complete_flow(
+        t.runtime.network().http.as_ref(),
+        &DpopNonces::default(),
+        &t.vault,
+        t.runtime.sessions(),
+        &t.requester,
+        &q["state"],
+        Some(&q["code"]),
+        None,
+        CALLBACK,
+        SystemClock.now_unix(),
+    )
+    .await
+    .expect("code exchanged");
+    match t
+        .runtime
+        .sessions()
+        .poll(&session_id, SystemClock.now_unix())
+    {
+        TokenPoll::Active(token) => {
+            let v: Value = token.to_api_json(SystemClock.now_unix());
+            assert_eq!(v["token_type"], json!("DPoP"), "{v}");
+        }
+        other => panic!("no token: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_model_refuses_another_employee_than_the_named_one() {
+    let t = world().await;
+    let (_, link) = t.start(EMPLOYEE).await;
+    let id = t.runtime.receive_link(&link).id;
+    let view = t.runtime.open_consent(id).await.unwrap();
+    assert!(view.approvers.iter().all(|a| a.identifier != COLLEAGUE));
+
+    let e = t.runtime.choose_approver(id, COLLEAGUE).unwrap_err();
+    assert!(
+        matches!(&e, ConsentError::NotTheNamedEmployee { named, chosen } if named == EMPLOYEE && chosen == COLLEAGUE),
+        "{e:?}"
+    );
+    let e = t
+        .runtime
+        .decide(
+            id,
+            Answer::Approve {
+                employee: COLLEAGUE.into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, ConsentError::NotTheNamedEmployee { .. }),
+        "{e:?}"
+    );
+    assert_eq!(t.sent(), 0, "nothing was sent");
+    // refused before dispatch: the consent is still open for the named employee
+    let view = t.runtime.choose_approver(id, EMPLOYEE).unwrap();
+    assert_eq!(view.approver.as_deref(), Some(EMPLOYEE));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_link_is_kept_with_its_refusal_and_never_fetched() {
+    let t = world().await;
+    let received = t
+        .runtime
+        .receive_link("nuts-wallet://authorize?client_id=http://as.example/o");
+    assert_eq!(
+        received.parsed.as_ref().unwrap_err().code(),
+        "invalid_parameter"
+    );
+    let e = t.runtime.open_consent(received.id).await.unwrap_err();
+    assert!(matches!(e, ConsentError::InvalidLink(_)), "{e:?}");
+    assert!(matches!(
+        t.runtime.open_consent(99).await,
+        Err(ConsentError::Slot(wallet_core::runtime::SlotError::Unknown))
+    ));
+}
