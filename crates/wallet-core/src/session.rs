@@ -315,6 +315,18 @@ mod tests {
         )
     }
 
+    /// A session on a new keyring-protected vault, set up with "admin passphrase 1".
+    fn keyring_session() -> (tempfile::TempDir, WalletSession) {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = session(tmp.path());
+        s.setup(
+            SetupProtection::Keyring,
+            Passphrase::from("admin passphrase 1"),
+        )
+        .unwrap();
+        (tmp, s)
+    }
+
     #[test]
     fn setup_lock_unlock_with_passphrase() {
         let tmp = tempfile::tempdir().unwrap();
@@ -373,13 +385,7 @@ mod tests {
 
     #[test]
     fn keyring_setup_unlocks_without_typing_and_auto_locks() {
-        let tmp = tempfile::tempdir().unwrap();
-        let s = session(tmp.path());
-        s.setup(
-            SetupProtection::Keyring,
-            Passphrase::from("admin passphrase 1"),
-        )
-        .unwrap();
+        let (tmp, s) = keyring_session();
         // A second session on the same dir (the app restarted) opens locked.
         let again =
             WalletSession::with_kdf(tmp.path(), s.keystore.clone(), KdfParams::INSECURE_TEST);
@@ -393,13 +399,7 @@ mod tests {
 
     #[test]
     fn admin_actions_need_a_live_admin_session() {
-        let tmp = tempfile::tempdir().unwrap();
-        let s = session(tmp.path());
-        s.setup(
-            SetupProtection::Keyring,
-            Passphrase::from("admin passphrase 1"),
-        )
-        .unwrap();
+        let (tmp, s) = keyring_session();
         assert_eq!(
             s.set_auto_lock_secs(120).unwrap_err().code(),
             "admin_required"
@@ -436,13 +436,7 @@ mod tests {
 
     #[test]
     fn a_second_setup_is_refused_and_keeps_the_vault() {
-        let tmp = tempfile::tempdir().unwrap();
-        let s = session(tmp.path());
-        s.setup(
-            SetupProtection::Keyring,
-            Passphrase::from("admin passphrase 1"),
-        )
-        .unwrap();
+        let (tmp, s) = keyring_session();
         let err = s
             .setup(
                 SetupProtection::Keyring,
