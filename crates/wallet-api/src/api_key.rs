@@ -4,7 +4,6 @@
 //! running server reads the key from the vault on every request, so it takes effect
 //! immediately). Creation and rotation are recorded in the activity log (never the key).
 
-use base64::Engine;
 use sha2::{Digest, Sha256};
 use wallet_vault::{Actor, AdminSession, NewActivity, NewToken, SecretString, Vault, VaultError};
 
@@ -15,11 +14,10 @@ pub const API_KEY_AUDIENCE: &str = "loopback-api";
 const PREFIX: &str = "nwk_";
 
 fn generate() -> SecretString {
-    let mut bytes = Vec::with_capacity(32);
-    bytes.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
-    bytes.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
-    let s = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes);
-    SecretString::new(format!("{PREFIX}{s}"))
+    SecretString::new(format!(
+        "{PREFIX}{}",
+        wallet_protocol::random::random_token()
+    ))
 }
 
 /// The current key, if one exists. Needs the vault unlocked.

@@ -230,16 +230,7 @@ impl AppState {
 }
 
 /// 32 random bytes, base64url (43 characters): tokens, codes, nonces, states, ids.
-pub fn random_token() -> String {
-    use ring::rand::SecureRandom as _;
-    let mut b = [0u8; 32];
-    if ring::rand::SystemRandom::new().fill(&mut b).is_err() {
-        // Fall back to two v4 UUIDs (also OS randomness).
-        b[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-        b[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-    }
-    wallet_protocol::jose::b64url(&b)
-}
+pub use wallet_protocol::random::random_token;
 
 #[cfg(test)]
 mod tests {

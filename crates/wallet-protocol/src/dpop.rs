@@ -1,4 +1,4 @@
-//! DPoP proofs (RFC 9449) as Nuts makes and checks them (section E): header
+//! DPoP proofs (RFC 9449) as Nuts makes and checks them (`docs/protocol.md` §6): header
 //! `{"alg","typ":"dpop+jwt","jwk"}` (no `kid`), claims `htm`, `htu`, `iat`, `jti` and, for
 //! resource requests, `ath`. Verification here is the structural check of a Nuts AS plus
 //! the signature; binding checks (htm/htu/ath/replay) are the caller's.
@@ -79,28 +79,26 @@ pub fn access_token_hash(access_token: &str) -> String {
     b64url(&Sha256::digest(access_token.as_bytes()))
 }
 
-/// Creates a DPoP proof with the signer's key (embedded as `jwk`, no `kid`).
+/// Creates a DPoP proof: header `{"typ":"dpop+jwt","alg","jwk"}` (no `kid`), claims
+/// `jti` (32 random bytes), `htm`, `htu`, `iat`, and when given the server's `nonce` and the
+/// `ath` of `access_token`. The only DPoP proof builder: the wallet's client and the tests of
+/// the authorization server both use it.
 pub fn create_dpop_proof(
     signer: &dyn Signer,
     htm: &str,
     htu: &str,
     now: i64,
+    nonce: Option<&str>,
     access_token: Option<&str>,
 ) -> Result<String, DpopError> {
     let mut header = Map::new();
     header.insert("jwk".into(), Value::Object(signer.public_jwk()));
     header.insert("kid".into(), Value::Null);
-    let mut jti = [0u8; 24];
-    for (i, b) in uuid::Uuid::new_v4()
-        .as_bytes()
-        .iter()
-        .chain(uuid::Uuid::new_v4().as_bytes())
-        .take(24)
-        .enumerate()
-    {
-        jti[i] = *b;
+    let mut claims =
+        json!({"jti": crate::random::random_token(), "htm": htm, "htu": htu, "iat": now});
+    if let Some(n) = nonce {
+        claims["nonce"] = json!(n);
     }
-    let mut claims = json!({"htm": htm, "htu": htu, "iat": now, "jti": b64url(&jti)});
     if let Some(t) = access_token {
         claims["ath"] = json!(access_token_hash(t));
     }
@@ -126,6 +124,7 @@ mod tests {
             "POST",
             "https://as.example/token",
             1_700_000_000,
+            None,
             Some("tok"),
         )
         .unwrap();

@@ -22,7 +22,11 @@
 //! - Publication: [`metadata::publication_bundle`], [`metadata::build_entity_statement`],
 //!   [`metadata::verify_entity_statement`], [`metadata::authorization_server_metadata`],
 //!   [`metadata::client_metadata`], [`metadata::default_org_did`].
-//! - DPoP proofs: [`dpop::create_dpop_proof`], [`dpop::verify_dpop_proof`].
+//! - DPoP proofs: [`dpop::create_dpop_proof`] (the only builder), [`dpop::verify_dpop_proof`];
+//!   the client side (nonces, one retry) in [`oauth::dpop`].
+//! - OAuth client: [`oauth`] (PKCE, JAR, discovery, token requests, error responses).
+//! - OpenID4VP holder: [`openid4vp`] (request objects, documents, `direct_post` answers).
+//! - Random protocol strings: [`random::random_token`].
 //! - Network policy: [`NetPolicy`] (`--dev`/`NUTS_WALLET_DEV`, `--ca-file`/`NUTS_WALLET_CA_FILE`),
 //!   [`net::ReqwestHttpClient`].
 
@@ -35,6 +39,7 @@ pub mod metadata;
 pub mod net;
 pub mod oauth;
 pub mod openid4vp;
+pub mod random;
 pub mod signer;
 pub mod vc;
 pub mod vp;

@@ -431,7 +431,7 @@ pub fn s256(verifier: &str) -> String {
 
 /// A DPoP proof for the AS token endpoint.
 pub fn dpop(signer: &SoftwareSigner, htm: &str, htu: &str, iat: i64) -> String {
-    wallet_protocol::dpop::create_dpop_proof(signer, htm, htu, iat, None).unwrap()
+    wallet_protocol::dpop::create_dpop_proof(signer, htm, htu, iat, None, None).unwrap()
 }
 
 pub fn dpop_key() -> SoftwareSigner {

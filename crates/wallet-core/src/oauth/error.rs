@@ -8,7 +8,10 @@ use std::fmt;
 use serde::Serialize;
 use wallet_protocol::net::NetError;
 
+use wallet_protocol::oauth::discovery::DiscoveryError;
 pub use wallet_protocol::oauth::error::{sanitize, OAuthErrorCode, OAuthErrorResponse};
+use wallet_protocol::oauth::token::{ErrorAnswer, TokenEndpointError};
+use wallet_protocol::oauth::types::InvalidParameter;
 
 /// Which request of the flow failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -202,6 +205,68 @@ impl S2sError {
                 endpoint,
                 source: e,
             },
+        }
+    }
+}
+
+impl From<InvalidParameter> for S2sError {
+    fn from(e: InvalidParameter) -> Self {
+        S2sError::InvalidRequest(e.0)
+    }
+}
+
+impl S2sError {
+    fn bad(endpoint: Endpoint, reason: impl Into<String>) -> Self {
+        S2sError::BadResponse {
+            endpoint,
+            reason: reason.into(),
+        }
+    }
+
+    /// A non-200 answer of `endpoint`: `invalid_scope` is an unknown scope, another OAuth
+    /// error is the server's, anything else a bad response.
+    pub(crate) fn from_answer(endpoint: Endpoint, answer: ErrorAnswer) -> Self {
+        match answer {
+            ErrorAnswer::OAuth { response, .. }
+                if response.error == OAuthErrorCode::InvalidScope =>
+            {
+                S2sError::UnknownScope(
+                    response
+                        .error_description
+                        .unwrap_or_else(|| "invalid_scope".into()),
+                )
+            }
+            ErrorAnswer::OAuth { status, response } => S2sError::Remote {
+                endpoint,
+                status,
+                response,
+            },
+            ErrorAnswer::Other { status } => Self::bad(
+                endpoint,
+                format!("HTTP status {status} without an OAuth error body"),
+            ),
+        }
+    }
+
+    /// A discovery failure at `endpoint`.
+    pub(crate) fn from_discovery(endpoint: Endpoint, e: DiscoveryError) -> Self {
+        match e {
+            DiscoveryError::Issuer(why) => S2sError::InvalidRequest(why),
+            DiscoveryError::Net(n) => S2sError::from_net(endpoint, n),
+            DiscoveryError::NotFound(_) if endpoint == Endpoint::Metadata => {
+                Self::bad(endpoint, e.to_string())
+            }
+            DiscoveryError::NotFound(a) => Self::from_answer(endpoint, a),
+            DiscoveryError::Refused(a) => Self::from_answer(endpoint, a),
+            DiscoveryError::Invalid(why) => Self::bad(endpoint, why),
+        }
+    }
+
+    /// A token response that is not a token.
+    pub(crate) fn from_token_endpoint(e: TokenEndpointError) -> Self {
+        match e {
+            TokenEndpointError::Refused(a) => Self::from_answer(Endpoint::Token, a),
+            TokenEndpointError::BadResponse(why) => Self::bad(Endpoint::Token, why),
         }
     }
 }

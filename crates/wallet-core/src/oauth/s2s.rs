@@ -17,21 +17,19 @@ use wallet_pex::{
     VpFormat, WalletCredential,
 };
 use wallet_protocol::clock::{format_rfc3339, Clock};
-use wallet_protocol::jose::b64url;
-use wallet_protocol::net::{HttpClient, HttpRequest, HttpResponse, Method};
+use wallet_protocol::net::HttpClient;
+use wallet_protocol::random::random_token;
 use wallet_protocol::vc::Credential;
 use wallet_protocol::vp::{self, PresentationRequest, S2S_MAX_VALIDITY_SECS};
 
-use super::dpop::{send_with_dpop, DpopNonces};
-use super::error::{sanitize, Endpoint, S2sError};
-use super::metadata::{error_from_response, AsMetadata, Discovery};
-use super::token_cache::{TokenCache, TokenCacheKey, DEFAULT_LIFETIME_SECS};
-use super::{AccessToken, AuthorizationServerId, Requester, Scope, TokenResponse, TokenType};
+use super::dpop::DpopNonces;
+use super::error::S2sError;
+use super::metadata::{formats, AsMetadata, Discovery};
+pub use super::token::{parse_token_response, MAX_TOKEN_RESPONSE_BYTES};
+use super::token::{request_token, Grant};
+use super::token_cache::{TokenCache, TokenCacheKey};
+use super::{AuthorizationServerId, Requester, Scope, TokenResponse, TokenType};
 
-/// Largest token response accepted.
-pub const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
-/// Longest access token accepted.
-const MAX_ACCESS_TOKEN_LEN: usize = 8 * 1024;
 /// Most self-attested credentials per request.
 pub const MAX_SELF_ATTESTED: usize = 16;
 
@@ -96,30 +94,13 @@ impl std::fmt::Debug for S2sClient {
     }
 }
 
-fn random_b64(bytes: usize) -> String {
-    let mut out = Vec::with_capacity(bytes + 16);
-    while out.len() < bytes {
-        out.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
-    }
-    out.truncate(bytes);
-    b64url(&out)
-}
-
 fn did_method(id: &str) -> Option<&str> {
     let rest = id.strip_prefix("did:")?;
     rest.split(':').next()
 }
 
 fn issuer_of(c: &WalletCredential) -> String {
-    match c.normalized().get("issuer") {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Object(o)) => o
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-        _ => String::new(),
-    }
+    wallet_protocol::openid4vp::credential_issuer(c.normalized())
 }
 
 fn subject_ids(c: &WalletCredential) -> Vec<String> {
@@ -335,52 +316,22 @@ impl S2sClient {
             attempt,
         )?;
 
-        // The serializer is not `Send`: finish it before any await.
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("grant_type", "vp_token-bearer")
-            .append_pair("assertion", &vp_text)
-            .append_pair("presentation_submission", &submission)
-            .append_pair("scope", req.scope.as_str())
-            .append_pair("client_id", &requester.client_id)
-            .finish();
-        let token_url = url::Url::parse(&md.token_endpoint).map_err(|_| S2sError::BadResponse {
-            endpoint: Endpoint::Metadata,
-            reason: "token_endpoint is not a URL".into(),
-        })?;
-        let request = HttpRequest {
-            method: Method::Post,
-            url: token_url,
-            headers: vec![
-                (
-                    "content-type".into(),
-                    "application/x-www-form-urlencoded".into(),
-                ),
-                ("accept".into(), "application/json".into()),
-            ],
-            body: body.into_bytes(),
-            max_body_bytes: MAX_TOKEN_RESPONSE_BYTES,
-            allow_plain_http: false,
+        let grant = Grant::VpTokenBearer {
+            assertion: &vp_text,
+            presentation_submission: &submission,
+            scope: req.scope.as_str(),
+            client_id: &requester.client_id,
         };
-        let resp = match req.token_type {
-            TokenType::DPoP => {
-                send_with_dpop(
-                    self.http.as_ref(),
-                    requester.signer.as_ref(),
-                    &self.nonces,
-                    Endpoint::Token,
-                    request,
-                    None,
-                    now,
-                )
-                .await?
-            }
-            TokenType::Bearer => self
-                .http
-                .execute(request)
-                .await
-                .map_err(|e| S2sError::from_net(Endpoint::Token, e))?,
-        };
-        parse_token_response(&resp, req.token_type, requester, now)
+        request_token(
+            self.http.as_ref(),
+            &self.nonces,
+            requester,
+            &md.token_endpoint,
+            &grant,
+            req.token_type,
+            now,
+        )
+        .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -417,7 +368,7 @@ impl S2sClient {
         let built = evaluation
             .build_submission(pd, candidates, &SubmissionOptions::default())
             .map_err(|e| S2sError::InvalidRequest(format!("presentation submission: {e}")))?;
-        let negotiated = negotiate_vp_format(&nuts_default_formats(), &md.formats(), pd.format())
+        let negotiated = negotiate_vp_format(&nuts_default_formats(), &formats(md)?, pd.format())
             .ok_or(S2sError::NoCommonVpFormat)?;
         let alg = requester.signer.algorithm().to_owned();
         let usable = match negotiated.format {
@@ -450,7 +401,7 @@ impl S2sClient {
         let pr = PresentationRequest {
             holder: requester.did.clone(),
             audience: req.authorization_server.as_str().to_owned(),
-            nonce: random_b64(32),
+            nonce: random_token(),
             credentials,
             now,
             validity_secs: S2S_MAX_VALIDITY_SECS,
@@ -466,62 +417,6 @@ impl S2sClient {
             .map_err(|e| S2sError::Signing(format!("submission: {e}")))?;
         Ok((vp_text, submission))
     }
-}
-
-/// Parses the token endpoint's answer: a token response (A.6) or an OAuth error.
-pub fn parse_token_response(
-    resp: &HttpResponse,
-    requested: TokenType,
-    requester: &Requester,
-    now: i64,
-) -> Result<TokenResponse, S2sError> {
-    let ep = Endpoint::Token;
-    let bad = |reason: &str| S2sError::BadResponse {
-        endpoint: ep,
-        reason: reason.to_owned(),
-    };
-    if resp.status != 200 {
-        return Err(error_from_response(ep, resp));
-    }
-    let v: Value = serde_json::from_slice(&resp.body).map_err(|_| bad("not JSON"))?;
-    let token = v
-        .get("access_token")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty() && t.len() <= MAX_ACCESS_TOKEN_LEN)
-        .ok_or_else(|| bad("no usable access_token"))?;
-    let token_type = v
-        .get("token_type")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("no token_type"))?;
-    let issued: TokenType = token_type.parse().map_err(|_| {
-        bad(&format!(
-            "unknown token_type `{}`",
-            sanitize(token_type, 32)
-        ))
-    })?;
-    if issued != requested {
-        return Err(bad(&format!("asked for a {requested} token, got {issued}")));
-    }
-    let expires_in = match v.get("expires_in") {
-        None | Some(Value::Null) => None,
-        Some(e) => Some(
-            e.as_i64()
-                .filter(|e| *e > 0)
-                .ok_or_else(|| bad("expires_in is not a positive integer"))?,
-        ),
-    };
-    let lifetime = expires_in.unwrap_or(DEFAULT_LIFETIME_SECS);
-    Ok(TokenResponse {
-        access_token: AccessToken::new(token.to_owned()),
-        token_type: issued,
-        expires_in: Some(lifetime),
-        expires_at: Some(now + lifetime),
-        scope: v
-            .get("scope")
-            .and_then(Value::as_str)
-            .map(|s| sanitize(s, 1024)),
-        dpop_kid: (issued == TokenType::DPoP).then(|| requester.signer.key_id().to_owned()),
-    })
 }
 
 #[cfg(test)]

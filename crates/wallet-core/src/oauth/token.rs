@@ -1,0 +1,65 @@
+//! The token request both flows make: the grant's form (`wallet_protocol::oauth::token`),
+//! sent with a DPoP proof of the organization key when a DPoP token is asked for (one retry
+//! on `use_dpop_nonce`), and the answer parsed into a token or a typed error.
+
+use wallet_protocol::net::{HttpClient, HttpResponse};
+pub use wallet_protocol::oauth::token::{Grant, MAX_TOKEN_RESPONSE_BYTES};
+
+use super::dpop::{send_with_dpop, DpopNonces};
+use super::error::{Endpoint, S2sError};
+use super::token_cache::DEFAULT_LIFETIME_SECS;
+use super::{Requester, TokenResponse, TokenType};
+
+/// Posts `grant` to `token_endpoint` for `requester` and parses the answer.
+pub async fn request_token(
+    http: &dyn HttpClient,
+    nonces: &DpopNonces,
+    requester: &Requester,
+    token_endpoint: &str,
+    grant: &Grant<'_>,
+    token_type: TokenType,
+    now: i64,
+) -> Result<TokenResponse, S2sError> {
+    let url = url::Url::parse(token_endpoint).map_err(|_| S2sError::BadResponse {
+        endpoint: Endpoint::Metadata,
+        reason: "token_endpoint is not a URL".into(),
+    })?;
+    let request = grant.request(url);
+    let resp = match token_type {
+        TokenType::DPoP => {
+            send_with_dpop(
+                http,
+                requester.signer.as_ref(),
+                nonces,
+                Endpoint::Token,
+                request,
+                None,
+                now,
+            )
+            .await?
+        }
+        TokenType::Bearer => http
+            .execute(request)
+            .await
+            .map_err(|e| S2sError::from_net(Endpoint::Token, e))?,
+    };
+    parse_token_response(&resp, token_type, requester, now)
+}
+
+/// Parses a token endpoint answer (see `wallet_protocol::oauth::token::parse_token_response`);
+/// a DPoP token's `dpop_kid` is the requester's key id.
+pub fn parse_token_response(
+    resp: &HttpResponse,
+    requested: TokenType,
+    requester: &Requester,
+    now: i64,
+) -> Result<TokenResponse, S2sError> {
+    wallet_protocol::oauth::token::parse_token_response(
+        resp,
+        requested,
+        requester.signer.key_id(),
+        DEFAULT_LIFETIME_SECS,
+        now,
+    )
+    .map_err(S2sError::from_token_endpoint)
+}
