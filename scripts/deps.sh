@@ -35,3 +35,9 @@ fi
 if [ "${NEED_TAURI_DRIVER:-0}" = 1 ] && [ ! -x .tools/bin/tauri-driver ]; then
   cargo install tauri-driver --version 2.1.0 --locked --root .tools
 fi
+
+# cargo-deny (licences, duplicate crates, crate sources; see deny.toml), pinned and kept inside the repo.
+CARGO_DENY_VERSION=0.20.2
+if [ "$(.tools/bin/cargo-deny --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
+  cargo install --locked cargo-deny --version "$CARGO_DENY_VERSION" --root .tools
+fi

@@ -21,6 +21,9 @@ cargo fmt --all -- --check
 step "clippy -D warnings"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
+step "cargo deny: licences, duplicate versions, sources (deny.toml)"
+cargo deny check licenses bans sources
+
 step "core crates must not depend on tauri"
 for manifest in crates/*/Cargo.toml; do
   pkg=$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n1)

@@ -107,7 +107,7 @@ fn serve_dir(server: &StaticHttpsServer, root: &Path, dir: &Path) {
 }
 
 fn loopback() -> reqwest::Client {
-    reqwest::Client::builder()
+    wallet_testkit::https::client_builder(None)
         .no_proxy()
         .timeout(Duration::from_secs(60))
         .build()

@@ -271,7 +271,10 @@ async fn run(n: usize) {
     .await
     .unwrap();
     let key = wallet_api::api_key::current(&vault).unwrap().unwrap();
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = wallet_testkit::https::client_builder(None)
+        .no_proxy()
+        .build()
+        .unwrap();
     let url = format!(
         "{}/internal/auth/v2/zorg/request-service-access-token",
         api.base_url()

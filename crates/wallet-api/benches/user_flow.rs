@@ -173,9 +173,7 @@ async fn run(n: usize) {
         allow_unsolicited: false,
     };
     let requester = VaultOrganization.requester(&vault, "zorg").unwrap();
-    let browser = reqwest::Client::builder()
-        .use_rustls_tls()
-        .add_root_certificate(reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap())
+    let browser = wallet_testkit::https::client_builder(Some(pki.ca_pem.as_bytes()))
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .build()

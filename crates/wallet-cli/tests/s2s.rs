@@ -106,9 +106,7 @@ async fn world() -> (World, Vec<tokio::task::JoinHandle<()>>) {
 
     vault.lock();
     drop(vault);
-    let http = reqwest::Client::builder()
-        .use_rustls_tls()
-        .add_root_certificate(reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap())
+    let http = wallet_testkit::https::client_builder(Some(pki.ca_pem.as_bytes()))
         .no_proxy()
         .build()
         .unwrap();
@@ -287,7 +285,10 @@ async fn token_service_policy_api_key_and_serve() {
         .spawn()
         .unwrap();
     let api = format!("http://127.0.0.1:{port}");
-    let plain = reqwest::Client::builder().no_proxy().build().unwrap();
+    let plain = wallet_testkit::https::client_builder(None)
+        .no_proxy()
+        .build()
+        .unwrap();
     let mut up = false;
     for _ in 0..100 {
         if plain.get(format!("{api}/health")).send().await.is_ok() {

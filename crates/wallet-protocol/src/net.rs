@@ -76,9 +76,7 @@ impl NetPolicy {
             None => env.extra_ca_pem,
         };
         if let Some(pem) = &extra_ca_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| NetError::Config(format!("invalid CA PEM: {e}")))?;
-            if certs.is_empty() {
+            if parse_ca_pem(pem)?.is_empty() {
                 return Err(NetError::Config("CA file holds no certificate".to_owned()));
             }
         }
@@ -347,8 +345,8 @@ impl ReqwestHttpClient {
                 policy: policy.clone(),
                 static_hosts: static_hosts.clone(),
             };
-            let mut builder = reqwest::Client::builder()
-                .use_rustls_tls()
+            reqwest::Client::builder()
+                .tls_backend_preconfigured(tls_config(policy.extra_ca_pem.as_deref())?)
                 .https_only(https_only)
                 .redirect(reqwest::redirect::Policy::none())
                 // A proxy would resolve names itself and bypass the address guard.
@@ -356,18 +354,9 @@ impl ReqwestHttpClient {
                 .connect_timeout(Duration::from_secs(5))
                 .timeout(Duration::from_secs(15))
                 .user_agent(concat!("nuts-wallet/", env!("CARGO_PKG_VERSION")))
-                .dns_resolver(Arc::new(resolver));
-            if let Some(pem) = &policy.extra_ca_pem {
-                let certs = reqwest::Certificate::from_pem_bundle(pem)
-                    .map_err(|e| NetError::Config(format!("invalid CA PEM: {e}")))?;
-                if certs.is_empty() {
-                    return Err(NetError::Config("CA PEM holds no certificate".to_owned()));
-                }
-                for cert in certs {
-                    builder = builder.add_root_certificate(cert);
-                }
-            }
-            builder.build().map_err(|e| NetError::Config(e.to_string()))
+                .dns_resolver(Arc::new(resolver))
+                .build()
+                .map_err(|e| NetError::Config(e.to_string()))
         };
         Ok(Self {
             client: build(true)?,
@@ -429,6 +418,41 @@ impl ReqwestHttpClient {
             headers,
         })
     }
+}
+
+/// The TLS client setup of every outbound connection: rustls with the ring provider, TLS 1.2
+/// and 1.3, the bundled Mozilla root certificates (not the system store, so the wallet trusts
+/// the same roots on every machine) plus the CA certificates of `extra_ca_pem`, HTTP/1.1 only.
+pub fn tls_config(extra_ca_pem: Option<&[u8]>) -> Result<rustls::ClientConfig, NetError> {
+    let mut roots =
+        rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(pem) = extra_ca_pem {
+        let certs = parse_ca_pem(pem)?;
+        if certs.is_empty() {
+            return Err(NetError::Config("CA PEM holds no certificate".to_owned()));
+        }
+        for cert in certs {
+            roots
+                .add(cert)
+                .map_err(|e| NetError::Config(format!("invalid CA certificate: {e}")))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| NetError::Config(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// The certificates of a PEM bundle (other PEM sections are skipped).
+fn parse_ca_pem(pem: &[u8]) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, NetError> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| NetError::Config(format!("invalid CA PEM: {e}")))
 }
 
 fn map_reqwest_error(e: reqwest::Error) -> NetError {

@@ -150,11 +150,17 @@ pub fn client_trusting(pki: &TestPki) -> reqwest::Client {
 
 /// An HTTP client trusting the CA in `ca_pem`, never following redirects, ignoring proxies.
 pub fn client_trusting_pem(ca_pem: &[u8]) -> reqwest::Client {
-    reqwest::Client::builder()
-        .use_rustls_tls()
-        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem).unwrap())
+    client_builder(Some(ca_pem))
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .build()
         .unwrap()
+}
+
+/// A reqwest builder with the wallet's TLS setup ([`wallet_protocol::net::tls_config`]: ring,
+/// the bundled roots and `ca_pem` if given). reqwest is built without a default crypto
+/// provider, so every client needs this TLS setup, plain-HTTP ones included.
+pub fn client_builder(ca_pem: Option<&[u8]>) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(wallet_protocol::net::tls_config(ca_pem).unwrap())
 }

@@ -79,9 +79,7 @@ impl Pki {
 
     /// reqwest trusting the test CA (for introspection and the loopback API).
     pub fn reqwest(&self) -> reqwest::Client {
-        reqwest::Client::builder()
-            .use_rustls_tls()
-            .add_root_certificate(reqwest::Certificate::from_pem(self.ca_pem.as_bytes()).unwrap())
+        wallet_testkit::https::client_builder(Some(self.ca_pem.as_bytes()))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .build()

@@ -50,9 +50,7 @@ async fn dev_ca_then_serve() {
             .unwrap(),
     );
     let ca = std::fs::read(out.join("ca.pem")).unwrap();
-    let http = reqwest::Client::builder()
-        .use_rustls_tls()
-        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+    let http = wallet_testkit::https::client_builder(Some(&ca))
         .no_proxy()
         .build()
         .unwrap();
