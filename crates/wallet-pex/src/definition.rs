@@ -17,6 +17,20 @@ use crate::filter::{count_capture_groups, Filter, StringFormat};
 use crate::format::FormatDesignations;
 use crate::path::FieldPath;
 
+/// The `name()` and `purpose()` accessors that definitions, descriptors and fields share.
+macro_rules! name_and_purpose {
+    () => {
+        /// `name`.
+        pub fn name(&self) -> Option<&str> {
+            self.name.as_deref()
+        }
+        /// `purpose`.
+        pub fn purpose(&self) -> Option<&str> {
+            self.purpose.as_deref()
+        }
+    };
+}
+
 /// A validated presentation definition.
 #[derive(Debug, Clone)]
 pub struct PresentationDefinition {
@@ -66,15 +80,10 @@ pub enum Rule {
     Pick,
 }
 
-/// A submission requirement.
-#[derive(Debug, Clone, Serialize)]
-pub struct SubmissionRequirement {
-    /// `name`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `purpose`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub purpose: Option<String>,
+/// How many members a submission requirement selects: its `rule` with the `count`, `min` and
+/// `max` of `pick`. Shared by the requirement and its evaluation (`explain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Selection {
     /// `rule`.
     pub rule: Rule,
     /// `count`.
@@ -86,6 +95,20 @@ pub struct SubmissionRequirement {
     /// `max`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max: Option<usize>,
+}
+
+/// A submission requirement.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubmissionRequirement {
+    /// `name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `purpose`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    /// `rule`, `count`, `min`, `max`.
+    #[serde(flatten)]
+    pub selection: Selection,
     /// `from` (a group).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
@@ -203,14 +226,7 @@ impl PresentationDefinition {
     pub fn id(&self) -> &str {
         &self.id
     }
-    /// `name`.
-    pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
-    }
-    /// `purpose`.
-    pub fn purpose(&self) -> Option<&str> {
-        self.purpose.as_deref()
-    }
+    name_and_purpose!();
     /// `format` (VC and VP designations).
     pub fn format(&self) -> Option<&FormatDesignations> {
         self.format.as_ref()
@@ -235,9 +251,9 @@ impl PresentationDefinition {
     /// Whether a submission needs credentials at all (Nuts `CredentialsRequired`).
     pub fn credentials_required(&self) -> bool {
         for r in &self.submission_requirements {
-            match r.rule {
+            match r.selection.rule {
                 Rule::All => return true,
-                Rule::Pick if r.min.is_some_and(|m| m > 0) => return true,
+                Rule::Pick if r.selection.min.is_some_and(|m| m > 0) => return true,
                 Rule::Pick => {}
             }
         }
@@ -250,14 +266,7 @@ impl InputDescriptor {
     pub fn id(&self) -> &str {
         &self.id
     }
-    /// `name`.
-    pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
-    }
-    /// `purpose`.
-    pub fn purpose(&self) -> Option<&str> {
-        self.purpose.as_deref()
-    }
+    name_and_purpose!();
     /// `group`.
     pub fn group(&self) -> &[String] {
         &self.group
@@ -277,14 +286,7 @@ impl Field {
     pub fn id(&self) -> Option<&str> {
         self.id.as_deref()
     }
-    /// `name`.
-    pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
-    }
-    /// `purpose`.
-    pub fn purpose(&self) -> Option<&str> {
-        self.purpose.as_deref()
-    }
+    name_and_purpose!();
     /// `optional`.
     pub fn optional(&self) -> bool {
         self.optional
@@ -693,10 +695,12 @@ fn parse_requirement(
     Ok(SubmissionRequirement {
         name: at.key("name").opt_string(obj.get("name"))?,
         purpose: at.key("purpose").opt_string(obj.get("purpose"))?,
-        rule,
-        count,
-        min,
-        max,
+        selection: Selection {
+            rule,
+            count,
+            min,
+            max,
+        },
         from,
         from_nested,
     })

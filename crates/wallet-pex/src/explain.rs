@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::credential::CredentialFormat;
-use crate::definition::Rule;
+use crate::definition::Selection;
 
 /// A credential in the wallet slice given to the engine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -184,20 +184,12 @@ pub struct RequirementEvaluation {
     /// `name`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `rule`.
-    pub rule: Rule,
+    /// `rule`, `count`, `min`, `max`.
+    #[serde(flatten)]
+    pub selection: Selection,
     /// `from`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
-    /// `count`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub count: Option<usize>,
-    /// `min`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub min: Option<usize>,
-    /// `max`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max: Option<usize>,
     /// Members (descriptors of the group, or nested requirements).
     pub members: usize,
     /// Members that can be satisfied.

@@ -37,7 +37,9 @@ mod time;
 mod verify;
 
 pub use credential::{insecure_unsigned_jwt, CredentialFormat, RawCredential, WalletCredential};
-pub use definition::{Field, InputDescriptor, PresentationDefinition, Rule, SubmissionRequirement};
+pub use definition::{
+    Field, InputDescriptor, PresentationDefinition, Rule, Selection, SubmissionRequirement,
+};
 pub use error::{CredentialError, DefinitionError, Result, SubmissionError, VerifyError};
 pub use explain::{
     Constraint, CredentialDiagnosis, CredentialRef, DescriptorExplanation, Failure, FieldFailure,

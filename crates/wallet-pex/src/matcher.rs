@@ -335,7 +335,7 @@ fn apply_requirement(
         Some(g) => format!("group `{g}`"),
         None => "the nested requirements".to_string(),
     };
-    let (result, message) = match r.rule {
+    let (result, message) = match r.selection.rule {
         Rule::All if available != members.len() => (
             None,
             Some(format!(
@@ -344,7 +344,7 @@ fn apply_requirement(
             )),
         ),
         Rule::All => (Some(take(usize::MAX)), None),
-        Rule::Pick => match (r.count, r.min, r.max) {
+        Rule::Pick => match (r.selection.count, r.selection.min, r.selection.max) {
             (Some(count), _, _) if available < count => (
                 None,
                 Some(format!(
@@ -363,11 +363,8 @@ fn apply_requirement(
     };
     let eval = RequirementEvaluation {
         name: r.name.clone(),
-        rule: r.rule,
+        selection: r.selection,
         from: r.from.clone(),
-        count: r.count,
-        min: r.min,
-        max: r.max,
         members: members.len(),
         available,
         satisfied: result.is_some(),
