@@ -1,8 +1,9 @@
 //! `nuts-wallet present URL`: answers one wallet authorization request (the
 //! `nuts-wallet://authorize?...` link a Nuts authorization server sends the browser to) with
-//! an explicit decision, as the consent screen would. Thin adapter over
-//! `wallet_core::openid4vp` (resolve → consent → dispatch); also the holder helpers that
-//! `token user` shares (environment, what is shared, link parsing).
+//! an explicit decision, as the consent screen would. Thin adapter over the wallet runtime
+//! (`wallet_core::runtime`: the link is admitted once, the consent opened, the decision sent);
+//! also what `token user` shares with it: the runtime over the CLI's network settings, what is
+//! shared, and the one [`Failure`] report of both commands.
 //!
 //! A separate process started no user flow, so every request is unsolicited here: it is
 //! refused before anything is fetched or posted unless `--allow-unsolicited` is given (or the
@@ -13,14 +14,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use wallet_core::deeplink::{self, AuthorizeLink, DeepLink, DeepLinkError};
-use wallet_core::oauth::user::UserSessions;
-use wallet_core::openid4vp::{
-    self, Consent, Decision, DispatchError, HolderEnv, Invalid, Resolved, SeenRequests,
-};
+use wallet_core::deeplink::{self, AuthorizeLink};
+use wallet_core::openid4vp::{self, Consent, DispatchError, ResolveError, Resolved};
+use wallet_core::runtime::{Answer, ConsentError, WalletRuntime};
 use wallet_pex::Evaluation;
-use wallet_protocol::did::UniversalResolver;
-use wallet_protocol::net::{HttpClient, NetPolicy, ReqwestHttpClient};
+use wallet_protocol::net::NetPolicy;
 use wallet_protocol::{Clock, SystemClock};
 use wallet_vault::Vault;
 
@@ -55,53 +53,14 @@ pub struct PresentArgs {
     json: bool,
 }
 
-/// The network setup every holder call uses (the same dev/CA policy as `token service`).
-pub(crate) struct Net {
-    pub(crate) policy: NetPolicy,
-    pub(crate) http: Arc<dyn HttpClient>,
-}
-
-impl Net {
-    pub(crate) fn new(ctx: &Ctx) -> anyhow::Result<Self> {
-        let policy = NetPolicy::from_args(ctx.dev, ctx.ca_file.as_deref())?;
-        let http: Arc<dyn HttpClient> = Arc::new(ReqwestHttpClient::new(policy.clone())?);
-        Ok(Self { policy, http })
-    }
-
-    /// The holder environment over `vault`.
-    pub(crate) fn holder(
-        &self,
-        vault: &Vault,
-        sessions: Option<Arc<UserSessions>>,
-        allow_unsolicited: bool,
-    ) -> anyhow::Result<HolderEnv> {
-        Ok(HolderEnv {
-            vault: vault.clone(),
-            http: self.http.clone(),
-            resolver: Arc::new(UniversalResolver::from_policy(&self.policy)?),
-            clock: Arc::new(SystemClock),
-            seen: Arc::new(SeenRequests::default()),
-            sessions,
-            allow_unsolicited,
-        })
-    }
-}
-
-/// Parses a wallet authorization link; `openid4vp:` links (what a Nuts verifier sends for
-/// the user round) are read as `nuts-wallet:` links, as the holder does internally.
-pub(crate) fn parse_link(url: &str) -> Result<AuthorizeLink, DeepLinkError> {
-    let url = url.trim();
-    let owned;
-    let url = match url.strip_prefix("openid4vp:") {
-        Some(rest) => {
-            owned = format!("{}:{rest}", deeplink::SCHEME);
-            owned.as_str()
-        }
-        None => url,
-    };
-    match deeplink::parse(url)? {
-        DeepLink::Authorize(l) => Ok(l),
-    }
+/// The wallet runtime of this process over `vault`, with the same dev/CA network policy as
+/// `token service`.
+pub(crate) fn wallet_runtime(ctx: &Ctx, vault: &Vault) -> anyhow::Result<WalletRuntime> {
+    let policy = NetPolicy::from_args(ctx.dev, ctx.ca_file.as_deref())?;
+    Ok(WalletRuntime::from_net_policy(
+        policy,
+        Arc::new(vault.clone()),
+    )?)
 }
 
 /// Refuses an unknown or deactivated employee before anything is fetched or sent.
@@ -318,49 +277,72 @@ fn short(id: &str) -> String {
     }
 }
 
-/// Why `present` stopped; mapped once to output and exit status.
-enum Failure {
-    /// The command line is wrong (exit 2).
-    Input(String),
-    /// Refused or failed (exit 1), with a stable code, and whether the verifier was told.
-    Refused {
-        code: &'static str,
+/// Why `present` or `token user` stopped; mapped once, here, to output and exit status.
+pub(crate) enum Failure {
+    /// The command line is wrong (exit 2); `code` is the JSON `error`.
+    Input { code: &'static str, message: String },
+    /// Refused or failed (exit 1), with a stable code, what the user can do, and, where a
+    /// verifier was involved, whether it was told.
+    Failed {
+        code: String,
         message: String,
-        notified: bool,
+        notified: Option<bool>,
         hint: Option<String>,
     },
 }
 
 impl Failure {
-    fn report(self, json: bool) -> ExitCode {
+    pub(crate) fn failed(code: &str, message: impl Into<String>) -> Self {
+        Self::Failed {
+            code: code.to_owned(),
+            message: message.into(),
+            notified: None,
+            hint: None,
+        }
+    }
+
+    /// The same failure with `hint`.
+    pub(crate) fn with_hint(mut self, h: Option<String>) -> Self {
+        if let Self::Failed { hint, .. } = &mut self {
+            *hint = h;
+        }
+        self
+    }
+
+    pub(crate) fn report(self, json: bool) -> ExitCode {
         match self {
-            Self::Input(message) => {
+            Self::Input { code, message } => {
                 if json {
-                    println!(
-                        "{}",
-                        json!({"error": "invalid_input", "error_description": message})
-                    );
+                    println!("{}", json!({"error": code, "error_description": message}));
                 }
                 eprintln!("error: {message}");
                 ExitCode::from(2)
             }
-            Self::Refused {
+            Self::Failed {
                 code,
                 message,
                 notified,
                 hint,
             } => {
                 if json {
-                    println!(
-                        "{}",
-                        json!({"error": code, "error_description": message, "verifier_notified": notified})
-                    );
+                    let mut v = json!({"error": code, "error_description": message});
+                    if let Some(n) = notified {
+                        v["verifier_notified"] = json!(n);
+                    }
+                    println!("{v}");
                 }
-                eprintln!("error: {message} ({code})");
-                if notified {
-                    eprintln!("The verifier was told that the request could not be answered.");
-                } else {
-                    eprintln!("Nothing was sent to the verifier.");
+                match notified {
+                    None => eprintln!("error: {code}: {message}"),
+                    Some(notified) => {
+                        eprintln!("error: {message} ({code})");
+                        if notified {
+                            eprintln!(
+                                "The verifier was told that the request could not be answered."
+                            );
+                        } else {
+                            eprintln!("Nothing was sent to the verifier.");
+                        }
+                    }
                 }
                 if let Some(h) = hint {
                     eprintln!("hint: {h}");
@@ -371,23 +353,9 @@ impl Failure {
     }
 }
 
-/// Posts a verification refusal to the verifier when the core says it may be told.
-pub(crate) async fn tell_verifier(env: &HolderEnv, inv: &Invalid) -> bool {
-    let Some(d) = &inv.dispatch else {
-        return false;
-    };
-    match openid4vp::post_error(env, d).await {
-        Ok(_) => true,
-        Err(e) => {
-            tracing::warn!(error = %e, "could not tell the verifier about the refusal");
-            false
-        }
-    }
-}
-
 /// What a resolve refusal looks like to the user.
-pub(crate) fn refusal_hint(inv: &Invalid, verifier: &str) -> Option<String> {
-    match inv.error {
+pub(crate) fn refusal_hint(error: &ResolveError, verifier: &str) -> Option<String> {
+    match error {
         openid4vp::ResolveError::Unsolicited(_) => Some(
             "only answer requests you expect; pass --allow-unsolicited to answer it anyway".into(),
         ),
@@ -409,11 +377,40 @@ fn dispatch_failure(e: &DispatchError) -> Failure {
         )),
         _ => None,
     };
-    Failure::Refused {
-        code: e.code(),
+    Failure::Failed {
+        code: e.code().to_owned(),
         message: e.to_string(),
-        notified: false,
+        notified: Some(false),
         hint,
+    }
+}
+
+/// A consent step that failed for another reason than the verifier's request.
+fn consent_failure(e: ConsentError) -> Failure {
+    match e {
+        ConsentError::Dispatch(d) => dispatch_failure(&d),
+        ConsentError::Refused {
+            error,
+            verifier_notified,
+            ..
+        } => Failure::Failed {
+            code: error.code().to_owned(),
+            message: error.to_string(),
+            notified: Some(verifier_notified),
+            hint: None,
+        },
+        ConsentError::NotTheNamedEmployee { .. } => Failure::Failed {
+            code: "employee".into(),
+            message: e.to_string(),
+            notified: Some(false),
+            hint: None,
+        },
+        other => Failure::Failed {
+            code: "wallet".into(),
+            message: other.to_string(),
+            notified: Some(false),
+            hint: None,
+        },
     }
 }
 
@@ -443,64 +440,57 @@ async fn present(
     link: AuthorizeLink,
     vault: Vault,
 ) -> Result<(), Failure> {
-    let refused = |code, message: String| Failure::Refused {
-        code,
+    let refused = |code: &str, message: String| Failure::Failed {
+        code: code.to_owned(),
         message,
-        notified: false,
+        notified: Some(false),
         hint: None,
     };
     let employee = match (&args.employee, args.approve) {
         (Some(e), true) => Some(check_employee(&vault, e).map_err(|m| refused("employee", m))?),
         _ => None,
     };
-    let net = Net::new(ctx).map_err(|e| refused("config", format!("{e:#}")))?;
-    let env = net
-        .holder(&vault, None, args.allow_unsolicited)
-        .map_err(|e| refused("config", format!("{e:#}")))?;
+    let rt = wallet_runtime(ctx, &vault)
+        .map_err(|e| refused("config", format!("{e:#}")))?
+        .allow_unsolicited(args.allow_unsolicited);
     let verifier = link.client_id.as_str().to_owned();
-    let resolved = match openid4vp::resolve(&link, &env).await {
-        Ok(r) => r,
-        Err(inv) => {
-            let notified = tell_verifier(&env, &inv).await;
-            return Err(Failure::Refused {
-                code: inv.error.code(),
-                message: inv.error.to_string(),
-                notified,
-                hint: refusal_hint(&inv, &verifier),
-            });
-        }
-    };
-    let shared = Shared::of(&resolved, &vault, employee.as_deref());
-    let shared_json = shared.to_json();
-    if !args.json {
-        let mut out = std::io::stdout().lock();
-        let _ = shared.write_human(&mut out);
+    let id = rt.admit(&args.url, link);
+    if let Err(e) = rt.open_consent(id).await {
+        let hint = match &e {
+            ConsentError::Refused { error, .. } => refusal_hint(error, &verifier),
+            _ => None,
+        };
+        return Err(consent_failure(e).with_hint(hint));
     }
-    let decision = match employee {
+    let (shared_json, fulfilled) = rt
+        .with_request(id, |resolved| {
+            let shared = Shared::of(resolved, &vault, employee.as_deref());
+            if !args.json {
+                let mut out = std::io::stdout().lock();
+                let _ = shared.write_human(&mut out);
+            }
+            (shared.to_json(), resolved.consent.evaluation.fulfilled)
+        })
+        .map_err(consent_failure)?;
+    let answer = match employee {
         Some(employee) => {
-            // Nuts answers a definition it cannot meet with invalid_request (B.4).
-            if !resolved.consent.evaluation.fulfilled {
-                let d = resolved.error_dispatch(
-                    "invalid_request",
-                    "wallet could not fulfill requirements of the presentation definition",
-                );
-                let notified = openid4vp::post_error(&env, &d).await.is_ok();
-                return Err(Failure::Refused {
-                    code: "no_matching_credential",
+            // Nuts answers a definition it cannot meet with invalid_request.
+            if !fulfilled {
+                let notified = rt.refuse_unmet(id).await.unwrap_or(false);
+                return Err(Failure::Failed {
+                    code: "no_matching_credential".into(),
                     message: "the wallet's credentials do not meet the presentation definition"
                         .into(),
-                    notified,
+                    notified: Some(notified),
                     hint: Some("`nuts-wallet pex evaluate` explains which constraint fails".into()),
                 });
             }
-            Decision::Approved { employee }
+            Answer::Approve { employee }
         }
-        None => Decision::Declined,
+        None => Answer::Decline,
     };
-    let approved = matches!(decision, Decision::Approved { .. });
-    let outcome = openid4vp::dispatch(&env, resolved, decision)
-        .await
-        .map_err(|e| dispatch_failure(&e))?;
+    let outcome = rt.decide(id, answer).await.map_err(consent_failure)?;
+    let approved = outcome.approved;
     if args.json {
         let mut v = shared_json;
         v["decision"] = json!(if approved { "approved" } else { "declined" });
@@ -538,13 +528,16 @@ async fn present(
 
 /// `nuts-wallet present`.
 pub fn run(ctx: &Ctx, args: PresentArgs) -> anyhow::Result<ExitCode> {
-    let link = match parse_link(&args.url) {
+    let link = match deeplink::parse_authorize_link(&args.url) {
         Ok(l) => l,
         Err(e) => {
-            return Ok(Failure::Input(format!(
-                "not a wallet authorization request: {e} \
-                 (expected nuts-wallet://authorize?client_id=...&request_uri=...)"
-            ))
+            return Ok(Failure::Input {
+                code: "invalid_input",
+                message: format!(
+                    "not a wallet authorization request: {e} \
+                     (expected nuts-wallet://authorize?client_id=...&request_uri=...)"
+                ),
+            }
             .report(args.json))
         }
     };

@@ -1,13 +1,12 @@
 //! `nuts-wallet serve [--port P]`: the loopback API for EHRs, headless, until Ctrl-C or
 //! SIGTERM. Requests outside the no-prompt policy are refused (nobody to ask). Thin adapter
-//! over `wallet_api::serve`.
+//! over `wallet_api::serve` on the wallet runtime (its token service and user-flow sessions).
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 
-use super::token::service;
+use super::present::wallet_runtime;
 use super::vault::open_unlocked;
 use crate::Ctx;
 
@@ -24,19 +23,15 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let vault = open_unlocked(&ctx.data_dir)?;
     let org = wallet_core::org::require_organization(&vault)?;
     let created = wallet_api::api_key::current(&vault)?.is_none();
-    let svc = Arc::new(service(ctx, vault)?);
+    let wallet = wallet_runtime(ctx, &vault)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     rt.block_on(async move {
-        let handle = wallet_api::serve(wallet_api::ApiConfig {
-            port: args.port,
-            service: svc,
-            sessions: Default::default(),
-        })
-        .await?;
+        let handle =
+            wallet_api::serve(wallet_api::ApiConfig::from_runtime(&wallet, args.port)?).await?;
         println!(
             "Loopback API for {} listening on {} (Ctrl-C stops it)",
             org.subject,

@@ -2,8 +2,8 @@
 //! protocol brief B.1) headless in one process. The CLI is the EHR, the browser and the
 //! wallet at once: it begins a session for a roster employee (`oauth::user::begin_flow`),
 //! signs JAR #1 (`start_flow`), sends the "browser" to the AS without following redirects,
-//! answers the `nuts-wallet:` request it is redirected to with the decision (`openid4vp`
-//! resolve → dispatch; the same sessions, so the request is not unsolicited), takes the code
+//! answers the `nuts-wallet:` request it is redirected to with the decision (on the wallet
+//! runtime: the same sessions, so the request is not unsolicited), takes the code
 //! from the redirect to its own callback (`complete_flow`: PKCE, DPoP) and collects the token
 //! (`poll`). The callback URLs are never fetched: the Nuts AS does not check `redirect_uri`,
 //! and this process intercepts them as its own.
@@ -12,24 +12,23 @@
 
 use std::collections::HashMap;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use serde_json::json;
 use url::Url;
 use wallet_core::oauth::dpop::DpopNonces;
 use wallet_core::oauth::service::RequesterSource;
-use wallet_core::oauth::user::{self, NewUserFlow, PreauthorizedUser, TokenPoll, UserSessions};
+use wallet_core::oauth::user::{self, NewUserFlow, PreauthorizedUser, TokenPoll};
 use wallet_core::oauth::{
     AuthorizationServerId, ChannelKind, Requester, Scope, TokenResponse, TokenType,
     VaultOrganization,
 };
-use wallet_core::openid4vp::{self, Decision, HolderEnv};
+use wallet_core::openid4vp::DispatchError;
+use wallet_core::runtime::{Answer, ConsentError, WalletRuntime};
 use wallet_protocol::net::HttpRequest;
 use wallet_protocol::{Clock, SystemClock};
 use wallet_vault::Vault;
 
 use super::credential::runtime;
-use super::present::{parse_link, refusal_hint, tell_verifier, Net, Shared};
+use super::present::{refusal_hint, wallet_runtime, Failure, Shared};
 use super::token::print_token;
 use super::vault::open_unlocked;
 use crate::Ctx;
@@ -61,60 +60,6 @@ pub struct UserTokenArgs {
     json: bool,
 }
 
-/// Why the flow stopped; mapped once to output and exit status.
-enum Failure {
-    /// The command line is wrong (exit 2).
-    Input(String),
-    /// No token (exit 1): OAuth error code, description, and what the user can do.
-    NoToken {
-        error: String,
-        description: String,
-        hint: Option<String>,
-    },
-}
-
-impl Failure {
-    fn no_token(error: &str, description: impl Into<String>) -> Self {
-        Self::NoToken {
-            error: error.to_owned(),
-            description: description.into(),
-            hint: None,
-        }
-    }
-
-    fn report(self, json: bool) -> ExitCode {
-        match self {
-            Self::Input(message) => {
-                if json {
-                    println!(
-                        "{}",
-                        json!({"error": "invalid_request", "error_description": message})
-                    );
-                }
-                eprintln!("error: {message}");
-                ExitCode::from(2)
-            }
-            Self::NoToken {
-                error,
-                description,
-                hint,
-            } => {
-                if json {
-                    println!(
-                        "{}",
-                        json!({"error": error, "error_description": description})
-                    );
-                }
-                eprintln!("error: {error}: {description}");
-                if let Some(h) = hint {
-                    eprintln!("hint: {h}");
-                }
-                ExitCode::FAILURE
-            }
-        }
-    }
-}
-
 /// Where a redirect goes: back to this process's callback, or to the wallet.
 enum Hop {
     Callback(HashMap<String, String>),
@@ -123,12 +68,11 @@ enum Hop {
 
 struct Flow<'a> {
     vault: &'a Vault,
-    sessions: Arc<UserSessions>,
+    rt: WalletRuntime,
     session_id: String,
     requester: Requester,
     issuer: AuthorizationServerId,
     callback: String,
-    net: Net,
     nonces: DpopNonces,
 }
 
@@ -139,7 +83,7 @@ fn now() -> i64 {
 impl Flow<'_> {
     fn classify(&self, location: &str) -> Result<Hop, Failure> {
         let cb = Url::parse(&self.callback)
-            .map_err(|_| Failure::no_token("server_error", "bad callback"))?;
+            .map_err(|_| Failure::failed("server_error", "bad callback"))?;
         match Url::parse(location) {
             Ok(u)
                 if u.scheme() == cb.scheme()
@@ -163,13 +107,13 @@ impl Flow<'_> {
     fn abort(&self, error: &str, description: &str) -> Failure {
         user::abort_flow(
             self.vault,
-            &self.sessions,
+            self.rt.sessions(),
             self.issuer.as_str(),
             error,
             description,
             now(),
         );
-        Failure::no_token(error, description)
+        Failure::failed(error, description)
     }
 
     /// The callback, as this process's own endpoint: code exchange or the AS's error.
@@ -183,10 +127,10 @@ impl Flow<'_> {
         match q.get("state") {
             Some(state) => {
                 user::complete_flow(
-                    self.net.http.as_ref(),
+                    self.rt.network().http.as_ref(),
                     &self.nonces,
                     self.vault,
-                    &self.sessions,
+                    self.rt.sessions(),
                     &self.requester,
                     state,
                     q.get("code").map(String::as_str),
@@ -202,7 +146,7 @@ impl Flow<'_> {
                 let (e, d) = error.unwrap_or(("invalid_request", "the callback has no state"));
                 user::end_flow_without_state(
                     self.vault,
-                    &self.sessions,
+                    self.rt.sessions(),
                     &self.requester.subject,
                     e,
                     d,
@@ -214,100 +158,102 @@ impl Flow<'_> {
     }
 
     fn collect(&self) -> Result<TokenResponse, Failure> {
-        match self.sessions.poll(&self.session_id, now()) {
+        match self.rt.sessions().poll(&self.session_id, now()) {
             TokenPoll::Active(t) => Ok(t),
-            TokenPoll::Failed { error, description } => Err(Failure::no_token(&error, description)),
-            TokenPoll::Pending | TokenPoll::Unknown => Err(Failure::no_token(
+            TokenPoll::Failed { error, description } => Err(Failure::failed(&error, description)),
+            TokenPoll::Pending | TokenPoll::Unknown => Err(Failure::failed(
                 "server_error",
                 "the flow ended without a token",
             )),
         }
     }
 
-    /// The wallet's part: resolve, show, decide, dispatch. Returns where the browser goes next.
+    /// The wallet's part on the runtime: receive the link, open the consent, show it, decide.
+    /// Returns where the browser goes next.
     async fn wallet(
         &self,
-        env: &HolderEnv,
         location: &str,
         employee: &str,
         approve: bool,
     ) -> Result<Option<String>, Failure> {
-        let link = parse_link(location).map_err(|e| {
-            self.abort(
-                "server_error",
-                &format!("the authorization server sent an invalid wallet request: {e}"),
-            )
-        })?;
-        let resolved = match openid4vp::resolve(&link, env).await {
-            Ok(r) => r,
-            Err(inv) => {
-                let notified = tell_verifier(env, &inv).await;
-                let mut f = self.abort("access_denied", &inv.error.to_string());
-                if let Failure::NoToken { hint, .. } = &mut f {
-                    *hint = refusal_hint(&inv, link.client_id.as_str()).or(notified
-                        .then(|| "the verifier was told the request could not be answered".into()));
-                }
-                return Err(f);
+        let received = self.rt.receive_link(location);
+        let verifier = match &received.parsed {
+            Ok(l) => l.client_id.as_str().to_owned(),
+            Err(e) => {
+                return Err(self.abort(
+                    "server_error",
+                    &format!("the authorization server sent an invalid wallet request: {e}"),
+                ))
             }
         };
-        {
-            let shared = Shared::of(&resolved, self.vault, approve.then_some(employee));
-            let mut err = std::io::stderr().lock();
-            let _ = shared.write_human(&mut err);
+        let id = received.id;
+        match self.rt.open_consent(id).await {
+            Ok(_) => {}
+            Err(ConsentError::Refused {
+                error,
+                verifier_notified,
+                ..
+            }) => {
+                let hint = refusal_hint(&error, &verifier).or(verifier_notified
+                    .then(|| "the verifier was told the request could not be answered".into()));
+                return Err(self
+                    .abort("access_denied", &error.to_string())
+                    .with_hint(hint));
+            }
+            Err(e) => return Err(self.abort("server_error", &e.to_string())),
         }
+        let fulfilled = self
+            .rt
+            .with_request(id, |resolved| {
+                let shared = Shared::of(resolved, self.vault, approve.then_some(employee));
+                let mut err = std::io::stderr().lock();
+                let _ = shared.write_human(&mut err);
+                resolved.consent.evaluation.fulfilled
+            })
+            .map_err(|e| self.abort("server_error", &e.to_string()))?;
         if !approve {
-            let verifier = resolved.request().client_id().to_owned();
-            let out = openid4vp::dispatch(env, resolved, Decision::Declined).await;
-            // The AS sends no state with a wallet error (B.5): end this session ourselves,
-            // as the holder does for the loopback API (abort_running_for), recorded.
-            user::abort_flow(
-                self.vault,
-                &self.sessions,
-                &verifier,
-                "access_denied",
-                "the user declined the request",
-                now(),
-            );
-            if let Err(e) = out {
+            // Declining also ends this session (the AS sends no state with a wallet error),
+            // recorded, as the holder does for the loopback API.
+            if let Err(e) = self.rt.decide(id, Answer::Decline).await {
                 tracing::warn!(error = %e, "the verifier did not take the decline");
                 eprintln!("note: the verifier did not take the decline: {e}");
             }
             return Ok(None);
         }
-        if !resolved.consent.evaluation.fulfilled {
-            let d = resolved.error_dispatch(
-                "invalid_request",
-                "wallet could not fulfill requirements of the presentation definition",
-            );
-            let _ = openid4vp::post_error(env, &d).await;
-            let mut f = self.abort(
-                "invalid_request",
-                "the wallet's credentials do not meet the presentation definition",
-            );
-            if let Failure::NoToken { hint, .. } = &mut f {
-                *hint = Some("`nuts-wallet pex evaluate` explains which constraint fails".into());
-            }
-            return Err(f);
+        if !fulfilled {
+            let _ = self.rt.refuse_unmet(id).await;
+            return Err(self
+                .abort(
+                    "invalid_request",
+                    "the wallet's credentials do not meet the presentation definition",
+                )
+                .with_hint(Some(
+                    "`nuts-wallet pex evaluate` explains which constraint fails".into(),
+                )));
         }
-        match openid4vp::dispatch(
-            env,
-            resolved,
-            Decision::Approved {
-                employee: employee.to_owned(),
-            },
-        )
-        .await
-        {
+        let answer = Answer::Approve {
+            employee: employee.to_owned(),
+        };
+        match self.rt.decide(id, answer).await {
             Ok(out) => Ok(Some(out.redirect_uri)),
-            Err(openid4vp::DispatchError::Refused {
+            Err(ConsentError::Dispatch(DispatchError::Refused {
                 redirect_uri: Some(r),
                 ..
-            }) => Ok(Some(r)),
-            Err(e) => Err(self.abort(
+            })) => Ok(Some(r)),
+            Err(ConsentError::Dispatch(e)) => Err(self.abort(
                 "server_error",
                 &format!("presenting failed: {e} ({})", e.code()),
             )),
+            Err(e) => Err(self.abort("server_error", &format!("presenting failed: {e}"))),
         }
+    }
+}
+
+/// A usage error of `token user` (its JSON speaks OAuth: `invalid_request`).
+fn input(message: String) -> Failure {
+    Failure::Input {
+        code: "invalid_request",
+        message,
     }
 }
 
@@ -322,13 +268,12 @@ impl Request {
     fn parse(args: &UserTokenArgs) -> Result<Self, Failure> {
         Ok(Self {
             issuer: AuthorizationServerId::parse(&args.authorization_server)
-                .map_err(|e| Failure::Input(format!("--as: {e}")))?,
-            scope: Scope::parse(&args.scope)
-                .map_err(|e| Failure::Input(format!("--scope: {e}")))?,
+                .map_err(|e| input(format!("--as: {e}")))?,
+            scope: Scope::parse(&args.scope).map_err(|e| input(format!("--scope: {e}")))?,
             token_type: args
                 .token_type
                 .parse::<TokenType>()
-                .map_err(|e| Failure::Input(format!("--token-type: {e}")))?,
+                .map_err(|e| input(format!("--token-type: {e}")))?,
         })
     }
 }
@@ -350,14 +295,13 @@ async fn run_flow(
         token_type,
     } = req;
     let org = wallet_core::org::require_organization(vault)
-        .map_err(|e| Failure::no_token("invalid_request", e.to_string()))?;
-    let config = |e: anyhow::Error| Failure::no_token("server_error", format!("{e:#}"));
-    let net = Net::new(ctx).map_err(config)?;
-    let sessions = Arc::new(UserSessions::default());
+        .map_err(|e| Failure::failed("invalid_request", e.to_string()))?;
+    let config = |e: anyhow::Error| Failure::failed("server_error", format!("{e:#}"));
+    let rt = wallet_runtime(ctx, vault).map_err(config)?;
     let base = format!("http://127.0.0.1/oauth2/{}", org.subject);
     let (session_id, landing) = user::begin_flow(
         vault,
-        &sessions,
+        rt.sessions(),
         NewUserFlow {
             subject: org.subject.clone(),
             authorization_server: issuer.clone(),
@@ -386,43 +330,36 @@ async fn run_flow(
             }
             _ => None,
         };
-        Failure::NoToken {
-            error: e.oauth_error().to_owned(),
-            description: e.to_string(),
-            hint,
-        }
+        Failure::failed(e.oauth_error(), e.to_string()).with_hint(hint)
     })?;
     let requester = VaultOrganization
         .requester(vault, &org.subject)
-        .map_err(|e| Failure::no_token(e.oauth_error(), e.to_string()))?;
-    let env = net
-        .holder(vault, Some(sessions.clone()), false)
-        .map_err(config)?;
+        .map_err(|e| Failure::failed(e.oauth_error(), e.to_string()))?;
     let flow = Flow {
         vault,
-        sessions,
+        rt,
         session_id,
         requester,
         issuer,
         callback: format!("{base}/callback"),
-        net,
         nonces: DpopNonces::default(),
     };
     let authorize = user::start_flow(
-        flow.net.http.as_ref(),
+        flow.rt.network().http.as_ref(),
         vault,
-        &flow.sessions,
+        flow.rt.sessions(),
         &flow.requester,
         &landing,
         &flow.callback,
         now(),
     )
     .await
-    .map_err(|e| Failure::no_token(e.oauth_error(), e.to_string()))?;
+    .map_err(|e| Failure::failed(e.oauth_error(), e.to_string()))?;
 
     // The browser at the AS: one request, the redirect is read, not followed.
     let resp = flow
-        .net
+        .rt
+        .network()
         .http
         .execute(HttpRequest::get(authorize, "application/json"))
         .await
@@ -446,22 +383,15 @@ async fn run_flow(
     };
     let next = match flow.classify(&location)? {
         Hop::Callback(q) => Some(q),
-        Hop::Wallet(link) => {
-            match flow
-                .wallet(&env, &link, &args.employee, args.approve)
-                .await?
-            {
-                Some(r) => match flow.classify(&r)? {
-                    Hop::Callback(q) => Some(q),
-                    Hop::Wallet(_) => {
-                        return Err(
-                            flow.abort("server_error", "the verifier asked for a third round")
-                        )
-                    }
-                },
-                None => None,
-            }
-        }
+        Hop::Wallet(link) => match flow.wallet(&link, &args.employee, args.approve).await? {
+            Some(r) => match flow.classify(&r)? {
+                Hop::Callback(q) => Some(q),
+                Hop::Wallet(_) => {
+                    return Err(flow.abort("server_error", "the verifier asked for a third round"))
+                }
+            },
+            None => None,
+        },
     };
     if let Some(q) = next {
         flow.callback(&q).await?;
