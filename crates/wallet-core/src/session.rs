@@ -399,7 +399,7 @@ mod tests {
 
     #[test]
     fn admin_actions_need_a_live_admin_session() {
-        let (tmp, s) = keyring_session();
+        let (_dir, s) = keyring_session();
         assert_eq!(
             s.set_auto_lock_secs(120).unwrap_err().code(),
             "admin_required"
@@ -436,7 +436,7 @@ mod tests {
 
     #[test]
     fn a_second_setup_is_refused_and_keeps_the_vault() {
-        let (tmp, s) = keyring_session();
+        let (_dir, s) = keyring_session();
         let err = s
             .setup(
                 SetupProtection::Keyring,

@@ -9,7 +9,7 @@ use wallet_protocol::net::{HttpRequest, HttpResponse, NetError};
 use wallet_protocol::signer::Signer;
 use wallet_protocol::vc::jwt::{issue_jwt_vc, JwtVcRequest};
 use wallet_protocol::FixedClock;
-use wallet_vault::ActivityFilter;
+use wallet_vault::{ActivityFilter, AdminSession, Vault};
 
 struct Offline;
 impl HttpClient for Offline {
@@ -66,6 +66,33 @@ fn org_credential(
     .unwrap()
 }
 
+/// A vault with an organization, an outside issuer and a runtime: where most tests start.
+struct World {
+    _dir: tempfile::TempDir,
+    v: Vault,
+    admin: AdminSession,
+    org: org::OrgInfo,
+    iss: Did,
+    signer: SoftwareSigner,
+    rt: tokio::runtime::Runtime,
+}
+
+fn world() -> World {
+    let _dir = tempfile::tempdir().unwrap();
+    let (v, admin) = vault(_dir.path());
+    let org = setup(&v, &admin);
+    let (iss, signer) = issuer();
+    World {
+        _dir,
+        v,
+        admin,
+        org,
+        iss,
+        signer,
+        rt: rt(),
+    }
+}
+
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .build()
@@ -74,54 +101,63 @@ fn rt() -> tokio::runtime::Runtime {
 
 #[test]
 fn import_list_show_delete_with_warnings_and_log() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (v, admin) = vault(tmp.path());
-    let org = setup(&v, &admin);
-    let (iss, signer) = issuer();
-    let rt = rt();
+    let w = world();
     let env = env();
     // Expires in 10 days: imported with an "expiring soon" warning.
-    let jwt = org_credential(&signer, &iss, &org.did, NOW - 60, NOW + 10 * 86_400);
-    let imported = rt
-        .block_on(import_credential(&v, &admin, &format!("  {jwt}\n"), &env))
+    let jwt = org_credential(&w.signer, &w.iss, &w.org.did, NOW - 60, NOW + 10 * 86_400);
+    let imported =
+        w.rt.block_on(import_credential(
+            &w.v,
+            &w.admin,
+            &format!("  {jwt}\n"),
+            &env,
+        ))
         .unwrap();
     let codes: Vec<&str> = imported.summary.warnings.iter().map(|w| w.code).collect();
     assert_eq!(codes, ["expiring_soon", "untrusted_issuer"]);
     assert_eq!(imported.revocation.status, "no_status");
     assert_eq!(imported.summary.display_type, "NutsOrganizationCredential");
-    assert_eq!(imported.summary.subject.as_deref(), Some(org.did.as_str()));
+    assert_eq!(
+        imported.summary.subject.as_deref(),
+        Some(w.org.did.as_str())
+    );
 
     // The same credential again is a duplicate.
-    let dup = rt.block_on(import_credential(&v, &admin, &jwt, &env));
+    let dup = w.rt.block_on(import_credential(&w.v, &w.admin, &jwt, &env));
     assert!(matches!(dup, Err(IdentityError::Duplicate(ref id)) if *id == imported.summary.id));
 
     // Trusting the issuer removes that warning; listing later shows "expired".
-    set_issuer_trust(&v, &admin, iss.as_str(), true).unwrap();
-    let later = list_credentials(&v, NOW + 11 * 86_400).unwrap();
+    set_issuer_trust(&w.v, &w.admin, w.iss.as_str(), true).unwrap();
+    let later = list_credentials(&w.v, NOW + 11 * 86_400).unwrap();
     assert_eq!(later.len(), 1);
     assert!(later[0].issuer_trusted);
     let codes: Vec<&str> = later[0].warnings.iter().map(|w| w.code).collect();
     assert_eq!(codes, ["expired"]);
 
     let prefix = &imported.summary.id[..8];
-    let detail = rt.block_on(credential_detail(&v, prefix, &env)).unwrap();
+    let detail =
+        w.rt.block_on(credential_detail(&w.v, prefix, &env))
+            .unwrap();
     assert_eq!(detail.summary.id, imported.summary.id);
     assert_eq!(detail.claims[0]["organization"]["city"], "Utrecht");
     assert!(detail
         .credential_id
         .as_deref()
-        .is_some_and(|id| id.starts_with(iss.as_str())));
+        .is_some_and(|id| id.starts_with(w.iss.as_str())));
 
-    assert!(rt.block_on(credential_detail(&v, "nope", &env)).is_err());
-    delete_credential(&v, &admin, prefix).unwrap();
-    assert!(list_credentials(&v, NOW).unwrap().is_empty());
-    let log = v
-        .activity_log()
-        .list(&ActivityFilter {
-            action_prefix: Some("credential.".into()),
-            ..Default::default()
-        })
-        .unwrap();
+    assert!(w
+        .rt
+        .block_on(credential_detail(&w.v, "nope", &env))
+        .is_err());
+    delete_credential(&w.v, &w.admin, prefix).unwrap();
+    assert!(list_credentials(&w.v, NOW).unwrap().is_empty());
+    let log =
+        w.v.activity_log()
+            .list(&ActivityFilter {
+                action_prefix: Some("credential.".into()),
+                ..Default::default()
+            })
+            .unwrap();
     let actions: Vec<(&str, &str)> = log
         .iter()
         .map(|e| (e.action.as_str(), e.outcome.as_str()))
@@ -137,32 +173,28 @@ fn import_list_show_delete_with_warnings_and_log() {
 
 #[test]
 fn import_refuses_with_precise_reasons_and_logs_them() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (v, admin) = vault(tmp.path());
-    let org = setup(&v, &admin);
-    let (iss, signer) = issuer();
-    let rt = rt();
+    let w = world();
     let env = env();
     let other = "did:web:other.example:iam:1";
     let cases: Vec<(String, String)> = vec![
         (
-            org_credential(&signer, &iss, other, NOW - 60, NOW + 3600),
+            org_credential(&w.signer, &w.iss, other, NOW - 60, NOW + 3600),
             format!(
                 "its subject is {other}, not the organization's DID {}",
-                org.did
+                w.org.did
             ),
         ),
         (
-            org_credential(&signer, &iss, &org.did, NOW - 7200, NOW - 3600),
+            org_credential(&w.signer, &w.iss, &w.org.did, NOW - 7200, NOW - 3600),
             "it expired at".into(),
         ),
         (
-            org_credential(&signer, &iss, &org.did, NOW + 3600, NOW + 7200),
+            org_credential(&w.signer, &w.iss, &w.org.did, NOW + 3600, NOW + 7200),
             "it is not valid before".into(),
         ),
         (
             {
-                let t = org_credential(&signer, &iss, &org.did, NOW - 60, NOW + 3600);
+                let t = org_credential(&w.signer, &w.iss, &w.org.did, NOW - 60, NOW + 3600);
                 let (rest, sig) = t.rsplit_once('.').unwrap();
                 let flipped = if sig.starts_with('A') { "B" } else { "A" };
                 format!("{rest}.{flipped}{}", &sig[1..])
@@ -175,35 +207,39 @@ fn import_refuses_with_precise_reasons_and_logs_them() {
                 let web = Did::parse("did:web:issuer.example").unwrap();
                 let mut s = SoftwareSigner::generate_es256("x").unwrap();
                 s.set_key_id(web.with_fragment("k").as_str());
-                org_credential(&s, &web, &org.did, NOW - 60, NOW + 3600)
+                org_credential(&s, &web, &w.org.did, NOW - 60, NOW + 3600)
             },
             "the issuer's DID cannot be resolved".into(),
         ),
     ];
     for (text, expect) in &cases {
-        let e = rt
-            .block_on(import_credential(&v, &admin, text, &env))
-            .unwrap_err();
+        let e =
+            w.rt.block_on(import_credential(&w.v, &w.admin, text, &env))
+                .unwrap_err();
         assert_eq!(e.code(), "credential_refused", "{e}");
         assert!(e.to_string().contains(expect.as_str()), "{e} / {expect}");
     }
-    assert!(list_credentials(&v, NOW).unwrap().is_empty());
-    let failures = v
-        .activity_log()
-        .list(&ActivityFilter {
-            action_prefix: Some("credential.import".into()),
-            outcome: Some("failure".into()),
-            ..Default::default()
-        })
-        .unwrap();
+    assert!(list_credentials(&w.v, NOW).unwrap().is_empty());
+    let failures =
+        w.v.activity_log()
+            .list(&ActivityFilter {
+                action_prefix: Some("credential.import".into()),
+                outcome: Some("failure".into()),
+                ..Default::default()
+            })
+            .unwrap();
     assert_eq!(failures.len(), cases.len());
 }
 
 #[test]
 fn self_issued_credential_resolves_the_own_did_offline() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (v, admin) = vault(tmp.path());
-    let org = setup(&v, &admin);
+    let World {
+        _dir,
+        v,
+        admin,
+        org,
+        ..
+    } = world();
     let signer = crate::org::organization_signer(&v, &org).unwrap();
     let own = Did::parse(&org.did).unwrap();
     let mut claims = serde_json::Map::new();
@@ -330,25 +366,21 @@ fn with_status(signer: &SoftwareSigner, issuer: &Did, subject: &str, index: u32)
 
 #[test]
 fn revoked_credentials_are_refused_and_unknown_status_is_a_warning() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (v, admin) = vault(tmp.path());
-    let org = setup(&v, &admin);
-    let (iss, signer) = issuer();
-    let rt = rt();
+    let w = world();
     let online = VerifyEnv {
-        http: Arc::new(StatusServer(status_list(&signer, &iss, 3))),
+        http: Arc::new(StatusServer(status_list(&w.signer, &w.iss, 3))),
         ..env()
     };
-    let revoked = with_status(&signer, &iss, &org.did, 3);
-    let e = rt
-        .block_on(import_credential(&v, &admin, &revoked, &online))
-        .unwrap_err();
+    let revoked = with_status(&w.signer, &w.iss, &w.org.did, 3);
+    let e =
+        w.rt.block_on(import_credential(&w.v, &w.admin, &revoked, &online))
+            .unwrap_err();
     assert!(e.to_string().contains("its issuer has revoked it"), "{e}");
 
-    let active = with_status(&signer, &iss, &org.did, 4);
-    let ok = rt
-        .block_on(import_credential(&v, &admin, &active, &online))
-        .unwrap();
+    let active = with_status(&w.signer, &w.iss, &w.org.did, 4);
+    let ok =
+        w.rt.block_on(import_credential(&w.v, &w.admin, &active, &online))
+            .unwrap();
     assert_eq!(ok.revocation.status, "active");
     assert_eq!(ok.summary.display_type, "NutsUraCredential");
     assert!(!ok
@@ -358,26 +390,26 @@ fn revoked_credentials_are_refused_and_unknown_status_is_a_warning() {
         .any(|w| w.code == "revocation_unknown"));
 
     // Offline: imported, with the soft failure said out loud.
-    let other = with_status(&signer, &iss, &org.did, 5);
-    let offline = rt
-        .block_on(import_credential(&v, &admin, &other, &env()))
-        .unwrap();
+    let other = with_status(&w.signer, &w.iss, &w.org.did, 5);
+    let offline =
+        w.rt.block_on(import_credential(&w.v, &w.admin, &other, &env()))
+            .unwrap();
     assert_eq!(offline.revocation.status, "unknown");
-    let w = offline
+    let warning = offline
         .summary
         .warnings
         .iter()
         .find(|w| w.code == "revocation_unknown")
         .unwrap();
-    assert!(w.message.contains("offline"), "{}", w.message);
+    assert!(warning.message.contains("offline"), "{}", warning.message);
     // Show re-checks: the list now says index 5 is revoked.
     let now_revoked = VerifyEnv {
-        http: Arc::new(StatusServer(status_list(&signer, &iss, 5))),
+        http: Arc::new(StatusServer(status_list(&w.signer, &w.iss, 5))),
         ..env()
     };
-    let d = rt
-        .block_on(credential_detail(&v, &offline.summary.id, &now_revoked))
-        .unwrap();
+    let d =
+        w.rt.block_on(credential_detail(&w.v, &offline.summary.id, &now_revoked))
+            .unwrap();
     assert_eq!(d.revocation.status, "revoked");
     assert!(d.summary.warnings.iter().any(|w| w.code == "revoked"));
 }
@@ -385,31 +417,32 @@ fn revoked_credentials_are_refused_and_unknown_status_is_a_warning() {
 #[test]
 fn json_ld_credentials_import_and_unsigned_properties_are_flagged() {
     use wallet_protocol::vc::ldp::{self, ProofOptions};
-    let tmp = tempfile::tempdir().unwrap();
-    let (v, admin) = vault(tmp.path());
-    let org = setup(&v, &admin);
-    let (iss, signer) = issuer();
+    let w = world();
     let unsigned = json!({
         "@context": ["https://www.w3.org/2018/credentials/v1", "https://nuts.nl/credentials/v1",
                      "https://w3c-ccg.github.io/lds-jws2020/contexts/lds-jws2020-v1.json"],
-        "id": format!("{iss}#36b83620-13b2-4fbf-a57a-618731839a6f"),
+        "id": format!("{}#36b83620-13b2-4fbf-a57a-618731839a6f", w.iss),
         "type": ["NutsOrganizationCredential", "VerifiableCredential"],
-        "issuer": iss.as_str(),
+        "issuer": w.iss.as_str(),
         "issuanceDate": wallet_protocol::clock::format_rfc3339(NOW - 100),
-        "credentialSubject": {"id": org.did, "organization": {"name": "Zorg B.V.", "city": "Utrecht"}}
+        "credentialSubject": {"id": w.org.did, "organization": {"name": "Zorg B.V.", "city": "Utrecht"}}
     });
     let signed = ldp::sign(
         &unsigned,
-        &signer,
+        &w.signer,
         &ProofOptions {
             created: NOW - 100,
             ..Default::default()
         },
     )
     .unwrap();
-    let rt = rt();
-    let ok = rt
-        .block_on(import_credential(&v, &admin, &signed.to_string(), &env()))
+    let ok =
+        w.rt.block_on(import_credential(
+            &w.v,
+            &w.admin,
+            &signed.to_string(),
+            &env(),
+        ))
         .unwrap();
     assert_eq!(ok.summary.format, "ldp_vc");
     assert!(!ok
@@ -417,40 +450,50 @@ fn json_ld_credentials_import_and_unsigned_properties_are_flagged() {
         .warnings
         .iter()
         .any(|w| w.code == "unsigned_properties"));
-    let d = rt
-        .block_on(credential_detail(&v, &ok.summary.id, &env()))
-        .unwrap();
+    let d =
+        w.rt.block_on(credential_detail(&w.v, &ok.summary.id, &env()))
+            .unwrap();
     assert_eq!(d.claims["organization"]["city"], "Utrecht");
 
     // A term no context defines is not signed: imported with a warning.
     let mut extra = unsigned.clone();
-    extra["id"] = json!(format!("{iss}#second"));
+    extra["id"] = json!(format!("{}#second", w.iss));
     extra["credentialSubject"]["organization"]["nickname"] = json!("ZBV");
     let signed = ldp::sign(
         &extra,
-        &signer,
+        &w.signer,
         &ProofOptions {
             created: NOW - 100,
             ..Default::default()
         },
     )
     .unwrap();
-    let flagged = rt
-        .block_on(import_credential(&v, &admin, &signed.to_string(), &env()))
+    let flagged =
+        w.rt.block_on(import_credential(
+            &w.v,
+            &w.admin,
+            &signed.to_string(),
+            &env(),
+        ))
         .unwrap();
-    let w = flagged
+    let warning = flagged
         .summary
         .warnings
         .iter()
         .find(|w| w.code == "unsigned_properties")
         .expect("unsigned property warning");
-    assert!(w.message.contains("nickname"), "{}", w.message);
+    assert!(warning.message.contains("nickname"), "{}", warning.message);
 
     // A changed value breaks the JSON-LD proof.
     let mut tampered = signed.clone();
     tampered["credentialSubject"]["organization"]["city"] = json!("Amsterdam");
-    let e = rt
-        .block_on(import_credential(&v, &admin, &tampered.to_string(), &env()))
+    let e =
+        w.rt.block_on(import_credential(
+            &w.v,
+            &w.admin,
+            &tampered.to_string(),
+            &env(),
+        ))
         .unwrap_err();
     assert_eq!(e.code(), "credential_refused", "{e}");
 }
