@@ -4,6 +4,8 @@
 //! ([`dpop`]), OAuth error responses ([`error`]) and the values these pass around
 //! ([`types`]). Policy, consent, sessions and the activity log are the wallet's use cases.
 
+#[cfg(test)]
+pub(crate) mod client_tests;
 pub mod discovery;
 pub mod dpop;
 pub mod error;

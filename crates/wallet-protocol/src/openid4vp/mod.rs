@@ -8,6 +8,8 @@ pub mod error;
 pub mod fetch;
 pub mod request;
 pub mod response;
+#[cfg(test)]
+mod tests;
 
 pub use error::{DocumentError, ErrorDispatch, Rejection, RequestObjectError, ResponseError};
 pub use fetch::{fetch_json, fetch_request_object, RequestObjectFetch};
