@@ -273,7 +273,7 @@ mod tests {
         std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
         let p = load_policy(&[dir.path().to_path_buf()]).unwrap();
         assert_eq!(p.scopes().collect::<Vec<_>>(), vec!["a"]);
-        // The same scope twice is refused (Nuts policy/local.go).
+        // The same scope twice is refused, as a Nuts node does.
         std::fs::write(
             dir.path().join("b.json"),
             serde_json::json!({"a": {"organization": pd("x")}}).to_string(),

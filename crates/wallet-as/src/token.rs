@@ -22,7 +22,7 @@ use crate::presentation::{
 };
 use crate::state::{random_token, AppState, TokenInfo, ACCESS_TOKEN_TTL_SECS, S2S_NONCE_TTL_SECS};
 
-/// The RFC021 grant type.
+/// The grant type of the s2s token request (docs/protocol.md §2.2).
 pub const VP_TOKEN_GRANT_TYPE: &str = "vp_token-bearer";
 /// Maximum s2s VP lifetime.
 pub const S2S_MAX_VP_SECS: i64 = 5;

@@ -3,7 +3,7 @@
 //! A [`WalletCredential`] is built once per stored credential (the wallet caches it) and holds:
 //! the original form (compact JWT or JSON-LD object, which is what goes into a VP), the detected
 //! format, the JWS `alg` or linked-data proof types, the validity window, and the normalised
-//! view that JSONPath runs on. The view is what nuts-node's go-did produces (docs/protocol.md
+//! view that JSONPath runs on. The view is what a Nuts node produces (docs/protocol.md
 //! §8.2):
 //!
 //! * JSON-LD: only the standard members survive (`@context`, `id`, `type`, `issuer`,
@@ -321,7 +321,7 @@ fn member_err(member: &str, message: &str) -> CredentialError {
     }
 }
 
-/// Reads a VC object the way go-did unmarshals it; `keep_arrays` selects the JWT (alias) view.
+/// Reads a VC object the way a Nuts node reads it; `keep_arrays` selects the JWT (alias) view.
 fn normalize_fields(obj: &Map<String, Value>, keep_arrays: bool) -> Result<Value, CredentialError> {
     let plural = |key: &str| -> Option<Vec<Value>> {
         match obj.get(key) {

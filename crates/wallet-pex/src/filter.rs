@@ -1,6 +1,6 @@
 //! The JSON Schema subset of field filters, with Nuts' evaluation rules.
 //!
-//! Order and quirks follow nuts-node `vcr/pe` `matchFilter` (see docs/protocol.md §8.2):
+//! Order and quirks follow a Nuts node's filter matching (docs/protocol.md §8.2):
 //!
 //! 1. `enum` is tested first: each entry is compared as a string constant; any array element
 //!    equal to an entry matches, and the type/pattern of the filter are then not looked at.

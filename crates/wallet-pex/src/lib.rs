@@ -31,7 +31,7 @@ mod filter;
 mod format;
 mod matcher;
 mod path;
-mod policy;
+mod policy_file;
 mod submission;
 mod time;
 mod verify;
@@ -53,7 +53,7 @@ pub use matcher::{
     evaluate, evaluate_with, DescriptorEvaluation, DescriptorMatch, EvaluateOptions, Evaluation,
 };
 pub use path::{FieldPath, PathValue};
-pub use policy::{PolicyFile, ScopePolicy, WalletOwnerType};
+pub use policy_file::{PolicyFile, ScopePolicy, WalletOwnerType};
 pub use submission::{
     new_submission_id, BuiltSubmission, DescriptorMapEntry, PresentationSubmission,
     SubmissionOptions,

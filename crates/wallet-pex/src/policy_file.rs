@@ -1,8 +1,9 @@
-//! Nuts policy files: `{"<scope>": {"organization": <PD>, "user": <PD>}}`.
+//! Nuts policy files: `{"<scope>": {"organization": <PD>, "user": <PD>}}`, the presentation
+//! definitions an authorization server asks for per scope (docs/protocol.md §8.1). Not the
+//! wallet administrator's access policy (that is `wallet_core::access_policy`).
 //!
-//! Several files can be merged; a scope defined twice is refused (nuts-node `policy/local.go`).
-//! Scope lookup is an exact string match, as in Nuts v6.2. Reading files from disk is the
-//! caller's job.
+//! Several files can be merged; a scope defined twice is refused, as a Nuts node does. Scope
+//! lookup is an exact string match. Reading files from disk is the caller's job.
 
 use std::collections::BTreeMap;
 use std::fmt;

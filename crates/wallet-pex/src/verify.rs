@@ -1,6 +1,6 @@
 //! Verifier side: does a presentation submission map exactly what the matcher derives?
 //!
-//! Mirrors nuts-node `PresentationSubmission.Validate` (docs/protocol.md §8.4): every
+//! Mirrors a Nuts node's submission validation (docs/protocol.md §8.4): every
 //! `descriptor_map` entry is resolved against the envelope *as sent* (a JWT VP is seen as its
 //! `vp` claim with `id` = `jti`; a JSON string must be designated `jwt_vc`/`jwt_vp`, an object
 //! `ldp_vc`/`ldp_vp`; `path_nested` descends into a presentation). Then the matcher runs with
@@ -24,7 +24,7 @@ use crate::error::VerifyError;
 use crate::format::VpFormat;
 use crate::matcher::{derive_first_match, extract_fields};
 use crate::path::{FieldPath, PathValue};
-use crate::policy::{PolicyFile, WalletOwnerType};
+use crate::policy_file::{PolicyFile, WalletOwnerType};
 use crate::submission::{DescriptorMapEntry, PresentationSubmission};
 
 /// One presentation of an envelope.

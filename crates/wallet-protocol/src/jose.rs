@@ -339,6 +339,20 @@ impl CompactJws {
         self.header.get(name).and_then(Value::as_str)
     }
 
+    /// The `x5c` header: certificates as standard base64 DER, leaf first (empty when absent;
+    /// non-string entries are skipped).
+    pub fn header_x5c(&self) -> Vec<String> {
+        self.header
+            .get("x5c")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The payload as a JSON object (JWT claims).
     pub fn claims(&self) -> Result<Map<String, Value>, JoseError> {
         serde_json::from_slice(&self.payload)

@@ -73,7 +73,7 @@ pub fn employee_self_attested(
 pub const X509_CA: &str = "did:x509:0:sha256:szqMaTpnD6GN0aRrT98eV4bhAoOgyItEZVyskYyL_Qc";
 pub const URA_OTHERNAME: &str = "2.16.528.1.1007.99.2110-1-900030787-S-90000380-00.000-11223344";
 
-/// An X509Credential (RFC023 shape) as a JWT VC, issuer under `ca`.
+/// An X509Credential (the did:x509 shape of docs/protocol.md §7.5) as a JWT VC, issuer under `ca`.
 pub fn x509_jwt(ca: &str, alg: &str, jti: &str) -> WalletCredential {
     let issuer =
         format!("{ca}::subject:O:Zorg%20B.V.::subject:L:Utrecht::san:otherName:{URA_OTHERNAME}");

@@ -295,24 +295,24 @@ pub async fn verify_jws(
         .header_str("kid")
         .ok_or_else(|| DidError::InvalidDidUrl("JWS has no kid".into()))?;
     let kid = DidUrl::parse(kid)?;
-    let did = kid.did();
-    let key = if did.method() == "x509" {
-        let x5c: Vec<String> = jws
-            .header
-            .get("x5c")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|c| c.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        x509::resolve_with_x5c(&did, &x5c, now)?.assertion_key(&kid)?
-    } else {
-        resolve_assertion_key(resolver, &kid).await?
-    };
+    let key = resolve_jws_key(&jws, &kid, resolver, now).await?;
     jws.verify_with(&key)?;
     Ok((jws, kid))
+}
+
+/// The assertion key `kid` names for verifying `jws`: from the JWS's own `x5c` chain for
+/// did:x509, through `resolver` for every other method.
+pub async fn resolve_jws_key(
+    jws: &crate::jose::CompactJws,
+    kid: &DidUrl,
+    resolver: &dyn DidResolver,
+    now: i64,
+) -> Result<Jwk, DidError> {
+    let did = kid.did();
+    if did.method() == "x509" {
+        return x509::resolve_with_x5c(&did, &jws.header_x5c(), now)?.assertion_key(kid);
+    }
+    resolve_assertion_key(resolver, kid).await
 }
 
 /// Fixed documents (tests, pinned partners, `did:nuts` vectors).

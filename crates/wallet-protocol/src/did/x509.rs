@@ -1,4 +1,4 @@
-//! `did:x509` (Trust over IP did:x509 with the Nuts RFC023 `san:otherName` extension),
+//! `did:x509` (with Nuts' `san:otherName` extension, docs/protocol.md §7.5),
 //! resolved from the `x5c` chain of a JWS header (leaf first, standard base64 DER).
 //!
 //! `did:x509:0:<sha256|sha384|sha512>:<b64url CA fingerprint>::<policy>:<value>...` with
@@ -384,8 +384,8 @@ pub fn ca_fingerprint_sha256(ca_der: &[u8]) -> String {
     b64url(&Sha256::digest(ca_der))
 }
 
-/// RFC023: every `credentialSubject` field (besides `id`) must be backed by a policy of the
-/// issuer DID, in the Nuts shape `{"subject": {"O": ..}, "san": {"otherName": ..}}`.
+/// Nuts rule (docs/protocol.md §7.5): every `credentialSubject` field (besides `id`) must be
+/// backed by a policy of the issuer DID, in the Nuts shape `{"subject": {"O": ..}, "san": {"otherName": ..}}`.
 pub fn check_credential_subject(parsed: &DidX509, subject: &Value) -> Result<(), DidError> {
     let obj = subject
         .as_object()

@@ -212,34 +212,7 @@ pub fn issuer_kid(jws: &CompactJws, iss: &Did) -> Result<DidUrl, VcError> {
     }
 }
 
-/// Resolves the verification key for `kid`, using `x5c` for did:x509.
-pub async fn resolve_signing_key(
-    jws: &CompactJws,
-    kid: &DidUrl,
-    resolver: &dyn DidResolver,
-    now: i64,
-) -> Result<jose::Jwk, VcError> {
-    let did = kid.did();
-    if did.method() == "x509" {
-        let doc = did::x509::resolve_with_x5c(&did, &x5c_of(jws), now)?;
-        return Ok(doc.assertion_key(kid)?);
-    }
-    Ok(did::resolve_assertion_key(resolver, kid).await?)
-}
-
-fn x5c_of(jws: &CompactJws) -> Vec<String> {
-    jws.header
-        .get("x5c")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|c| c.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// RFC023 rules for credentials issued by a did:x509 (docs/protocol.md §7.5): `exp` required
+/// The Nuts rules for credentials issued by a did:x509 (docs/protocol.md §7.5): `exp` required
 /// and not after the leaf certificate's `notAfter`; every `credentialSubject` field backed by
 /// a policy of the DID.
 fn check_x509_credential(
@@ -248,7 +221,7 @@ fn check_x509_credential(
     claims: &Map<String, Value>,
     now: i64,
 ) -> Result<(), VcError> {
-    let resolution = did::x509::resolve_chain(issuer, &x5c_of(jws), now)?;
+    let resolution = did::x509::resolve_chain(issuer, &jws.header_x5c(), now)?;
     let exp = claims
         .get("exp")
         .and_then(Value::as_i64)
@@ -307,7 +280,7 @@ pub async fn verify_jwt_vc(
     let issuer = Did::parse(iss)?;
     let kid = issuer_kid(&jws, &issuer)?;
     let now = clock.now_unix();
-    let key = resolve_signing_key(&jws, &kid, resolver, now).await?;
+    let key = did::resolve_jws_key(&jws, &kid, resolver, now).await?;
     jws.verify_with(&key)?;
     if issuer.method() == "x509" {
         check_x509_credential(&jws, &issuer, &claims, now)?;

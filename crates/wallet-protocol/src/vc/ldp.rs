@@ -138,32 +138,9 @@ fn processed_context(iris: &[String]) -> Result<Arc<ActiveContext>, LdError> {
     if let Some(ctx) = lock(&PROCESSED_CONTEXTS).get(iris) {
         return Ok(ctx.clone());
     }
-    use json_ld::syntax::TryFromJson as _;
-    let json = json_ld::syntax::Value::Array(
-        iris.iter()
-            .map(|i| json_ld::syntax::Value::String(i.as_str().into()))
-            .collect(),
-    );
-    let local = json_ld::syntax::context::Context::try_from_json(json)
-        .map_err(|e| LdError::Processing(e.to_string()))?;
-    // The same call the expansion algorithm makes for an `@context` entry (json-ld-expansion
-    // `expand_element`): active context = a new empty context, base URL = none, options
-    // derived from the expansion options.
-    let processed = run_ready(async {
-        use json_ld::Process as _;
-        local
-            .process_with(
-                &mut (),
-                &ActiveContext::new(None),
-                &BundledLoader,
-                None,
-                expansion_options().into(),
-            )
-            .await
-            .map(json_ld::context_processing::Processed::into_processed)
-            .map_err(|e| LdError::Processing(e.to_string()))
-    })??;
-    let processed = Arc::new(processed);
+    // What the expansion algorithm does for a top-level `@context` entry: process it on a new
+    // empty active context, with no base URL.
+    let processed = Arc::new(process_on(&ActiveContext::new(None), iris)?);
     let mut cache = lock(&PROCESSED_CONTEXTS);
     if cache.len() < MAX_PROCESSED_CONTEXTS {
         cache.insert(iris.to_vec(), processed.clone());
@@ -427,7 +404,8 @@ fn same_context(a: &ActiveContext, b: &ActiveContext) -> bool {
         })
 }
 
-/// Processes the context list `iris` on top of `active` (as an embedded `@context` entry).
+/// Processes the context list `iris` on top of `active` (as an `@context` entry), with the
+/// options derived from the expansion options and no base URL.
 fn process_on(active: &ActiveContext, iris: &[String]) -> Result<ActiveContext, LdError> {
     use json_ld::syntax::TryFromJson as _;
     let json = json_ld::syntax::Value::Array(
@@ -1038,7 +1016,7 @@ pub struct ProofOptions {
     pub expires: Option<i64>,
     /// `challenge` (OpenID4VP nonce).
     pub challenge: Option<String>,
-    /// `nonce` (RFC021 s2s nonce).
+    /// `nonce` (the fresh nonce of an s2s VP, docs/protocol.md §2.2).
     pub nonce: Option<String>,
     /// `domain` (audience: the AS issuer URL in Nuts v6).
     pub domain: Option<String>,
