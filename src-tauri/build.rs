@@ -1,45 +1,18 @@
+// The IPC contract (one row a command) is shared with the crate: see src/ipc/contract.rs.
+include!("src/ipc/contract.rs");
+
+macro_rules! command_names {
+    ($($access:ident $module:ident :: $name:ident ($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty;)*) => {
+        &[$(stringify!($name)),*]
+    };
+}
+
+/// Every command of the contract, in its order.
+const COMMANDS: &[&str] = with_ipc_contract!(command_names);
+
 fn main() {
-    // One permission per app command (allow-<command>); the capability grants each explicitly.
-    let manifest = tauri_build::AppManifest::new().commands(&[
-        "app_info",
-        "incoming_requests",
-        "vault_status",
-        "keyring_available",
-        "vault_setup",
-        "vault_unlock",
-        "vault_lock",
-        "vault_touch",
-        "activity_list",
-        "activity_verify",
-        "admin_status",
-        "admin_login",
-        "admin_logout",
-        "set_auto_lock",
-        "org_info",
-        "org_init",
-        "org_default_publish_dir",
-        "org_publish",
-        "credentials_list",
-        "credential_detail",
-        "credential_import",
-        "credential_delete",
-        "employees_list",
-        "employee_add",
-        "employee_set_active",
-        "employee_update",
-        "employee_validity",
-        "set_employee_validity",
-        "services_overview",
-        "policy_get",
-        "policy_change",
-        "api_key_show",
-        "api_key_rotate",
-        "consent_answer",
-        "presentation_resolve",
-        "presentation_select",
-        "presentation_employee",
-        "presentation_decide",
-    ]);
+    // One permission per command (allow-<command>); the capability grants each explicitly.
+    let manifest = tauri_build::AppManifest::new().commands(COMMANDS);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri-build failed");
 }

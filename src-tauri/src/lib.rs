@@ -4,6 +4,7 @@
 //! storage and validation logic live in the core crates; commands here only adapt them.
 
 pub mod deep_link;
+#[macro_use]
 pub mod ipc;
 pub mod service_prompt;
 pub mod services;
@@ -19,50 +20,18 @@ use wallet_vault::OsKeyring;
 
 use crate::state::AppState;
 
+/// `generate_handler!` over the commands of the IPC contract (`ipc/contract.rs`).
+macro_rules! handler_list {
+    ($($access:ident $module:ident :: $name:ident ($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty;)*) => {
+        tauri::generate_handler![$(ipc::$module::$name),*]
+    };
+}
+
 /// Registers the app's commands and state on a builder (generic so tests can use the mock runtime).
 pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
     builder
         .manage(state)
-        .invoke_handler(tauri::generate_handler![
-            ipc::commands::app_info,
-            ipc::commands::incoming_requests,
-            ipc::commands::vault_status,
-            ipc::commands::keyring_available,
-            ipc::commands::vault_setup,
-            ipc::commands::vault_unlock,
-            ipc::commands::vault_lock,
-            ipc::commands::vault_touch,
-            ipc::commands::activity_list,
-            ipc::commands::activity_verify,
-            ipc::commands::admin_status,
-            ipc::commands::admin_login,
-            ipc::commands::admin_logout,
-            ipc::commands::set_auto_lock,
-            ipc::identity::org_info,
-            ipc::identity::org_init,
-            ipc::identity::org_default_publish_dir,
-            ipc::identity::org_publish,
-            ipc::identity::credentials_list,
-            ipc::identity::credential_detail,
-            ipc::identity::credential_import,
-            ipc::identity::credential_delete,
-            ipc::identity::employees_list,
-            ipc::identity::employee_add,
-            ipc::identity::employee_set_active,
-            ipc::identity::employee_update,
-            ipc::identity::employee_validity,
-            ipc::identity::set_employee_validity,
-            ipc::services::services_overview,
-            ipc::services::policy_get,
-            ipc::services::policy_change,
-            ipc::services::api_key_show,
-            ipc::services::api_key_rotate,
-            ipc::services::consent_answer,
-            ipc::presentation::presentation_resolve,
-            ipc::presentation::presentation_select,
-            ipc::presentation::presentation_employee,
-            ipc::presentation::presentation_decide,
-        ])
+        .invoke_handler(with_ipc_contract!(handler_list))
 }
 
 fn dev_mode() -> bool {

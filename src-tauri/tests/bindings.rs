@@ -1,5 +1,7 @@
-//! The committed TypeScript bindings in `ui/src/ipc/bindings/` must equal what the Rust DTOs
-//! generate. Run with `UPDATE_BINDINGS=1` to regenerate them after changing a DTO.
+//! The committed TypeScript bindings in `ui/src/ipc/bindings/`, the TypeScript client
+//! `ui/src/ipc/commands.gen.ts` and the capability `capabilities/main.json` must equal what the
+//! Rust DTOs and the IPC contract (`src/ipc/contract.rs`) generate. Run with `UPDATE_BINDINGS=1`
+//! (`make bindings`) to regenerate them after changing a DTO or the contract.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -51,4 +53,31 @@ fn tempfile_dir() -> PathBuf {
     let d = std::env::temp_dir().join(format!("nuts-wallet-bindings-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+#[test]
+fn typescript_client_and_capability_match_the_contract() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let generated = [
+        (
+            dir.join("../ui/src/ipc/commands.gen.ts"),
+            nuts_wallet_app::ipc::codegen::typescript_client(),
+        ),
+        (
+            dir.join("capabilities/main.json"),
+            nuts_wallet_app::ipc::codegen::capability_json(),
+        ),
+    ];
+    for (path, text) in &generated {
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::write(path, text).unwrap();
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert_eq!(
+            &committed,
+            text,
+            "{} is stale; run `UPDATE_BINDINGS=1 cargo test -p nuts-wallet-app --test bindings`",
+            path.display()
+        );
+    }
 }

@@ -313,3 +313,86 @@ fn consent_prompt_waits_for_the_employee() {
     // Answered prompts are gone.
     assert!(!hook.answer(1, true));
 }
+
+/// Whether `v` is what the TypeScript type `ts` of a command's result describes.
+fn has_shape(ts: &str, v: &Value) -> bool {
+    match ts {
+        "void" => v.is_null(),
+        "boolean" => v.is_boolean(),
+        "string" => v.is_string(),
+        "number" => v.is_number(),
+        t if t.starts_with("Array<") => v.is_array(),
+        t if t.ends_with(" | null") => v.is_null() || has_shape(&t[..t.len() - 7], v),
+        _ => v.is_object(),
+    }
+}
+
+/// Every command of the IPC contract is registered and takes the arguments the contract
+/// declares (its body runs: a result, or an `IpcError` with a code, whereas Tauri refuses
+/// arguments with a plain string), returns what the contract declares, and needs the
+/// administrator session exactly when the contract says so.
+#[test]
+fn every_contract_command_takes_its_declared_arguments_and_access() {
+    use nuts_wallet_app::ipc::codegen::{camel, commands};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let (_app, wv) = app(tmp.path());
+    call(
+        &wv,
+        "vault_setup",
+        json!({"input": {"useKeyring": false, "passphrase": "vault pass 1", "adminPassphrase": "admin pass 1"}}),
+    );
+    let folder = tmp.path().join("publication").display().to_string();
+    let sample = |ts: &str| match ts {
+        "string" => json!(folder),
+        "number" => json!(1),
+        "boolean" => json!(false),
+        "string | null" => Value::Null,
+        "SetupInput" => {
+            json!({"useKeyring": false, "passphrase": "vault pass 1", "adminPassphrase": "admin pass 1"})
+        }
+        "UnlockInput" => json!({"passphrase": "vault pass 1"}),
+        "ActivityQuery" => json!({}),
+        "AdminLoginInput" => json!({"passphrase": "not the admin passphrase"}),
+        "OrgInitInput" => {
+            json!({"subject": "zorg", "baseUrl": "https://wallet.example", "did": null})
+        }
+        "EmployeeInput" => json!({"identifier": "e1", "name": "Ann", "role": "nurse"}),
+        "PolicyChange" => {
+            json!({"kind": "allowServer", "authorizationServer": "https://as.example/oauth2/a"})
+        }
+        "DecisionInput" => json!({"id": 1, "approve": false, "employee": null}),
+        other => panic!("no sample argument of type {other}: add one here"),
+    };
+    let mut all = commands();
+    // The keyring probe may wait for an OS prompt; locking ends the session, so it runs last.
+    all.retain(|c| c.name != "keyring_available");
+    all.sort_by_key(|c| c.name == "vault_lock");
+    for c in &all {
+        let args: serde_json::Map<String, Value> =
+            c.args.iter().map(|(n, t)| (camel(n), sample(t))).collect();
+        let code = match invoke(&wv, c.name, Value::Object(args)) {
+            Ok(v) => {
+                assert!(
+                    has_shape(&c.result, &v),
+                    "{}: {v} is not {}",
+                    c.name,
+                    c.result
+                );
+                None
+            }
+            Err(e) => Some(
+                e["code"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{} refused its declared arguments: {e}", c.name))
+                    .to_owned(),
+            ),
+        };
+        assert_eq!(
+            code.as_deref() == Some("admin_required"),
+            c.admin,
+            "{}: access differs from the contract ({code:?})",
+            c.name
+        );
+    }
+}

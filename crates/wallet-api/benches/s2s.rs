@@ -17,7 +17,7 @@ use wallet_core::oauth::{
     VaultOrganization,
 };
 use wallet_core::org::OrgSetup;
-use wallet_core::policy::ServicePolicy;
+use wallet_core::access_policy::ServicePolicy;
 use wallet_protocol::did;
 use wallet_protocol::jose::{Jwk, SoftwareSigner};
 use wallet_protocol::net::{NetPolicy, ReqwestHttpClient};
@@ -186,7 +186,7 @@ async fn run(n: usize) {
     };
     time("  activity entry (SQLite commit, fsync)", &mut || {
         vault
-            .record(wallet_vault::NewActivity::new(
+            .activity_log().record(wallet_vault::NewActivity::new(
                 wallet_vault::Actor::System,
                 "bench.noop",
                 "bench",
@@ -437,7 +437,7 @@ async fn org_wallet(
     .unwrap()
     };
     vault
-        .import_credential(
+        .credentials().import(
             &admin,
             NewCredential {
                 types: vec![

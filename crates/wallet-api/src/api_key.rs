@@ -23,7 +23,7 @@ fn generate() -> SecretString {
 /// The current key, if one exists. Needs the vault unlocked.
 pub fn current(vault: &Vault) -> Result<Option<SecretString>, VaultError> {
     Ok(vault
-        .find_token(API_KEY_KIND, API_KEY_AUDIENCE)?
+        .tokens().find(API_KEY_KIND, API_KEY_AUDIENCE)?
         .map(|t| t.value))
 }
 
@@ -35,13 +35,13 @@ pub fn ensure(vault: &Vault) -> Result<(SecretString, bool), VaultError> {
         return Ok((k, false));
     }
     let key = generate();
-    vault.put_token(NewToken {
+    vault.tokens().put(NewToken {
         kind: API_KEY_KIND.into(),
         audience: API_KEY_AUDIENCE.into(),
         expires_at_ms: None,
         value: SecretString::new(key.expose_secret().to_owned()),
     })?;
-    vault.record(NewActivity::new(
+    vault.activity_log().record(NewActivity::new(
         Actor::System,
         "api_key.create",
         API_KEY_AUDIENCE,
@@ -63,20 +63,20 @@ pub fn rotate(vault: &Vault, admin: &AdminSession) -> Result<SecretString, Vault
         .admin_session_remaining(admin)
         .ok_or(VaultError::AdminRequired("rotating the API key"))?;
     let mut old = Vec::new();
-    while let Some(t) = vault.find_token(API_KEY_KIND, API_KEY_AUDIENCE)? {
-        if !vault.delete_token(&t.id)? {
+    while let Some(t) = vault.tokens().find(API_KEY_KIND, API_KEY_AUDIENCE)? {
+        if !vault.tokens().delete(&t.id)? {
             break;
         }
         old.push(t.id);
     }
     let key = generate();
-    vault.put_token(NewToken {
+    vault.tokens().put(NewToken {
         kind: API_KEY_KIND.into(),
         audience: API_KEY_AUDIENCE.into(),
         expires_at_ms: None,
         value: SecretString::new(key.expose_secret().to_owned()),
     })?;
-    vault.record(
+    vault.activity_log().record(
         NewActivity::new(Actor::Admin, "api_key.rotate", API_KEY_AUDIENCE)
             .detail(serde_json::json!({ "replaced": old.len() })),
     )?;

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use wallet_core::oauth::service::RequesterSource;
 use wallet_core::oauth::user::{self, NewUserFlow, UserSessions};
 use wallet_core::oauth::{AuthorizationServerId, ChannelKind, Scope, TokenType, VaultOrganization};
-use wallet_core::policy::ServicePolicy;
+use wallet_core::access_policy::ServicePolicy;
 use wallet_core::roster::{self, NewRosterEntry};
 use wallet_protocol::jose::{Jwk, SoftwareSigner};
 use wallet_protocol::net::{HttpClient, HttpRequest, NetPolicy, ReqwestHttpClient};

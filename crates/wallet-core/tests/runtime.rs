@@ -16,7 +16,7 @@ use wallet_core::oauth::{
     AuthorizationServerId, ChannelKind, Requester, Scope, TokenType, VaultOrganization,
 };
 use wallet_core::openid4vp::{self, Round};
-use wallet_core::policy::ServicePolicy;
+use wallet_core::access_policy::ServicePolicy;
 use wallet_core::roster::{self, NewRosterEntry};
 use wallet_core::runtime::{Answer, ConsentError, WalletRuntime};
 use wallet_protocol::net::{HttpRequest, NetPolicy};
@@ -174,7 +174,7 @@ impl World {
 
     fn sent(&self) -> usize {
         self.vault
-            .activity(&ActivityFilter {
+            .activity_log().list(&ActivityFilter {
                 action_prefix: Some(openid4vp::ACTION_SEND.into()),
                 ..ActivityFilter::default()
             })

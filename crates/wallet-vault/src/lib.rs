@@ -43,7 +43,7 @@ mod backup;
 mod clock;
 pub mod crypto;
 mod error;
-mod forwards;
+
 mod keys;
 pub mod keystore;
 mod repo;

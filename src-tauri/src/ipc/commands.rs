@@ -4,6 +4,7 @@ use tauri::{AppHandle, Emitter, Runtime, State};
 use wallet_core::session::{ActivityQuery as CoreQuery, SetupProtection};
 use wallet_vault::Passphrase;
 
+use super::codes::ErrorCode;
 use super::dto::{
     ActivityCheck, ActivityItem, ActivityQuery, AdminLoginInput, AdminView, AppInfo,
     IncomingRequest, IpcError, SetupInput, UnlockInput, VaultView,
@@ -39,7 +40,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
     tauri::async_runtime::spawn_blocking(f)
         .await
         .map_err(|e| IpcError {
-            code: "internal".into(),
+            code: ErrorCode::Internal,
             message: format!("background task failed: {e}"),
         })?
 }
@@ -64,7 +65,7 @@ pub async fn vault_setup(state: State<'_, AppState>, input: SetupInput) -> Resul
         (false, Some(p)) => SetupProtection::Passphrase(Passphrase::new(p)),
         (false, None) => {
             return Err(IpcError {
-                code: "invalid_input".into(),
+                code: ErrorCode::InvalidInput,
                 message: "a vault passphrase is required when the OS keyring is not used".into(),
             })
         }
@@ -177,7 +178,7 @@ pub fn admin_logout(state: State<'_, AppState>) -> AdminView {
 pub fn set_auto_lock(state: State<'_, AppState>, minutes: u64) -> Result<VaultView> {
     if !(1..=1440).contains(&minutes) {
         return Err(IpcError {
-            code: "invalid_input".into(),
+            code: ErrorCode::InvalidInput,
             message: "auto-lock must be between 1 and 1440 minutes".into(),
         });
     }

@@ -5,6 +5,8 @@ use serde::Serialize;
 use ts_rs::TS;
 use wallet_core::deeplink::{DeepLink, DeepLinkError, RequestUriMethod};
 
+use super::codes::{ErrorCode, LinkErrorCode, VaultState};
+
 /// What the About view and the header show.
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -58,7 +60,7 @@ pub enum IncomingOutcome {
     /// The link was refused; `code` selects the translated message.
     Invalid {
         /// Stable error code (see `wallet_core::deeplink::DeepLinkError::code`).
-        code: String,
+        code: LinkErrorCode,
         /// English explanation.
         message: String,
     },
@@ -78,7 +80,7 @@ impl From<Result<DeepLink, DeepLinkError>> for IncomingOutcome {
                 .to_string(),
             },
             Err(e) => IncomingOutcome::Invalid {
-                code: e.code().to_string(),
+                code: e.code().into(),
                 message: e.to_string(),
             },
         }
@@ -105,6 +107,7 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     super::identity_dto::export_bindings(dir)?;
     super::services::export_bindings(dir)?;
     super::presentation::export_bindings(dir)?;
+    super::codes::export_bindings(dir)?;
     Ok(())
 }
 
@@ -113,7 +116,7 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct IpcError {
     /// Stable code, e.g. `locked`, `wrong_passphrase`, `keyring_unavailable`.
-    pub code: String,
+    pub code: ErrorCode,
     /// English explanation.
     pub message: String,
 }
@@ -129,7 +132,7 @@ impl From<wallet_vault::VaultError> for IpcError {
             tracing::error!(error = %e, "vault error");
         }
         IpcError {
-            code: e.code().to_string(),
+            code: e.code().into(),
             message: e.to_string(),
         }
     }
@@ -139,8 +142,8 @@ impl From<wallet_vault::VaultError> for IpcError {
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct VaultView {
-    /// `uninitialized`, `locked` or `unlocked`.
-    pub state: String,
+    /// Whether the vault exists and is open.
+    pub state: VaultState,
     /// `keyring` and/or `passphrase`.
     pub protection: Vec<String>,
     /// Idle seconds before auto-lock.
@@ -159,14 +162,8 @@ pub struct VaultView {
 
 impl From<wallet_core::session::SessionStatus> for VaultView {
     fn from(s: wallet_core::session::SessionStatus) -> Self {
-        use wallet_core::session::VaultState;
         VaultView {
-            state: match s.state {
-                VaultState::Uninitialized => "uninitialized",
-                VaultState::Locked => "locked",
-                VaultState::Unlocked => "unlocked",
-            }
-            .into(),
+            state: s.state.into(),
             protection: s.protection,
             auto_lock_secs: s.auto_lock_secs,
             credentials: s.credentials,

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use tauri::State;
 use wallet_core::{credentials, org, roster};
 
+use super::codes::ErrorCode;
 use super::dto::IpcError;
 use super::identity_dto::{
     CredentialDetailView, CredentialRow, EmployeeInput, EmployeeRow, OrgInitInput, OrgView,
@@ -69,7 +70,7 @@ pub fn org_publish(state: State<'_, AppState>, out_dir: String) -> Result<Publis
     let out = PathBuf::from(out_dir.trim());
     if !out.is_absolute() {
         return Err(IpcError {
-            code: "invalid_input".into(),
+            code: ErrorCode::InvalidInput,
             message: "choose an absolute folder path".into(),
         });
     }
@@ -150,7 +151,7 @@ pub async fn employee_add(state: State<'_, AppState>, input: EmployeeInput) -> R
     })
     .await
     .map_err(|e| IpcError {
-        code: "internal".into(),
+        code: ErrorCode::Internal,
         message: e.to_string(),
     })?
 }

@@ -17,7 +17,7 @@ impl From<IdentityError> for IpcError {
                     tracing::warn!(error = %other, "identity operation failed");
                 }
                 IpcError {
-                    code: other.code().to_string(),
+                    code: other.code().into(),
                     message: other.to_string(),
                 }
             }

@@ -1,6 +1,8 @@
 // One i18n mechanism for the whole UI: typed message keys, Dutch and English.
 // The language follows the OS (navigator.language) and can be switched; the choice is remembered.
 import { derived, writable } from "svelte/store";
+import type { ErrorCode } from "../ipc/bindings/ErrorCode";
+import type { LinkErrorCode } from "../ipc/bindings/LinkErrorCode";
 
 export type Lang = "en" | "nl";
 
@@ -613,9 +615,23 @@ export function linkErrorKey(code: string): MessageKey {
   return (key in en ? key : "link.error.invalid_parameter") as MessageKey;
 }
 
+/** Why a wallet request was refused: the `refused.<code>` error codes. */
+export type RefusalCode = Extract<ErrorCode, `refused.${string}`>;
+
+/** Whether an IPC error says why a wallet request was refused. */
+export function isRefusal(code: ErrorCode): code is RefusalCode {
+  return code.startsWith("refused.");
+}
+
+// Every refusal and every link error has its own text: a code added in Rust without one fails
+// `npm run check`.
+type Holds<T extends true> = T;
+export type EveryRefusalTranslated = Holds<RefusalCode extends MessageKey ? true : false>;
+export type EveryLinkErrorTranslated = Holds<`link.error.${LinkErrorCode}` extends MessageKey ? true : false>;
+
 /** Message key for a refusal code of a wallet request (`refused.<code>`). */
-export function refusedKey(code: string): MessageKey {
-  return (code in en ? code : "present.refusedHelp") as MessageKey;
+export function refusedKey(code: RefusalCode): MessageKey {
+  return code in en ? code : "present.refusedHelp";
 }
 
 /** Label of a claim (definition field id); unknown ids are shown as they are. */
@@ -624,8 +640,8 @@ export function claimLabel(lang: Lang, id: string): string {
   return key in en ? translate(lang, key as MessageKey) : id;
 }
 
-/** Message key for an IPC error code; unknown codes get the generic message. */
-export function errorKey(code: string): MessageKey {
+/** Message key for an IPC error code; codes without their own text get the generic message. */
+export function errorKey(code: ErrorCode): MessageKey {
   const key = `common.error.${code}`;
   return (key in en ? key : "common.error.other") as MessageKey;
 }

@@ -148,5 +148,5 @@ async fn bearer_and_dpop_tokens_introspect_with_the_expected_claims() {
 
     // Success entries: 6 requests, all logged, the chain intact.
     assert_eq!(w.token_entries().len(), 6);
-    assert!(w.vault.verify_activity().unwrap().is_ok());
+    assert!(w.vault.activity_log().verify().unwrap().is_ok());
 }

@@ -152,7 +152,7 @@ async fn unreachable_garbage_and_oversized_answers() {
     let garbage = format!("{base}/oauth2/garbage");
     let big = format!("{base}/oauth2/big");
     let badtoken = format!("{base}/oauth2/badtoken");
-    let mut policy = wallet_core::policy::ServicePolicy::default();
+    let mut policy = wallet_core::access_policy::ServicePolicy::default();
     for a in [&down, &garbage, &big, &badtoken] {
         policy.allow_scope_without_prompt(a, SCOPE).unwrap();
     }
@@ -300,7 +300,7 @@ async fn authorization_server_outside_policy_and_consent() {
         .vault
         .admin_session(&wallet_vault::Passphrase::from(ADMIN_PW))
         .unwrap();
-    let mut p = wallet_core::policy::ServicePolicy::load(&w.vault).unwrap();
+    let mut p = wallet_core::access_policy::ServicePolicy::load(&w.vault).unwrap();
     p.allow_server(&as_.issuer).unwrap();
     p.save(&w.vault, &admin).unwrap();
     let err = ask(&w, &as_.issuer, SCOPE, TokenType::DPoP, vec![employee()]).await;

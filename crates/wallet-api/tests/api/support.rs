@@ -18,7 +18,7 @@ use wallet_core::oauth::{
     AuthorizationServerId, S2sClient, Scope, TokenService, TokenType, VaultOrganization,
 };
 use wallet_core::org::OrgInfo;
-use wallet_core::policy::ServicePolicy;
+use wallet_core::access_policy::ServicePolicy;
 use wallet_protocol::jose::Jwk;
 use wallet_protocol::net::{HttpClient, NetPolicy, ReqwestHttpClient};
 use wallet_protocol::SystemClock;
@@ -266,7 +266,7 @@ impl Wallet {
 
     pub fn token_entries(&self) -> Vec<ActivityEntry> {
         self.vault
-            .activity(&ActivityFilter {
+            .activity_log().list(&ActivityFilter {
                 action_prefix: Some("s2s.token".into()),
                 ..ActivityFilter::default()
             })

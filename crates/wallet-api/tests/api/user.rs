@@ -205,7 +205,7 @@ impl World {
     fn activity(&self, action: &str) -> Vec<ActivityEntry> {
         self.w
             .vault
-            .activity(&ActivityFilter {
+            .activity_log().list(&ActivityFilter {
                 action_prefix: Some(action.into()),
                 ..ActivityFilter::default()
             })
@@ -572,7 +572,7 @@ async fn failures_after_the_request_reach_the_ehr_poll() {
             .admin_session(&Passphrase::from(ADMIN_PW))
             .unwrap();
     let down = "https://localhost:9/oauth2/down";
-    let mut p = wallet_core::policy::ServicePolicy::load(&t.w.vault).unwrap();
+    let mut p = wallet_core::access_policy::ServicePolicy::load(&t.w.vault).unwrap();
     p.allow_server(down).unwrap();
     p.save(&t.w.vault, &admin).unwrap();
     let (landing, session_id) = t.begin(&body(down, "DPoP")).await;

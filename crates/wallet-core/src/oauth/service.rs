@@ -1,6 +1,6 @@
 //! The s2s use case as the loopback API, the CLI and the app run it: the organization's
 //! identity and credentials from the vault, the administrator's policy
-//! ([`crate::policy::ServicePolicy`]), the employee's consent when the policy asks for it
+//! ([`crate::access_policy::ServicePolicy`]), the employee's consent when the policy asks for it
 //! ([`ConsentHook`], implemented by the app; without one such requests are refused), the
 //! [`S2sClient`] flow, and one activity entry per request (`s2s.token`, success, failure or
 //! declined, with AS, scope, token type, the credentials presented and the error code).
@@ -24,7 +24,7 @@ use wallet_vault::{
 use super::error::S2sError;
 use super::s2s::{S2sAttempt, S2sClient, ServiceTokenRequest};
 use super::{Requester, TokenResponse, TokenType};
-use crate::policy::{PolicyDecision, ServicePolicy};
+use crate::access_policy::{PolicyDecision, ServicePolicy};
 
 /// Activity action of a service token request.
 pub const ACTION_S2S_TOKEN: &str = "s2s.token";
@@ -123,7 +123,7 @@ pub fn recent_service_tokens(
     vault: &Vault,
     limit: u32,
 ) -> Result<Vec<ServiceTokenRecord>, VaultError> {
-    let entries = vault.activity(&ActivityFilter {
+    let entries = vault.activity_log().list(&ActivityFilter {
         action_prefix: Some(ACTION_S2S_TOKEN.into()),
         limit: Some(limit),
         ..ActivityFilter::default()
@@ -257,7 +257,7 @@ impl TokenService {
                 out.push(c.clone());
                 continue;
             }
-            let stored = self.vault.credential(&m.id).map_err(vault_error)?;
+            let stored = self.vault.credentials().get(&m.id).map_err(vault_error)?;
             match WalletCredential::parse(stored.raw.expose_secret()) {
                 Ok(c) => {
                     cache.insert(m.id.clone(), c.clone());
@@ -309,7 +309,7 @@ impl TokenService {
         }
         let policy = match ServicePolicy::load(&self.vault) {
             Ok(p) => p,
-            Err(crate::policy::PolicyError::Vault(e)) => {
+            Err(crate::access_policy::PolicyError::Vault(e)) => {
                 return (fail(vault_error(e)), Outcome::Failure)
             }
             Err(e) => return (fail(S2sError::Storage(e.to_string())), Outcome::Failure),
@@ -404,7 +404,7 @@ impl TokenService {
         )
         .outcome(outcome)
         .detail(detail);
-        if let Err(e) = self.vault.record(entry) {
+        if let Err(e) = self.vault.activity_log().record(entry) {
             // A locked vault cannot log; the caller already gets `Locked`.
             tracing::warn!(error = %e, "could not record the token request in the activity log");
         }
@@ -438,7 +438,7 @@ impl TokenService {
             "message": error.to_string(),
             "http_status": error.http_status(),
         }));
-        if let Err(e) = self.vault.record(entry) {
+        if let Err(e) = self.vault.activity_log().record(entry) {
             tracing::warn!(error = %e, "could not record the token request in the activity log");
         }
     }

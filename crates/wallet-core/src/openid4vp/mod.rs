@@ -49,7 +49,7 @@ pub use request::{PresentationRequest, SeenRequests, Unverified, Verified, SELF_
 use crate::deeplink::{AuthorizeLink, RequestUriMethod};
 use crate::oauth::error::sanitize;
 use crate::oauth::user::UserSessions;
-use crate::policy::VerifierDecision;
+use crate::access_policy::VerifierDecision;
 
 /// VP lifetime in this flow (B.1 #9: exp = now + 15 min).
 pub const VP_VALIDITY_SECS: i64 = 900;
@@ -264,7 +264,7 @@ async fn fetch_json(
 
 fn org_credentials(vault: &Vault, holder: &str) -> Result<Vec<WalletCredential>, ResolveError> {
     let metas = vault
-        .list_credentials(&CredentialFilter {
+        .credentials().list(&CredentialFilter {
             subject: Some(holder.to_owned()),
             ..CredentialFilter::default()
         })
@@ -272,7 +272,7 @@ fn org_credentials(vault: &Vault, holder: &str) -> Result<Vec<WalletCredential>,
     let mut out = Vec::with_capacity(metas.len());
     for m in metas {
         let stored = vault
-            .credential(&m.id)
+            .credentials().get(&m.id)
             .map_err(|e| ResolveError::NotReady(e.to_string()))?;
         match WalletCredential::parse(stored.raw.expose_secret()) {
             Ok(c) => out.push(c),
@@ -438,7 +438,7 @@ async fn resolve_inner(link: &AuthorizeLink, env: &HolderEnv) -> Result<Resolved
         .as_ref()
         .is_some_and(|s| s.has_running_flow_for(link.client_id.as_str(), now));
     // The administrator's policy, before anything is fetched from the verifier.
-    let policy = crate::policy::ServicePolicy::load(&env.vault)
+    let policy = crate::access_policy::ServicePolicy::load(&env.vault)
         .map_err(|e| ResolveError::NotReady(e.to_string()))?;
     let verifier = link.client_id.as_str();
     let outside_policy = match policy.decide_verifier(verifier) {
@@ -514,7 +514,7 @@ fn record(env: &HolderEnv, action: &str, subject: &str, outcome: Outcome, detail
     let entry = NewActivity::new(Actor::System, action, subject)
         .outcome(outcome)
         .detail(detail);
-    if let Err(e) = env.vault.record(entry) {
+    if let Err(e) = env.vault.activity_log().record(entry) {
         tracing::warn!(error = %e, "could not record the presentation in the activity log");
     }
 }
@@ -665,7 +665,7 @@ pub async fn dispatch(
         .ok_or_else(|| DispatchError::Employee("no key".into()))?;
     let emp_signer = env
         .vault
-        .signer(&key_id)
+        .keys().signer(&key_id)
         .map_err(|e| DispatchError::Signing(e.to_string()))?;
     let emp_did =
         Did::parse(&issued.subject).map_err(|e| DispatchError::Employee(e.to_string()))?;

@@ -40,7 +40,7 @@ use super::dpop::DpopNonces;
 use super::error::{sanitize, S2sError};
 use super::service::ChannelKind;
 use super::{AuthorizationServerId, Requester, Scope, State, TokenResponse, TokenType};
-use crate::policy::{PolicyDecision, PolicyError, ServicePolicy};
+use crate::access_policy::{PolicyDecision, PolicyError, ServicePolicy};
 
 /// Activity action: a user flow was asked for (`outcome` failure when it was refused).
 pub const ACTION_USER_TOKEN_START: &str = "user_token.start";
@@ -219,7 +219,7 @@ fn record_activity(vault: &Vault, action: &str, subject: &str, outcome: Outcome,
     let entry = NewActivity::new(Actor::System, action, subject)
         .outcome(outcome)
         .detail(detail);
-    if let Err(e) = vault.record(entry) {
+    if let Err(e) = vault.activity_log().record(entry) {
         // A locked vault cannot log; the caller already gets the error.
         tracing::warn!(error = %e, "could not record the user flow in the activity log");
     }

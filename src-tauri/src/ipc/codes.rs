@@ -1,0 +1,308 @@
+//! The closed sets of strings the UI branches on, as enums: TypeScript gets them as string
+//! unions (ts-rs), so a typo in the UI is a compile error. The wire strings are the codes the
+//! core crates give (`VaultError::code`, `ResolveError::code`, ...), which the UI's i18n keys and
+//! the e2e tests use.
+
+use serde::de::value::{Error as DeError, StrDeserializer};
+use serde::de::IntoDeserializer;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// Reads a core code into one of these enums by its wire string (no second list of strings).
+fn parse<'a, T: Deserialize<'a>>(code: &'a str) -> Option<T> {
+    let de: StrDeserializer<'a, DeError> = code.into_deserializer();
+    T::deserialize(de).ok()
+}
+
+/// `IpcError.code`: what went wrong, to branch on and translate (`common.error.<code>`,
+/// `refused.<code>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    // The vault's codes (`wallet_vault::VaultError::code`).
+    NotInitialized,
+    AlreadyInitialized,
+    Locked,
+    WrongPassphrase,
+    AdminRequired,
+    KeyringUnavailable,
+    KeyringEntryMissing,
+    NewerSchema,
+    Corrupt,
+    Tampered,
+    BackupDamaged,
+    NotFound,
+    Duplicate,
+    InvalidInput,
+    Io,
+    Database,
+    // Organization, credentials and roster (`wallet_core::org::IdentityError::code`).
+    NoOrganization,
+    OrganizationExists,
+    CredentialRefused,
+    EmployeeInactive,
+    Protocol,
+    // A request on the consent screen that cannot be used (any more).
+    Busy,
+    RequestAnswered,
+    RequestExpired,
+    /// The browser could not be opened.
+    Browser,
+    /// Anything unexpected (e.g. a background task that failed).
+    Internal,
+    // Why a wallet request was refused before consent (`ResolveError::code`).
+    #[serde(rename = "refused.unsolicited")]
+    RefusedUnsolicited,
+    #[serde(rename = "refused.outside_policy")]
+    RefusedOutsidePolicy,
+    #[serde(rename = "refused.not_ready")]
+    RefusedNotReady,
+    #[serde(rename = "refused.request_object_fetch")]
+    RefusedRequestObjectFetch,
+    #[serde(rename = "refused.address_refused")]
+    RefusedAddressRefused,
+    #[serde(rename = "refused.request_object_signature")]
+    RefusedRequestObjectSignature,
+    #[serde(rename = "refused.key_not_in_entity_statement")]
+    RefusedKeyNotInEntityStatement,
+    #[serde(rename = "refused.entity_statement")]
+    RefusedEntityStatement,
+    #[serde(rename = "refused.client_id_mismatch")]
+    RefusedClientIdMismatch,
+    #[serde(rename = "refused.wrong_audience")]
+    RefusedWrongAudience,
+    #[serde(rename = "refused.expired")]
+    RefusedExpired,
+    #[serde(rename = "refused.replayed")]
+    RefusedReplayed,
+    #[serde(rename = "refused.response_mode")]
+    RefusedResponseMode,
+    #[serde(rename = "refused.response_uri")]
+    RefusedResponseUri,
+    #[serde(rename = "refused.missing_state")]
+    RefusedMissingState,
+    #[serde(rename = "refused.client_id_scheme")]
+    RefusedClientIdScheme,
+    #[serde(rename = "refused.response_type")]
+    RefusedResponseType,
+    #[serde(rename = "refused.missing_nonce")]
+    RefusedMissingNonce,
+    #[serde(rename = "refused.presentation_definition")]
+    RefusedPresentationDefinition,
+    #[serde(rename = "refused.client_metadata")]
+    RefusedClientMetadata,
+    // Why sending an approved or declined answer failed (`DispatchError::code`).
+    #[serde(rename = "dispatch.no_matching_credential")]
+    DispatchNoMatchingCredential,
+    #[serde(rename = "dispatch.no_common_vp_format")]
+    DispatchNoCommonVpFormat,
+    #[serde(rename = "dispatch.employee")]
+    DispatchEmployee,
+    #[serde(rename = "dispatch.signing_failed")]
+    DispatchSigningFailed,
+    #[serde(rename = "dispatch.storage")]
+    DispatchStorage,
+    #[serde(rename = "dispatch.unreachable")]
+    DispatchUnreachable,
+    #[serde(rename = "dispatch.refused")]
+    DispatchRefused,
+    #[serde(rename = "dispatch.bad_response")]
+    DispatchBadResponse,
+    #[serde(rename = "dispatch.user_round")]
+    DispatchUserRound,
+}
+
+impl ErrorCode {
+    /// The code for a core error code; one this enum does not know is a bug, reported as
+    /// `internal` (and logged) rather than sent as a string the UI cannot branch on.
+    pub fn of(code: &str) -> Self {
+        parse(code).unwrap_or_else(|| {
+            tracing::error!(code, "error code missing from ipc::codes::ErrorCode");
+            ErrorCode::Internal
+        })
+    }
+}
+
+/// Compares with a wire string (tests assert codes as the UI sees them).
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        serde_json::to_value(self).is_ok_and(|v| v == *other)
+    }
+}
+
+impl From<&str> for ErrorCode {
+    fn from(code: &str) -> Self {
+        ErrorCode::of(code)
+    }
+}
+
+impl From<String> for ErrorCode {
+    fn from(code: String) -> Self {
+        ErrorCode::of(&code)
+    }
+}
+
+/// Why a received `nuts-wallet:` link was refused (`wallet_core::deeplink::DeepLinkError::code`;
+/// translated as `link.error.<code>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkErrorCode {
+    TooLong,
+    NotAUrl,
+    WrongScheme,
+    UnknownAction,
+    MissingParameter,
+    DuplicateParameter,
+    InvalidParameter,
+}
+
+impl From<&str> for LinkErrorCode {
+    fn from(code: &str) -> Self {
+        parse(code).unwrap_or_else(|| {
+            tracing::error!(
+                code,
+                "link error code missing from ipc::codes::LinkErrorCode"
+            );
+            LinkErrorCode::InvalidParameter
+        })
+    }
+}
+
+/// Whether the vault exists and is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum VaultState {
+    /// No vault yet: first-run setup.
+    Uninitialized,
+    /// A vault exists; its key is not in memory.
+    Locked,
+    /// Open for use.
+    Unlocked,
+}
+
+impl From<wallet_core::session::VaultState> for VaultState {
+    fn from(s: wallet_core::session::VaultState) -> Self {
+        use wallet_core::session::VaultState as Core;
+        match s {
+            Core::Uninitialized => VaultState::Uninitialized,
+            Core::Locked => VaultState::Locked,
+            Core::Unlocked => VaultState::Unlocked,
+        }
+    }
+}
+
+/// What the clinician decided on the consent screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionOutcome {
+    /// Shared.
+    Approved,
+    /// Nothing shared; the verifier was told.
+    Declined,
+}
+
+impl DecisionOutcome {
+    /// The outcome of approving (`true`) or declining.
+    pub fn of(approve: bool) -> Self {
+        if approve {
+            DecisionOutcome::Approved
+        } else {
+            DecisionOutcome::Declined
+        }
+    }
+}
+
+/// Writes the TypeScript declarations of these enums.
+pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> {
+    ErrorCode::export_all_to(dir)?;
+    LinkErrorCode::export_all_to(dir)?;
+    VaultState::export_all_to(dir)?;
+    DecisionOutcome::export_all_to(dir)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wallet_core::openid4vp::{DispatchError, ResolveError};
+
+    fn wire<T: Serialize>(v: T) -> String {
+        serde_json::to_value(v)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    #[test]
+    fn core_codes_keep_their_wire_strings() {
+        use wallet_vault::VaultError as V;
+        let s = || "x".to_owned();
+        let mut codes: Vec<String> = [
+            V::Locked,
+            V::AdminRequired("x"),
+            V::KeyringUnavailable(s()),
+            V::KeyringEntryMissing(s()),
+            V::BackupDamaged(s()),
+            V::InvalidInput(s()),
+        ]
+        .iter()
+        .map(|e| e.code().to_owned())
+        .collect();
+        codes.extend(
+            ["not_initialized", "already_initialized", "wrong_passphrase"].map(String::from),
+        );
+        codes.extend(
+            [
+                "not_found",
+                "duplicate",
+                "io",
+                "database",
+                "corrupt",
+                "tampered",
+                "newer_schema",
+            ]
+            .map(String::from),
+        );
+        codes.extend(
+            [
+                "no_organization",
+                "organization_exists",
+                "credential_refused",
+            ]
+            .into_iter()
+            .chain(["employee_inactive", "protocol", "busy", "request_answered"])
+            .chain(["request_expired", "browser", "internal"])
+            .map(String::from),
+        );
+        let refusals = [
+            ResolveError::Expired,
+            ResolveError::Replayed,
+            ResolveError::MissingNonce,
+        ];
+        codes.extend(refusals.iter().map(|e| format!("refused.{}", e.code())));
+        let dispatch = [DispatchError::NoCommonVpFormat];
+        codes.extend(dispatch.iter().map(|e| format!("dispatch.{}", e.code())));
+        for code in codes {
+            assert_eq!(wire(ErrorCode::of(&code)), code);
+        }
+        assert_eq!(ErrorCode::of("something new"), ErrorCode::Internal);
+    }
+
+    #[test]
+    fn link_codes_and_states_keep_their_wire_strings() {
+        for code in ["too_long", "not_a_url", "wrong_scheme", "unknown_action"]
+            .into_iter()
+            .chain([
+                "missing_parameter",
+                "duplicate_parameter",
+                "invalid_parameter",
+            ])
+        {
+            assert_eq!(wire(LinkErrorCode::from(code)), code);
+        }
+        assert_eq!(wire(VaultState::Uninitialized), "uninitialized");
+        assert_eq!(wire(DecisionOutcome::of(true)), "approved");
+        assert_eq!(wire(DecisionOutcome::of(false)), "declined");
+    }
+}

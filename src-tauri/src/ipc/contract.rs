@@ -1,0 +1,68 @@
+// The IPC contract: every command the window may call, declared once.
+//
+// One row a command: who may call it (`user`: anyone at the window; `admin`: only with the
+// live administrator session, which the command body checks again through the core), the module
+// under `ipc` that defines it, its arguments as the UI sends them (snake_case here, camelCase on
+// the wire, as Tauri converts them) and its result on success (every command fails with an
+// `IpcError`).
+//
+// From this table come:
+// - the handler list (`generate_handler!` in `lib.rs`, via `with_ipc_contract!`),
+// - the permission manifest (`build.rs` includes this file: one `allow-<command>` each),
+// - `capabilities/main.json` and the TypeScript client `ui/src/ipc/commands.gen.ts`
+//   (written by `ipc::codegen`; `make bindings` regenerates them, `tests/bindings.rs` fails
+//   when the committed files drift).
+//
+// This file holds only the table so that `build.rs` can `include!` it without the crate.
+
+/// Calls `$then! { <rows> }` with the contract's rows:
+/// `<access> <module>::<command>(<arg>: <type>, ...) -> <result>;`
+macro_rules! with_ipc_contract {
+    ($then:ident) => {
+        $then! {
+            user commands::app_info() -> AppInfo;
+            user commands::incoming_requests() -> Vec<IncomingRequest>;
+            user commands::vault_status() -> VaultView;
+            user commands::keyring_available() -> bool;
+            user commands::vault_setup(input: SetupInput) -> VaultView;
+            user commands::vault_unlock(input: UnlockInput) -> VaultView;
+            user commands::vault_lock() -> VaultView;
+            user commands::vault_touch() -> ();
+            user commands::activity_list(query: ActivityQuery) -> Vec<ActivityItem>;
+            user commands::activity_verify() -> ActivityCheck;
+            user commands::admin_status() -> AdminView;
+            user commands::admin_login(input: AdminLoginInput) -> AdminView;
+            user commands::admin_logout() -> AdminView;
+            admin commands::set_auto_lock(minutes: u64) -> VaultView;
+            user identity::org_info() -> Option<OrgView>;
+            admin identity::org_init(input: OrgInitInput) -> OrgView;
+            user identity::org_default_publish_dir() -> String;
+            admin identity::org_publish(out_dir: String) -> PublishView;
+            user identity::credentials_list() -> Vec<CredentialRow>;
+            user identity::credential_detail(id: String) -> CredentialDetailView;
+            admin identity::credential_import(text: String) -> CredentialRow;
+            admin identity::credential_delete(id: String) -> ();
+            user identity::employees_list() -> Vec<EmployeeRow>;
+            admin identity::employee_add(input: EmployeeInput) -> EmployeeRow;
+            admin identity::employee_set_active(id: String, active: bool) -> EmployeeRow;
+            admin identity::employee_update(id: String, name: String, role: String) -> EmployeeRow;
+            user identity::employee_validity() -> i64;
+            admin identity::set_employee_validity(minutes: i64) -> i64;
+            user services::services_overview() -> ServicesView;
+            user services::policy_get() -> Vec<PolicyServer>;
+            admin services::policy_change(change: PolicyChange) -> Vec<PolicyServer>;
+            admin services::api_key_show() -> String;
+            admin services::api_key_rotate() -> String;
+            user services::consent_answer(id: u64, approve: bool) -> bool;
+            user presentation::presentation_resolve(id: u32) -> PresentationView;
+            user presentation::presentation_select(
+                id: u32,
+                descriptor: String,
+                credential: u32,
+                employee: Option<String>
+            ) -> PresentationView;
+            user presentation::presentation_employee(id: u32, employee: String) -> PresentationView;
+            user presentation::presentation_decide(input: DecisionInput) -> DecisionView;
+        }
+    };
+}

@@ -1,0 +1,241 @@
+// Generated from the IPC contract (src-tauri/src/ipc/contract.rs) by `make bindings`. Do not edit.
+import type { UnlistenFn } from "@tauri-apps/api/event";
+import type { ActivityCheck } from "./bindings/ActivityCheck";
+import type { ActivityItem } from "./bindings/ActivityItem";
+import type { ActivityQuery } from "./bindings/ActivityQuery";
+import type { AdminLoginInput } from "./bindings/AdminLoginInput";
+import type { AdminView } from "./bindings/AdminView";
+import type { AppInfo } from "./bindings/AppInfo";
+import type { ConsentPrompt } from "./bindings/ConsentPrompt";
+import type { CredentialDetailView } from "./bindings/CredentialDetailView";
+import type { CredentialRow } from "./bindings/CredentialRow";
+import type { DecisionInput } from "./bindings/DecisionInput";
+import type { DecisionView } from "./bindings/DecisionView";
+import type { EmployeeInput } from "./bindings/EmployeeInput";
+import type { EmployeeRow } from "./bindings/EmployeeRow";
+import type { IncomingRequest } from "./bindings/IncomingRequest";
+import type { OrgInitInput } from "./bindings/OrgInitInput";
+import type { OrgView } from "./bindings/OrgView";
+import type { PolicyChange } from "./bindings/PolicyChange";
+import type { PolicyServer } from "./bindings/PolicyServer";
+import type { PresentationView } from "./bindings/PresentationView";
+import type { PublishView } from "./bindings/PublishView";
+import type { ServicesView } from "./bindings/ServicesView";
+import type { SetupInput } from "./bindings/SetupInput";
+import type { UnlockInput } from "./bindings/UnlockInput";
+import type { VaultView } from "./bindings/VaultView";
+import { call, listen } from "./invoke";
+
+/** Every command the window may call. */
+export type CommandName = "app_info" | "incoming_requests" | "vault_status" | "keyring_available" | "vault_setup" | "vault_unlock" | "vault_lock" | "vault_touch" | "activity_list" | "activity_verify" | "admin_status" | "admin_login" | "admin_logout" | "set_auto_lock" | "org_info" | "org_init" | "org_default_publish_dir" | "org_publish" | "credentials_list" | "credential_detail" | "credential_import" | "credential_delete" | "employees_list" | "employee_add" | "employee_set_active" | "employee_update" | "employee_validity" | "set_employee_validity" | "services_overview" | "policy_get" | "policy_change" | "api_key_show" | "api_key_rotate" | "consent_answer" | "presentation_resolve" | "presentation_select" | "presentation_employee" | "presentation_decide";
+
+/** Commands that need the live administrator session. */
+export const ADMIN_COMMANDS: readonly CommandName[] = ["set_auto_lock", "org_init", "org_publish", "credential_import", "credential_delete", "employee_add", "employee_set_active", "employee_update", "set_employee_validity", "policy_change", "api_key_show", "api_key_rotate"];
+
+/** Every event the window may listen to. */
+export type EventName = "incoming-request" | "vault-locked" | "consent-request";
+
+/** `app_info` */
+export function appInfo(): Promise<AppInfo> {
+  return call<AppInfo>("app_info");
+}
+
+/** `incoming_requests` */
+export function incomingRequests(): Promise<Array<IncomingRequest>> {
+  return call<Array<IncomingRequest>>("incoming_requests");
+}
+
+/** `vault_status` */
+export function vaultStatus(): Promise<VaultView> {
+  return call<VaultView>("vault_status");
+}
+
+/** `keyring_available` */
+export function keyringAvailable(): Promise<boolean> {
+  return call<boolean>("keyring_available");
+}
+
+/** `vault_setup` */
+export function vaultSetup(input: SetupInput): Promise<VaultView> {
+  return call<VaultView>("vault_setup", { input });
+}
+
+/** `vault_unlock` */
+export function vaultUnlock(input: UnlockInput): Promise<VaultView> {
+  return call<VaultView>("vault_unlock", { input });
+}
+
+/** `vault_lock` */
+export function vaultLock(): Promise<VaultView> {
+  return call<VaultView>("vault_lock");
+}
+
+/** `vault_touch` */
+export function vaultTouch(): Promise<void> {
+  return call<void>("vault_touch");
+}
+
+/** `activity_list` */
+export function activityList(query: ActivityQuery): Promise<Array<ActivityItem>> {
+  return call<Array<ActivityItem>>("activity_list", { query });
+}
+
+/** `activity_verify` */
+export function activityVerify(): Promise<ActivityCheck> {
+  return call<ActivityCheck>("activity_verify");
+}
+
+/** `admin_status` */
+export function adminStatus(): Promise<AdminView> {
+  return call<AdminView>("admin_status");
+}
+
+/** `admin_login` */
+export function adminLogin(input: AdminLoginInput): Promise<AdminView> {
+  return call<AdminView>("admin_login", { input });
+}
+
+/** `admin_logout` */
+export function adminLogout(): Promise<AdminView> {
+  return call<AdminView>("admin_logout");
+}
+
+/** `set_auto_lock` (administrator) */
+export function setAutoLock(minutes: number): Promise<VaultView> {
+  return call<VaultView>("set_auto_lock", { minutes });
+}
+
+/** `org_info` */
+export function orgInfo(): Promise<OrgView | null> {
+  return call<OrgView | null>("org_info");
+}
+
+/** `org_init` (administrator) */
+export function orgInit(input: OrgInitInput): Promise<OrgView> {
+  return call<OrgView>("org_init", { input });
+}
+
+/** `org_default_publish_dir` */
+export function orgDefaultPublishDir(): Promise<string> {
+  return call<string>("org_default_publish_dir");
+}
+
+/** `org_publish` (administrator) */
+export function orgPublish(outDir: string): Promise<PublishView> {
+  return call<PublishView>("org_publish", { outDir });
+}
+
+/** `credentials_list` */
+export function credentialsList(): Promise<Array<CredentialRow>> {
+  return call<Array<CredentialRow>>("credentials_list");
+}
+
+/** `credential_detail` */
+export function credentialDetail(id: string): Promise<CredentialDetailView> {
+  return call<CredentialDetailView>("credential_detail", { id });
+}
+
+/** `credential_import` (administrator) */
+export function credentialImport(text: string): Promise<CredentialRow> {
+  return call<CredentialRow>("credential_import", { text });
+}
+
+/** `credential_delete` (administrator) */
+export function credentialDelete(id: string): Promise<void> {
+  return call<void>("credential_delete", { id });
+}
+
+/** `employees_list` */
+export function employeesList(): Promise<Array<EmployeeRow>> {
+  return call<Array<EmployeeRow>>("employees_list");
+}
+
+/** `employee_add` (administrator) */
+export function employeeAdd(input: EmployeeInput): Promise<EmployeeRow> {
+  return call<EmployeeRow>("employee_add", { input });
+}
+
+/** `employee_set_active` (administrator) */
+export function employeeSetActive(id: string, active: boolean): Promise<EmployeeRow> {
+  return call<EmployeeRow>("employee_set_active", { id, active });
+}
+
+/** `employee_update` (administrator) */
+export function employeeUpdate(id: string, name: string, role: string): Promise<EmployeeRow> {
+  return call<EmployeeRow>("employee_update", { id, name, role });
+}
+
+/** `employee_validity` */
+export function employeeValidity(): Promise<number> {
+  return call<number>("employee_validity");
+}
+
+/** `set_employee_validity` (administrator) */
+export function setEmployeeValidity(minutes: number): Promise<number> {
+  return call<number>("set_employee_validity", { minutes });
+}
+
+/** `services_overview` */
+export function servicesOverview(): Promise<ServicesView> {
+  return call<ServicesView>("services_overview");
+}
+
+/** `policy_get` */
+export function policyGet(): Promise<Array<PolicyServer>> {
+  return call<Array<PolicyServer>>("policy_get");
+}
+
+/** `policy_change` (administrator) */
+export function policyChange(change: PolicyChange): Promise<Array<PolicyServer>> {
+  return call<Array<PolicyServer>>("policy_change", { change });
+}
+
+/** `api_key_show` (administrator) */
+export function apiKeyShow(): Promise<string> {
+  return call<string>("api_key_show");
+}
+
+/** `api_key_rotate` (administrator) */
+export function apiKeyRotate(): Promise<string> {
+  return call<string>("api_key_rotate");
+}
+
+/** `consent_answer` */
+export function consentAnswer(id: number, approve: boolean): Promise<boolean> {
+  return call<boolean>("consent_answer", { id, approve });
+}
+
+/** `presentation_resolve` */
+export function presentationResolve(id: number): Promise<PresentationView> {
+  return call<PresentationView>("presentation_resolve", { id });
+}
+
+/** `presentation_select` */
+export function presentationSelect(id: number, descriptor: string, credential: number, employee: string | null): Promise<PresentationView> {
+  return call<PresentationView>("presentation_select", { id, descriptor, credential, employee });
+}
+
+/** `presentation_employee` */
+export function presentationEmployee(id: number, employee: string): Promise<PresentationView> {
+  return call<PresentationView>("presentation_employee", { id, employee });
+}
+
+/** `presentation_decide` */
+export function presentationDecide(input: DecisionInput): Promise<DecisionView> {
+  return call<DecisionView>("presentation_decide", { input });
+}
+
+/** Calls `handler` on every `incoming-request` event. */
+export function onIncomingRequest(handler: (payload: IncomingRequest) => void): Promise<UnlistenFn> {
+  return listen<IncomingRequest>("incoming-request", handler);
+}
+
+/** Calls `handler` on every `vault-locked` event. */
+export function onVaultLocked(handler: (payload: void) => void): Promise<UnlistenFn> {
+  return listen<void>("vault-locked", handler);
+}
+
+/** Calls `handler` on every `consent-request` event. */
+export function onConsentRequest(handler: (payload: ConsentPrompt) => void): Promise<UnlistenFn> {
+  return listen<ConsentPrompt>("consent-request", handler);
+}
