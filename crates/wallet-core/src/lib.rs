@@ -13,9 +13,6 @@ pub mod oauth;
 pub mod openid4vp;
 pub mod org;
 pub mod paths;
-/// Old name of [`access_policy`], kept until every caller uses the new one.
-#[doc(hidden)]
-pub use access_policy as policy;
 pub mod roster;
 pub mod runtime;
 pub mod session;

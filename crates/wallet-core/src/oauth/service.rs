@@ -244,7 +244,7 @@ impl TokenService {
     fn wallet_credentials(&self, holder: &str) -> Result<Vec<WalletCredential>, S2sError> {
         let metas = self
             .vault
-            .list_credentials(&CredentialFilter {
+            .credentials().list(&CredentialFilter {
                 subject: Some(holder.to_owned()),
                 ..CredentialFilter::default()
             })

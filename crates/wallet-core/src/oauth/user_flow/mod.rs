@@ -185,7 +185,7 @@ fn check_employee(vault: &Vault, u: &PreauthorizedUser) -> Result<String, UserFl
         ));
     }
     let e = vault
-        .employee_by_identifier(id)
+        .employees().by_identifier(id)
         .map_err(UserFlowError::from_vault)?
         .ok_or_else(|| UserFlowError::UnknownEmployee(sanitize(id, 256)))?;
     if !e.active {

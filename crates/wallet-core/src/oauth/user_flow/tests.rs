@@ -57,7 +57,7 @@ fn req() -> NewUserFlow {
 }
 
 fn entries(v: &Vault, action: &str) -> Vec<wallet_vault::ActivityEntry> {
-    v.activity(&ActivityFilter {
+    v.activity_log().list(&ActivityFilter {
         action_prefix: Some(action.into()),
         ..ActivityFilter::default()
     })
