@@ -13,6 +13,7 @@ use wallet_core::runtime::{
     view, Answer, ConsentError, ConsentView, IncomingLink, SlotError, WalletRuntime,
 };
 
+use super::codes::DecisionOutcome;
 use super::dto::{AppInfo, IncomingOutcome, IncomingRequest, IpcError};
 use crate::state::AppState;
 use crate::window::open_in_browser;
@@ -132,8 +133,8 @@ pub struct PresentationView {
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct DecisionView {
-    /// `approved` or `declined`.
-    pub outcome: String,
+    /// Whether the clinician approved or declined.
+    pub outcome: DecisionOutcome,
     /// Rounds answered (`organization`, `user`).
     pub rounds: Vec<String>,
     /// Host the browser was sent to (the wallet's callback or the healthcare application).
@@ -359,7 +360,7 @@ pub async fn presentation_decide(
     let out = state.wallet()?.decide(input.id, answer).await?;
     let browser_opened = open_in_browser(&out.continue_to).is_ok();
     Ok(DecisionView {
-        outcome: if out.approved { "approved" } else { "declined" }.into(),
+        outcome: DecisionOutcome::of(out.approved),
         rounds: out
             .rounds
             .iter()
