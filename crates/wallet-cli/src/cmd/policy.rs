@@ -1,11 +1,11 @@
 //! `nuts-wallet policy ...`: the administrator's s2s policy (which authorization servers may
 //! be used, which scopes are served without asking the employee) and the recent token
-//! requests. Thin adapter over `wallet_core::policy` and `wallet_core::oauth::service`.
+//! requests. Thin adapter over `wallet_core::access_policy` and `wallet_core::oauth::service`.
 
 use std::process::ExitCode;
 
-use wallet_core::oauth::service::recent_service_tokens;
 use wallet_core::access_policy::{ServicePolicy, UnlistedVerifiers};
+use wallet_core::oauth::service::recent_service_tokens;
 use wallet_vault::format_rfc3339_ms;
 
 use super::vault::{admin_session, open_unlocked};

@@ -1,6 +1,6 @@
-//! `nuts-wallet token service`: a service access token with the s2s flow (Nuts RFC021), as
-//! the loopback API's `request-service-access-token` gives it. Thin adapter over
-//! `wallet_core::oauth::TokenService`: the policy applies (a request outside the no-prompt
+//! `nuts-wallet token service`: a service access token with the s2s flow
+//! (`docs/protocol.md` §2), as the loopback API's `request-service-access-token` gives it.
+//! Thin adapter over `wallet_core::oauth::TokenService`: the policy applies (a request outside the no-prompt
 //! policy is asked on the terminal, or refused without one) and the request is written to
 //! the activity log.
 
