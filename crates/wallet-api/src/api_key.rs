@@ -20,6 +20,18 @@ fn generate() -> SecretString {
     ))
 }
 
+/// A new key, stored in the vault (the caller records why).
+fn store_new(vault: &Vault) -> Result<SecretString, VaultError> {
+    let key = generate();
+    vault.tokens().put(NewToken {
+        kind: API_KEY_KIND.into(),
+        audience: API_KEY_AUDIENCE.into(),
+        expires_at_ms: None,
+        value: SecretString::new(key.expose_secret().to_owned()),
+    })?;
+    Ok(key)
+}
+
 /// The current key, if one exists. Needs the vault unlocked.
 pub fn current(vault: &Vault) -> Result<Option<SecretString>, VaultError> {
     Ok(vault
@@ -34,13 +46,7 @@ pub fn ensure(vault: &Vault) -> Result<(SecretString, bool), VaultError> {
     if let Some(k) = current(vault)? {
         return Ok((k, false));
     }
-    let key = generate();
-    vault.tokens().put(NewToken {
-        kind: API_KEY_KIND.into(),
-        audience: API_KEY_AUDIENCE.into(),
-        expires_at_ms: None,
-        value: SecretString::new(key.expose_secret().to_owned()),
-    })?;
+    let key = store_new(vault)?;
     vault.activity_log().record(NewActivity::new(
         Actor::System,
         "api_key.create",
@@ -69,13 +75,7 @@ pub fn rotate(vault: &Vault, admin: &AdminSession) -> Result<SecretString, Vault
         }
         old.push(t.id);
     }
-    let key = generate();
-    vault.tokens().put(NewToken {
-        kind: API_KEY_KIND.into(),
-        audience: API_KEY_AUDIENCE.into(),
-        expires_at_ms: None,
-        value: SecretString::new(key.expose_secret().to_owned()),
-    })?;
+    let key = store_new(vault)?;
     vault.activity_log().record(
         NewActivity::new(Actor::Admin, "api_key.rotate", API_KEY_AUDIENCE)
             .detail(serde_json::json!({ "replaced": old.len() })),

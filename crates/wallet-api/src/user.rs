@@ -1,4 +1,4 @@
-//! The user flow on the loopback API (protocol brief B.1 rows 1-15, B.5, B.7), built on
+//! The user flow on the loopback API (`docs/protocol.md` §3, lifetimes in §10), built on
 //! `wallet_core::oauth::user`:
 //!
 //! 1. `POST /internal/auth/v2/{subject}/request-user-access-token` (EHR, API key):
@@ -7,7 +7,7 @@
 //! 3. The AS sends the browser to the wallet (`nuts-wallet:` link, handled by the app's holder),
 //!    which ends at the AS with a redirect to
 //! 4. `GET /oauth2/{subject}/callback?code=&state=` (browser): [`user::complete_flow`] → 302 to
-//!    the EHR's `redirect_uri`; an error without `state` (B.5) ends the flow through
+//!    the EHR's `redirect_uri`; an error without `state` (§3) ends the flow through
 //!    [`user::end_flow_without_state`].
 //! 5. `GET /internal/auth/v2/accesstoken/{session_id}` (EHR, API key): pending, the token
 //!    once, or the flow's error.
@@ -183,7 +183,8 @@ pub(crate) async fn callback(
         .filter(|e| !e.is_empty())
         .map(|e| (e, q.error_description.as_deref().unwrap_or("")));
     let Some(client_state) = q.state.as_deref().filter(|s| !s.is_empty()) else {
-        // B.5: after a wallet error the Nuts AS redirects here with the error and no state.
+        // After a wallet error the Nuts AS redirects here with the error and no state
+        // (`docs/protocol.md` §3, §12).
         let Some((e, d)) = error else {
             return Page::UnknownState.render();
         };

@@ -1,5 +1,5 @@
 //! `nuts-wallet token user`: the whole Nuts user flow (authorization code + OpenID4VP,
-//! protocol brief B.1) headless in one process. The CLI is the EHR, the browser and the
+//! `docs/protocol.md` §3) headless in one process. The CLI is the EHR, the browser and the
 //! wallet at once: it begins a session for a roster employee (`oauth::user::begin_flow`),
 //! signs JAR #1 (`start_flow`), sends the "browser" to the AS without following redirects,
 //! answers the `nuts-wallet:` request it is redirected to with the decision (on the wallet
@@ -141,7 +141,7 @@ impl Flow<'_> {
                 .await
                 .map_err(|e| self.abort(e.oauth_error(), &e.to_string()))?;
             }
-            // A Nuts AS sends no state with an error after a wallet error (B.5).
+            // A Nuts AS sends no state with an error after a wallet error (`docs/protocol.md` §3).
             None => {
                 let (e, d) = error.unwrap_or(("invalid_request", "the callback has no state"));
                 user::end_flow_without_state(

@@ -626,17 +626,15 @@ pub async fn dispatch(
     )
     .await?;
     let mut rounds = vec![Round::Organization];
-    let Some(q) = next.strip_prefix("openid4vp:") else {
+    if !next.starts_with("openid4vp:") {
         return Ok(DispatchOutcome {
             redirect_uri: next,
             rounds,
         });
-    };
-    // The user round (B.1 10a-10c), same verifier.
-    let link = match crate::deeplink::parse(&format!("{}:{q}", crate::deeplink::SCHEME)) {
-        Ok(crate::deeplink::DeepLink::Authorize(l)) => l,
-        Err(e) => return Err(DispatchError::BadResponse(format!("openid4vp link: {e}"))),
-    };
+    }
+    // The user round (`docs/protocol.md` §3), same verifier; the link is read as any other.
+    let link = crate::deeplink::parse_authorize_link(&next)
+        .map_err(|e| DispatchError::BadResponse(format!("openid4vp link: {e}")))?;
     if link.client_id.as_str() != verifier {
         return Err(DispatchError::BadResponse(
             "the user round names another verifier".into(),
