@@ -209,7 +209,7 @@ impl<'a> Employees<'a> {
 
     /// The whole roster, decrypted. Needs the vault unlocked.
     pub fn list(&self) -> Result<Vec<Employee>> {
-        self.scope.read(|conn, key| list(conn, key))
+        self.scope.read(list)
     }
 }
 
