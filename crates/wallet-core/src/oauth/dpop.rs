@@ -20,19 +20,6 @@ pub(crate) fn proof_error(e: DpopError) -> S2sError {
     }
 }
 
-/// Creates a DPoP proof (see `wallet_protocol::dpop::create_dpop_proof`).
-pub fn create_proof(
-    signer: &dyn Signer,
-    htm: &str,
-    htu: &str,
-    now: i64,
-    nonce: Option<&str>,
-    access_token: Option<&str>,
-) -> Result<String, S2sError> {
-    wallet_protocol::dpop::create_dpop_proof(signer, htm, htu, now, nonce, access_token)
-        .map_err(proof_error)
-}
-
 /// [`wallet_protocol::oauth::dpop::send_with_dpop`], with errors of `endpoint`.
 pub async fn send_with_dpop(
     http: &dyn HttpClient,

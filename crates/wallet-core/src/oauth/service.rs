@@ -244,7 +244,8 @@ impl TokenService {
     fn wallet_credentials(&self, holder: &str) -> Result<Vec<WalletCredential>, S2sError> {
         let metas = self
             .vault
-            .credentials().list(&CredentialFilter {
+            .credentials()
+            .list(&CredentialFilter {
                 subject: Some(holder.to_owned()),
                 ..CredentialFilter::default()
             })
@@ -482,14 +483,14 @@ impl TokenService {
             }
         }
         let signer = self.requesters.dpop_signer(&self.vault, kid)?;
-        let proof = super::dpop::create_proof(
+        wallet_protocol::dpop::create_dpop_proof(
             signer.as_ref(),
             &method,
             &super::dpop::htu(&url),
             self.client.now(),
             nonce,
             Some(token),
-        )?;
-        Ok(proof)
+        )
+        .map_err(super::dpop::proof_error)
     }
 }

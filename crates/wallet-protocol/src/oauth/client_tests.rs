@@ -250,31 +250,15 @@ fn the_token_request_retries_once_on_use_dpop_nonce_then_stops() {
     assert_eq!(claims["htu"], "https://as.example/token");
     assert!(header(&second, "authorization").is_none());
 
-    // Asked twice: one retry, then the refusal is returned.
-    let http = FakeHttp::new(vec![use_dpop_nonce("n2"), use_dpop_nonce("n3")]);
-    let resp = block(send_with_dpop(
-        &http,
-        &signer,
-        &DpopNonces::default(),
-        request(),
-        None,
-        5,
-    ))
-    .unwrap();
-    assert_eq!(resp.status, 400);
-    assert_eq!(http.calls(), 2);
-
-    // No new nonce in the answer: no retry.
-    let http = FakeHttp::new(vec![json(400, r#"{"error":"use_dpop_nonce"}"#)]);
-    let resp = block(send_with_dpop(
-        &http,
-        &signer,
-        &DpopNonces::default(),
-        request(),
-        None,
-        5,
-    ))
-    .unwrap();
-    assert_eq!(resp.status, 400);
-    assert_eq!(http.calls(), 1);
+    // Asked twice: one retry, then the refusal is returned; no new nonce: no retry.
+    for (answers, calls) in [
+        (vec![use_dpop_nonce("n2"), use_dpop_nonce("n3")], 2),
+        (vec![json(400, r#"{"error":"use_dpop_nonce"}"#)], 1),
+    ] {
+        let http = FakeHttp::new(answers);
+        let nonces = DpopNonces::default();
+        let resp = block(send_with_dpop(&http, &signer, &nonces, request(), None, 5)).unwrap();
+        assert_eq!(resp.status, 400);
+        assert_eq!(http.calls(), calls);
+    }
 }

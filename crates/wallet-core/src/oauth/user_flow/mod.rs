@@ -185,7 +185,8 @@ fn check_employee(vault: &Vault, u: &PreauthorizedUser) -> Result<String, UserFl
         ));
     }
     let e = vault
-        .employees().by_identifier(id)
+        .employees()
+        .by_identifier(id)
         .map_err(UserFlowError::from_vault)?
         .ok_or_else(|| UserFlowError::UnknownEmployee(sanitize(id, 256)))?;
     if !e.active {
@@ -407,11 +408,10 @@ pub fn end_flow_without_state(
     description: &str,
     now: i64,
 ) -> Option<FlowSummary> {
-    let error = sanitize(error, 64);
-    let description = sanitize(description, 512);
-    let f = sessions.end_without_state(subject, &error, &description, now)?;
-    record_finish(vault, &f, Err((&error, &description)));
-    tracing::info!(error = %error, "user flow ended by an error callback");
+    let f = end_with_error(vault, error, description, |e, d| {
+        sessions.end_without_state(subject, e, d, now)
+    })?;
+    tracing::info!(error = %sanitize(error, 64), "user flow ended by an error callback");
     Some(f)
 }
 
@@ -426,9 +426,21 @@ pub fn abort_flow(
     description: &str,
     now: i64,
 ) -> Option<FlowSummary> {
+    end_with_error(vault, error, description, |e, d| {
+        sessions.abort_running(verifier, e, d, now)
+    })
+}
+
+/// Ends a flow chosen by `end` with the (sanitized) error and records `user_token.finish`.
+fn end_with_error(
+    vault: &Vault,
+    error: &str,
+    description: &str,
+    end: impl FnOnce(&str, &str) -> Option<FlowSummary>,
+) -> Option<FlowSummary> {
     let error = sanitize(error, 64);
     let description = sanitize(description, 512);
-    let f = sessions.abort_running(verifier, &error, &description, now)?;
+    let f = end(&error, &description)?;
     record_finish(vault, &f, Err((&error, &description)));
     Some(f)
 }
