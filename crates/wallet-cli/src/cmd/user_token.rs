@@ -236,14 +236,16 @@ impl Flow<'_> {
         };
         match self.rt.decide(id, answer).await {
             Ok(out) => Ok(Some(out.redirect_uri)),
-            Err(ConsentError::Dispatch(DispatchError::Refused {
-                redirect_uri: Some(r),
-                ..
-            })) => Ok(Some(r)),
-            Err(ConsentError::Dispatch(e)) => Err(self.abort(
-                "server_error",
-                &format!("presenting failed: {e} ({})", e.code()),
-            )),
+            Err(ConsentError::Dispatch(e)) => match *e {
+                DispatchError::Refused {
+                    redirect_uri: Some(r),
+                    ..
+                } => Ok(Some(r)),
+                e => Err(self.abort(
+                    "server_error",
+                    &format!("presenting failed: {e} ({})", e.code()),
+                )),
+            },
             Err(e) => Err(self.abort("server_error", &format!("presenting failed: {e}"))),
         }
     }

@@ -59,7 +59,7 @@ pub enum ConsentError {
     #[error("{error}")]
     Refused {
         /// Why.
-        error: ResolveError,
+        error: Box<ResolveError>,
         /// Whether the verifier was told (only for authentic requests).
         verifier_notified: bool,
         /// Where the verifier sends the browser after being told.
@@ -81,7 +81,13 @@ pub enum ConsentError {
     },
     /// Answering the verifier failed.
     #[error(transparent)]
-    Dispatch(#[from] DispatchError),
+    Dispatch(Box<DispatchError>),
+}
+
+impl From<DispatchError> for ConsentError {
+    fn from(e: DispatchError) -> Self {
+        Self::Dispatch(Box::new(e))
+    }
 }
 
 /// The named-employee rule for `employee` (roster id or identifier). An employee who is not
@@ -149,7 +155,7 @@ impl WalletRuntime {
                 );
                 let (verifier_notified, verifier_redirect) = tell_verifier(&env, &inv).await;
                 Err(ConsentError::Refused {
-                    error: inv.error,
+                    error: Box::new(inv.error),
                     verifier_notified,
                     verifier_redirect,
                 })
