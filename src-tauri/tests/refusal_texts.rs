@@ -1,7 +1,9 @@
 //! Every reason the holder refuses a wallet request has its own Dutch and English text on the
 //! consent screen (`refused.<code>` in ui/src/lib/i18n.ts); an untranslated code would fall back
 //! to a generic message and hide why nothing was shared.
+//! Each is also a member of the `ErrorCode` union the UI branches on.
 
+use nuts_wallet_app::ipc::codes::ErrorCode;
 use wallet_core::openid4vp::ResolveError;
 
 #[test]
@@ -44,5 +46,11 @@ fn every_refusal_code_is_translated_in_both_languages() {
         let key = format!("\"refused.{}\":", e.code());
         assert!(en.contains(&key), "no English text for {key}");
         assert!(nl.contains(&key), "no Dutch text for {key}");
+        // And the UI's ErrorCode union has it (else it would arrive as `internal`).
+        let code = format!("refused.{}", e.code());
+        assert!(
+            ErrorCode::of(&code) == code.as_str(),
+            "{code} is not an ErrorCode"
+        );
     }
 }

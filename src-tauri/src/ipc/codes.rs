@@ -212,12 +212,35 @@ impl DecisionOutcome {
     }
 }
 
+/// A credential's revocation status as checked now (`wallet_core::credentials::RevocationView`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationState {
+    /// The credential has no status list entry.
+    NoStatus,
+    /// Checked: not revoked.
+    Active,
+    /// Checked: revoked by its issuer.
+    Revoked,
+    /// Checked: suspended by its issuer.
+    Suspended,
+    /// Could not be checked (e.g. offline).
+    Unknown,
+}
+
+impl From<&str> for RevocationState {
+    fn from(status: &str) -> Self {
+        parse(status).unwrap_or(RevocationState::Unknown)
+    }
+}
+
 /// Writes the TypeScript declarations of these enums.
 pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> {
     ErrorCode::export_all_to(dir)?;
     LinkErrorCode::export_all_to(dir)?;
     VaultState::export_all_to(dir)?;
     DecisionOutcome::export_all_to(dir)?;
+    RevocationState::export_all_to(dir)?;
     Ok(())
 }
 
@@ -302,6 +325,9 @@ mod tests {
             assert_eq!(wire(LinkErrorCode::from(code)), code);
         }
         assert_eq!(wire(VaultState::Uninitialized), "uninitialized");
+        for status in ["no_status", "active", "revoked", "suspended", "unknown"] {
+            assert_eq!(wire(RevocationState::from(status)), status);
+        }
         assert_eq!(wire(DecisionOutcome::of(true)), "approved");
         assert_eq!(wire(DecisionOutcome::of(false)), "declined");
     }

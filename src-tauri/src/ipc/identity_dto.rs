@@ -6,7 +6,9 @@ use wallet_core::credentials::{CredentialDetail, CredentialSummary, Imported, Wa
 use wallet_core::org::{IdentityError, OrgInfo, PublishReport};
 use wallet_core::roster::EmployeeView;
 
+use super::codes::RevocationState;
 use super::dto::IpcError;
+use super::presentation::EmployeeChoice;
 
 impl From<IdentityError> for IpcError {
     fn from(e: IdentityError) -> Self {
@@ -186,20 +188,27 @@ pub struct CredentialDetailView {
     pub credential_id: Option<String>,
     /// Decoded `credentialSubject`, pretty JSON.
     pub claims_json: String,
-    /// `no_status`, `active`, `revoked`, `suspended`, `unknown`.
-    pub revocation: String,
+    /// Revocation status as checked now.
+    pub revocation: RevocationState,
     /// Why the revocation status is unknown (e.g. offline).
     pub revocation_reason: Option<String>,
 }
 
 impl From<CredentialDetail> for CredentialDetailView {
     fn from(d: CredentialDetail) -> Self {
+        let CredentialDetail {
+            summary,
+            credential_id,
+            claims,
+            revocation,
+            ..
+        } = d;
         CredentialDetailView {
-            row: d.summary.into(),
-            credential_id: d.credential_id,
-            claims_json: serde_json::to_string_pretty(&d.claims).unwrap_or_default(),
-            revocation: d.revocation.status.to_string(),
-            revocation_reason: d.revocation.reason,
+            row: summary.into(),
+            credential_id,
+            claims_json: serde_json::to_string_pretty(&claims).unwrap_or_default(),
+            revocation: revocation.status.into(),
+            revocation_reason: revocation.reason,
         }
     }
 }
@@ -210,18 +219,15 @@ impl From<Imported> for CredentialRow {
     }
 }
 
-/// A roster entry.
+/// A roster entry: the employee as the consent screen offers them, their DID and whether
+/// they are active.
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct EmployeeRow {
-    /// Vault id.
-    pub id: String,
-    /// Identifier (login, e-mail or UZI number).
-    pub identifier: String,
-    /// Full name.
-    pub name: String,
-    /// Role.
-    pub role: String,
+    /// Roster id, identifier, name and role.
+    #[serde(flatten)]
+    #[ts(flatten)]
+    pub employee: EmployeeChoice,
     /// The employee's did:jwk.
     pub did: String,
     /// Whether credentials may be issued.
@@ -230,13 +236,25 @@ pub struct EmployeeRow {
 
 impl From<EmployeeView> for EmployeeRow {
     fn from(e: EmployeeView) -> Self {
+        let EmployeeView {
+            id,
+            identifier,
+            name,
+            role,
+            did,
+            active,
+            ..
+        } = e;
+        let employee = EmployeeChoice {
+            id,
+            identifier,
+            name,
+            role,
+        };
         EmployeeRow {
-            id: e.id,
-            identifier: e.identifier,
-            name: e.name,
-            role: e.role,
-            did: e.did,
-            active: e.active,
+            employee,
+            did,
+            active,
         }
     }
 }
