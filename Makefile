@@ -11,7 +11,8 @@ test:
 package:
 	scripts/package.sh
 
-# Regenerate ui/src/ipc/bindings after changing a DTO in src-tauri/src/ipc/dto.rs.
+# Regenerate ui/src/ipc/bindings, ui/src/ipc/commands.gen.ts and src-tauri/capabilities/main.json
+# after changing a DTO or the IPC contract (src-tauri/src/ipc/contract.rs).
 bindings:
 	UPDATE_BINDINGS=1 cargo test -p nuts-wallet-app --test bindings
 
