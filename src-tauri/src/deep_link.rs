@@ -18,7 +18,7 @@ pub fn deliver<R: Runtime>(app: &AppHandle<R>, link: &str) {
         "invalid"
     };
     tracing::info!(id = received.id, outcome, "incoming nuts-wallet link");
-    let req = crate::ipc::presentation::incoming_request(received);
+    let req = crate::ipc::consent_screen::incoming_request(received);
     if let Err(e) = app.emit(INCOMING_REQUEST_EVENT, &req) {
         tracing::warn!(error = %e, "could not notify the UI of an incoming link");
     }

@@ -1,7 +1,7 @@
 //! The service-token prompt: when an EHR asks the loopback API for a service-to-service token
 //! outside the administrator's no-prompt policy, the employee at the window approves or
 //! declines it. This is the app's implementation of `wallet_core::oauth::ConsentHook` (not
-//! the consent screen of the user flow, which is `ipc::presentation`).
+//! the consent screen of the user flow, which is `ipc::consent_screen`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

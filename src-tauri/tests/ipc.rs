@@ -276,14 +276,14 @@ fn policy_editor_needs_the_administrator_and_round_trips() {
 
 #[test]
 fn consent_prompt_waits_for_the_employee() {
-    use nuts_wallet_app::services::AppConsent;
+    use nuts_wallet_app::service_prompt::ServiceTokenPrompt;
     use wallet_core::oauth::{
         ChannelKind, ConsentDecision, ConsentHook, ConsentRequest, TokenType,
     };
 
     let tmp = tempfile::tempdir().unwrap();
     let (app, _wv) = app(tmp.path());
-    let hook = std::sync::Arc::new(AppConsent::new(app.handle().clone()));
+    let hook = std::sync::Arc::new(ServiceTokenPrompt::new(app.handle().clone()));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use ts_rs::TS;
 
 #[allow(clippy::wildcard_imports)] // the contract names the DTOs as the UI sees them
-use super::{dto::*, identity_dto::*, presentation::*, services::*};
+use super::{consent_screen::*, dto::*, identity_dto::*, services::*};
 
 /// One command of the contract.
 #[derive(Debug, Clone)]
@@ -72,8 +72,8 @@ pub fn events() -> Vec<(&'static str, String)> {
         (INCOMING_REQUEST_EVENT, ts_type::<IncomingRequest>()),
         (super::commands::VAULT_LOCKED_EVENT, ts_type::<()>()),
         (
-            crate::services::CONSENT_EVENT,
-            ts_type::<crate::services::ConsentPrompt>(),
+            crate::service_prompt::CONSENT_EVENT,
+            ts_type::<crate::service_prompt::ConsentPrompt>(),
         ),
     ]
 }

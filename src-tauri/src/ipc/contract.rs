@@ -54,15 +54,15 @@ macro_rules! with_ipc_contract {
             admin services::api_key_show() -> String;
             admin services::api_key_rotate() -> String;
             user services::consent_answer(id: u64, approve: bool) -> bool;
-            user presentation::presentation_resolve(id: u32) -> PresentationView;
-            user presentation::presentation_select(
+            user consent_screen::presentation_resolve(id: u32) -> PresentationView;
+            user consent_screen::presentation_select(
                 id: u32,
                 descriptor: String,
                 credential: u32,
                 employee: Option<String>
             ) -> PresentationView;
-            user presentation::presentation_employee(id: u32, employee: String) -> PresentationView;
-            user presentation::presentation_decide(input: DecisionInput) -> DecisionView;
+            user consent_screen::presentation_employee(id: u32, employee: String) -> PresentationView;
+            user consent_screen::presentation_decide(input: DecisionInput) -> DecisionView;
         }
     };
 }

@@ -106,7 +106,7 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     AdminLoginInput::export_all_to(dir)?;
     super::identity_dto::export_bindings(dir)?;
     super::services::export_bindings(dir)?;
-    super::presentation::export_bindings(dir)?;
+    super::consent_screen::export_bindings(dir)?;
     super::codes::export_bindings(dir)?;
     Ok(())
 }

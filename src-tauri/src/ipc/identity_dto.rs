@@ -7,8 +7,8 @@ use wallet_core::org::{IdentityError, OrgInfo, PublishReport};
 use wallet_core::roster::EmployeeView;
 
 use super::codes::RevocationState;
+use super::consent_screen::EmployeeChoice;
 use super::dto::IpcError;
-use super::presentation::EmployeeChoice;
 
 impl From<IdentityError> for IpcError {
     fn from(e: IdentityError) -> Self {
