@@ -1,6 +1,6 @@
-//! The service-to-service token request (Nuts RFC021 `vp_token-bearer`, sections A.1-A.6):
-//! metadata → presentation definition → credential selection (wallet + self-attested, C.2)
-//! → VP format negotiation (A.3) → VP signed by the organization key (aud = AS issuer URL,
+//! The service-to-service token request (Nuts RFC021 `vp_token-bearer`, `docs/protocol.md` §2):
+//! metadata → presentation definition → credential selection (wallet + self-attested, §7)
+//! → VP format negotiation (§8) → VP signed by the organization key (aud = AS issuer URL,
 //! fresh nonce, `exp − nbf ≤ 5 s`, backdated `nbf`) → token request with the four form
 //! fields (+ `client_id`) and an optional DPoP proof → typed token or error.
 //!
@@ -43,7 +43,7 @@ pub struct ServiceTokenRequest {
     /// Bearer or DPoP (default DPoP).
     pub token_type: TokenType,
     /// Self-attested credentials without `issuer`, `credentialSubject.id` and `proof`
-    /// (section C.2); the wallet fills them in.
+    /// (`docs/protocol.md` §7); the wallet fills them in.
     pub credentials: Vec<Value>,
     /// Bypass the token cache (`Cache-Control: no-cache`).
     pub no_cache: bool,
@@ -115,7 +115,7 @@ fn subject_ids(c: &WalletCredential) -> Vec<String> {
         .collect()
 }
 
-/// Fills in a self-attested credential as a Nuts node does (C.2): `issuer` and every
+/// Fills in a self-attested credential as a Nuts node does (`docs/protocol.md` §7): `issuer` and every
 /// `credentialSubject.id` = holder DID, `id` = a UUID, `issuanceDate` = now. Refuses
 /// credentials that already name an issuer, a subject id or carry a proof.
 pub fn fill_self_attested(raw: &Value, holder: &str, now: i64) -> Result<Value, S2sError> {
@@ -273,7 +273,7 @@ impl S2sClient {
             .discovery
             .metadata(self.http.as_ref(), &req.authorization_server, now)
             .await?;
-        // A.1 step 4 / G.1: the holder DID and every credential's issuer and subject DIDs must
+        // The holder DID and every credential's issuer and subject DIDs must
         // use a method the AS supports.
         if let Some(methods) = &md.did_methods_supported {
             let ok = |id: &str| did_method(id).is_some_and(|m| methods.iter().any(|x| x == m));
@@ -292,7 +292,8 @@ impl S2sClient {
         } else {
             candidates.extend(wallet.iter().cloned());
         }
-        // G.8: every credential in the VP must be about the signer.
+        // A Nuts AS refuses a VP with a credential about someone else than the signer
+        // (`docs/protocol.md` §12), so every credential must be about it.
         candidates.retain(|c| {
             let ids = subject_ids(c);
             !ids.is_empty() && ids.iter().all(|s| s == holder)

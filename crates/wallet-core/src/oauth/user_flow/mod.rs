@@ -294,7 +294,7 @@ fn record_finish(vault: &Vault, f: &FlowSummary, result: Result<&TokenResponse, 
 }
 
 /// The landing URL (`docs/protocol.md` §3): discovers the AS, creates the PKCE pair and client state,
-/// signs JAR #1, burns the landing token and records the start in `sessions`. Returns the
+/// signs the request object, burns the landing token and records the start in `sessions`. Returns the
 /// authorization URL to redirect the browser to. `callback` is the wallet's callback URL.
 /// When the flow cannot start (AS unreachable, signing fails), the session ends with that
 /// error for the EHR's poll, and `user_token.finish` is recorded.
