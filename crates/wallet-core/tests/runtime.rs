@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
+use wallet_core::access_policy::ServicePolicy;
 use wallet_core::oauth::dpop::DpopNonces;
 use wallet_core::oauth::service::RequesterSource;
 use wallet_core::oauth::user::{self, NewUserFlow, PreauthorizedUser, TokenPoll};
@@ -16,7 +17,6 @@ use wallet_core::oauth::{
     AuthorizationServerId, ChannelKind, Requester, Scope, TokenType, VaultOrganization,
 };
 use wallet_core::openid4vp::{self, Round};
-use wallet_core::access_policy::ServicePolicy;
 use wallet_core::roster::{self, NewRosterEntry};
 use wallet_core::runtime::{Answer, ConsentError, WalletRuntime};
 use wallet_protocol::net::{HttpRequest, NetPolicy};
@@ -174,7 +174,8 @@ impl World {
 
     fn sent(&self) -> usize {
         self.vault
-            .activity_log().list(&ActivityFilter {
+            .activity_log()
+            .list(&ActivityFilter {
                 action_prefix: Some(openid4vp::ACTION_SEND.into()),
                 ..ActivityFilter::default()
             })

@@ -57,14 +57,15 @@ fn req() -> NewUserFlow {
 }
 
 fn entries(v: &Vault, action: &str) -> Vec<wallet_vault::ActivityEntry> {
-    v.activity_log().list(&ActivityFilter {
-        action_prefix: Some(action.into()),
-        ..ActivityFilter::default()
-    })
-    .unwrap()
-    .into_iter()
-    .filter(|e| e.action == action)
-    .collect()
+    v.activity_log()
+        .list(&ActivityFilter {
+            action_prefix: Some(action.into()),
+            ..ActivityFilter::default()
+        })
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == action)
+        .collect()
 }
 
 #[test]
