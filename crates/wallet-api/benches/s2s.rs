@@ -11,13 +11,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use wallet_core::access_policy::ServicePolicy;
 use wallet_core::oauth::s2s::ServiceTokenRequest;
 use wallet_core::oauth::{
     AuthorizationServerId, ChannelKind, S2sClient, Scope, TokenService, TokenType,
     VaultOrganization,
 };
 use wallet_core::org::OrgSetup;
-use wallet_core::access_policy::ServicePolicy;
 use wallet_protocol::did;
 use wallet_protocol::jose::{Jwk, SoftwareSigner};
 use wallet_protocol::net::{NetPolicy, ReqwestHttpClient};
@@ -186,7 +186,8 @@ async fn run(n: usize) {
     };
     time("  activity entry (SQLite commit, fsync)", &mut || {
         vault
-            .activity_log().record(wallet_vault::NewActivity::new(
+            .activity_log()
+            .record(wallet_vault::NewActivity::new(
                 wallet_vault::Actor::System,
                 "bench.noop",
                 "bench",
@@ -437,7 +438,8 @@ async fn org_wallet(
     .unwrap()
     };
     vault
-        .credentials().import(
+        .credentials()
+        .import(
             &admin,
             NewCredential {
                 types: vec![

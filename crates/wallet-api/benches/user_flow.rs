@@ -17,13 +17,13 @@ use std::time::{Duration, Instant};
 
 use axum::http::{header, StatusCode, Uri};
 use axum::response::IntoResponse;
+use wallet_core::access_policy::ServicePolicy;
 use wallet_core::deeplink::{self, DeepLink};
 use wallet_core::oauth::dpop::DpopNonces;
 use wallet_core::oauth::service::RequesterSource;
 use wallet_core::oauth::user::{self, TokenPoll, UserSession, UserSessions};
 use wallet_core::oauth::{AuthorizationServerId, Scope, TokenType, VaultOrganization};
 use wallet_core::openid4vp::{self, Decision, HolderEnv, SeenRequests};
-use wallet_core::access_policy::ServicePolicy;
 use wallet_core::roster::{self, NewRosterEntry};
 use wallet_protocol::did::UniversalResolver;
 use wallet_protocol::net::{HttpClient, NetPolicy, ReqwestHttpClient};

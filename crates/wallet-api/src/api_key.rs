@@ -35,7 +35,8 @@ fn store_new(vault: &Vault) -> Result<SecretString, VaultError> {
 /// The current key, if one exists. Needs the vault unlocked.
 pub fn current(vault: &Vault) -> Result<Option<SecretString>, VaultError> {
     Ok(vault
-        .tokens().find(API_KEY_KIND, API_KEY_AUDIENCE)?
+        .tokens()
+        .find(API_KEY_KIND, API_KEY_AUDIENCE)?
         .map(|t| t.value))
 }
 

@@ -14,13 +14,13 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 use support::{OrgServer, Pki, Wallet, ADMIN_PW};
+use wallet_core::access_policy::{ServicePolicy, UnlistedVerifiers};
 use wallet_core::deeplink::{self, AuthorizeLink, DeepLink};
 use wallet_core::oauth::dpop::DpopNonces;
 use wallet_core::oauth::service::RequesterSource;
 use wallet_core::oauth::user::{self, TokenPoll, UserSession, UserSessions};
 use wallet_core::oauth::{AuthorizationServerId, Requester, Scope, TokenType, VaultOrganization};
 use wallet_core::openid4vp::{self, Decision, HolderEnv, ResolveError, Round, SeenRequests};
-use wallet_core::access_policy::{ServicePolicy, UnlistedVerifiers};
 use wallet_core::roster::{self, NewRosterEntry};
 use wallet_protocol::did::{self, UniversalResolver};
 use wallet_protocol::jose::{self, Jwk, SoftwareSigner};
@@ -246,7 +246,8 @@ impl World {
     fn activity(&self, prefix: &str) -> Vec<wallet_vault::ActivityEntry> {
         self.w
             .vault
-            .activity_log().list(&ActivityFilter {
+            .activity_log()
+            .list(&ActivityFilter {
                 action_prefix: Some(prefix.into()),
                 ..ActivityFilter::default()
             })

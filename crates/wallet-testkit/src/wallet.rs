@@ -52,7 +52,8 @@ pub fn org_wallet(dir: &Path, protection: Protection, admin_pw: &str, base_url: 
     let now = SystemClock.now_unix();
     let cred = crate::vc::org_credential(&org.did, now);
     vault
-        .credentials().import(
+        .credentials()
+        .import(
             &admin,
             NewCredential {
                 types: vec![

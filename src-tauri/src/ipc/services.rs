@@ -4,8 +4,8 @@
 use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
 use ts_rs::TS;
-use wallet_core::oauth::service::recent_service_tokens;
 use wallet_core::access_policy::{PolicyError, ServicePolicy};
+use wallet_core::oauth::service::recent_service_tokens;
 
 use super::dto::IpcError;
 use crate::state::{ApiState, AppState};

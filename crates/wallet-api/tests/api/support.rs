@@ -13,12 +13,12 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
+use wallet_core::access_policy::ServicePolicy;
 use wallet_core::oauth::s2s::ServiceTokenRequest;
 use wallet_core::oauth::{
     AuthorizationServerId, S2sClient, Scope, TokenService, TokenType, VaultOrganization,
 };
 use wallet_core::org::OrgInfo;
-use wallet_core::access_policy::ServicePolicy;
 use wallet_protocol::jose::Jwk;
 use wallet_protocol::net::{HttpClient, NetPolicy, ReqwestHttpClient};
 use wallet_protocol::SystemClock;
@@ -266,7 +266,8 @@ impl Wallet {
 
     pub fn token_entries(&self) -> Vec<ActivityEntry> {
         self.vault
-            .activity_log().list(&ActivityFilter {
+            .activity_log()
+            .list(&ActivityFilter {
                 action_prefix: Some("s2s.token".into()),
                 ..ActivityFilter::default()
             })

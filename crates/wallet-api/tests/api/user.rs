@@ -205,7 +205,8 @@ impl World {
     fn activity(&self, action: &str) -> Vec<ActivityEntry> {
         self.w
             .vault
-            .activity_log().list(&ActivityFilter {
+            .activity_log()
+            .list(&ActivityFilter {
                 action_prefix: Some(action.into()),
                 ..ActivityFilter::default()
             })
