@@ -25,8 +25,8 @@ use wallet_protocol::signer::Signer;
 use wallet_protocol::vc::{contexts, ldp};
 use wallet_protocol::{Clock, SystemClock};
 use wallet_vault::{
-    CreateOptions, KdfParams, KeyStore, MemoryKeyStore, NewCredential, Passphrase, Protection,
-    SecretString, Vault,
+    CreateOptions, CredentialListing, KdfParams, KeyStore, MemoryKeyStore, NewCredential,
+    Passphrase, Protection, SecretString, Vault,
 };
 
 fn employee() -> Value {
@@ -442,15 +442,17 @@ async fn org_wallet(
         .import(
             &admin,
             NewCredential {
-                types: vec![
-                    "VerifiableCredential".into(),
-                    "NutsOrganizationCredential".into(),
-                ],
-                format: if jwt { "jwt_vc" } else { "ldp_vc" }.into(),
-                issuer: iss.to_string(),
-                subject: Some(org.did.clone()),
-                valid_from_ms: Some((now - 60) * 1000),
-                valid_until_ms: None,
+                listing: CredentialListing {
+                    types: vec![
+                        "VerifiableCredential".into(),
+                        "NutsOrganizationCredential".into(),
+                    ],
+                    format: if jwt { "jwt_vc" } else { "ldp_vc" }.into(),
+                    issuer: iss.to_string(),
+                    subject: Some(org.did.clone()),
+                    valid_from_ms: Some((now - 60) * 1000),
+                    valid_until_ms: None,
+                },
                 raw: SecretString::new(match &cred {
                     Value::String(jwt) => jwt.clone(),
                     other => other.to_string(),

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use wallet_core::org::{OrgInfo, OrgSetup};
 use wallet_protocol::{Clock, SystemClock};
 use wallet_vault::{
-    CreateOptions, KdfParams, KeyStore, MemoryKeyStore, NewCredential, Passphrase, Protection,
-    SecretString, Vault,
+    CreateOptions, CredentialListing, KdfParams, KeyStore, MemoryKeyStore, NewCredential,
+    Passphrase, Protection, SecretString, Vault,
 };
 
 /// The organization's subject in every test wallet.
@@ -56,15 +56,17 @@ pub fn org_wallet(dir: &Path, protection: Protection, admin_pw: &str, base_url: 
         .import(
             &admin,
             NewCredential {
-                types: vec![
-                    "VerifiableCredential".into(),
-                    "NutsOrganizationCredential".into(),
-                ],
-                format: "ldp_vc".into(),
-                issuer: cred["issuer"].as_str().unwrap_or_default().to_owned(),
-                subject: Some(org.did.clone()),
-                valid_from_ms: Some((now - 60) * 1000),
-                valid_until_ms: Some((now + 86_400) * 1000),
+                listing: CredentialListing {
+                    types: vec![
+                        "VerifiableCredential".into(),
+                        "NutsOrganizationCredential".into(),
+                    ],
+                    format: "ldp_vc".into(),
+                    issuer: cred["issuer"].as_str().unwrap_or_default().to_owned(),
+                    subject: Some(org.did.clone()),
+                    valid_from_ms: Some((now - 60) * 1000),
+                    valid_until_ms: Some((now + 86_400) * 1000),
+                },
                 raw: SecretString::new(cred.to_string()),
             },
         )

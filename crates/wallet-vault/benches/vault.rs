@@ -17,21 +17,23 @@ const ADMIN: &str = "bench admin passphrase";
 
 fn credential(i: usize) -> NewCredential {
     NewCredential {
-        types: vec![
-            "VerifiableCredential".into(),
-            if i % 2 == 0 {
-                "NutsOrganizationCredential"
-            } else {
-                "NutsEmployeeCredential"
-            }
-            .into(),
-        ],
-        format: "jwt_vc".into(),
-        issuer: format!("did:web:issuer{}.example", i % 10),
-        subject: Some(format!("did:web:org.example:iam:{i}")),
-        valid_from_ms: Some(1_700_000_000_000),
-        valid_until_ms: Some(1_900_000_000_000),
-        // About the size of a real JWT VC.
+        listing: CredentialListing {
+            types: vec![
+                "VerifiableCredential".into(),
+                if i % 2 == 0 {
+                    "NutsOrganizationCredential"
+                } else {
+                    "NutsEmployeeCredential"
+                }
+                .into(),
+            ],
+            format: "jwt_vc".into(),
+            issuer: format!("did:web:issuer{}.example", i % 10),
+            subject: Some(format!("did:web:org.example:iam:{i}")),
+            valid_from_ms: Some(1_700_000_000_000),
+            valid_until_ms: Some(1_900_000_000_000),
+            // About the size of a real JWT VC.
+        },
         raw: SecretString::from(format!("eyJhbGciOiJFUzI1NiJ9.{}.{i}", "x".repeat(900))),
     }
 }

@@ -61,9 +61,9 @@ pub use error::{PassphraseKind, Result, VaultError};
 pub use keys::{jwk_thumbprint, KeyInfo, ES256};
 pub use keystore::{KeyStore, KeyStoreError, MemoryKeyStore, OsKeyring, DEFAULT_KEYRING_SERVICE};
 pub use repo::{
-    ActivityLog, Credential, CredentialFilter, CredentialMeta, Credentials, Employee,
-    EmployeeUpdate, Employees, Keys, NewCredential, NewEmployee, NewToken, Settings, Token, Tokens,
-    VaultSigner,
+    ActivityLog, Credential, CredentialFilter, CredentialListing, CredentialMeta, Credentials,
+    Employee, EmployeeUpdate, Employees, Keys, NewCredential, NewEmployee, NewToken, Settings,
+    Token, Tokens, VaultSigner,
 };
 pub use secret::{Key256, Passphrase, SecretString};
 pub use vault::{

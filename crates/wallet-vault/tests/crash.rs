@@ -87,12 +87,14 @@ fn child(dir: &Path) {
                     .import(
                         &admin,
                         NewCredential {
-                            types: vec!["VerifiableCredential".into()],
-                            format: "jwt_vc".into(),
-                            issuer: "did:web:issuer.example".into(),
-                            subject: None,
-                            valid_from_ms: None,
-                            valid_until_ms: None,
+                            listing: CredentialListing {
+                                types: vec!["VerifiableCredential".into()],
+                                format: "jwt_vc".into(),
+                                issuer: "did:web:issuer.example".into(),
+                                subject: None,
+                                valid_from_ms: None,
+                                valid_until_ms: None,
+                            },
                             raw: SecretString::from(format!("raw-{tag}-{n}")),
                         },
                     )

@@ -83,15 +83,17 @@ fn no_private_key_or_claim_in_db_wal_or_logs() {
         .import(
             &a,
             NewCredential {
-                types: vec![
-                    "VerifiableCredential".into(),
-                    "NutsOrganizationCredential".into(),
-                ],
-                format: "ldp_vc".into(),
-                issuer: "did:web:issuer.example".into(),
-                subject: Some("did:web:org.example".into()),
-                valid_from_ms: None,
-                valid_until_ms: None,
+                listing: CredentialListing {
+                    types: vec![
+                        "VerifiableCredential".into(),
+                        "NutsOrganizationCredential".into(),
+                    ],
+                    format: "ldp_vc".into(),
+                    issuer: "did:web:issuer.example".into(),
+                    subject: Some("did:web:org.example".into()),
+                    valid_from_ms: None,
+                    valid_until_ms: None,
+                },
                 raw: SecretString::from(raw_vc),
             },
         )

@@ -454,7 +454,8 @@ mod tests {
     #[test]
     fn reads_the_vaults_credentials_when_none_are_given() {
         use wallet_vault::{
-            CreateOptions, KdfParams, MemoryKeyStore, NewCredential, Protection, SecretString,
+            CreateOptions, CredentialListing, KdfParams, MemoryKeyStore, NewCredential, Protection,
+            SecretString,
         };
         let tmp = tempfile::tempdir().unwrap();
         let keystore: Arc<dyn KeyStore> = Arc::new(MemoryKeyStore::default());
@@ -491,12 +492,14 @@ mod tests {
                 .import(
                     &admin,
                     NewCredential {
-                        types: vec![types.into()],
-                        format: "ldp_vc".into(),
-                        issuer: "did:nuts:x".into(),
-                        subject: None,
-                        valid_from_ms: None,
-                        valid_until_ms: None,
+                        listing: CredentialListing {
+                            types: vec![types.into()],
+                            format: "ldp_vc".into(),
+                            issuer: "did:nuts:x".into(),
+                            subject: None,
+                            valid_from_ms: None,
+                            valid_until_ms: None,
+                        },
                         raw: SecretString::from(raw),
                     },
                 )

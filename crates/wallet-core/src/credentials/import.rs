@@ -7,8 +7,8 @@ use wallet_protocol::vc::jwt::VcError;
 use wallet_protocol::vc::status::RevocationStatus;
 use wallet_protocol::vc::{self, normalize, Credential};
 use wallet_vault::{
-    Actor, AdminSession, CredentialFilter, NewActivity, NewCredential, Outcome, SecretString,
-    Vault, VaultError,
+    Actor, AdminSession, CredentialFilter, CredentialListing, NewActivity, NewCredential, Outcome,
+    SecretString, Vault, VaultError,
 };
 
 use super::listing::trusted_issuers;
@@ -128,12 +128,14 @@ pub async fn import_credential(
     let meta = vault.credentials().import(
         admin,
         NewCredential {
-            types,
-            format: credential.format().to_owned(),
-            issuer: verified.issuer.to_string(),
-            subject: Some(org.did.clone()),
-            valid_from_ms: info.valid_from.map(|s| s * 1000),
-            valid_until_ms: info.valid_until.map(|s| s * 1000),
+            listing: CredentialListing {
+                types,
+                format: credential.format().to_owned(),
+                issuer: verified.issuer.to_string(),
+                subject: Some(org.did.clone()),
+                valid_from_ms: info.valid_from.map(|s| s * 1000),
+                valid_until_ms: info.valid_until.map(|s| s * 1000),
+            },
             raw: SecretString::from(raw),
         },
     )?;

@@ -105,7 +105,7 @@ pub async fn credential_detail(
         None => Box::new(ForwardResolver(env.resolver.as_ref())),
     };
     let unsigned = unsigned_warning(&credential);
-    let status = match Did::parse(&stored.meta.issuer) {
+    let status = match Did::parse(&stored.meta.listing.issuer) {
         Ok(issuer) => {
             let verified = VerifiedCredential {
                 credential,

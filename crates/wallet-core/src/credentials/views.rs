@@ -117,9 +117,10 @@ fn display_type(types: &[String]) -> String {
 }
 
 pub(super) fn summarize(meta: &CredentialMeta, trusted: &[String], now: i64) -> CredentialSummary {
+    let l = &meta.listing;
     let mut warnings = Vec::new();
-    let from = meta.valid_from_ms.map(|m| m.div_euclid(1000));
-    let until = meta.valid_until_ms.map(|m| m.div_euclid(1000));
+    let from = l.valid_from_ms.map(|m| m.div_euclid(1000));
+    let until = l.valid_until_ms.map(|m| m.div_euclid(1000));
     if let Some(u) = until {
         if now > u {
             warnings.push(Warning::new(
@@ -141,22 +142,22 @@ pub(super) fn summarize(meta: &CredentialMeta, trusted: &[String], now: i64) -> 
             ));
         }
     }
-    let issuer_trusted = trusted.iter().any(|t| t == &meta.issuer);
+    let issuer_trusted = trusted.iter().any(|t| t == &l.issuer);
     if !issuer_trusted {
         warnings.push(Warning::new(
             "untrusted_issuer",
-            format!("issuer {} is not on the trusted issuer list", meta.issuer),
+            format!("issuer {} is not on the trusted issuer list", l.issuer),
         ));
     }
     CredentialSummary {
         id: meta.id.clone(),
-        types: meta.types.clone(),
-        display_type: display_type(&meta.types),
-        format: meta.format.clone(),
-        issuer: meta.issuer.clone(),
-        subject: meta.subject.clone(),
-        valid_from: ms_to_rfc3339(meta.valid_from_ms),
-        valid_until: ms_to_rfc3339(meta.valid_until_ms),
+        types: l.types.clone(),
+        display_type: display_type(&l.types),
+        format: l.format.clone(),
+        issuer: l.issuer.clone(),
+        subject: l.subject.clone(),
+        valid_from: ms_to_rfc3339(l.valid_from_ms),
+        valid_until: ms_to_rfc3339(l.valid_until_ms),
         imported_at: format_rfc3339(meta.created_at_ms.div_euclid(1000)),
         issuer_trusted,
         warnings,

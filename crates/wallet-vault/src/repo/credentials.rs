@@ -12,9 +12,9 @@ use crate::secret::{random_id, Key256, SecretString};
 use crate::vault::AdminSession;
 use crate::{Result, VaultError};
 
-/// A credential to store.
-#[derive(Debug)]
-pub struct NewCredential {
+/// What a credential is listed and filtered by: its clear columns (no claim values).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CredentialListing {
     /// Credential types, e.g. `["VerifiableCredential", "NutsOrganizationCredential"]`.
     pub types: Vec<String>,
     /// Format: `jwt_vc`, `ldp_vc`, ...
@@ -27,6 +27,13 @@ pub struct NewCredential {
     pub valid_from_ms: Option<i64>,
     /// Validity end (unix ms).
     pub valid_until_ms: Option<i64>,
+}
+
+/// A credential to store.
+#[derive(Debug)]
+pub struct NewCredential {
+    /// Its listing data.
+    pub listing: CredentialListing,
     /// The credential as received (JWT or JSON-LD text). Stored sealed.
     pub raw: SecretString,
 }
@@ -36,18 +43,9 @@ pub struct NewCredential {
 pub struct CredentialMeta {
     /// Row id.
     pub id: String,
-    /// Credential types.
-    pub types: Vec<String>,
-    /// Format.
-    pub format: String,
-    /// Issuer DID.
-    pub issuer: String,
-    /// Subject DID.
-    pub subject: Option<String>,
-    /// Validity start (unix ms).
-    pub valid_from_ms: Option<i64>,
-    /// Validity end (unix ms).
-    pub valid_until_ms: Option<i64>,
+    /// Types, format, issuer, subject and validity (flattened: the same JSON keys).
+    #[serde(flatten)]
+    pub listing: CredentialListing,
     /// When it was stored (unix ms).
     pub created_at_ms: i64,
 }
@@ -78,7 +76,7 @@ const CRED_COLS: &str = "id, types, format, issuer, subject, valid_from, valid_u
 
 /// The clear columns of a credential, bound into its sealed value's associated data: editing
 /// them in the file makes the credential fail to open.
-fn cred_context(m: &CredentialMeta) -> Vec<u8> {
+fn cred_context(m: &CredentialListing) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!([
         m.types,
         m.format,
@@ -94,12 +92,14 @@ fn cred_meta(r: &rusqlite::Row<'_>) -> rusqlite::Result<CredentialMeta> {
     let types: String = r.get(1)?;
     Ok(CredentialMeta {
         id: r.get(0)?,
-        types: serde_json::from_str(&types).unwrap_or_default(),
-        format: r.get(2)?,
-        issuer: r.get(3)?,
-        subject: r.get(4)?,
-        valid_from_ms: r.get(5)?,
-        valid_until_ms: r.get(6)?,
+        listing: CredentialListing {
+            types: serde_json::from_str(&types).unwrap_or_default(),
+            format: r.get(2)?,
+            issuer: r.get(3)?,
+            subject: r.get(4)?,
+            valid_from_ms: r.get(5)?,
+            valid_until_ms: r.get(6)?,
+        },
         created_at_ms: r.get(7)?,
     })
 }
@@ -133,7 +133,8 @@ impl<'a> Credentials<'a> {
         self.scope.check_admin(session, "importing credentials")?;
         if creds
             .iter()
-            .any(|c| c.types.is_empty() || c.format.is_empty() || c.issuer.is_empty())
+            .map(|c| &c.listing)
+            .any(|l| l.types.is_empty() || l.format.is_empty() || l.issuer.is_empty())
         {
             return Err(VaultError::InvalidInput(
                 "a credential needs types, a format and an issuer".into(),
@@ -145,16 +146,12 @@ impl<'a> Credentials<'a> {
                 let id = random_id();
                 let meta = CredentialMeta {
                     id: id.clone(),
-                    types: c.types,
-                    format: c.format,
-                    issuer: c.issuer,
-                    subject: c.subject,
-                    valid_from_ms: c.valid_from_ms,
-                    valid_until_ms: c.valid_until_ms,
+                    listing: c.listing,
                     created_at_ms: now_ms(),
                 };
-                let types = serde_json::to_string(&meta.types).unwrap_or_else(|_| "[]".into());
-                let context = cred_context(&meta);
+                let l = &meta.listing;
+                let types = serde_json::to_string(&l.types).unwrap_or_else(|_| "[]".into());
+                let context = cred_context(l);
                 let sealed = crypto::seal(
                     key,
                     Place::new("credentials", &id, "raw").with_context(&context),
@@ -169,18 +166,18 @@ impl<'a> Credentials<'a> {
                     .execute(params![
                         id,
                         types,
-                        meta.format,
-                        meta.issuer,
-                        meta.subject,
-                        meta.valid_from_ms,
-                        meta.valid_until_ms,
+                        l.format,
+                        l.issuer,
+                        l.subject,
+                        l.valid_from_ms,
+                        l.valid_until_ms,
                         meta.created_at_ms,
                         sealed
                     ])?;
                 tx.record(
                     NewActivity::new(Actor::Admin, "credential.import", &id).detail(
                         serde_json::json!({
-                            "types": meta.types, "issuer": meta.issuer, "format": meta.format,
+                            "types": l.types, "issuer": l.issuer, "format": l.format,
                         }),
                     ),
                 )?;
@@ -250,7 +247,7 @@ fn get(conn: &Connection, key: &Key256, id: &str) -> Result<Credential> {
             id: id.to_owned(),
         });
     };
-    let context = cred_context(&meta);
+    let context = cred_context(&meta.listing);
     let place = Place::new("credentials", id, "raw").with_context(&context);
     let plain = crypto::open(key, place, &sealed)?;
     let raw = String::from_utf8(plain.to_vec()).map_err(|_| place.tampered())?;

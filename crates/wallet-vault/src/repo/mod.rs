@@ -38,7 +38,9 @@ mod settings;
 mod tokens;
 
 pub use activity::ActivityLog;
-pub use credentials::{Credential, CredentialFilter, CredentialMeta, Credentials, NewCredential};
+pub use credentials::{
+    Credential, CredentialFilter, CredentialListing, CredentialMeta, Credentials, NewCredential,
+};
 pub use employees::{Employee, EmployeeUpdate, Employees, NewEmployee};
 pub use keys::{Keys, VaultSigner};
 pub use settings::Settings;

@@ -43,19 +43,21 @@ pub fn admin(v: &Vault) -> AdminSession {
 
 pub fn credential(n: usize) -> NewCredential {
     NewCredential {
-        types: vec![
-            "VerifiableCredential".into(),
-            if n % 2 == 0 {
-                "NutsOrganizationCredential".into()
-            } else {
-                "X509Credential".into()
-            },
-        ],
-        format: "jwt_vc".into(),
-        issuer: format!("did:web:issuer{}.example", n % 3),
-        subject: Some("did:web:org.example:iam:1".into()),
-        valid_from_ms: Some(1_000),
-        valid_until_ms: Some(4_000_000_000_000),
+        listing: CredentialListing {
+            types: vec![
+                "VerifiableCredential".into(),
+                if n % 2 == 0 {
+                    "NutsOrganizationCredential".into()
+                } else {
+                    "X509Credential".into()
+                },
+            ],
+            format: "jwt_vc".into(),
+            issuer: format!("did:web:issuer{}.example", n % 3),
+            subject: Some("did:web:org.example:iam:1".into()),
+            valid_from_ms: Some(1_000),
+            valid_until_ms: Some(4_000_000_000_000),
+        },
         raw: SecretString::from(format!("eyJhbGciOiJFUzI1NiJ9.credential-{n}.sig")),
     }
 }

@@ -343,7 +343,7 @@ fn clear_metadata_settings_and_admin_verifier_are_authenticated() {
     assert_tampered(f.v.credentials().get(id), "edited issuer");
     c.execute(
         "UPDATE credentials SET issuer = ?1 WHERE id = ?2",
-        [&f.creds[0].issuer, id],
+        [&f.creds[0].listing.issuer, id],
     )
     .unwrap();
     f.v.credentials().get(id).unwrap();
