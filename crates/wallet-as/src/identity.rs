@@ -71,15 +71,7 @@ pub fn write_private(path: &Path, content: &[u8]) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        opts.mode(0o600);
-    }
-    let mut f = opts
-        .open(path)
+    let mut f = wallet_protocol::private_file::create_owner_only(path)
         .map_err(|e| AsError::Key(format!("{}: {e}", path.display())))?;
     std::io::Write::write_all(&mut f, content)?;
     Ok(())

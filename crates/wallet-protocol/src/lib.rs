@@ -27,6 +27,7 @@
 //! - OAuth client: [`oauth`] (PKCE, JAR, discovery, token requests, error responses).
 //! - OpenID4VP holder: [`openid4vp`] (request objects, documents, `direct_post` answers).
 //! - Random protocol strings: [`random::random_token`].
+//! - Secret files (keys, backups): [`private_file::create_owner_only`].
 //! - Network policy: [`NetPolicy`] (`--dev`/`NUTS_WALLET_DEV`, `--ca-file`/`NUTS_WALLET_CA_FILE`),
 //!   [`net::ReqwestHttpClient`].
 
@@ -39,6 +40,7 @@ pub mod metadata;
 pub mod net;
 pub mod oauth;
 pub mod openid4vp;
+pub mod private_file;
 pub mod random;
 pub mod signer;
 pub mod vc;

@@ -374,15 +374,7 @@ impl<'a> Reader<'a> {
 
 /// Writes a new file (refusing to overwrite), synced to disk.
 fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts
-        .open(path)
+    let mut f = wallet_protocol::private_file::create_owner_only(path)
         .map_err(|e| VaultError::io(format!("creating {}", path.display()), e))?;
     let res = f
         .write_all(bytes)
