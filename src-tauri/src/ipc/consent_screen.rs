@@ -14,7 +14,7 @@ use wallet_core::runtime::{
 };
 
 use super::codes::DecisionOutcome;
-use super::dto::{AppInfo, IncomingOutcome, IncomingRequest, IpcError};
+use super::dto::{move_fields, AppInfo, IncomingOutcome, IncomingRequest, IpcError};
 use crate::state::AppState;
 use crate::window::open_in_browser;
 
@@ -231,67 +231,49 @@ impl AppState {
     }
 }
 
-fn claim_views(c: &[view::Claim]) -> Vec<ClaimView> {
-    c.iter()
-        .map(|c| ClaimView {
-            id: c.id.clone(),
-            value: c.value.clone(),
-        })
+fn claim_views(c: Vec<view::Claim>) -> Vec<ClaimView> {
+    c.into_iter()
+        .map(|c| move_fields!(c => ClaimView { id, value }))
         .collect()
+}
+
+impl From<view::RequestedItem> for RequestedItem {
+    fn from(i: view::RequestedItem) -> Self {
+        move_fields!(i => RequestedItem {
+            id, name, purpose;
+            claims: claim_views(i.claims),
+            candidates: i
+                .candidates
+                .into_iter()
+                .map(|c| move_fields!(c => CredentialChoice {
+                    types, issuer;
+                    index: c.index as u32,
+                }))
+                .collect(),
+            selected: i.selected.map(|s| s as u32),
+            explanation: i.problem,
+        })
+    }
 }
 
 impl From<ConsentView> for PresentationView {
     fn from(v: ConsentView) -> Self {
-        PresentationView {
-            id: v.id,
-            verifier: VerifierInfo {
-                host: v.verifier.host,
-                client_id: v.verifier.client_id,
-                did: v.verifier.did,
-            },
-            scope: v.scope,
-            deadline_ms: v.deadline_ms,
-            unsolicited: v.unsolicited,
-            outside_policy: v.outside_policy,
-            fulfilled: v.fulfilled,
-            organization: v
-                .organization
-                .into_iter()
-                .map(|i| RequestedItem {
-                    claims: claim_views(&i.claims),
-                    candidates: i
-                        .candidates
-                        .into_iter()
-                        .map(|c| CredentialChoice {
-                            index: c.index as u32,
-                            types: c.types,
-                            issuer: c.issuer,
-                        })
-                        .collect(),
-                    selected: i.selected.map(|s| s as u32),
-                    explanation: i.problem,
-                    id: i.id,
-                    name: i.name,
-                    purpose: i.purpose,
-                })
-                .collect(),
-            user_round: v.user_round.map(|u| UserRoundView {
-                claims: claim_views(&u.claims),
-                purpose: u.purpose,
-                problem: u.problem,
-            }),
+        let verifier = v.verifier;
+        move_fields!(v => PresentationView {
+            id, scope, deadline_ms, unsolicited, outside_policy, fulfilled;
+            verifier: move_fields!(verifier => VerifierInfo { host, client_id, did }),
+            organization: v.organization.into_iter().map(Into::into).collect(),
+            user_round: v.user_round.map(|u| move_fields!(u => UserRoundView {
+                purpose, problem;
+                claims: claim_views(u.claims),
+            })),
             employees: v
                 .approvers
                 .into_iter()
-                .map(|e| EmployeeChoice {
-                    id: e.id,
-                    identifier: e.identifier,
-                    name: e.name,
-                    role: e.role,
-                })
+                .map(|e| move_fields!(e => EmployeeChoice { id, identifier, name, role }))
                 .collect(),
             employee: v.approver,
-        }
+        })
     }
 }
 

@@ -7,6 +7,16 @@ use wallet_core::deeplink::{DeepLink, DeepLinkError, RequestUriMethod};
 
 use super::codes::{ErrorCode, LinkErrorCode, VaultState};
 
+/// `move_fields!(v => Dto { a, b })` is `Dto { a: v.a, b: v.b }`: a DTO built from the core
+/// value whose fields it shares by name. Fields built otherwise follow a `;`:
+/// `move_fields!(v => Dto { a, b; c: v.c.into() })`.
+macro_rules! move_fields {
+    ($src:ident => $dto:ident { $($field:ident),* $(,)? $(; $($rest:tt)*)? }) => {
+        $dto { $($field: $src.$field,)* $($($rest)*)? }
+    };
+}
+pub(crate) use move_fields;
+
 /// What the About view and the header show.
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]

@@ -8,7 +8,7 @@ use wallet_core::roster::EmployeeView;
 
 use super::codes::RevocationState;
 use super::consent_screen::EmployeeChoice;
-use super::dto::IpcError;
+use super::dto::{move_fields, IpcError};
 
 impl From<IdentityError> for IpcError {
     fn from(e: IdentityError) -> Self {
@@ -52,16 +52,10 @@ pub struct OrgView {
 
 impl From<OrgInfo> for OrgView {
     fn from(o: OrgInfo) -> Self {
-        OrgView {
-            subject: o.subject,
-            base_url: o.base_url,
-            did: o.did,
-            client_id: o.client_id,
-            kid: o.kid,
-            key_thumbprint: o.key_thumbprint,
-            did_document_url: o.did_document_url,
-            published_at_ms: o.published_at_ms,
-        }
+        move_fields!(o => OrgView {
+            subject, base_url, did, client_id, kid, key_thumbprint, did_document_url,
+            published_at_ms,
+        })
     }
 }
 
@@ -109,11 +103,7 @@ impl From<PublishReport> for PublishView {
             files: r
                 .files
                 .into_iter()
-                .map(|f| PublishedFile {
-                    path: f.path,
-                    url: f.url,
-                    content_type: f.content_type,
-                })
+                .map(|f| move_fields!(f => PublishedFile { path, url, content_type }))
                 .collect(),
         }
     }
@@ -164,17 +154,10 @@ pub struct CredentialRow {
 
 impl From<CredentialSummary> for CredentialRow {
     fn from(s: CredentialSummary) -> Self {
-        CredentialRow {
-            id: s.id,
-            display_type: s.display_type,
-            types: s.types,
-            format: s.format,
-            issuer: s.issuer,
-            issuer_trusted: s.issuer_trusted,
-            valid_from: s.valid_from,
-            valid_until: s.valid_until,
+        move_fields!(s => CredentialRow {
+            id, display_type, types, format, issuer, issuer_trusted, valid_from, valid_until;
             warnings: s.warnings.into_iter().map(Into::into).collect(),
-        }
+        })
     }
 }
 
@@ -236,26 +219,10 @@ pub struct EmployeeRow {
 
 impl From<EmployeeView> for EmployeeRow {
     fn from(e: EmployeeView) -> Self {
-        let EmployeeView {
-            id,
-            identifier,
-            name,
-            role,
-            did,
-            active,
-            ..
-        } = e;
-        let employee = EmployeeChoice {
-            id,
-            identifier,
-            name,
-            role,
-        };
-        EmployeeRow {
-            employee,
-            did,
-            active,
-        }
+        move_fields!(e => EmployeeRow {
+            did, active;
+            employee: move_fields!(e => EmployeeChoice { id, identifier, name, role }),
+        })
     }
 }
 
