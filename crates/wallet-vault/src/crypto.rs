@@ -15,7 +15,7 @@
 //! fails to open. Keys are derived from passphrases with Argon2id; the parameters are stored
 //! beside the salt so that they can be raised later without breaking old vaults.
 //!
-//! This module owns no storage and no key lifecycle; see `vault.rs` for those.
+//! This module owns no storage and no key lifecycle; see `vault/` for those.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
