@@ -234,6 +234,106 @@ impl From<&str> for RevocationState {
     }
 }
 
+/// A vault activity's outcome (`wallet_vault::Outcome`, stored as text; translated as
+/// `outcome.<code>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityOutcome {
+    /// It was done.
+    Success,
+    /// It was attempted and failed.
+    Failure,
+    /// A person declined it.
+    Declined,
+}
+
+impl From<&str> for ActivityOutcome {
+    fn from(outcome: &str) -> Self {
+        parse(outcome).unwrap_or_else(|| {
+            tracing::error!(
+                outcome,
+                "activity outcome missing from ipc::codes::ActivityOutcome"
+            );
+            ActivityOutcome::Failure
+        })
+    }
+}
+
+/// How the vault key is protected at rest (`VaultStatus::protection`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ProtectionMethod {
+    /// By a key in the OS keyring.
+    Keyring,
+    /// By the vault passphrase.
+    Passphrase,
+}
+
+impl ProtectionMethod {
+    /// The methods of a vault status; one this enum does not know cannot be offered for
+    /// unlocking, so it is logged and left out.
+    pub fn list(methods: &[String]) -> Vec<Self> {
+        methods
+            .iter()
+            .filter_map(|m| match m.as_str() {
+                "keyring" => Some(ProtectionMethod::Keyring),
+                "passphrase" => Some(ProtectionMethod::Passphrase),
+                other => {
+                    tracing::error!(method = other, "unknown vault protection method");
+                    None
+                }
+            })
+            .collect()
+    }
+}
+
+/// A round of the consent screen's answer (`wallet_core::openid4vp::Round`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentRound {
+    /// The organization's presentation.
+    Organization,
+    /// The employee's presentation.
+    User,
+}
+
+impl From<&wallet_core::openid4vp::Round> for ConsentRound {
+    fn from(r: &wallet_core::openid4vp::Round) -> Self {
+        use wallet_core::openid4vp::Round;
+        match r {
+            Round::Organization => ConsentRound::Organization,
+            Round::User => ConsentRound::User,
+        }
+    }
+}
+
+/// A warning about a stored credential (`wallet_core::credentials::Warning::code`; translated
+/// as `warn.<code>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningCode {
+    Expired,
+    ExpiringSoon,
+    NotYetValid,
+    Revoked,
+    Suspended,
+    RevocationUnknown,
+    UntrustedIssuer,
+    UnsignedProperties,
+}
+
+impl WarningCode {
+    /// The code of a core warning; one this enum does not know is a bug, logged (the warning's
+    /// English message still travels with it).
+    pub fn of(code: &str) -> Option<Self> {
+        let parsed = parse(code);
+        if parsed.is_none() {
+            tracing::error!(code, "warning code missing from ipc::codes::WarningCode");
+        }
+        parsed
+    }
+}
+
 /// Writes the TypeScript declarations of these enums.
 pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> {
     ErrorCode::export_all_to(dir)?;
@@ -241,6 +341,10 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     VaultState::export_all_to(dir)?;
     DecisionOutcome::export_all_to(dir)?;
     RevocationState::export_all_to(dir)?;
+    ActivityOutcome::export_all_to(dir)?;
+    ProtectionMethod::export_all_to(dir)?;
+    ConsentRound::export_all_to(dir)?;
+    WarningCode::export_all_to(dir)?;
     Ok(())
 }
 
@@ -330,5 +434,39 @@ mod tests {
         }
         assert_eq!(wire(DecisionOutcome::of(true)), "approved");
         assert_eq!(wire(DecisionOutcome::of(false)), "declined");
+    }
+
+    #[test]
+    fn activity_protection_round_and_warning_codes_keep_their_wire_strings() {
+        use wallet_core::openid4vp::Round;
+        use wallet_vault::Outcome;
+        for o in [Outcome::Success, Outcome::Failure, Outcome::Declined] {
+            let stored = serde_json::to_value(o).unwrap();
+            let stored = stored.as_str().unwrap();
+            assert_eq!(wire(ActivityOutcome::from(stored)), stored);
+        }
+        let methods = ["keyring", "passphrase"].map(String::from);
+        let listed = ProtectionMethod::list(&methods);
+        assert_eq!(listed.into_iter().map(wire).collect::<Vec<_>>(), methods);
+        assert_eq!(
+            wire(ConsentRound::from(&Round::Organization)),
+            "organization"
+        );
+        assert_eq!(wire(ConsentRound::from(&Round::User)), "user");
+        for code in [
+            "expired",
+            "expiring_soon",
+            "not_yet_valid",
+            "revoked",
+            "suspended",
+        ]
+        .into_iter()
+        .chain([
+            "revocation_unknown",
+            "untrusted_issuer",
+            "unsigned_properties",
+        ]) {
+            assert_eq!(WarningCode::of(code).map(wire).as_deref(), Some(code));
+        }
     }
 }

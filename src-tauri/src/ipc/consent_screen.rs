@@ -8,12 +8,11 @@ use tauri::State;
 use ts_rs::TS;
 use wallet_core::credentials::VerifyEnv;
 use wallet_core::deeplink::DeepLink;
-use wallet_core::openid4vp::Round;
 use wallet_core::runtime::{
     view, Answer, ConsentError, ConsentView, IncomingLink, SlotError, WalletRuntime,
 };
 
-use super::codes::DecisionOutcome;
+use super::codes::{ConsentRound, DecisionOutcome};
 use super::dto::{move_fields, AppInfo, IncomingOutcome, IncomingRequest, IpcError};
 use crate::state::AppState;
 use crate::window::open_in_browser;
@@ -135,8 +134,8 @@ pub struct PresentationView {
 pub struct DecisionView {
     /// Whether the clinician approved or declined.
     pub outcome: DecisionOutcome,
-    /// Rounds answered (`organization`, `user`).
-    pub rounds: Vec<String>,
+    /// Rounds answered.
+    pub rounds: Vec<ConsentRound>,
     /// Host the browser was sent to (the wallet's callback or the healthcare application).
     pub continued_to: String,
     /// Whether the browser could be opened.
@@ -343,14 +342,7 @@ pub async fn presentation_decide(
     let browser_opened = open_in_browser(&out.continue_to).is_ok();
     Ok(DecisionView {
         outcome: DecisionOutcome::of(out.approved),
-        rounds: out
-            .rounds
-            .iter()
-            .map(|r| match r {
-                Round::Organization => "organization".to_owned(),
-                Round::User => "user".to_owned(),
-            })
-            .collect(),
+        rounds: out.rounds.iter().map(ConsentRound::from).collect(),
         continued_to: url::Url::parse(&out.continue_to)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))

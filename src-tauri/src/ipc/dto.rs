@@ -5,7 +5,7 @@ use serde::Serialize;
 use ts_rs::TS;
 use wallet_core::deeplink::{DeepLink, DeepLinkError, RequestUriMethod};
 
-use super::codes::{ErrorCode, LinkErrorCode, VaultState};
+use super::codes::{ActivityOutcome, ErrorCode, LinkErrorCode, ProtectionMethod, VaultState};
 
 /// `move_fields!(v => Dto { a, b })` is `Dto { a: v.a, b: v.b }`: a DTO built from the core
 /// value whose fields it shares by name. Fields built otherwise follow a `;`:
@@ -155,7 +155,7 @@ pub struct VaultView {
     /// Whether the vault exists and is open.
     pub state: VaultState,
     /// `keyring` and/or `passphrase`.
-    pub protection: Vec<String>,
+    pub protection: Vec<ProtectionMethod>,
     /// Idle seconds before auto-lock.
     #[ts(type = "number")]
     pub auto_lock_secs: u64,
@@ -174,7 +174,7 @@ impl From<wallet_core::session::SessionStatus> for VaultView {
     fn from(s: wallet_core::session::SessionStatus) -> Self {
         VaultView {
             state: s.state.into(),
-            protection: s.protection,
+            protection: ProtectionMethod::list(&s.protection),
             auto_lock_secs: s.auto_lock_secs,
             credentials: s.credentials,
             employees: s.employees,
@@ -233,8 +233,8 @@ pub struct ActivityItem {
     pub action: String,
     /// What it was about.
     pub subject: String,
-    /// `success`, `failure`, `declined`.
-    pub outcome: String,
+    /// How it ended.
+    pub outcome: ActivityOutcome,
     /// Extra facts as JSON text (never secrets).
     pub detail: String,
 }
@@ -247,7 +247,7 @@ impl From<wallet_vault::ActivityEntry> for ActivityItem {
             actor: e.actor,
             action: e.action,
             subject: e.subject,
-            outcome: e.outcome,
+            outcome: e.outcome.as_str().into(),
             detail: if e.detail.is_null() {
                 String::new()
             } else {

@@ -6,7 +6,7 @@ use wallet_core::credentials::{CredentialDetail, CredentialSummary, Imported, Wa
 use wallet_core::org::{IdentityError, OrgInfo, PublishReport};
 use wallet_core::roster::EmployeeView;
 
-use super::codes::RevocationState;
+use super::codes::{RevocationState, WarningCode};
 use super::consent_screen::EmployeeChoice;
 use super::dto::{move_fields, IpcError};
 
@@ -112,20 +112,22 @@ impl From<PublishReport> for PublishView {
 /// A warning about a credential (`code` is translated by the UI).
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct CredentialWarning {
-    /// `expired`, `expiring_soon`, `not_yet_valid`, `revoked`, `suspended`,
-    /// `revocation_unknown`, `untrusted_issuer`.
-    pub code: String,
+    /// What is wrong.
+    pub code: WarningCode,
     /// English text.
     pub message: String,
 }
 
-impl From<Warning> for CredentialWarning {
-    fn from(w: Warning) -> Self {
-        CredentialWarning {
-            code: w.code.to_string(),
-            message: w.message,
-        }
-    }
+/// The warnings the UI can branch on (an unknown code is logged by [`WarningCode::of`]).
+fn warnings(ws: Vec<Warning>) -> Vec<CredentialWarning> {
+    ws.into_iter()
+        .filter_map(|w| {
+            Some(CredentialWarning {
+                code: WarningCode::of(w.code)?,
+                message: w.message,
+            })
+        })
+        .collect()
 }
 
 /// A stored credential in the list.
@@ -156,7 +158,7 @@ impl From<CredentialSummary> for CredentialRow {
     fn from(s: CredentialSummary) -> Self {
         move_fields!(s => CredentialRow {
             id, display_type, types, format, issuer, issuer_trusted, valid_from, valid_until;
-            warnings: s.warnings.into_iter().map(Into::into).collect(),
+            warnings: warnings(s.warnings),
         })
     }
 }

@@ -7,6 +7,7 @@ use ts_rs::TS;
 use wallet_core::access_policy::{PolicyError, ServicePolicy};
 use wallet_core::oauth::service::recent_service_tokens;
 
+use super::codes::ActivityOutcome;
 use super::dto::IpcError;
 use crate::state::{ApiState, AppState};
 
@@ -40,8 +41,8 @@ pub struct ServiceRecord {
     pub scope: Option<String>,
     /// `DPoP` / `Bearer`.
     pub token_type: Option<String>,
-    /// `success`, `failure`, `declined`.
-    pub outcome: String,
+    /// How it ended.
+    pub outcome: ActivityOutcome,
     /// `api`, `cli` or `app`.
     pub channel: Option<String>,
     /// Served from the token cache.
@@ -104,7 +105,7 @@ pub fn services_overview<R: Runtime>(
             authorization_server: r.authorization_server,
             scope: r.scope,
             token_type: r.token_type,
-            outcome: r.outcome,
+            outcome: r.outcome.as_str().into(),
             channel: r.channel,
             cached: r.cached,
             credentials: r

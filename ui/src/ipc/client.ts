@@ -7,11 +7,13 @@ import type { IpcError } from "./bindings/IpcError";
 
 export type { ActivityCheck } from "./bindings/ActivityCheck";
 export type { ActivityItem } from "./bindings/ActivityItem";
+export type { ActivityOutcome } from "./bindings/ActivityOutcome";
 export type { ActivityQuery } from "./bindings/ActivityQuery";
 export type { AdminView } from "./bindings/AdminView";
 export type { AppInfo } from "./bindings/AppInfo";
 export type { ClaimView } from "./bindings/ClaimView";
 export type { ConsentPrompt } from "./bindings/ConsentPrompt";
+export type { ConsentRound } from "./bindings/ConsentRound";
 export type { CredentialDetailView } from "./bindings/CredentialDetailView";
 export type { CredentialRow } from "./bindings/CredentialRow";
 export type { DecisionInput } from "./bindings/DecisionInput";
@@ -24,10 +26,12 @@ export type { OrgView } from "./bindings/OrgView";
 export type { PolicyChange } from "./bindings/PolicyChange";
 export type { PolicyServer } from "./bindings/PolicyServer";
 export type { PresentationView } from "./bindings/PresentationView";
+export type { ProtectionMethod } from "./bindings/ProtectionMethod";
 export type { PublishView } from "./bindings/PublishView";
 export type { RequestedItem } from "./bindings/RequestedItem";
 export type { ServicesView } from "./bindings/ServicesView";
 export type { VaultView } from "./bindings/VaultView";
+export type { WarningCode } from "./bindings/WarningCode";
 
 /** Runs a command; when it fails, its IpcError goes to `onError` and the result is undefined. */
 export async function attempt<T>(command: () => Promise<T>, onError: (e: IpcError) => void): Promise<T | undefined> {

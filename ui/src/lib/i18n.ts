@@ -1,8 +1,10 @@
 // One i18n mechanism for the whole UI: typed message keys, Dutch and English.
 // The language follows the OS (navigator.language) and can be switched; the choice is remembered.
 import { derived, writable } from "svelte/store";
+import type { ActivityOutcome } from "../ipc/bindings/ActivityOutcome";
 import type { ErrorCode } from "../ipc/bindings/ErrorCode";
 import type { LinkErrorCode } from "../ipc/bindings/LinkErrorCode";
+import type { WarningCode } from "../ipc/bindings/WarningCode";
 
 export type Lang = "en" | "nl";
 
@@ -646,10 +648,15 @@ export function errorKey(code: ErrorCode): MessageKey {
   return (key in en ? key : "common.error.other") as MessageKey;
 }
 
-/** Message key for a credential warning code. */
-export function warningKey(code: string): MessageKey | null {
+/** Message key for a credential warning code (not every code has its own text). */
+export function warningKey(code: WarningCode): MessageKey | null {
   const key = `warn.${code}`;
   return key in en ? (key as MessageKey) : null;
+}
+
+/** Message key for an activity outcome: every outcome has its own text (checked by the compiler). */
+export function outcomeKey(outcome: ActivityOutcome): MessageKey {
+  return `outcome.${outcome}`;
 }
 
 /** Friendly name of an activity action, or the action itself when unknown. */
