@@ -5,6 +5,7 @@ use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 use crate::ipc::dto::INCOMING_REQUEST_EVENT;
 use crate::state::AppState;
+use crate::window::focus_main;
 
 /// Records the link in the runtime's inbox (parsed once, there), tells the UI and brings the
 /// window forward.
@@ -24,8 +25,6 @@ pub fn deliver<R: Runtime>(app: &AppHandle<R>, link: &str) {
     }
     focus_main(app);
 }
-
-pub use crate::window::focus_main;
 
 /// Arguments that look like our links but that the deep-link plugin drops because they do not
 /// parse as URLs; we still report them, so the user sees why nothing happened.

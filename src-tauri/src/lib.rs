@@ -72,7 +72,7 @@ pub fn run() {
             for link in deep_link::unparseable_links(&argv) {
                 deep_link::deliver(app, link);
             }
-            deep_link::focus_main(app);
+            window::focus_main(app);
         }))
         .plugin(tauri_plugin_deep_link::init());
 

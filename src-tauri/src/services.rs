@@ -7,14 +7,8 @@ use std::sync::Arc;
 
 use tauri::{AppHandle, Manager, Runtime};
 
-pub use crate::service_prompt::{
-    ConsentPrompt, ServiceTokenPrompt, CONSENT_EVENT, CONSENT_TIMEOUT,
-};
-pub use crate::state::ApiState;
-use crate::state::AppState;
-
-/// The service-token prompt under its former name.
-pub type AppConsent<R> = ServiceTokenPrompt<R>;
+use crate::service_prompt::ServiceTokenPrompt;
+use crate::state::{ApiState, AppState};
 
 /// Port of the loopback API (`NUTS_WALLET_API_PORT` overrides; a Nuts node uses 8081).
 pub const API_PORT_ENV: &str = "NUTS_WALLET_API_PORT";
