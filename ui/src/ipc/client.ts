@@ -29,6 +29,7 @@ export type { PresentationView } from "./bindings/PresentationView";
 export type { ProtectionMethod } from "./bindings/ProtectionMethod";
 export type { PublishView } from "./bindings/PublishView";
 export type { RequestedItem } from "./bindings/RequestedItem";
+export type { ServiceRecord } from "./bindings/ServiceRecord";
 export type { ServicesView } from "./bindings/ServicesView";
 export type { VaultView } from "./bindings/VaultView";
 export type { WarningCode } from "./bindings/WarningCode";
