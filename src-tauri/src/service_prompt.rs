@@ -1,6 +1,6 @@
 //! The service-token prompt: when an EHR asks the loopback API for a service-to-service token
 //! outside the administrator's no-prompt policy, the employee at the window approves or
-//! declines it. This is the app's implementation of `wallet_core::oauth::ConsentHook` (not
+//! declines it. This is the app's implementation of `wallet_core::oauth::ServiceTokenPrompt` (not
 //! the consent screen of the user flow, which is `ipc::consent_screen`).
 
 use std::collections::HashMap;
@@ -12,7 +12,7 @@ use serde::Serialize;
 use tauri::{AppHandle, Emitter, Runtime};
 use tokio::sync::oneshot;
 use ts_rs::TS;
-use wallet_core::oauth::{ConsentDecision, ConsentHook, ConsentRequest};
+use wallet_core::oauth::{PromptDecision, PromptRequest, ServiceTokenPrompt as PromptHook};
 use wallet_protocol::net::BoxFuture;
 
 use crate::state::PromptAnswerer;
@@ -98,8 +98,8 @@ fn summarize(c: &serde_json::Value) -> String {
         .join(" · ")
 }
 
-impl<R: Runtime> ConsentHook for ServiceTokenPrompt<R> {
-    fn ask(&self, r: ConsentRequest) -> BoxFuture<'_, ConsentDecision> {
+impl<R: Runtime> PromptHook for ServiceTokenPrompt<R> {
+    fn ask(&self, r: PromptRequest) -> BoxFuture<'_, PromptDecision> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.pending
@@ -118,7 +118,7 @@ impl<R: Runtime> ConsentHook for ServiceTokenPrompt<R> {
         crate::window::focus_main(&self.app);
         Box::pin(async move {
             if emitted.is_err() {
-                return ConsentDecision::Decline;
+                return PromptDecision::Decline;
             }
             let decision = tokio::time::timeout(CONSENT_TIMEOUT, rx).await;
             self.pending
@@ -126,8 +126,8 @@ impl<R: Runtime> ConsentHook for ServiceTokenPrompt<R> {
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(&id);
             match decision {
-                Ok(Ok(true)) => ConsentDecision::Approve,
-                _ => ConsentDecision::Decline,
+                Ok(Ok(true)) => PromptDecision::Approve,
+                _ => PromptDecision::Decline,
             }
         })
     }

@@ -42,7 +42,7 @@ pub fn ensure_api<R: Runtime>(app: &AppHandle<R>) {
     };
     let prompt = Arc::new(ServiceTokenPrompt::new(app.clone()));
     state.set_service_prompt(prompt.clone());
-    service.set_consent_hook(Some(prompt));
+    service.set_service_prompt(Some(prompt));
     let port = std::env::var(API_PORT_ENV)
         .ok()
         .and_then(|p| p.parse().ok())

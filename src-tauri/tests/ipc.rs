@@ -278,7 +278,7 @@ fn policy_editor_needs_the_administrator_and_round_trips() {
 fn consent_prompt_waits_for_the_employee() {
     use nuts_wallet_app::service_prompt::ServiceTokenPrompt;
     use wallet_core::oauth::{
-        ChannelKind, ConsentDecision, ConsentHook, ConsentRequest, TokenType,
+        ChannelKind, PromptDecision, PromptRequest, ServiceTokenPrompt as _, TokenType,
     };
 
     let tmp = tempfile::tempdir().unwrap();
@@ -288,7 +288,7 @@ fn consent_prompt_waits_for_the_employee() {
         .enable_time()
         .build()
         .unwrap();
-    let request = |scope: &str| ConsentRequest {
+    let request = |scope: &str| PromptRequest {
         subject: "zorg".into(),
         authorization_server: "https://as.example/oauth2/a".into(),
         scope: scope.into(),
@@ -308,8 +308,8 @@ fn consent_prompt_waits_for_the_employee() {
             decision
         })
     };
-    assert!(matches!(decide(true, 1, "a"), ConsentDecision::Approve));
-    assert!(matches!(decide(false, 2, "b"), ConsentDecision::Decline));
+    assert!(matches!(decide(true, 1, "a"), PromptDecision::Approve));
+    assert!(matches!(decide(false, 2, "b"), PromptDecision::Decline));
     // Answered prompts are gone.
     assert!(!hook.answer(1, true));
 }

@@ -4,7 +4,7 @@
 //! Each is also a member of the `ErrorCode` union the UI branches on.
 
 use nuts_wallet_app::ipc::codes::ErrorCode;
-use wallet_core::openid4vp::ResolveError;
+use wallet_core::openid4vp::{RequestObjectError, ResolveError};
 
 #[test]
 fn every_refusal_code_is_translated_in_both_languages() {
@@ -13,24 +13,24 @@ fn every_refusal_code_is_translated_in_both_languages() {
         ResolveError::Unsolicited(s()),
         ResolveError::OutsidePolicy(s()),
         ResolveError::NotReady(s()),
-        ResolveError::Fetch(s()),
-        ResolveError::AddressRefused(s()),
-        ResolveError::Signature(s()),
-        ResolveError::KeyNotInEntityStatement(s()),
-        ResolveError::EntityStatement(s()),
-        ResolveError::ClientIdMismatch {
+        ResolveError::Request(RequestObjectError::Fetch(s())),
+        ResolveError::Request(RequestObjectError::AddressRefused(s())),
+        ResolveError::Request(RequestObjectError::Signature(s())),
+        ResolveError::Request(RequestObjectError::KeyNotInEntityStatement(s())),
+        ResolveError::Request(RequestObjectError::EntityStatement(s())),
+        ResolveError::Request(RequestObjectError::ClientIdMismatch {
             claim: s(),
             link: s(),
-        },
-        ResolveError::WrongAudience(s()),
-        ResolveError::Expired,
-        ResolveError::Replayed,
-        ResolveError::ResponseMode(s()),
-        ResolveError::ResponseUri(s()),
-        ResolveError::MissingState,
-        ResolveError::ClientIdScheme(s()),
-        ResolveError::ResponseType(s()),
-        ResolveError::MissingNonce,
+        }),
+        ResolveError::Request(RequestObjectError::WrongAudience(s())),
+        ResolveError::Request(RequestObjectError::Expired),
+        ResolveError::Request(RequestObjectError::Replayed),
+        ResolveError::Request(RequestObjectError::ResponseMode(s())),
+        ResolveError::Request(RequestObjectError::ResponseUri(s())),
+        ResolveError::Request(RequestObjectError::MissingState),
+        ResolveError::Request(RequestObjectError::ClientIdScheme(s())),
+        ResolveError::Request(RequestObjectError::ResponseType(s())),
+        ResolveError::Request(RequestObjectError::MissingNonce),
         ResolveError::PresentationDefinition(s()),
         ResolveError::ClientMetadata(s()),
     ];

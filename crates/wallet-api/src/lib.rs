@@ -22,7 +22,7 @@
 //! 502 AS error, 503 AS unreachable or wallet locked).
 //!
 //! Start it with [`serve`] (the app in-process, `nuts-wallet serve` headless); requests
-//! outside the no-prompt policy go to the [`wallet_core::oauth::ConsentHook`] installed on the
+//! outside the no-prompt policy go to the [`wallet_core::oauth::ServiceTokenPrompt`] installed on the
 //! [`TokenService`] (headless: none, so they are refused). Not here: the OAuth flow itself
 //! (`wallet_core::oauth`), TLS (loopback only), CORS (browsers are not clients).
 
@@ -44,7 +44,7 @@ use serde_json::{json, Value};
 use wallet_core::oauth::s2s::ServiceTokenRequest;
 use wallet_core::oauth::user::UserSessions;
 use wallet_core::oauth::{
-    AuthorizationServerId, ChannelKind, S2sError, Scope, TokenService, TokenType,
+    AuthorizationServerId, ChannelKind, Scope, ServiceTokenError, TokenService, TokenType,
 };
 use wallet_core::runtime::WalletRuntime;
 
@@ -59,7 +59,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 pub struct ApiConfig {
     /// TCP port on 127.0.0.1 (0: any free port; see [`ApiHandle::local_addr`]).
     pub port: u16,
-    /// The token use case (its vault holds the API key; its consent hook, if any, is asked).
+    /// The token use case (its vault holds the API key; its service-token prompt, if any, is asked).
     pub service: Arc<TokenService>,
     /// User-flow sessions of the wallet as OAuth client. Shared with the OpenID4VP holder
     /// (the wallet runtime's), which needs them to tell a request the wallet started from an
@@ -230,9 +230,9 @@ fn error(status: u16, code: &str, description: &str) -> Response {
         .into_response()
 }
 
-fn s2s_error(e: &S2sError) -> Response {
+fn s2s_error(e: &ServiceTokenError) -> Response {
     let mut resp = error(e.http_status(), e.oauth_error(), &e.to_string());
-    if let S2sError::NoMatchingCredential {
+    if let ServiceTokenError::NoMatchingCredential {
         reasons,
         definition_id,
     } = e
@@ -386,9 +386,9 @@ async fn request_service_access_token(
         Ok(b) => b,
         Err(r) => return *r,
     };
-    let parsed = (|| -> Result<ServiceTokenRequest, S2sError> {
+    let parsed = (|| -> Result<ServiceTokenRequest, ServiceTokenError> {
         if b.service_provider_subject_id.is_some() {
-            return Err(S2sError::InvalidRequest(
+            return Err(ServiceTokenError::InvalidRequest(
                 "service_provider_subject_id (two-VP flow) is not supported".into(),
             ));
         }
@@ -396,7 +396,7 @@ async fn request_service_access_token(
             .as_ref()
             .is_some_and(|v| !v.is_null())
         {
-            return Err(S2sError::InvalidRequest(
+            return Err(ServiceTokenError::InvalidRequest(
                 "credential_selection is not supported".into(),
             ));
         }
@@ -477,12 +477,12 @@ async fn create_dpop_proof(
         Ok(b) => b,
         Err(r) => return *r,
     };
-    let mut result = Err(S2sError::InvalidRequest("no key id".into()));
+    let mut result = Err(ServiceTokenError::InvalidRequest("no key id".into()));
     for k in kid_candidates(&kid, &uri) {
         result = state
             .service
             .create_dpop_proof(&k, &b.htm, &b.htu, &b.token, b.nonce.as_deref());
-        if !matches!(&result, Err(S2sError::UnknownDpopKey(_))) {
+        if !matches!(&result, Err(ServiceTokenError::UnknownDpopKey(_))) {
             break;
         }
     }

@@ -28,7 +28,7 @@ use wallet_core::oauth::user::{
     self, NewUserFlow, PreauthorizedUser, SessionError, TokenPoll, UserFlowError,
 };
 use wallet_core::oauth::{
-    AuthorizationServerId, ChannelKind, S2sError, Scope, TokenType, VaultOrganization,
+    AuthorizationServerId, ChannelKind, Scope, ServiceTokenError, TokenType, VaultOrganization,
 };
 
 use crate::{error, parse_json, AppState};
@@ -74,7 +74,7 @@ pub(crate) async fn request_user_access_token(
         Ok(b) => b,
         Err(r) => return *r,
     };
-    let parsed = (|| -> Result<NewUserFlow, S2sError> {
+    let parsed = (|| -> Result<NewUserFlow, ServiceTokenError> {
         Ok(NewUserFlow {
             subject: subject.clone(),
             authorization_server: AuthorizationServerId::parse(&b.authorization_server)?,
@@ -125,7 +125,7 @@ pub(crate) async fn landing(
     // A landing token only opens a flow of the subject it was issued for.
     let same_subject = state
         .sessions
-        .peek_landing(&token, now, |s| s.subject == subject)
+        .peek_landing(&token, now, |s| s.flow.subject == subject)
         .unwrap_or(false);
     if !same_subject {
         return Page::UnknownLink.render();
@@ -133,7 +133,7 @@ pub(crate) async fn landing(
     let vault = state.service.vault();
     let requester = match VaultOrganization.requester(vault, &subject) {
         Ok(r) => r,
-        Err(e) => return Page::Failed(UserFlowError::OAuth(e)).render(),
+        Err(e) => return Page::Failed(UserFlowError::from_requester(e)).render(),
     };
     let callback = wallet_url(&state, &subject, "callback");
     match user::start_flow(
@@ -189,14 +189,14 @@ pub(crate) async fn callback(
             return Page::UnknownState.render();
         };
         return match user::end_flow_without_state(vault, &state.sessions, &subject, e, d, now) {
-            Some(f) => redirect(&with_error(&f.app_redirect_uri, e, d)),
+            Some(f) => redirect(&with_error(&f.flow.app_redirect_uri, e, d)),
             None => Page::NoFlowForError.render(),
         };
     };
     // The requester first: a locked wallet must not burn the state.
     let requester = match VaultOrganization.requester(vault, &subject) {
         Ok(r) => r,
-        Err(e) => return Page::Failed(UserFlowError::OAuth(e)).render(),
+        Err(e) => return Page::Failed(UserFlowError::from_requester(e)).render(),
     };
     let callback = wallet_url(&state, &subject, "callback");
     let client = state.service.client();
@@ -215,9 +215,9 @@ pub(crate) async fn callback(
     .await
     {
         Ok(f) => match error {
-            Some((e, d)) => redirect(&with_error(&f.app_redirect_uri, e, d)),
+            Some((e, d)) => redirect(&with_error(&f.flow.app_redirect_uri, e, d)),
             // The EHR collects the token (or the exchange's error) with its session id.
-            None => redirect(&f.app_redirect_uri),
+            None => redirect(&f.flow.app_redirect_uri),
         },
         Err(UserFlowError::Session(SessionError::UnknownState)) => Page::UnknownState.render(),
         Err(e) => Page::Failed(e).render(),

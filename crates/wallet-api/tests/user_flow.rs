@@ -20,7 +20,9 @@ use wallet_core::oauth::dpop::DpopNonces;
 use wallet_core::oauth::service::RequesterSource;
 use wallet_core::oauth::user::{self, TokenPoll, UserSession, UserSessions};
 use wallet_core::oauth::{AuthorizationServerId, Requester, Scope, TokenType, VaultOrganization};
-use wallet_core::openid4vp::{self, Decision, HolderEnv, ResolveError, Round, SeenRequests};
+use wallet_core::openid4vp::{
+    self, Decision, HolderEnv, RequestObjectError, ResolveError, Round, SeenRequests,
+};
 use wallet_core::roster::{self, NewRosterEntry};
 use wallet_protocol::did::{self, UniversalResolver};
 use wallet_protocol::jose::{self, Jwk, SoftwareSigner};
@@ -333,7 +335,7 @@ async fn organization_and_user_rounds_then_code_exchange_with_dpop_and_bearer() 
         .await
         .unwrap();
         assert_eq!(
-            (f.session_id.as_str(), f.app_redirect_uri.as_str()),
+            (f.session_id.as_str(), f.flow.app_redirect_uri.as_str()),
             (session_id.as_str(), "https://ehr.example/cb")
         );
         // the state is one-time
@@ -526,7 +528,11 @@ async fn a_request_object_used_twice_is_refused() {
     let e = openid4vp::resolve(&link, &t.env).await.unwrap_err();
     // The reference AS serves a request object once; the wallet refuses a replayed nonce too.
     assert!(
-        matches!(e.error, ResolveError::Fetch(_) | ResolveError::Replayed),
+        matches!(
+            e.error,
+            ResolveError::Request(RequestObjectError::Fetch(_))
+                | ResolveError::Request(RequestObjectError::Replayed)
+        ),
         "{e:?}"
     );
     assert!(e.dispatch.is_none());
@@ -707,7 +713,13 @@ async fn forged_or_misdirected_request_objects_are_refused_before_consent() {
     // unsigned (alg none)
     let (l, _) = check(unsigned(&v.claims(&me)), &v.client_id);
     let e = openid4vp::resolve(&l, env).await.unwrap_err();
-    assert!(matches!(e.error, ResolveError::Signature(_)), "{e:?}");
+    assert!(
+        matches!(
+            e.error,
+            ResolveError::Request(RequestObjectError::Signature(_))
+        ),
+        "{e:?}"
+    );
     assert!(e.dispatch.is_none());
 
     // signed by a key that is not the verifier's
@@ -718,13 +730,22 @@ async fn forged_or_misdirected_request_objects_are_refused_before_consent() {
         &v.client_id,
     );
     let e = openid4vp::resolve(&l, env).await.unwrap_err();
-    assert!(matches!(e.error, ResolveError::Signature(_)), "{e:?}");
+    assert!(
+        matches!(
+            e.error,
+            ResolveError::Request(RequestObjectError::Signature(_))
+        ),
+        "{e:?}"
+    );
 
     // client_id in the link differs from the request object's
     let (l, _) = check(sign(&v.claims(&me)), &t.as_.issuer);
     let e = openid4vp::resolve(&l, env).await.unwrap_err();
     assert!(
-        matches!(e.error, ResolveError::ClientIdMismatch { .. }),
+        matches!(
+            e.error,
+            ResolveError::Request(RequestObjectError::ClientIdMismatch { .. })
+        ),
         "{e:?}"
     );
 
@@ -734,14 +755,20 @@ async fn forged_or_misdirected_request_objects_are_refused_before_consent() {
         &v.client_id,
     );
     let e = openid4vp::resolve(&l, env).await.unwrap_err();
-    assert!(matches!(e.error, ResolveError::WrongAudience(_)), "{e:?}");
+    assert!(
+        matches!(
+            e.error,
+            ResolveError::Request(RequestObjectError::WrongAudience(_))
+        ),
+        "{e:?}"
+    );
 
     // expired
     let mut c = v.claims(&me);
     c.insert("exp".into(), json!(SystemClock.now_unix() - 10));
     let (l, _) = check(sign(&c), &v.client_id);
     let e = openid4vp::resolve(&l, env).await.unwrap_err();
-    assert_eq!(e.error, ResolveError::Expired);
+    assert_eq!(e.error, ResolveError::Request(RequestObjectError::Expired));
 
     // response_uri on another origin
     let mut c = v.claims(&me);
@@ -751,7 +778,13 @@ async fn forged_or_misdirected_request_objects_are_refused_before_consent() {
     );
     let (l, _) = check(sign(&c), &v.client_id);
     let e = openid4vp::resolve(&l, env).await.unwrap_err();
-    assert!(matches!(e.error, ResolveError::ResponseUri(_)), "{e:?}");
+    assert!(
+        matches!(
+            e.error,
+            ResolveError::Request(RequestObjectError::ResponseUri(_))
+        ),
+        "{e:?}"
+    );
     assert!(
         e.dispatch.is_none(),
         "never answered to an unverified response_uri"
@@ -762,14 +795,26 @@ async fn forged_or_misdirected_request_objects_are_refused_before_consent() {
     c.insert("response_mode".into(), json!("fragment"));
     let (l, _) = check(sign(&c), &v.client_id);
     let e = openid4vp::resolve(&l, env).await.unwrap_err();
-    assert!(matches!(e.error, ResolveError::ResponseMode(_)), "{e:?}");
+    assert!(
+        matches!(
+            e.error,
+            ResolveError::Request(RequestObjectError::ResponseMode(_))
+        ),
+        "{e:?}"
+    );
 
     // wrong client_id_scheme and missing nonce: authentic, so the verifier may be told
     let mut c = v.claims(&me);
     c.insert("client_id_scheme".into(), json!("did"));
     let (l, _) = check(sign(&c), &v.client_id);
     let e = openid4vp::resolve(&l, env).await.unwrap_err();
-    assert!(matches!(e.error, ResolveError::ClientIdScheme(_)), "{e:?}");
+    assert!(
+        matches!(
+            e.error,
+            ResolveError::Request(RequestObjectError::ClientIdScheme(_))
+        ),
+        "{e:?}"
+    );
     let d = e.dispatch.expect("dispatchable");
     assert_eq!(d.error, "invalid_request");
     assert_eq!(d.state, "verifier-state");
@@ -777,7 +822,10 @@ async fn forged_or_misdirected_request_objects_are_refused_before_consent() {
     c.remove("nonce");
     let (l, _) = check(sign(&c), &v.client_id);
     let e = openid4vp::resolve(&l, env).await.unwrap_err();
-    assert_eq!(e.error, ResolveError::MissingNonce);
+    assert_eq!(
+        e.error,
+        ResolveError::Request(RequestObjectError::MissingNonce)
+    );
 
     // the same request object served again (replay of a nonce)
     let replay = sign(&v.claims(&me));
@@ -785,7 +833,7 @@ async fn forged_or_misdirected_request_objects_are_refused_before_consent() {
     openid4vp::resolve(&l, env).await.expect("first use");
     let (l, _) = check(replay, &v.client_id);
     let e = openid4vp::resolve(&l, env).await.unwrap_err();
-    assert_eq!(e.error, ResolveError::Replayed);
+    assert_eq!(e.error, ResolveError::Request(RequestObjectError::Replayed));
 
     // a key of the verifier's DID that its entity statement does not list
     let mut extra = SoftwareSigner::generate_es256("x").unwrap();
@@ -818,7 +866,10 @@ async fn forged_or_misdirected_request_objects_are_refused_before_consent() {
     };
     let e = openid4vp::resolve(&l, &env).await.unwrap_err();
     assert!(
-        matches!(e.error, ResolveError::KeyNotInEntityStatement(_)),
+        matches!(
+            e.error,
+            ResolveError::Request(RequestObjectError::KeyNotInEntityStatement(_))
+        ),
         "{e:?}"
     );
 
@@ -835,7 +886,13 @@ async fn forged_or_misdirected_request_objects_are_refused_before_consent() {
     };
     let (l, _) = check(sign(&v.claims(&me)), &v.client_id);
     let e = openid4vp::resolve(&l, &prod).await.unwrap_err();
-    assert!(matches!(e.error, ResolveError::AddressRefused(_)), "{e:?}");
+    assert!(
+        matches!(
+            e.error,
+            ResolveError::Request(RequestObjectError::AddressRefused(_))
+        ),
+        "{e:?}"
+    );
 
     // every refusal is in the activity log, nothing was posted
     assert!(t.activity(openid4vp::ACTION_REFUSE).len() >= 10);

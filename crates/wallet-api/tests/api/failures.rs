@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use wallet_core::oauth::{
-    ChannelKind, ConsentDecision, ConsentHook, ConsentRequest, S2sError, TokenType,
+    AuthorizationServerError, ChannelKind, PromptDecision, PromptRequest, ServiceTokenError,
+    ServiceTokenPrompt, TokenType,
 };
 use wallet_protocol::net::{
     BoxFuture, HttpClient, HttpRequest, HttpResponse, Method, NetError, ReqwestHttpClient,
@@ -68,7 +69,13 @@ fn edge(pki: &Pki, demand_nonce: bool) -> Arc<Edge> {
     })
 }
 
-async fn ask(w: &Wallet, issuer: &str, scope: &str, tt: TokenType, creds: Vec<Value>) -> S2sError {
+async fn ask(
+    w: &Wallet,
+    issuer: &str,
+    scope: &str,
+    tt: TokenType,
+    creds: Vec<Value>,
+) -> ServiceTokenError {
     w.service
         .request_service_access_token("zorg", request(issuer, scope, tt, creds), ChannelKind::Api)
         .await
@@ -96,7 +103,13 @@ async fn unknown_scope_and_missing_employee_credential() {
     .await;
 
     let e = ask(&w, &as_.issuer, "nope", TokenType::DPoP, vec![employee()]).await;
-    assert!(matches!(e, S2sError::UnknownScope(_)), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            ServiceTokenError::Server(AuthorizationServerError::UnknownScope(_))
+        ),
+        "{e:?}"
+    );
     assert_eq!((e.http_status(), e.oauth_error()), (400, "invalid_scope"));
     let d = assert_failure_logged(&w, &as_.issuer, "unknown_scope");
     assert_eq!(d["scope"], "nope");
@@ -104,7 +117,7 @@ async fn unknown_scope_and_missing_employee_credential() {
     // Without the self-attested employee credential the definition cannot be met; the
     // explanation names the descriptor and what the closest credential lacks.
     let e = ask(&w, &as_.issuer, SCOPE, TokenType::DPoP, vec![]).await;
-    let S2sError::NoMatchingCredential {
+    let ServiceTokenError::NoMatchingCredential {
         definition_id,
         reasons,
     } = &e
@@ -131,7 +144,7 @@ async fn unknown_scope_and_missing_employee_credential() {
     let mut forged = employee();
     forged["issuer"] = "did:web:elsewhere.example".into();
     let e = ask(&w, &as_.issuer, SCOPE, TokenType::DPoP, vec![forged]).await;
-    assert!(matches!(e, S2sError::InvalidRequest(_)), "{e:?}");
+    assert!(matches!(e, ServiceTokenError::InvalidRequest(_)), "{e:?}");
     assert_failure_logged(&w, &as_.issuer, "invalid_request");
 }
 
@@ -201,7 +214,13 @@ async fn unreachable_garbage_and_oversized_answers() {
     );
 
     let e = ask(&w, &down, SCOPE, TokenType::Bearer, vec![employee()]).await;
-    assert!(matches!(e, S2sError::Unreachable { .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            ServiceTokenError::Server(AuthorizationServerError::Unreachable { .. })
+        ),
+        "{e:?}"
+    );
     assert_eq!(
         (e.http_status(), e.oauth_error()),
         (503, "temporarily_unavailable")
@@ -209,13 +228,19 @@ async fn unreachable_garbage_and_oversized_answers() {
     assert_failure_logged(&w, &down, "unreachable");
 
     let e = ask(&w, &garbage, SCOPE, TokenType::Bearer, vec![employee()]).await;
-    assert!(matches!(e, S2sError::BadResponse { .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            ServiceTokenError::Server(AuthorizationServerError::BadResponse { .. })
+        ),
+        "{e:?}"
+    );
     assert_eq!(e.http_status(), 502);
     assert_failure_logged(&w, &garbage, "bad_response");
 
     let e = ask(&w, &big, SCOPE, TokenType::Bearer, vec![employee()]).await;
     assert!(
-        matches!(&e, S2sError::BadResponse { reason, .. } if reason.contains("larger than")),
+        matches!(&e, ServiceTokenError::Server(AuthorizationServerError::BadResponse { reason, .. }) if reason.contains("larger than")),
         "{e:?}"
     );
     assert_failure_logged(&w, &big, "bad_response");
@@ -224,10 +249,10 @@ async fn unreachable_garbage_and_oversized_answers() {
     assert!(
         matches!(
             &e,
-            S2sError::BadResponse {
+            ServiceTokenError::Server(AuthorizationServerError::BadResponse {
                 endpoint: wallet_core::oauth::error::Endpoint::Token,
                 ..
-            }
+            })
         ),
         "{e:?}"
     );
@@ -283,7 +308,7 @@ async fn authorization_server_outside_policy_and_consent() {
     // Nothing allowed.
     let w = Wallet::new(&pki, &[], Some(e.clone())).await;
     let err = ask(&w, &as_.issuer, SCOPE, TokenType::DPoP, vec![employee()]).await;
-    assert!(matches!(err, S2sError::NotAllowed(_)), "{err:?}");
+    assert!(matches!(err, ServiceTokenError::NotAllowed(_)), "{err:?}");
     assert_eq!(
         (err.http_status(), err.oauth_error()),
         (403, "access_denied")
@@ -304,23 +329,26 @@ async fn authorization_server_outside_policy_and_consent() {
     p.allow_server(&as_.issuer).unwrap();
     p.save(&w.vault, &admin).unwrap();
     let err = ask(&w, &as_.issuer, SCOPE, TokenType::DPoP, vec![employee()]).await;
-    assert!(matches!(err, S2sError::ConsentRequired(_)), "{err:?}");
+    assert!(
+        matches!(err, ServiceTokenError::ConsentRequired(_)),
+        "{err:?}"
+    );
     assert_failure_logged(&w, &as_.issuer, "consent_required");
     assert_eq!(e.calls.load(Ordering::SeqCst), 0);
 
     // With the app's consent hook: a decline is logged as declined, an approval proceeds.
-    struct Hook(ConsentDecision, Mutex<Vec<ConsentRequest>>);
-    impl ConsentHook for Hook {
-        fn ask(&self, r: ConsentRequest) -> BoxFuture<'_, ConsentDecision> {
+    struct Hook(PromptDecision, Mutex<Vec<PromptRequest>>);
+    impl ServiceTokenPrompt for Hook {
+        fn ask(&self, r: PromptRequest) -> BoxFuture<'_, PromptDecision> {
             self.1.lock().unwrap().push(r);
             let d = self.0;
             Box::pin(async move { d })
         }
     }
-    let no = Arc::new(Hook(ConsentDecision::Decline, Mutex::default()));
-    w.service.set_consent_hook(Some(no.clone()));
+    let no = Arc::new(Hook(PromptDecision::Decline, Mutex::default()));
+    w.service.set_service_prompt(Some(no.clone()));
     let err = ask(&w, &as_.issuer, SCOPE, TokenType::DPoP, vec![employee()]).await;
-    assert!(matches!(err, S2sError::ConsentDeclined), "{err:?}");
+    assert!(matches!(err, ServiceTokenError::ConsentDeclined), "{err:?}");
     assert_eq!(w.last_token_entry().outcome, "declined");
     {
         let asked = no.1.lock().unwrap();
@@ -333,8 +361,8 @@ async fn authorization_server_outside_policy_and_consent() {
         );
     }
 
-    w.service.set_consent_hook(Some(Arc::new(Hook(
-        ConsentDecision::Approve,
+    w.service.set_service_prompt(Some(Arc::new(Hook(
+        PromptDecision::Approve,
         Mutex::default(),
     ))));
     let t = w
@@ -366,6 +394,9 @@ async fn authorization_server_outside_policy_and_consent() {
         )
         .await
         .unwrap_err();
-    assert!(matches!(err, S2sError::UnknownSubject(_)), "{err:?}");
+    assert!(
+        matches!(err, ServiceTokenError::UnknownSubject(_)),
+        "{err:?}"
+    );
     assert_eq!(err.http_status(), 404);
 }

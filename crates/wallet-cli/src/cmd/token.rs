@@ -12,7 +12,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use wallet_core::oauth::s2s::ServiceTokenRequest;
 use wallet_core::oauth::{
-    AuthorizationServerId, ChannelKind, ConsentDecision, ConsentHook, ConsentRequest, Scope,
+    AuthorizationServerId, ChannelKind, PromptDecision, PromptRequest, Scope, ServiceTokenPrompt,
     TokenResponse, TokenService, TokenType,
 };
 use wallet_protocol::net::{BoxFuture, NetPolicy};
@@ -89,8 +89,8 @@ pub(crate) fn service(ctx: &Ctx, vault: Vault) -> anyhow::Result<TokenService> {
 /// Asks on the terminal.
 struct TerminalConsent;
 
-impl ConsentHook for TerminalConsent {
-    fn ask(&self, r: ConsentRequest) -> BoxFuture<'_, ConsentDecision> {
+impl ServiceTokenPrompt for TerminalConsent {
+    fn ask(&self, r: PromptRequest) -> BoxFuture<'_, PromptDecision> {
         Box::pin(async move {
             let answer = tokio::task::spawn_blocking(move || {
                 eprintln!(
@@ -109,9 +109,9 @@ impl ConsentHook for TerminalConsent {
             .await
             .unwrap_or(false);
             if answer {
-                ConsentDecision::Approve
+                PromptDecision::Approve
             } else {
-                ConsentDecision::Decline
+                PromptDecision::Decline
             }
         })
     }
@@ -165,7 +165,7 @@ pub fn run(ctx: &Ctx, args: TokenArgs) -> anyhow::Result<ExitCode> {
             let org = wallet_core::org::require_organization(&vault)?;
             let svc = service(ctx, vault)?;
             if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
-                svc.set_consent_hook(Some(Arc::new(TerminalConsent)));
+                svc.set_service_prompt(Some(Arc::new(TerminalConsent)));
             }
             let rt = runtime()?;
             let result =
@@ -188,7 +188,7 @@ pub fn run(ctx: &Ctx, args: TokenArgs) -> anyhow::Result<ExitCode> {
                         );
                     }
                     eprintln!("error: {e} ({})", e.code());
-                    if let wallet_core::oauth::S2sError::ConsentRequired(_) = e {
+                    if let wallet_core::oauth::ServiceTokenError::ConsentRequired(_) = e {
                         eprintln!(
                             "hint: an administrator can allow it without asking: \
                              nuts-wallet policy allow-scope {authorization_server} {scope} --no-prompt"

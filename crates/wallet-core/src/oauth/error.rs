@@ -1,11 +1,15 @@
-//! Errors of the s2s flow. OAuth error codes are data ([`OAuthErrorCode`] inside
-//! [`OAuthErrorResponse`]); every [`S2sError`] variant is one a caller acts on and maps to the
-//! Nuts internal API's HTTP status and OAuth error JSON ([`S2sError::http_status`],
-//! [`S2sError::oauth_error`]). Messages never hold tokens, VPs or keys.
+//! Errors of the wallet as OAuth client, one type per phase: talking to an authorization
+//! server (discovery, presentation definition, token endpoint with its DPoP proof;
+//! [`AuthorizationServerError`], shared by both flows) and the service-token flow around it
+//! ([`ServiceTokenError`]); the user flow's own is `user_flow::UserFlowError`. OAuth error codes
+//! are data ([`OAuthErrorCode`] inside [`OAuthErrorResponse`]); every variant is one a caller
+//! acts on and maps to the Nuts internal API's HTTP status and OAuth error JSON
+//! (`docs/protocol.md` §11). Messages never hold tokens, VPs or keys.
 
 use std::fmt;
 
 use serde::Serialize;
+use wallet_protocol::dpop::DpopError;
 use wallet_protocol::net::NetError;
 
 use wallet_protocol::oauth::discovery::DiscoveryError;
@@ -38,48 +42,18 @@ impl fmt::Display for Endpoint {
     }
 }
 
-/// Why a service access token could not be obtained.
+/// Why a request to an authorization server failed: discovery, the presentation definition,
+/// the token endpoint (with its DPoP proof). Both flows make these requests.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum S2sError {
-    /// A parameter of the request is wrong (400 `invalid_request`).
+pub enum AuthorizationServerError {
+    /// The issuer asked for is not a usable authorization server identifier (400
+    /// `invalid_request`).
     #[error("invalid request: {0}")]
-    InvalidRequest(String),
-    /// The admin policy does not allow this authorization server (403 `access_denied`).
-    #[error("authorization server {0} is not allowed by the wallet's policy")]
-    NotAllowed(String),
-    /// The request needs the employee's consent and nobody can be asked (headless) (403).
-    #[error("{0}: consent of the employee required, and no one can be asked here")]
-    ConsentRequired(String),
-    /// The employee declined (403 `access_denied`).
-    #[error("the employee declined the request")]
-    ConsentDeclined,
-    /// The vault is locked (503).
-    #[error("the wallet is locked")]
-    Locked,
-    /// No organization with this subject in the wallet (404 `invalid_request`).
-    #[error("unknown subject {0}")]
-    UnknownSubject(String),
-    /// No DPoP key with this key id (400 `invalid_request`).
-    #[error("unknown DPoP key {0}")]
-    UnknownDpopKey(String),
+    Issuer(String),
     /// The AS does not know the scope (400 `invalid_scope`).
     #[error("unknown scope: {0}")]
     UnknownScope(String),
-    /// The wallet cannot satisfy the presentation definition (412).
-    #[error("no matching credentials for presentation definition {definition_id}: {}", reasons.join("; "))]
-    NoMatchingCredential {
-        /// The definition.
-        definition_id: String,
-        /// Per unmet input descriptor: why (closest credential and failed constraints).
-        reasons: Vec<String>,
-    },
-    /// The organization DID or its credentials use DID methods the AS does not support (412).
-    #[error("did method mismatch: {0}")]
-    DidMethodMismatch(String),
-    /// No VP format common to the wallet, the AS and the definition (412).
-    #[error("no common presentation format with the authorization server")]
-    NoCommonVpFormat,
     /// The URL was refused by the network policy (SSRF guard) (400).
     #[error("{endpoint}: {source}")]
     Refused {
@@ -105,7 +79,8 @@ pub enum S2sError {
         /// What was wrong (no body content).
         reason: String,
     },
-    /// The server answered with an OAuth error (502; `invalid_scope` is [`S2sError::UnknownScope`]).
+    /// The server answered with an OAuth error (502; `invalid_scope` is
+    /// [`AuthorizationServerError::UnknownScope`]).
     #[error("{endpoint} answered {status} {response}")]
     Remote {
         /// Which request.
@@ -115,109 +90,67 @@ pub enum S2sError {
         /// The error.
         response: OAuthErrorResponse,
     },
-    /// Signing the presentation or proof failed (500, or 503 when the key is unavailable).
+    /// The DPoP proof could not be built (500).
     #[error("signing failed: {0}")]
-    Signing(String),
-    /// Storage problem (500).
-    #[error("wallet storage: {0}")]
-    Storage(String),
+    Proof(String),
 }
 
-impl S2sError {
+impl AuthorizationServerError {
     /// Stable code for logs, the activity log and the UI.
     pub fn code(&self) -> &'static str {
         match self {
-            S2sError::InvalidRequest(_) => "invalid_request",
-            S2sError::NotAllowed(_) => "not_allowed",
-            S2sError::ConsentRequired(_) => "consent_required",
-            S2sError::ConsentDeclined => "consent_declined",
-            S2sError::Locked => "locked",
-            S2sError::UnknownSubject(_) => "unknown_subject",
-            S2sError::UnknownScope(_) => "unknown_scope",
-            S2sError::UnknownDpopKey(_) => "unknown_dpop_key",
-            S2sError::NoMatchingCredential { .. } => "no_matching_credential",
-            S2sError::DidMethodMismatch(_) => "did_method_mismatch",
-            S2sError::NoCommonVpFormat => "no_common_vp_format",
-            S2sError::Refused { .. } => "url_refused",
-            S2sError::Unreachable { .. } => "unreachable",
-            S2sError::BadResponse { .. } => "bad_response",
-            S2sError::Remote { .. } => "remote_error",
-            S2sError::Signing(_) => "signing_failed",
-            S2sError::Storage(_) => "storage",
+            Self::Issuer(_) => "invalid_request",
+            Self::UnknownScope(_) => "unknown_scope",
+            Self::Refused { .. } => "url_refused",
+            Self::Unreachable { .. } => "unreachable",
+            Self::BadResponse { .. } => "bad_response",
+            Self::Remote { .. } => "remote_error",
+            Self::Proof(_) => "signing_failed",
         }
     }
 
-    /// HTTP status for the internal API (Nuts: 400 input/OAuth, 412 wallet, 502 AS error,
-    /// 503 AS unreachable).
+    /// HTTP status for the internal API (Nuts: 400 input/OAuth, 502 AS error, 503 AS
+    /// unreachable).
     pub fn http_status(&self) -> u16 {
         match self {
-            S2sError::InvalidRequest(_)
-            | S2sError::UnknownScope(_)
-            | S2sError::UnknownDpopKey(_)
-            | S2sError::Refused { .. } => 400,
-            S2sError::NotAllowed(_) | S2sError::ConsentRequired(_) | S2sError::ConsentDeclined => {
-                403
-            }
-            S2sError::UnknownSubject(_) => 404,
-            S2sError::NoMatchingCredential { .. }
-            | S2sError::DidMethodMismatch(_)
-            | S2sError::NoCommonVpFormat => 412,
-            S2sError::BadResponse { .. } | S2sError::Remote { .. } => 502,
-            S2sError::Locked | S2sError::Unreachable { .. } => 503,
-            S2sError::Signing(_) | S2sError::Storage(_) => 500,
+            Self::Issuer(_) | Self::UnknownScope(_) | Self::Refused { .. } => 400,
+            Self::BadResponse { .. } | Self::Remote { .. } => 502,
+            Self::Unreachable { .. } => 503,
+            Self::Proof(_) => 500,
         }
     }
 
     /// The OAuth `error` code for the internal API's error JSON.
     pub fn oauth_error(&self) -> &str {
         match self {
-            S2sError::InvalidRequest(_)
-            | S2sError::UnknownDpopKey(_)
-            | S2sError::UnknownSubject(_)
-            | S2sError::Refused { .. }
-            | S2sError::NoMatchingCredential { .. }
-            | S2sError::DidMethodMismatch(_)
-            | S2sError::NoCommonVpFormat => "invalid_request",
-            S2sError::UnknownScope(_) => "invalid_scope",
-            S2sError::NotAllowed(_) | S2sError::ConsentRequired(_) | S2sError::ConsentDeclined => {
-                "access_denied"
-            }
-            S2sError::Locked | S2sError::Unreachable { .. } => "temporarily_unavailable",
-            S2sError::Remote { response, .. } => response.error.as_str(),
-            S2sError::BadResponse { .. } | S2sError::Signing(_) | S2sError::Storage(_) => {
-                "server_error"
-            }
+            Self::Issuer(_) | Self::Refused { .. } => "invalid_request",
+            Self::UnknownScope(_) => "invalid_scope",
+            Self::Unreachable { .. } => "temporarily_unavailable",
+            Self::Remote { response, .. } => response.error.as_str(),
+            Self::BadResponse { .. } | Self::Proof(_) => "server_error",
         }
     }
 
     /// Maps a transport error of `endpoint`.
     pub(crate) fn from_net(endpoint: Endpoint, e: NetError) -> Self {
         match e {
-            NetError::Refused(_) | NetError::Config(_) => S2sError::Refused {
+            NetError::Refused(_) | NetError::Config(_) => Self::Refused {
                 endpoint,
                 source: e,
             },
-            NetError::TooLarge { limit } => S2sError::BadResponse {
+            NetError::TooLarge { limit } => Self::BadResponse {
                 endpoint,
                 reason: format!("response body larger than {limit} bytes"),
             },
-            NetError::Timeout | NetError::Transport(_) => S2sError::Unreachable {
+            NetError::Timeout | NetError::Transport(_) => Self::Unreachable {
                 endpoint,
                 source: e,
             },
         }
     }
-}
 
-impl From<InvalidParameter> for S2sError {
-    fn from(e: InvalidParameter) -> Self {
-        S2sError::InvalidRequest(e.0)
-    }
-}
-
-impl S2sError {
-    fn bad(endpoint: Endpoint, reason: impl Into<String>) -> Self {
-        S2sError::BadResponse {
+    pub(crate) fn bad(endpoint: Endpoint, reason: impl Into<String>) -> Self {
+        Self::BadResponse {
             endpoint,
             reason: reason.into(),
         }
@@ -230,13 +163,13 @@ impl S2sError {
             ErrorAnswer::OAuth { response, .. }
                 if response.error == OAuthErrorCode::InvalidScope =>
             {
-                S2sError::UnknownScope(
+                Self::UnknownScope(
                     response
                         .error_description
                         .unwrap_or_else(|| "invalid_scope".into()),
                 )
             }
-            ErrorAnswer::OAuth { status, response } => S2sError::Remote {
+            ErrorAnswer::OAuth { status, response } => Self::Remote {
                 endpoint,
                 status,
                 response,
@@ -251,8 +184,8 @@ impl S2sError {
     /// A discovery failure at `endpoint`.
     pub(crate) fn from_discovery(endpoint: Endpoint, e: DiscoveryError) -> Self {
         match e {
-            DiscoveryError::Issuer(why) => S2sError::InvalidRequest(why),
-            DiscoveryError::Net(n) => S2sError::from_net(endpoint, n),
+            DiscoveryError::Issuer(why) => Self::Issuer(why),
+            DiscoveryError::Net(n) => Self::from_net(endpoint, n),
             DiscoveryError::NotFound(_) if endpoint == Endpoint::Metadata => {
                 Self::bad(endpoint, e.to_string())
             }
@@ -268,6 +201,126 @@ impl S2sError {
             TokenEndpointError::Refused(a) => Self::from_answer(Endpoint::Token, a),
             TokenEndpointError::BadResponse(why) => Self::bad(Endpoint::Token, why),
         }
+    }
+
+    /// A DPoP proof that could not be built is a signing failure of the wallet.
+    pub(crate) fn from_proof(e: DpopError) -> Self {
+        match e {
+            DpopError::Jose(j) => Self::Proof(format!("DPoP proof: {j}")),
+            DpopError::Invalid(why) => Self::Proof(format!("DPoP claims: {why}")),
+        }
+    }
+}
+
+/// Why a service access token could not be obtained (the service-to-service flow,
+/// `docs/protocol.md` §2).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceTokenError {
+    /// A parameter of the request is wrong (400 `invalid_request`).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The admin policy does not allow this authorization server (403 `access_denied`).
+    #[error("authorization server {0} is not allowed by the wallet's policy")]
+    NotAllowed(String),
+    /// The request needs the employee's consent and nobody can be asked (headless) (403).
+    #[error("{0}: consent of the employee required, and no one can be asked here")]
+    ConsentRequired(String),
+    /// The employee declined (403 `access_denied`).
+    #[error("the employee declined the request")]
+    ConsentDeclined,
+    /// The vault is locked (503).
+    #[error("the wallet is locked")]
+    Locked,
+    /// No organization with this subject in the wallet (404 `invalid_request`).
+    #[error("unknown subject {0}")]
+    UnknownSubject(String),
+    /// No DPoP key with this key id (400 `invalid_request`).
+    #[error("unknown DPoP key {0}")]
+    UnknownDpopKey(String),
+    /// The wallet cannot satisfy the presentation definition (412).
+    #[error("no matching credentials for presentation definition {definition_id}: {}", reasons.join("; "))]
+    NoMatchingCredential {
+        /// The definition.
+        definition_id: String,
+        /// Per unmet input descriptor: why (closest credential and failed constraints).
+        reasons: Vec<String>,
+    },
+    /// The organization DID or its credentials use DID methods the AS does not support (412).
+    #[error("did method mismatch: {0}")]
+    DidMethodMismatch(String),
+    /// No VP format common to the wallet, the AS and the definition (412).
+    #[error("no common presentation format with the authorization server")]
+    NoCommonVpFormat,
+    /// A request to the authorization server failed (its own statuses).
+    #[error(transparent)]
+    Server(#[from] AuthorizationServerError),
+    /// Signing the presentation or proof failed (500, or 503 when the key is unavailable).
+    #[error("signing failed: {0}")]
+    Signing(String),
+    /// Storage problem (500).
+    #[error("wallet storage: {0}")]
+    Storage(String),
+}
+
+impl ServiceTokenError {
+    /// Stable code for logs, the activity log and the UI.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::NotAllowed(_) => "not_allowed",
+            Self::ConsentRequired(_) => "consent_required",
+            Self::ConsentDeclined => "consent_declined",
+            Self::Locked => "locked",
+            Self::UnknownSubject(_) => "unknown_subject",
+            Self::UnknownDpopKey(_) => "unknown_dpop_key",
+            Self::NoMatchingCredential { .. } => "no_matching_credential",
+            Self::DidMethodMismatch(_) => "did_method_mismatch",
+            Self::NoCommonVpFormat => "no_common_vp_format",
+            Self::Server(e) => e.code(),
+            Self::Signing(_) => "signing_failed",
+            Self::Storage(_) => "storage",
+        }
+    }
+
+    /// HTTP status for the internal API (Nuts: 400 input/OAuth, 412 wallet, 502 AS error,
+    /// 503 AS unreachable).
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::InvalidRequest(_) | Self::UnknownDpopKey(_) => 400,
+            Self::NotAllowed(_) | Self::ConsentRequired(_) | Self::ConsentDeclined => 403,
+            Self::UnknownSubject(_) => 404,
+            Self::NoMatchingCredential { .. }
+            | Self::DidMethodMismatch(_)
+            | Self::NoCommonVpFormat => 412,
+            Self::Server(e) => e.http_status(),
+            Self::Locked => 503,
+            Self::Signing(_) | Self::Storage(_) => 500,
+        }
+    }
+
+    /// The OAuth `error` code for the internal API's error JSON.
+    pub fn oauth_error(&self) -> &str {
+        match self {
+            Self::InvalidRequest(_)
+            | Self::UnknownDpopKey(_)
+            | Self::UnknownSubject(_)
+            | Self::NoMatchingCredential { .. }
+            | Self::DidMethodMismatch(_)
+            | Self::NoCommonVpFormat => "invalid_request",
+            Self::NotAllowed(_) | Self::ConsentRequired(_) | Self::ConsentDeclined => {
+                "access_denied"
+            }
+            Self::Locked => "temporarily_unavailable",
+            Self::Server(e) => e.oauth_error(),
+            Self::Signing(_) | Self::Storage(_) => "server_error",
+        }
+    }
+}
+
+impl From<InvalidParameter> for ServiceTokenError {
+    fn from(e: InvalidParameter) -> Self {
+        Self::InvalidRequest(e.0)
     }
 }
 
@@ -295,19 +348,18 @@ mod tests {
 
     #[test]
     fn statuses_follow_the_nuts_internal_api() {
-        assert_eq!(S2sError::UnknownScope("x".into()).http_status(), 400);
-        assert_eq!(
-            S2sError::UnknownScope("x".into()).oauth_error(),
-            "invalid_scope"
-        );
-        let nm = S2sError::NoMatchingCredential {
+        let scope = ServiceTokenError::from(AuthorizationServerError::UnknownScope("x".into()));
+        assert_eq!(scope.http_status(), 400);
+        assert_eq!(scope.oauth_error(), "invalid_scope");
+        let nm = ServiceTokenError::NoMatchingCredential {
             definition_id: "pd".into(),
             reasons: vec!["a".into()],
         };
         assert_eq!(nm.http_status(), 412);
-        let un = S2sError::from_net(Endpoint::Metadata, NetError::Timeout);
+        let un = AuthorizationServerError::from_net(Endpoint::Metadata, NetError::Timeout);
         assert_eq!(un.http_status(), 503);
-        let big = S2sError::from_net(Endpoint::Token, NetError::TooLarge { limit: 10 });
+        let big =
+            AuthorizationServerError::from_net(Endpoint::Token, NetError::TooLarge { limit: 10 });
         assert_eq!(big.http_status(), 502);
         assert_eq!(big.code(), "bad_response");
     }

@@ -14,20 +14,18 @@ pub use wallet_protocol::oauth::discovery::{
 };
 use wallet_protocol::oauth::discovery::{get_json_document, MetadataCache, TtlCache};
 
-use super::error::{Endpoint, S2sError};
+use super::error::{AuthorizationServerError as AsError, Endpoint};
 use super::{AuthorizationServerId, Scope};
 
 /// Definition lifetime without `Cache-Control`.
 pub const DEFAULT_DEFINITION_SECS: i64 = 60;
 
 /// The VP formats the AS publishes (`vp_formats_supported`, else `vp_formats`, else none).
-pub fn formats(md: &AsMetadata) -> Result<FormatDesignations, S2sError> {
+pub fn formats(md: &AsMetadata) -> Result<FormatDesignations, AsError> {
     match md.formats_json() {
         None => Ok(FormatDesignations::default()),
-        Some(v) => serde_json::from_value(v.clone()).map_err(|e| S2sError::BadResponse {
-            endpoint: Endpoint::Metadata,
-            reason: format!("not valid AS metadata: {e}"),
-        }),
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| AsError::bad(Endpoint::Metadata, format!("not valid AS metadata: {e}"))),
     }
 }
 
@@ -58,18 +56,18 @@ impl Discovery {
         http: &dyn HttpClient,
         issuer: &AuthorizationServerId,
         now: i64,
-    ) -> Result<Arc<AsMetadata>, S2sError> {
+    ) -> Result<Arc<AsMetadata>, AsError> {
         let md = self
             .metadata
             .metadata(http, issuer, now)
             .await
-            .map_err(|e| S2sError::from_discovery(Endpoint::Metadata, e))?;
+            .map_err(|e| AsError::from_discovery(Endpoint::Metadata, e))?;
         if let Some(g) = &md.grant_types_supported {
             if !g.iter().any(|g| g == "vp_token-bearer") {
-                return Err(S2sError::BadResponse {
-                    endpoint: Endpoint::Metadata,
-                    reason: "the AS does not support the vp_token-bearer grant".into(),
-                });
+                return Err(AsError::bad(
+                    Endpoint::Metadata,
+                    "the AS does not support the vp_token-bearer grant",
+                ));
             }
         }
         formats(&md)?;
@@ -83,12 +81,9 @@ impl Discovery {
         metadata: &AsMetadata,
         scope: &Scope,
         now: i64,
-    ) -> Result<Arc<PresentationDefinition>, S2sError> {
+    ) -> Result<Arc<PresentationDefinition>, AsError> {
         let ep = Endpoint::PresentationDefinition;
-        let bad = |endpoint, reason: &str| S2sError::BadResponse {
-            endpoint,
-            reason: reason.to_owned(),
-        };
+        let bad = |endpoint, reason: &str| AsError::bad(endpoint, reason);
         let endpoint = metadata
             .presentation_definition_endpoint
             .as_deref()
@@ -108,7 +103,7 @@ impl Discovery {
         }
         let resp = get_json_document(http, url)
             .await
-            .map_err(|e| S2sError::from_discovery(ep, e))?;
+            .map_err(|e| AsError::from_discovery(ep, e))?;
         let text = std::str::from_utf8(&resp.body).map_err(|_| bad(ep, "not UTF-8"))?;
         let pd = PresentationDefinition::parse(text)
             .map_err(|e| bad(ep, &format!("not a usable presentation definition: {e}")))?;

@@ -8,7 +8,7 @@
 //! format negotiation, VP signing, the four form fields, DPoP, parsing of token and OAuth error
 //! responses (the token endpoint in [`token`]); DPoP errors of the flows ([`dpop`]); the token cache
 //! ([`token_cache`]); the use case that ties the client to the vault, the admin policy, the
-//! consent hook and the activity log ([`service`]); the user flow use case and its sessions
+//! service-token prompt and the activity log ([`service`]); the user flow use case and its sessions
 //! ([`user_flow`], also reachable as `user`).
 //!
 //! What it does not own: HTTP transport and its SSRF guard (`wallet_protocol::net`), PEX
@@ -36,11 +36,11 @@ use std::sync::Arc;
 use wallet_protocol::did::Did;
 use wallet_protocol::signer::Signer;
 
-pub use error::{OAuthErrorCode, OAuthErrorResponse, S2sError};
+pub use error::{AuthorizationServerError, OAuthErrorCode, OAuthErrorResponse, ServiceTokenError};
 pub use s2s::{PresentedCredential, S2sAttempt, S2sClient, ServiceTokenRequest};
 pub use service::{
-    ChannelKind, ConsentDecision, ConsentHook, ConsentRequest, RequesterSource, ServiceTokenRecord,
-    TokenService,
+    ChannelKind, PromptDecision, PromptRequest, RequesterSource, ServiceTokenPrompt,
+    ServiceTokenRecord, TokenService,
 };
 pub use vault_org::VaultOrganization;
 

@@ -23,7 +23,7 @@ use wallet_protocol::vc::Credential;
 use wallet_protocol::vp::{self, PresentationRequest, S2S_MAX_VALIDITY_SECS};
 
 use super::dpop::DpopNonces;
-use super::error::S2sError;
+use super::error::ServiceTokenError;
 use super::metadata::{formats, AsMetadata, Discovery};
 pub use super::token::{parse_token_response, MAX_TOKEN_RESPONSE_BYTES};
 use super::token::{request_token, Grant};
@@ -66,7 +66,7 @@ pub struct PresentedCredential {
 #[derive(Debug)]
 pub struct S2sAttempt {
     /// The token, or why not.
-    pub result: Result<TokenResponse, S2sError>,
+    pub result: Result<TokenResponse, ServiceTokenError>,
     /// Credentials in the VP sent (empty when no VP was built or the token came from cache).
     pub presented: Vec<PresentedCredential>,
     /// The presentation definition used.
@@ -118,8 +118,8 @@ fn subject_ids(c: &WalletCredential) -> Vec<String> {
 /// Fills in a self-attested credential as a Nuts node does (`docs/protocol.md` §7): `issuer` and every
 /// `credentialSubject.id` = holder DID, `id` = a UUID, `issuanceDate` = now. Refuses
 /// credentials that already name an issuer, a subject id or carry a proof.
-pub fn fill_self_attested(raw: &Value, holder: &str, now: i64) -> Result<Value, S2sError> {
-    let bad = |why: &str| S2sError::InvalidRequest(format!("credentials: {why}"));
+pub fn fill_self_attested(raw: &Value, holder: &str, now: i64) -> Result<Value, ServiceTokenError> {
+    let bad = |why: &str| ServiceTokenError::InvalidRequest(format!("credentials: {why}"));
     let Value::Object(obj) = raw else {
         return Err(bad("each credential must be a JSON object"));
     };
@@ -218,7 +218,7 @@ impl S2sClient {
         req: &ServiceTokenRequest,
     ) -> S2sAttempt {
         let mut attempt = S2sAttempt {
-            result: Err(S2sError::Storage("not run".into())),
+            result: Err(ServiceTokenError::Storage("not run".into())),
             presented: Vec::new(),
             definition_id: None,
             vp_format: None,
@@ -253,9 +253,9 @@ impl S2sClient {
         req: &ServiceTokenRequest,
         now: i64,
         attempt: &mut S2sAttempt,
-    ) -> Result<TokenResponse, S2sError> {
+    ) -> Result<TokenResponse, ServiceTokenError> {
         if req.credentials.len() > MAX_SELF_ATTESTED {
-            return Err(S2sError::InvalidRequest(format!(
+            return Err(ServiceTokenError::InvalidRequest(format!(
                 "at most {MAX_SELF_ATTESTED} credentials"
             )));
         }
@@ -265,7 +265,7 @@ impl S2sClient {
         for raw in &req.credentials {
             let filled = fill_self_attested(raw, holder, now)?;
             let c = WalletCredential::from_json_ld(filled)
-                .map_err(|e| S2sError::InvalidRequest(format!("credentials: {e}")))?;
+                .map_err(|e| ServiceTokenError::InvalidRequest(format!("credentials: {e}")))?;
             self_attested.push(c);
         }
 
@@ -278,7 +278,7 @@ impl S2sClient {
         if let Some(methods) = &md.did_methods_supported {
             let ok = |id: &str| did_method(id).is_some_and(|m| methods.iter().any(|x| x == m));
             if !ok(holder) {
-                return Err(S2sError::DidMethodMismatch(format!(
+                return Err(ServiceTokenError::DidMethodMismatch(format!(
                     "the organization's DID method `{}` is not in the AS's did_methods_supported {methods:?}",
                     did_method(holder).unwrap_or("?")
                 )));
@@ -333,6 +333,7 @@ impl S2sClient {
             now,
         )
         .await
+        .map_err(Into::into)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -346,7 +347,7 @@ impl S2sClient {
         req: &ServiceTokenRequest,
         now: i64,
         attempt: &mut S2sAttempt,
-    ) -> Result<(String, String), S2sError> {
+    ) -> Result<(String, String), ServiceTokenError> {
         let evaluation = evaluate(pd, candidates, Some(now));
         if !evaluation.fulfilled {
             let mut reasons: Vec<String> = evaluation
@@ -361,16 +362,18 @@ impl S2sClient {
             if reasons.is_empty() {
                 reasons.push("the submission requirements are not met".into());
             }
-            return Err(S2sError::NoMatchingCredential {
+            return Err(ServiceTokenError::NoMatchingCredential {
                 definition_id: pd.id().to_owned(),
                 reasons,
             });
         }
         let built = evaluation
             .build_submission(pd, candidates, &SubmissionOptions::default())
-            .map_err(|e| S2sError::InvalidRequest(format!("presentation submission: {e}")))?;
+            .map_err(|e| {
+                ServiceTokenError::InvalidRequest(format!("presentation submission: {e}"))
+            })?;
         let negotiated = negotiate_vp_format(&nuts_default_formats(), &formats(md)?, pd.format())
-            .ok_or(S2sError::NoCommonVpFormat)?;
+            .ok_or(ServiceTokenError::NoCommonVpFormat)?;
         let alg = requester.signer.algorithm().to_owned();
         let usable = match negotiated.format {
             VpFormat::JwtVp => negotiated
@@ -383,7 +386,7 @@ impl S2sClient {
                 .is_some_and(|p| p.iter().any(|p| p == "JsonWebSignature2020")),
         };
         if !usable {
-            return Err(S2sError::NoCommonVpFormat);
+            return Err(ServiceTokenError::NoCommonVpFormat);
         }
         let mut credentials = Vec::with_capacity(built.credentials.len());
         for &i in &built.credentials {
@@ -394,10 +397,9 @@ impl S2sClient {
                 issuer: issuer_of(c),
                 self_attested: i >= wallet_count,
             });
-            credentials
-                .push(Credential::from_value(&c.raw().to_json()).map_err(|e| {
-                    S2sError::InvalidRequest(format!("credential {}: {e}", c.id()))
-                })?);
+            credentials.push(Credential::from_value(&c.raw().to_json()).map_err(|e| {
+                ServiceTokenError::InvalidRequest(format!("credential {}: {e}", c.id()))
+            })?);
         }
         let pr = PresentationRequest {
             holder: requester.did.clone(),
@@ -412,10 +414,10 @@ impl S2sClient {
             VpFormat::JwtVp => vp::issue_jwt_vp(signer, &pr),
             VpFormat::LdpVp => vp::issue_ldp_vp(signer, &pr).map(|v| v.to_string()),
         }
-        .map_err(|e| S2sError::Signing(e.to_string()))?;
+        .map_err(|e| ServiceTokenError::Signing(e.to_string()))?;
         attempt.vp_format = Some(negotiated.format.as_str());
         let submission = serde_json::to_string(&built.presentation_submission)
-            .map_err(|e| S2sError::Signing(format!("submission: {e}")))?;
+            .map_err(|e| ServiceTokenError::Signing(format!("submission: {e}")))?;
         Ok((vp_text, submission))
     }
 }

@@ -12,9 +12,9 @@ use wallet_protocol::jose::{Jwk, SoftwareSigner};
 use wallet_protocol::net::{BoxFuture, HttpClient, HttpRequest, HttpResponse, Method, NetError};
 use wallet_protocol::FixedClock;
 
-use super::error::Endpoint;
+use super::error::{AuthorizationServerError, Endpoint};
 use super::s2s::{S2sClient, ServiceTokenRequest};
-use super::{AuthorizationServerId, Requester, S2sError, Scope, TokenType};
+use super::{AuthorizationServerId, Requester, Scope, ServiceTokenError, TokenType};
 
 const ISSUER: &str = "https://as.example/oauth2/zorg";
 const NOW: i64 = 1_760_000_000;
@@ -227,10 +227,12 @@ async fn metadata_of_another_issuer_and_did_method_mismatch_are_refused() {
     assert!(
         matches!(
             a.result,
-            Err(S2sError::BadResponse {
-                endpoint: Endpoint::Metadata,
-                ..
-            })
+            Err(ServiceTokenError::Server(
+                AuthorizationServerError::BadResponse {
+                    endpoint: Endpoint::Metadata,
+                    ..
+                }
+            ))
         ),
         "{:?}",
         a.result
@@ -247,7 +249,7 @@ async fn metadata_of_another_issuer_and_did_method_mismatch_are_refused() {
         .request(&r, &wallet(), &request(TokenType::Bearer))
         .await;
     assert!(
-        matches!(a.result, Err(S2sError::DidMethodMismatch(_))),
+        matches!(a.result, Err(ServiceTokenError::DidMethodMismatch(_))),
         "{:?}",
         a.result
     );

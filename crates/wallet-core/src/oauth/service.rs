@@ -1,7 +1,7 @@
 //! The s2s use case as the loopback API, the CLI and the app run it: the organization's
 //! identity and credentials from the vault, the administrator's policy
 //! ([`crate::access_policy::ServicePolicy`]), the employee's consent when the policy asks for it
-//! ([`ConsentHook`], implemented by the app; without one such requests are refused), the
+//! ([`ServiceTokenPrompt`], implemented by the app; without one such requests are refused), the
 //! [`S2sClient`] flow, and one activity entry per request (`s2s.token`, success, failure or
 //! declined, with AS, scope, token type, the credentials presented and the error code).
 //!
@@ -21,7 +21,7 @@ use wallet_vault::{
     ActivityFilter, Actor, CredentialFilter, NewActivity, Outcome, Vault, VaultError,
 };
 
-use super::error::S2sError;
+use super::error::{AuthorizationServerError, ServiceTokenError};
 use super::s2s::{S2sAttempt, S2sClient, ServiceTokenRequest};
 use super::{Requester, TokenResponse, TokenType};
 use crate::access_policy::{PolicyDecision, ServicePolicy};
@@ -43,7 +43,7 @@ pub enum ChannelKind {
 
 /// What the employee is asked to approve.
 #[derive(Debug, Clone, Serialize)]
-pub struct ConsentRequest {
+pub struct PromptRequest {
     /// Requesting organization subject.
     pub subject: String,
     /// AS issuer URL.
@@ -61,7 +61,7 @@ pub struct ConsentRequest {
 /// The employee's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ConsentDecision {
+pub enum PromptDecision {
     /// Go ahead (this once).
     Approve,
     /// Refuse.
@@ -70,24 +70,24 @@ pub enum ConsentDecision {
 
 /// Asks the employee about a request outside the no-prompt policy. The app implements it
 /// with a consent screen; dropping the future or answering `Decline` refuses.
-pub trait ConsentHook: Send + Sync {
+pub trait ServiceTokenPrompt: Send + Sync {
     /// Ask; resolve when the employee answered (or a timeout declined).
-    fn ask(&self, request: ConsentRequest) -> BoxFuture<'_, ConsentDecision>;
+    fn ask(&self, request: PromptRequest) -> BoxFuture<'_, PromptDecision>;
 }
 
 /// Where the requesting organization comes from. `VaultOrganization` reads the vault's
 /// organization identity (`crate::org`); tests may supply their own.
 pub trait RequesterSource: Send + Sync {
     /// The organization for `subject`.
-    fn requester(&self, vault: &Vault, subject: &str) -> Result<Requester, S2sError>;
+    fn requester(&self, vault: &Vault, subject: &str) -> Result<Requester, ServiceTokenError>;
     /// The DPoP signer whose key id is `kid` (the `dpop_kid` of a token response).
-    fn dpop_signer(&self, vault: &Vault, kid: &str) -> Result<Arc<dyn Signer>, S2sError>;
+    fn dpop_signer(&self, vault: &Vault, kid: &str) -> Result<Arc<dyn Signer>, ServiceTokenError>;
 }
 
-pub(crate) fn vault_error(e: VaultError) -> S2sError {
+pub(crate) fn vault_error(e: VaultError) -> ServiceTokenError {
     match e {
-        VaultError::Locked => S2sError::Locked,
-        other => S2sError::Storage(other.to_string()),
+        VaultError::Locked => ServiceTokenError::Locked,
+        other => ServiceTokenError::Storage(other.to_string()),
     }
 }
 
@@ -112,7 +112,7 @@ pub struct ServiceTokenRecord {
     pub cached: bool,
     /// Credentials presented (`types`, `issuer`, `id`, `self_attested`).
     pub credentials: Vec<Value>,
-    /// Error code ([`S2sError::code`]) when it failed.
+    /// Error code ([`ServiceTokenError::code`]) when it failed.
     pub error: Option<String>,
     /// Error message when it failed.
     pub message: Option<String>,
@@ -164,7 +164,7 @@ pub struct TokenService {
     vault: Vault,
     client: S2sClient,
     requesters: Arc<dyn RequesterSource>,
-    consent: RwLock<Option<Arc<dyn ConsentHook>>>,
+    prompt: RwLock<Option<Arc<dyn ServiceTokenPrompt>>>,
     wallet: Mutex<HashMap<String, WalletCredential>>,
 }
 
@@ -184,7 +184,7 @@ impl TokenService {
             vault,
             client,
             requesters,
-            consent: RwLock::new(None),
+            prompt: RwLock::new(None),
             wallet: Mutex::new(HashMap::new()),
         }
     }
@@ -194,12 +194,12 @@ impl TokenService {
     pub fn from_net_policy(
         vault: Vault,
         policy: wallet_protocol::net::NetPolicy,
-    ) -> Result<Self, S2sError> {
+    ) -> Result<Self, ServiceTokenError> {
         let http = wallet_protocol::net::ReqwestHttpClient::new(policy).map_err(|e| {
-            S2sError::Refused {
+            ServiceTokenError::Server(AuthorizationServerError::Refused {
                 endpoint: super::error::Endpoint::Metadata,
                 source: e,
-            }
+            })
         })?;
         let client = S2sClient::new(Arc::new(http), Arc::new(wallet_protocol::SystemClock));
         Ok(Self::new(
@@ -209,10 +209,10 @@ impl TokenService {
         ))
     }
 
-    /// Installs (or removes) the consent hook. Without one, requests outside the no-prompt
-    /// policy are refused with [`S2sError::ConsentRequired`].
-    pub fn set_consent_hook(&self, hook: Option<Arc<dyn ConsentHook>>) {
-        *self.consent.write().unwrap_or_else(|p| p.into_inner()) = hook;
+    /// Installs (or removes) the service-token prompt. Without one, requests outside the no-prompt
+    /// policy are refused with [`ServiceTokenError::ConsentRequired`].
+    pub fn set_service_prompt(&self, prompt: Option<Arc<dyn ServiceTokenPrompt>>) {
+        *self.prompt.write().unwrap_or_else(|p| p.into_inner()) = prompt;
     }
 
     /// The vault.
@@ -236,12 +236,12 @@ impl TokenService {
     }
 
     /// The most recent requests for the Services view.
-    pub fn recent(&self, limit: u32) -> Result<Vec<ServiceTokenRecord>, S2sError> {
+    pub fn recent(&self, limit: u32) -> Result<Vec<ServiceTokenRecord>, ServiceTokenError> {
         recent_service_tokens(&self.vault, limit).map_err(vault_error)
     }
 
     /// The organization's stored credentials about `holder`, parsed once and cached by id.
-    fn wallet_credentials(&self, holder: &str) -> Result<Vec<WalletCredential>, S2sError> {
+    fn wallet_credentials(&self, holder: &str) -> Result<Vec<WalletCredential>, ServiceTokenError> {
         let metas = self
             .vault
             .credentials()
@@ -280,7 +280,7 @@ impl TokenService {
         subject: &str,
         req: ServiceTokenRequest,
         channel: ChannelKind,
-    ) -> Result<TokenResponse, S2sError> {
+    ) -> Result<TokenResponse, ServiceTokenError> {
         let (attempt, outcome) = self.run(subject, &req, channel).await;
         self.record(subject, &req, channel, &attempt, outcome);
         match &attempt.result {
@@ -298,7 +298,7 @@ impl TokenService {
         req: &ServiceTokenRequest,
         channel: ChannelKind,
     ) -> (S2sAttempt, Outcome) {
-        let fail = |e: S2sError| S2sAttempt {
+        let fail = |e: ServiceTokenError| S2sAttempt {
             result: Err(e),
             presented: Vec::new(),
             definition_id: None,
@@ -306,40 +306,47 @@ impl TokenService {
             from_cache: false,
         };
         if self.vault.is_locked() {
-            return (fail(S2sError::Locked), Outcome::Failure);
+            return (fail(ServiceTokenError::Locked), Outcome::Failure);
         }
         let policy = match ServicePolicy::load(&self.vault) {
             Ok(p) => p,
             Err(crate::access_policy::PolicyError::Vault(e)) => {
                 return (fail(vault_error(e)), Outcome::Failure)
             }
-            Err(e) => return (fail(S2sError::Storage(e.to_string())), Outcome::Failure),
+            Err(e) => {
+                return (
+                    fail(ServiceTokenError::Storage(e.to_string())),
+                    Outcome::Failure,
+                )
+            }
         };
         match policy.decide(req.authorization_server.as_str(), req.scope.as_str()) {
             PolicyDecision::Allowed => {}
             PolicyDecision::Refused => {
                 return (
-                    fail(S2sError::NotAllowed(req.authorization_server.to_string())),
+                    fail(ServiceTokenError::NotAllowed(
+                        req.authorization_server.to_string(),
+                    )),
                     Outcome::Failure,
                 )
             }
             PolicyDecision::NeedsConsent => {
-                let hook = self
-                    .consent
+                let prompt = self
+                    .prompt
                     .read()
                     .unwrap_or_else(|p| p.into_inner())
                     .clone();
-                let Some(hook) = hook else {
+                let Some(prompt) = prompt else {
                     return (
-                        fail(S2sError::ConsentRequired(format!(
+                        fail(ServiceTokenError::ConsentRequired(format!(
                             "scope {} at {}",
                             req.scope, req.authorization_server
                         ))),
                         Outcome::Failure,
                     );
                 };
-                let decision = hook
-                    .ask(ConsentRequest {
+                let decision = prompt
+                    .ask(PromptRequest {
                         subject: subject.to_owned(),
                         authorization_server: req.authorization_server.to_string(),
                         scope: req.scope.to_string(),
@@ -348,8 +355,8 @@ impl TokenService {
                         channel,
                     })
                     .await;
-                if decision != ConsentDecision::Approve {
-                    return (fail(S2sError::ConsentDeclined), Outcome::Declined);
+                if decision != PromptDecision::Approve {
+                    return (fail(ServiceTokenError::ConsentDeclined), Outcome::Declined);
                 }
             }
         }
@@ -419,7 +426,7 @@ impl TokenService {
         subject: &str,
         authorization_server: &str,
         scope: &str,
-        error: &S2sError,
+        error: &ServiceTokenError,
         channel: ChannelKind,
     ) {
         let clean = |s: &str| super::error::sanitize(s, 256);
@@ -454,30 +461,32 @@ impl TokenService {
         htu: &str,
         token: &str,
         nonce: Option<&str>,
-    ) -> Result<String, S2sError> {
+    ) -> Result<String, ServiceTokenError> {
         if self.vault.is_locked() {
-            return Err(S2sError::Locked);
+            return Err(ServiceTokenError::Locked);
         }
         let method = htm.to_ascii_uppercase();
         if method.is_empty() || method.len() > 16 || !method.bytes().all(|b| b.is_ascii_uppercase())
         {
-            return Err(S2sError::InvalidRequest(
+            return Err(ServiceTokenError::InvalidRequest(
                 "htm must be an HTTP method".into(),
             ));
         }
         let url = url::Url::parse(htu)
-            .map_err(|_| S2sError::InvalidRequest("htu must be an absolute URL".into()))?;
+            .map_err(|_| ServiceTokenError::InvalidRequest("htu must be an absolute URL".into()))?;
         if !matches!(url.scheme(), "https" | "http") {
-            return Err(S2sError::InvalidRequest(
+            return Err(ServiceTokenError::InvalidRequest(
                 "htu must be an http(s) URL".into(),
             ));
         }
         if token.is_empty() {
-            return Err(S2sError::InvalidRequest("token is required".into()));
+            return Err(ServiceTokenError::InvalidRequest(
+                "token is required".into(),
+            ));
         }
         if let Some(n) = nonce {
             if n.is_empty() || n.len() > 512 || !n.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-                return Err(S2sError::InvalidRequest(
+                return Err(ServiceTokenError::InvalidRequest(
                     "nonce is not a valid DPoP nonce".into(),
                 ));
             }
@@ -491,6 +500,6 @@ impl TokenService {
             nonce,
             Some(token),
         )
-        .map_err(super::dpop::proof_error)
+        .map_err(|e| AuthorizationServerError::from_proof(e).into())
     }
 }

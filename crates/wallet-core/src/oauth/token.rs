@@ -6,7 +6,7 @@ use wallet_protocol::net::{HttpClient, HttpResponse};
 pub use wallet_protocol::oauth::token::{Grant, MAX_TOKEN_RESPONSE_BYTES};
 
 use super::dpop::{send_with_dpop, DpopNonces};
-use super::error::{Endpoint, S2sError};
+use super::error::{AuthorizationServerError, Endpoint};
 use super::token_cache::DEFAULT_LIFETIME_SECS;
 use super::{Requester, TokenResponse, TokenType};
 
@@ -19,10 +19,9 @@ pub async fn request_token(
     grant: &Grant<'_>,
     token_type: TokenType,
     now: i64,
-) -> Result<TokenResponse, S2sError> {
-    let url = url::Url::parse(token_endpoint).map_err(|_| S2sError::BadResponse {
-        endpoint: Endpoint::Metadata,
-        reason: "token_endpoint is not a URL".into(),
+) -> Result<TokenResponse, AuthorizationServerError> {
+    let url = url::Url::parse(token_endpoint).map_err(|_| {
+        AuthorizationServerError::bad(Endpoint::Metadata, "token_endpoint is not a URL")
     })?;
     let request = grant.request(url);
     let resp = match token_type {
@@ -41,7 +40,7 @@ pub async fn request_token(
         TokenType::Bearer => http
             .execute(request)
             .await
-            .map_err(|e| S2sError::from_net(Endpoint::Token, e))?,
+            .map_err(|e| AuthorizationServerError::from_net(Endpoint::Token, e))?,
     };
     parse_token_response(&resp, token_type, requester, now)
 }
@@ -53,7 +52,7 @@ pub fn parse_token_response(
     requested: TokenType,
     requester: &Requester,
     now: i64,
-) -> Result<TokenResponse, S2sError> {
+) -> Result<TokenResponse, AuthorizationServerError> {
     wallet_protocol::oauth::token::parse_token_response(
         resp,
         requested,
@@ -61,5 +60,5 @@ pub fn parse_token_response(
         DEFAULT_LIFETIME_SECS,
         now,
     )
-    .map_err(S2sError::from_token_endpoint)
+    .map_err(AuthorizationServerError::from_token_endpoint)
 }

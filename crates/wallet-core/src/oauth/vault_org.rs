@@ -7,7 +7,7 @@ use wallet_protocol::did::Did;
 use wallet_protocol::signer::Signer;
 use wallet_vault::Vault;
 
-use super::error::S2sError;
+use super::error::ServiceTokenError;
 use super::service::{vault_error, RequesterSource};
 use super::Requester;
 
@@ -16,41 +16,41 @@ use super::Requester;
 pub struct VaultOrganization;
 
 impl VaultOrganization {
-    fn org(vault: &Vault) -> Result<crate::org::OrgInfo, S2sError> {
+    fn org(vault: &Vault) -> Result<crate::org::OrgInfo, ServiceTokenError> {
         crate::org::organization(vault)
             .map_err(|e| match e {
                 crate::org::IdentityError::Vault(v) => vault_error(v),
-                other => S2sError::Storage(other.to_string()),
+                other => ServiceTokenError::Storage(other.to_string()),
             })?
-            .ok_or_else(|| S2sError::UnknownSubject("(no organization set up)".into()))
+            .ok_or_else(|| ServiceTokenError::UnknownSubject("(no organization set up)".into()))
     }
 }
 
 impl RequesterSource for VaultOrganization {
-    fn requester(&self, vault: &Vault, subject: &str) -> Result<Requester, S2sError> {
+    fn requester(&self, vault: &Vault, subject: &str) -> Result<Requester, ServiceTokenError> {
         let org = Self::org(vault)?;
         if org.subject != subject {
-            return Err(S2sError::UnknownSubject(subject.to_owned()));
+            return Err(ServiceTokenError::UnknownSubject(subject.to_owned()));
         }
         let signer = crate::org::organization_signer(vault, &org).map_err(|e| match e {
             crate::org::IdentityError::Vault(v) => vault_error(v),
-            other => S2sError::Signing(other.to_string()),
+            other => ServiceTokenError::Signing(other.to_string()),
         })?;
         Ok(Requester {
             subject: org.subject.clone(),
-            did: Did::parse(&org.did).map_err(|e| S2sError::Storage(e.to_string()))?,
+            did: Did::parse(&org.did).map_err(|e| ServiceTokenError::Storage(e.to_string()))?,
             client_id: org.client_id.clone(),
             signer: Arc::new(signer),
         })
     }
 
-    fn dpop_signer(&self, vault: &Vault, kid: &str) -> Result<Arc<dyn Signer>, S2sError> {
+    fn dpop_signer(&self, vault: &Vault, kid: &str) -> Result<Arc<dyn Signer>, ServiceTokenError> {
         let org = Self::org(vault)?;
         if org.kid != kid {
-            return Err(S2sError::UnknownDpopKey(kid.to_owned()));
+            return Err(ServiceTokenError::UnknownDpopKey(kid.to_owned()));
         }
         crate::org::organization_signer(vault, &org)
             .map(|s| Arc::new(s) as Arc<dyn Signer>)
-            .map_err(|e| S2sError::Signing(e.to_string()))
+            .map_err(|e| ServiceTokenError::Signing(e.to_string()))
     }
 }

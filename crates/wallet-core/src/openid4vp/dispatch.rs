@@ -45,7 +45,7 @@ pub fn redirect_after_decline(env: &HolderEnv, verifier: &str, verifier_redirect
                 now,
             )
         })
-        .map(|f| f.app_redirect_uri)
+        .map(|f| f.flow.app_redirect_uri)
     else {
         return verifier_redirect.to_owned();
     };

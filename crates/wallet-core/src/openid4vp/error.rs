@@ -1,9 +1,9 @@
 //! Typed refusals of the holder, and whether the verifier may be told (EUDI
 //! `Resolution::Invalid { error, dispatch }`).
 
-use wallet_protocol::openid4vp::{Rejection, RequestObjectError, ResponseError};
+use wallet_protocol::openid4vp::{Rejection, ResponseError};
 
-pub use wallet_protocol::openid4vp::ErrorDispatch;
+pub use wallet_protocol::openid4vp::{ErrorDispatch, RequestObjectError};
 
 /// Why a wallet authorization request was refused before the user was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,58 +20,10 @@ pub enum ResolveError {
     /// The vault is locked or has no organization.
     #[error("the wallet is not ready: {0}")]
     NotReady(String),
-    /// The request object could not be fetched (unreachable, refused by the network policy,
-    /// not found, already used at the verifier).
-    #[error("the request object could not be fetched: {0}")]
-    Fetch(String),
-    /// The request object's address is refused by the network policy (a private or loopback
-    /// address outside development mode, plain http, credentials in the URL).
-    #[error("the request object's address is not allowed: {0}")]
-    AddressRefused(String),
-    /// Not a signed JWT, `alg: none`, unknown key, or a bad signature.
-    #[error("the request object is not validly signed: {0}")]
-    Signature(String),
-    /// The signing key is not in the verifier's entity statement for `client_id`.
-    #[error("the verifier's entity statement does not list the signing key: {0}")]
-    KeyNotInEntityStatement(String),
-    /// The verifier's entity statement could not be fetched or verified.
-    #[error("the verifier's entity statement is unusable: {0}")]
-    EntityStatement(String),
-    /// `client_id` in the request object differs from the link's.
-    #[error("client_id in the request object ({claim}) differs from the link's ({link})")]
-    ClientIdMismatch {
-        /// In the request object.
-        claim: String,
-        /// In the link.
-        link: String,
-    },
-    /// `aud` is not this wallet.
-    #[error("the request object is meant for another wallet (aud {0})")]
-    WrongAudience(String),
-    /// `exp` passed, or `iat`/`nbf` in the future.
-    #[error("the request object has expired or is not yet valid")]
-    Expired,
-    /// A request object with this nonce was handled before.
-    #[error("the request object was used before")]
-    Replayed,
-    /// `response_mode` other than `direct_post`.
-    #[error("unsupported response_mode `{0}`")]
-    ResponseMode(String),
-    /// `response_uri` missing, not https, or not on the verifier's origin.
-    #[error("response_uri is missing or not on the verifier's origin: {0}")]
-    ResponseUri(String),
-    /// `state` missing.
-    #[error("the request object has no state")]
-    MissingState,
-    /// `client_id_scheme` other than `entity_id`.
-    #[error("unsupported client_id_scheme `{0}`")]
-    ClientIdScheme(String),
-    /// `response_type` other than `vp_token`.
-    #[error("unsupported response_type `{0}`")]
-    ResponseType(String),
-    /// No `nonce`.
-    #[error("the request object has no nonce")]
-    MissingNonce,
+    /// The request object was refused: not fetched, not validly signed, or its claims do not
+    /// hold (`docs/protocol.md` §4).
+    #[error(transparent)]
+    Request(#[from] RequestObjectError),
     /// The presentation definition could not be fetched or parsed.
     #[error("the presentation definition is unusable: {0}")]
     PresentationDefinition(String),
@@ -87,21 +39,7 @@ impl ResolveError {
             Self::Unsolicited(_) => "unsolicited",
             Self::OutsidePolicy(_) => "outside_policy",
             Self::NotReady(_) => "not_ready",
-            Self::Fetch(_) => "request_object_fetch",
-            Self::AddressRefused(_) => "address_refused",
-            Self::Signature(_) => "request_object_signature",
-            Self::KeyNotInEntityStatement(_) => "key_not_in_entity_statement",
-            Self::EntityStatement(_) => "entity_statement",
-            Self::ClientIdMismatch { .. } => "client_id_mismatch",
-            Self::WrongAudience(_) => "wrong_audience",
-            Self::Expired => "expired",
-            Self::Replayed => "replayed",
-            Self::ResponseMode(_) => "response_mode",
-            Self::ResponseUri(_) => "response_uri",
-            Self::MissingState => "missing_state",
-            Self::ClientIdScheme(_) => "client_id_scheme",
-            Self::ResponseType(_) => "response_type",
-            Self::MissingNonce => "missing_nonce",
+            Self::Request(e) => e.code(),
             Self::PresentationDefinition(_) => "presentation_definition",
             Self::ClientMetadata(_) => "client_metadata",
         }
@@ -112,9 +50,7 @@ impl ResolveError {
     /// (`docs/protocol.md` §4).
     pub fn oauth_error(&self) -> Option<&'static str> {
         match self {
-            Self::ClientIdScheme(_) | Self::ResponseType(_) | Self::MissingNonce => {
-                Some("invalid_request")
-            }
+            Self::Request(e) => e.oauth_error(),
             Self::PresentationDefinition(_) => Some("invalid_presentation_definition_uri"),
             Self::ClientMetadata(_) => Some("server_error"),
             _ => None,
@@ -130,29 +66,6 @@ pub struct Invalid {
     pub error: ResolveError,
     /// `Some` when the verifier may be told (the request was authentic).
     pub dispatch: Option<ErrorDispatch>,
-}
-
-impl From<RequestObjectError> for ResolveError {
-    fn from(e: RequestObjectError) -> Self {
-        use RequestObjectError as R;
-        match e {
-            R::Fetch(s) => Self::Fetch(s),
-            R::AddressRefused(s) => Self::AddressRefused(s),
-            R::Signature(s) => Self::Signature(s),
-            R::KeyNotInEntityStatement(s) => Self::KeyNotInEntityStatement(s),
-            R::EntityStatement(s) => Self::EntityStatement(s),
-            R::ClientIdMismatch { claim, link } => Self::ClientIdMismatch { claim, link },
-            R::WrongAudience(s) => Self::WrongAudience(s),
-            R::Expired => Self::Expired,
-            R::Replayed => Self::Replayed,
-            R::ResponseMode(s) => Self::ResponseMode(s),
-            R::ResponseUri(s) => Self::ResponseUri(s),
-            R::MissingState => Self::MissingState,
-            R::ClientIdScheme(s) => Self::ClientIdScheme(s),
-            R::ResponseType(s) => Self::ResponseType(s),
-            R::MissingNonce => Self::MissingNonce,
-        }
-    }
 }
 
 impl From<Rejection> for Invalid {
@@ -252,7 +165,7 @@ mod tests {
     #[test]
     fn only_authentic_request_errors_map_to_an_oauth_error() {
         assert_eq!(
-            ResolveError::MissingNonce.oauth_error(),
+            ResolveError::from(RequestObjectError::MissingNonce).oauth_error(),
             Some("invalid_request")
         );
         assert_eq!(
@@ -260,17 +173,20 @@ mod tests {
             Some("invalid_presentation_definition_uri")
         );
         for never in [
-            ResolveError::Signature("x".into()),
-            ResolveError::ResponseUri("x".into()),
-            ResolveError::WrongAudience("x".into()),
-            ResolveError::Expired,
-            ResolveError::Replayed,
+            RequestObjectError::Signature("x".into()).into(),
+            RequestObjectError::ResponseUri("x".into()).into(),
+            RequestObjectError::WrongAudience("x".into()).into(),
+            RequestObjectError::Expired.into(),
+            RequestObjectError::Replayed.into(),
             ResolveError::Unsolicited("x".into()),
             ResolveError::OutsidePolicy("x".into()),
         ] {
             assert_eq!(never.oauth_error(), None, "{never:?}");
             assert!(Invalid::from(never).dispatch.is_none());
         }
-        assert_eq!(ResolveError::Expired.code(), "expired");
+        assert_eq!(
+            ResolveError::from(RequestObjectError::Expired).code(),
+            "expired"
+        );
     }
 }

@@ -63,6 +63,27 @@ pub enum RequestObjectError {
 }
 
 impl RequestObjectError {
+    /// Stable code for the UI and the activity log.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Fetch(_) => "request_object_fetch",
+            Self::AddressRefused(_) => "address_refused",
+            Self::Signature(_) => "request_object_signature",
+            Self::KeyNotInEntityStatement(_) => "key_not_in_entity_statement",
+            Self::EntityStatement(_) => "entity_statement",
+            Self::ClientIdMismatch { .. } => "client_id_mismatch",
+            Self::WrongAudience(_) => "wrong_audience",
+            Self::Expired => "expired",
+            Self::Replayed => "replayed",
+            Self::ResponseMode(_) => "response_mode",
+            Self::ResponseUri(_) => "response_uri",
+            Self::MissingState => "missing_state",
+            Self::ClientIdScheme(_) => "client_id_scheme",
+            Self::ResponseType(_) => "response_type",
+            Self::MissingNonce => "missing_nonce",
+        }
+    }
+
     /// The OAuth error the verifier gets when this error may be posted back: only once
     /// signature, client id, `response_mode`, `response_uri` and `state` are verified
     /// (`docs/protocol.md` §4).

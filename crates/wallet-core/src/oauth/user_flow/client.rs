@@ -9,8 +9,9 @@ use wallet_protocol::oauth::discovery::{fetch_metadata, https_endpoint, Discover
 pub use wallet_protocol::oauth::jar::{AuthorizationRequest, JAR_LIFETIME_SECS};
 pub use wallet_protocol::oauth::pkce::{s256_challenge, PkcePair, PkceVerifier};
 
+use super::error::UserFlowError;
 use crate::oauth::dpop::DpopNonces;
-use crate::oauth::error::{Endpoint, S2sError};
+use crate::oauth::error::{AuthorizationServerError, Endpoint};
 use crate::oauth::token::{request_token, Grant};
 use crate::oauth::{AuthorizationServerId, Requester, TokenResponse, TokenType};
 
@@ -37,7 +38,7 @@ pub struct UserFlowMetadata {
 pub async fn discover(
     http: &dyn HttpClient,
     issuer: &AuthorizationServerId,
-) -> Result<UserFlowMetadata, S2sError> {
+) -> Result<UserFlowMetadata, AuthorizationServerError> {
     let check = async {
         let (md, _) = fetch_metadata(http, issuer).await?;
         let authorization_endpoint = md.authorization_endpoint.clone().ok_or_else(|| {
@@ -61,7 +62,7 @@ pub async fn discover(
     };
     check
         .await
-        .map_err(|e| S2sError::from_discovery(Endpoint::Metadata, e))
+        .map_err(|e| AuthorizationServerError::from_discovery(Endpoint::Metadata, e))
 }
 
 /// Signs the request object with the organization key (`iss` = organization DID, see
@@ -70,7 +71,7 @@ pub fn sign_authorization_request(
     requester: &Requester,
     req: &AuthorizationRequest,
     now: i64,
-) -> Result<String, S2sError> {
+) -> Result<String, UserFlowError> {
     wallet_protocol::oauth::jar::sign_authorization_request(
         requester.signer.as_ref(),
         requester.did.as_str(),
@@ -78,7 +79,7 @@ pub fn sign_authorization_request(
         req,
         now,
     )
-    .map_err(|e| S2sError::Signing(format!("request object: {e}")))
+    .map_err(|e| UserFlowError::Signing(format!("request object: {e}")))
 }
 
 /// The authorization URL for the browser (request object by value).
@@ -86,12 +87,13 @@ pub fn authorization_url(
     authorization_endpoint: &str,
     client_id: &str,
     request_object: &str,
-) -> Result<Url, S2sError> {
-    Ok(wallet_protocol::oauth::jar::authorization_url(
+) -> Result<Url, UserFlowError> {
+    wallet_protocol::oauth::jar::authorization_url(
         authorization_endpoint,
         client_id,
         request_object,
-    )?)
+    )
+    .map_err(|e| UserFlowError::InvalidRequest(e.0))
 }
 
 /// Exchanges an authorization code: `grant_type=authorization_code`, `code`, `client_id`,
@@ -108,7 +110,7 @@ pub async fn exchange_code(
     redirect_uri: &str,
     token_type: TokenType,
     now: i64,
-) -> Result<TokenResponse, S2sError> {
+) -> Result<TokenResponse, AuthorizationServerError> {
     let grant = Grant::AuthorizationCode {
         code,
         client_id: &requester.client_id,

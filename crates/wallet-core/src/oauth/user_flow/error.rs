@@ -4,7 +4,7 @@
 use wallet_vault::VaultError;
 
 use super::sessions::SessionError;
-use crate::oauth::error::S2sError;
+use crate::oauth::error::{AuthorizationServerError, ServiceTokenError};
 
 /// Why a user flow could not be started, continued or ended.
 #[derive(Debug, thiserror::Error)]
@@ -42,15 +42,31 @@ pub enum UserFlowError {
     /// Session problem (unknown/expired landing token or state; 400, or 503 when full).
     #[error(transparent)]
     Session(#[from] SessionError),
-    /// OAuth problem (discovery, signing), with the s2s statuses.
+    /// Signing the request object failed (500 `server_error`).
+    #[error("signing failed: {0}")]
+    Signing(String),
+    /// A request to the authorization server failed (discovery, code exchange), with its
+    /// statuses.
     #[error(transparent)]
-    OAuth(#[from] S2sError),
+    Server(#[from] AuthorizationServerError),
 }
 
 impl UserFlowError {
     pub(super) fn from_vault(e: VaultError) -> Self {
         match e {
             VaultError::Locked => Self::Locked,
+            other => Self::Storage(other.to_string()),
+        }
+    }
+
+    /// The organization as requester could not be read (see
+    /// [`crate::oauth::service::RequesterSource`]).
+    pub fn from_requester(e: ServiceTokenError) -> Self {
+        match e {
+            ServiceTokenError::Locked => Self::Locked,
+            ServiceTokenError::UnknownSubject(s) => Self::UnknownSubject(s),
+            ServiceTokenError::Signing(s) => Self::Signing(s),
+            ServiceTokenError::Server(s) => Self::Server(s),
             other => Self::Storage(other.to_string()),
         }
     }
@@ -76,7 +92,8 @@ impl UserFlowError {
             Self::Session(SessionError::UnknownLandingToken) => "unknown_landing_token",
             Self::Session(SessionError::UnknownState) => "unknown_state",
             Self::Session(SessionError::Full) => "too_many_sessions",
-            Self::OAuth(e) => e.code(),
+            Self::Signing(_) => "signing_failed",
+            Self::Server(e) => e.code(),
         }
     }
 
@@ -90,8 +107,8 @@ impl UserFlowError {
             Self::NotAllowed(_) | Self::InactiveEmployee(_) => 403,
             Self::UnknownSubject(_) => 404,
             Self::Locked | Self::Session(SessionError::Full) => 503,
-            Self::Storage(_) => 500,
-            Self::OAuth(e) => e.http_status(),
+            Self::Storage(_) | Self::Signing(_) => 500,
+            Self::Server(e) => e.http_status(),
         }
     }
 
@@ -107,8 +124,8 @@ impl UserFlowError {
             }
             Self::NotAllowed(_) | Self::InactiveEmployee(_) => "access_denied",
             Self::Locked | Self::Session(SessionError::Full) => "temporarily_unavailable",
-            Self::Storage(_) => "server_error",
-            Self::OAuth(e) => e.oauth_error(),
+            Self::Storage(_) | Self::Signing(_) => "server_error",
+            Self::Server(e) => e.oauth_error(),
         }
     }
 }

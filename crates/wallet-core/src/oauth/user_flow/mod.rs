@@ -37,7 +37,7 @@ pub use sessions::{
 };
 
 use super::dpop::DpopNonces;
-use super::error::{sanitize, S2sError};
+use super::error::sanitize;
 use super::service::ChannelKind;
 use super::{AuthorizationServerId, Requester, Scope, State, TokenResponse, TokenType};
 use crate::access_policy::{PolicyDecision, PolicyError, ServicePolicy};
@@ -109,7 +109,7 @@ pub fn begin_flow(
             employee,
             now,
         );
-        session.channel = Some(req.channel);
+        session.flow.channel = Some(req.channel);
         Ok(sessions.create(session, now)?)
     });
     record_start(vault, &req, &result);
@@ -261,11 +261,11 @@ fn record_start(
 
 fn record_finish(vault: &Vault, f: &FlowSummary, result: Result<&TokenResponse, (&str, &str)>) {
     let mut detail = json!({
-        "organization": f.subject,
-        "scope": f.scope,
-        "token_type": f.token_type.as_str(),
-        "channel": f.channel,
-        "employee": f.employee,
+        "organization": f.flow.subject,
+        "scope": f.flow.scope.as_str(),
+        "token_type": f.flow.token_type.as_str(),
+        "channel": f.flow.channel,
+        "employee": f.flow.preauthorized_user,
         "flow": flow_ref(&f.session_id),
     });
     let outcome = match result {
@@ -287,7 +287,7 @@ fn record_finish(vault: &Vault, f: &FlowSummary, result: Result<&TokenResponse, 
     record_activity(
         vault,
         ACTION_USER_TOKEN_FINISH,
-        &f.authorization_server,
+        f.flow.authorization_server.as_str(),
         outcome,
         detail,
     );
@@ -309,7 +309,7 @@ pub async fn start_flow(
 ) -> Result<Url, UserFlowError> {
     let (issuer, scope) = sessions
         .peek_landing(landing_token, now, |s| {
-            (s.authorization_server.clone(), s.scope.clone())
+            (s.flow.authorization_server.clone(), s.flow.scope.clone())
         })
         .ok_or(SessionError::UnknownLandingToken)?;
     let prepared = async {
@@ -328,7 +328,7 @@ pub async fn start_flow(
             now,
         )?;
         let url = authorization_url(&md.authorization_endpoint, &requester.client_id, &jar)?;
-        Ok::<_, S2sError>((url, state.into_string(), pkce, md.token_endpoint))
+        Ok::<_, UserFlowError>((url, state, pkce, md.token_endpoint))
     }
     .await;
     match prepared {
@@ -341,7 +341,7 @@ pub async fn start_flow(
             if let Some(f) = sessions.fail_landing(landing_token, err.clone(), now) {
                 record_finish(vault, &f, Err((&err.0, &err.1)));
             }
-            Err(e.into())
+            Err(e)
         }
     }
 }
@@ -375,7 +375,7 @@ pub async fn complete_flow(
                 code,
                 verifier,
                 callback,
-                session.token_type,
+                session.flow.token_type,
                 now,
             )
             .await

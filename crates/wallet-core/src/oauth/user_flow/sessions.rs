@@ -7,11 +7,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
 
-use serde::Serialize;
-
 use super::client::PkceVerifier;
 use crate::oauth::service::ChannelKind;
-use crate::oauth::{AuthorizationServerId, Scope, TokenResponse, TokenType};
+use crate::oauth::{AuthorizationServerId, Scope, State, TokenResponse, TokenType};
 
 /// Lifetime of the landing token handed to the EHR (`/user?token=`), seconds.
 pub const LANDING_TOKEN_SECS: i64 = 5;
@@ -21,46 +19,10 @@ pub const FLOW_STATE_SECS: i64 = 60;
 pub const TOKEN_PICKUP_SECS: i64 = 900;
 const MAX_SESSIONS: usize = 1024;
 
-/// What a finished flow was about (activity log, and where the browser goes).
-#[derive(Debug, Clone, Serialize)]
-pub struct FlowSummary {
-    /// Session id (what the EHR polls with; not for logs).
-    #[serde(skip)]
-    pub session_id: String,
-    /// Organization subject.
-    pub subject: String,
-    /// The AS.
-    pub authorization_server: String,
-    /// Scope.
-    pub scope: String,
-    /// Token type asked for.
-    pub token_type: TokenType,
-    /// The EHR's redirect URI.
-    pub app_redirect_uri: String,
-    /// Roster identifier of the employee the EHR named, if any.
-    pub employee: Option<String>,
-    /// Who asked, when known.
-    pub channel: Option<ChannelKind>,
-}
-
-impl FlowSummary {
-    pub(super) fn of(session_id: &str, s: &UserSession) -> Self {
-        Self {
-            session_id: session_id.to_owned(),
-            subject: s.subject.clone(),
-            authorization_server: s.authorization_server.to_string(),
-            scope: s.scope.to_string(),
-            token_type: s.token_type,
-            app_redirect_uri: s.app_redirect_uri.clone(),
-            employee: s.preauthorized_user.clone(),
-            channel: s.channel,
-        }
-    }
-}
-
-/// One user-flow session of the wallet as client.
-#[derive(Debug)]
-pub struct UserSession {
+/// What a user flow asks for and where its browser ends: the part of a session that its end
+/// reports (activity log, and where the browser goes).
+#[derive(Debug, Clone)]
+pub struct FlowRequest {
     /// Organization subject.
     pub subject: String,
     /// The AS.
@@ -73,13 +35,39 @@ pub struct UserSession {
     pub app_redirect_uri: String,
     /// Roster identifier of the employee the EHR named, if any (checked by [`super::begin_flow`]).
     pub preauthorized_user: Option<String>,
+    /// Who asked, when known.
+    pub channel: Option<ChannelKind>,
+}
+
+/// What a finished flow was about: its session id and request.
+#[derive(Debug, Clone)]
+pub struct FlowSummary {
+    /// Session id (what the EHR polls with; not for logs).
+    pub session_id: String,
+    /// What the flow asked for.
+    pub flow: FlowRequest,
+}
+
+impl FlowSummary {
+    pub(super) fn of(session_id: &str, s: &UserSession) -> Self {
+        Self {
+            session_id: session_id.to_owned(),
+            flow: s.flow.clone(),
+        }
+    }
+}
+
+/// One user-flow session of the wallet as client.
+#[derive(Debug)]
+pub struct UserSession {
+    /// What it asks for.
+    pub flow: FlowRequest,
     /// Client state sent in the request object (set at start).
-    pub state: Option<String>,
+    pub state: Option<State>,
     /// PKCE verifier (set at start).
     pub verifier: Option<PkceVerifier>,
     /// Token endpoint (set at start).
     pub token_endpoint: Option<String>,
-    pub(crate) channel: Option<ChannelKind>,
     created_at: i64,
     started_at: Option<i64>,
 }
@@ -96,16 +84,18 @@ impl UserSession {
         now: i64,
     ) -> Self {
         Self {
-            subject,
-            authorization_server,
-            scope,
-            token_type,
-            app_redirect_uri,
-            preauthorized_user,
+            flow: FlowRequest {
+                subject,
+                authorization_server,
+                scope,
+                token_type,
+                app_redirect_uri,
+                preauthorized_user,
+                channel: None,
+            },
             state: None,
             verifier: None,
             token_endpoint: None,
-            channel: None,
             created_at: now,
             started_at: None,
         }
@@ -148,7 +138,7 @@ struct Inner {
     /// landing token → (session id, expiry)
     landing: HashMap<String, (String, i64)>,
     /// client state → session id
-    by_state: HashMap<String, String>,
+    by_state: HashMap<State, String>,
     /// Flows the holder ended (decline) whose browser has not come back to the callback yet:
     /// (summary, until). The error callback carries no state, so it looks here first.
     returns: Vec<(FlowSummary, i64)>,
@@ -220,7 +210,7 @@ impl UserSessions {
     pub fn start(
         &self,
         landing_token: &str,
-        state: String,
+        state: State,
         verifier: PkceVerifier,
         token_endpoint: String,
         now: i64,
@@ -335,14 +325,16 @@ impl UserSessions {
             .returns
             .iter()
             .enumerate()
-            .filter(|(_, (f, _))| f.subject == subject)
+            .filter(|(_, (f, _))| f.flow.subject == subject)
             .map(|(i, (_, until))| (until - FLOW_STATE_SECS, i))
             .max();
         let running = inner
             .sessions
             .iter()
             .filter_map(|(id, e)| match e {
-                Entry::Flow(s) if s.subject == subject => s.started_at.map(|t| (t, id.clone())),
+                Entry::Flow(s) if s.flow.subject == subject => {
+                    s.started_at.map(|t| (t, id.clone()))
+                }
                 _ => None,
             })
             .max();
@@ -374,8 +366,8 @@ impl UserSessions {
             .sessions
             .values()
             .filter_map(|e| match e {
-                Entry::Flow(s) if s.authorization_server.as_str() == verifier => {
-                    s.started_at.map(|t| (t, s.preauthorized_user.clone()))
+                Entry::Flow(s) if s.flow.authorization_server.as_str() == verifier => {
+                    s.started_at.map(|t| (t, s.flow.preauthorized_user.clone()))
                 }
                 _ => None,
             })
@@ -412,7 +404,7 @@ impl UserSessions {
         now: i64,
     ) -> Option<(String, String)> {
         self.abort_running(verifier, error, description, now)
-            .map(|f| (f.session_id, f.app_redirect_uri))
+            .map(|f| (f.session_id, f.flow.app_redirect_uri))
     }
 
     pub(super) fn abort_running(
@@ -428,7 +420,7 @@ impl UserSessions {
             .sessions
             .iter()
             .filter_map(|(id, e)| match e {
-                Entry::Flow(s) if s.authorization_server.as_str() == verifier => {
+                Entry::Flow(s) if s.flow.authorization_server.as_str() == verifier => {
                     s.started_at.map(|t| (t, id.clone()))
                 }
                 _ => None,
@@ -459,7 +451,9 @@ impl UserSessions {
         let mut inner = self.lock();
         Self::prune(&mut inner, now);
         inner.sessions.values().any(|e| match e {
-            Entry::Flow(s) => s.started_at.is_some() && s.authorization_server.as_str() == verifier,
+            Entry::Flow(s) => {
+                s.started_at.is_some() && s.flow.authorization_server.as_str() == verifier
+            }
             Entry::Done(..) => false,
         })
     }

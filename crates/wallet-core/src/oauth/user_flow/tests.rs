@@ -76,7 +76,7 @@ fn a_valid_request_makes_a_session_and_records_the_start() {
     assert!(matches!(t.sessions.poll(&id, 101), TokenPoll::Pending));
     let employee = t
         .sessions
-        .peek_landing(&landing, 101, |s| s.preauthorized_user.clone());
+        .peek_landing(&landing, 101, |s| s.flow.preauthorized_user.clone());
     assert_eq!(employee, Some(Some("jdoe@example.com".into())));
     // without preauthorized_user, and with only the id
     let mut r = req();
@@ -239,7 +239,7 @@ fn session_errors_map_to_the_api_statuses() {
     assert_eq!((e.http_status(), e.code()), (400, "unknown_state"));
     let e = UserFlowError::from(SessionError::Full);
     assert_eq!(e.http_status(), 503);
-    let e = UserFlowError::from(S2sError::Locked);
+    let e = UserFlowError::from_requester(crate::oauth::ServiceTokenError::Locked);
     assert_eq!(e.http_status(), 503);
 }
 
@@ -282,7 +282,7 @@ fn an_error_callback_without_state_ends_the_running_flow_of_the_subject() {
     )
     .unwrap();
     assert_eq!(f.session_id, id, "the most recently started one");
-    assert_eq!(f.app_redirect_uri, "http://localhost:4000/cb?x=1");
+    assert_eq!(f.flow.app_redirect_uri, "http://localhost:4000/cb?x=1");
     assert!(t.sessions.take_for_callback("s2", 102).is_err());
     assert!(matches!(
         t.sessions.poll(&id, 103),
