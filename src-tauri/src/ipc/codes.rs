@@ -351,7 +351,7 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wallet_core::openid4vp::{DispatchError, ResolveError};
+    use wallet_core::openid4vp::{DispatchError, RequestObjectError, ResolveError};
 
     fn wire<T: Serialize>(v: T) -> String {
         serde_json::to_value(v)
@@ -403,9 +403,9 @@ mod tests {
             .map(String::from),
         );
         let refusals = [
-            ResolveError::Expired,
-            ResolveError::Replayed,
-            ResolveError::MissingNonce,
+            ResolveError::Request(RequestObjectError::Expired),
+            ResolveError::Request(RequestObjectError::Replayed),
+            ResolveError::Request(RequestObjectError::MissingNonce),
         ];
         codes.extend(refusals.iter().map(|e| format!("refused.{}", e.code())));
         let dispatch = [DispatchError::NoCommonVpFormat];
