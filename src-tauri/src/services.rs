@@ -50,14 +50,7 @@ pub fn ensure_api<R: Runtime>(app: &AppHandle<R>) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let state = app.state::<AppState>();
-        let config = match wallet_api::ApiConfig::from_runtime(&runtime, port) {
-            Ok(c) => c,
-            Err(e) => {
-                state.set_api_state(ApiState::Failed(e.to_string()));
-                return;
-            }
-        };
-        match wallet_api::serve(config).await {
+        match wallet_api::serve(wallet_api::ApiConfig::from_runtime(runtime, port)).await {
             Ok(handle) => {
                 tracing::info!(url = %handle.base_url(), "loopback API listening");
                 state.set_api_state(ApiState::Running(handle.base_url()));

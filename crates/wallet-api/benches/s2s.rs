@@ -13,14 +13,12 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use wallet_core::access_policy::ServicePolicy;
 use wallet_core::oauth::s2s::ServiceTokenRequest;
-use wallet_core::oauth::{
-    AuthorizationServerId, ChannelKind, S2sClient, Scope, TokenService, TokenType,
-    VaultOrganization,
-};
+use wallet_core::oauth::{AuthorizationServerId, ChannelKind, Scope, TokenType, VaultOrganization};
 use wallet_core::org::OrgSetup;
+use wallet_core::runtime::WalletRuntime;
 use wallet_protocol::did;
 use wallet_protocol::jose::{Jwk, SoftwareSigner};
-use wallet_protocol::net::{NetPolicy, ReqwestHttpClient};
+use wallet_protocol::net::NetPolicy;
 use wallet_protocol::signer::Signer;
 use wallet_protocol::vc::{contexts, ldp};
 use wallet_protocol::{Clock, SystemClock};
@@ -112,7 +110,8 @@ async fn run(n: usize) {
         let _ = wallet_as::server::serve(tcp, tls, router).await;
     });
 
-    let (vault, service, org, cred) = org_wallet(d, &pki.ca_pem, &issuer, "test", false).await;
+    let (vault, runtime, org, cred) = org_wallet(d, &pki.ca_pem, &issuer, "test", false).await;
+    let service = runtime.token_service().unwrap();
     let req = |tt: TokenType| ServiceTokenRequest {
         authorization_server: AuthorizationServerId::parse(&issuer).unwrap(),
         scope: Scope::parse("test").unwrap(),
@@ -147,8 +146,9 @@ async fn run(n: usize) {
 
     // The same with JWTs only: scope `zorgtoepassing` (its organization definition allows
     // jwt_vp/jwt_vc ES256) and a JWT organization credential; no JSON-LD on either side.
-    let (_jvault, jservice, _jorg, _) =
+    let (_jvault, jruntime, _jorg, _) =
         org_wallet(d, &pki.ca_pem, &issuer, "zorgtoepassing", true).await;
+    let jservice = jruntime.token_service().unwrap();
     let jreq = || ServiceTokenRequest {
         authorization_server: AuthorizationServerId::parse(&issuer).unwrap(),
         scope: Scope::parse("zorgtoepassing").unwrap(),
@@ -266,8 +266,7 @@ async fn run(n: usize) {
     // Through the loopback API (HTTP on 127.0.0.1, API key check, JSON).
     let api = wallet_api::serve(wallet_api::ApiConfig {
         port: 0,
-        service: service.clone(),
-        sessions: Default::default(),
+        runtime: runtime.clone(),
     })
     .await
     .unwrap();
@@ -335,7 +334,7 @@ async fn org_wallet(
     issuer: &str,
     scope: &str,
     jwt: bool,
-) -> (Vault, Arc<TokenService>, wallet_core::org::OrgInfo, Value) {
+) -> (Vault, Arc<WalletRuntime>, wallet_core::org::OrgInfo, Value) {
     // The organization: vault, did:web document served over HTTPS, credential, policy.
     let doc: Arc<std::sync::Mutex<(String, String)>> = Arc::default();
     let d2 = doc.clone();
@@ -463,15 +462,13 @@ async fn org_wallet(
     let mut policy = ServicePolicy::default();
     policy.allow_scope_without_prompt(issuer, scope).unwrap();
     policy.save(&vault, &admin).unwrap();
-    let http = ReqwestHttpClient::new(NetPolicy {
-        dev: true,
-        extra_ca_pem: Some(ca_pem.as_bytes().to_vec()),
-    })
+    let runtime = WalletRuntime::from_net_policy(
+        NetPolicy {
+            dev: true,
+            extra_ca_pem: Some(ca_pem.as_bytes().to_vec()),
+        },
+        Arc::new(vault.clone()),
+    )
     .unwrap();
-    let service = Arc::new(TokenService::new(
-        vault.clone(),
-        S2sClient::new(Arc::new(http), Arc::new(SystemClock)),
-        Arc::new(VaultOrganization),
-    ));
-    (vault, service, org, cred)
+    (vault, Arc::new(runtime), org, cred)
 }

@@ -42,7 +42,6 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use wallet_core::oauth::s2s::ServiceTokenRequest;
-use wallet_core::oauth::user::UserSessions;
 use wallet_core::oauth::{
     AuthorizationServerId, ChannelKind, Scope, ServiceTokenError, TokenService, TokenType,
 };
@@ -59,24 +58,17 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 pub struct ApiConfig {
     /// TCP port on 127.0.0.1 (0: any free port; see [`ApiHandle::local_addr`]).
     pub port: u16,
-    /// The token use case (its vault holds the API key; its service-token prompt, if any, is asked).
-    pub service: Arc<TokenService>,
-    /// User-flow sessions of the wallet as OAuth client. Shared with the OpenID4VP holder
-    /// (the wallet runtime's), which needs them to tell a request the wallet started from an
-    /// unsolicited one.
-    pub sessions: Arc<UserSessions>,
+    /// The wallet runtime of this process: the API is an adapter over it. Its token service
+    /// (whose vault holds the API key, and whose service-token prompt, if any, is asked) and
+    /// its user-flow sessions, which the runtime's holder shares to tell a request the wallet
+    /// started from an unsolicited one.
+    pub runtime: Arc<WalletRuntime>,
 }
 
 impl ApiConfig {
-    /// The API on `port` over the wallet runtime: its token service (with whatever
-    /// service-token prompt the host installed on it) and its user-flow sessions, which the
-    /// runtime's holder shares.
-    pub fn from_runtime(runtime: &WalletRuntime, port: u16) -> Result<Self, ApiError> {
-        Ok(Self {
-            port,
-            service: runtime.token_service()?,
-            sessions: runtime.sessions().clone(),
-        })
+    /// The API on `port` over the wallet runtime.
+    pub fn from_runtime(runtime: Arc<WalletRuntime>, port: u16) -> Self {
+        Self { port, runtime }
     }
 }
 
@@ -144,15 +136,17 @@ impl ApiHandle {
 
 #[derive(Clone)]
 struct AppState {
+    runtime: Arc<WalletRuntime>,
+    /// The runtime's token service (service tokens, DPoP proofs; its vault holds the API key).
     service: Arc<TokenService>,
-    sessions: Arc<UserSessions>,
     port: u16,
 }
 
 /// Binds 127.0.0.1:`port`, makes sure an API key exists (created and logged when missing;
 /// needs the vault unlocked), and serves until [`ApiHandle::shutdown`].
 pub async fn serve(config: ApiConfig) -> Result<ApiHandle, ApiError> {
-    api_key::ensure(config.service.vault())?;
+    let service = config.runtime.token_service()?;
+    api_key::ensure(service.vault())?;
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
         .await
         .map_err(|source| ApiError::Bind {
@@ -164,8 +158,8 @@ pub async fn serve(config: ApiConfig) -> Result<ApiHandle, ApiError> {
         source,
     })?;
     let state = AppState {
-        service: config.service,
-        sessions: config.sessions,
+        runtime: config.runtime,
+        service,
         port: addr.port(),
     };
     let app = router(state);
@@ -424,7 +418,7 @@ async fn request_service_access_token(
             return s2s_error(&e);
         }
     };
-    let now = state.service.client().now();
+    let now = state.runtime.now();
     match state
         .service
         .request_service_access_token(&subject, req, ChannelKind::Api)

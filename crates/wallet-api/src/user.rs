@@ -1,16 +1,18 @@
-//! The user flow on the loopback API (`docs/protocol.md` §3, lifetimes in §10), built on
-//! `wallet_core::oauth::user`:
+//! The user flow on the loopback API (`docs/protocol.md` §3, lifetimes in §10), an adapter
+//! over the wallet runtime's user flow (`wallet_core::runtime`, use cases in
+//! `wallet_core::oauth::user`):
 //!
 //! 1. `POST /internal/auth/v2/{subject}/request-user-access-token` (EHR, API key):
-//!    [`user::begin_flow`] → `{redirect_uri: <landing URL>, session_id}`.
-//! 2. `GET /oauth2/{subject}/user?token=` (browser): [`user::start_flow`] → 302 to the AS.
+//!    [`WalletRuntime::begin_user_flow`] → `{redirect_uri: <landing URL>, session_id}`.
+//! 2. `GET /oauth2/{subject}/user?token=` (browser): [`WalletRuntime::start_user_flow`] → 302
+//!    to the AS.
 //! 3. The AS sends the browser to the wallet (`nuts-wallet:` link, handled by the app's holder),
 //!    which ends at the AS with a redirect to
-//! 4. `GET /oauth2/{subject}/callback?code=&state=` (browser): [`user::complete_flow`] → 302 to
-//!    the EHR's `redirect_uri`; an error without `state` (§3) ends the flow through
-//!    [`user::end_flow_without_state`].
-//! 5. `GET /internal/auth/v2/accesstoken/{session_id}` (EHR, API key): pending, the token
-//!    once, or the flow's error.
+//! 4. `GET /oauth2/{subject}/callback?code=&state=` (browser):
+//!    [`WalletRuntime::complete_user_flow`] → 302 to the EHR's `redirect_uri`; an error without
+//!    `state` (§3) ends the flow through [`WalletRuntime::end_user_flow_without_state`].
+//! 5. `GET /internal/auth/v2/accesstoken/{session_id}` (EHR, API key):
+//!    [`WalletRuntime::poll_user_token`]: pending, the token once, or the flow's error.
 //!
 //! Browsers get small bilingual HTML pages for errors, EHRs OAuth-style JSON. Landing tokens,
 //! codes, states and tokens never reach a log.
@@ -23,13 +25,12 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 use url::Url;
-use wallet_core::oauth::service::RequesterSource;
 use wallet_core::oauth::user::{
-    self, NewUserFlow, PreauthorizedUser, SessionError, TokenPoll, UserFlowError,
+    NewUserFlow, PreauthorizedUser, SessionError, TokenPoll, UserFlowError,
 };
-use wallet_core::oauth::{
-    AuthorizationServerId, ChannelKind, Scope, ServiceTokenError, TokenType, VaultOrganization,
-};
+use wallet_core::oauth::{AuthorizationServerId, ChannelKind, Scope, ServiceTokenError, TokenType};
+#[cfg(doc)]
+use wallet_core::runtime::WalletRuntime;
 
 use crate::{error, parse_json, AppState};
 
@@ -92,8 +93,7 @@ pub(crate) async fn request_user_access_token(
         Ok(r) => r,
         Err(e) => return error(e.http_status(), e.oauth_error(), &e.to_string()),
     };
-    let now = state.service.client().now();
-    match user::begin_flow(state.service.vault(), &state.sessions, req, now) {
+    match state.runtime.begin_user_flow(req) {
         Ok((session_id, landing)) => {
             let mut u = wallet_url(&state, &subject, "user");
             u.query_pairs_mut().append_pair("token", &landing);
@@ -120,32 +120,13 @@ pub(crate) async fn landing(
     Path(subject): Path<String>,
     Query(q): Query<LandingQuery>,
 ) -> Response {
-    let now = state.service.client().now();
     let token = q.token.unwrap_or_default();
-    // A landing token only opens a flow of the subject it was issued for.
-    let same_subject = state
-        .sessions
-        .peek_landing(&token, now, |s| s.flow.subject == subject)
-        .unwrap_or(false);
-    if !same_subject {
-        return Page::UnknownLink.render();
-    }
-    let vault = state.service.vault();
-    let requester = match VaultOrganization.requester(vault, &subject) {
-        Ok(r) => r,
-        Err(e) => return Page::Failed(UserFlowError::from_requester(e)).render(),
-    };
     let callback = wallet_url(&state, &subject, "callback");
-    match user::start_flow(
-        state.service.client().http(),
-        vault,
-        &state.sessions,
-        &requester,
-        &token,
-        callback.as_str(),
-        now,
-    )
-    .await
+    // A landing token only opens a flow of the subject it was issued for.
+    match state
+        .runtime
+        .start_user_flow(&subject, &token, callback.as_str())
+        .await
     {
         Ok(url) => redirect(url.as_str()),
         Err(UserFlowError::Session(SessionError::UnknownLandingToken)) => {
@@ -175,8 +156,6 @@ pub(crate) async fn callback(
     Path(subject): Path<String>,
     Query(q): Query<CallbackQuery>,
 ) -> Response {
-    let now = state.service.client().now();
-    let vault = state.service.vault();
     let error = q
         .error
         .as_deref()
@@ -188,31 +167,22 @@ pub(crate) async fn callback(
         let Some((e, d)) = error else {
             return Page::UnknownState.render();
         };
-        return match user::end_flow_without_state(vault, &state.sessions, &subject, e, d, now) {
+        return match state.runtime.end_user_flow_without_state(&subject, e, d) {
             Some(f) => redirect(&with_error(&f.flow.app_redirect_uri, e, d)),
             None => Page::NoFlowForError.render(),
         };
     };
-    // The requester first: a locked wallet must not burn the state.
-    let requester = match VaultOrganization.requester(vault, &subject) {
-        Ok(r) => r,
-        Err(e) => return Page::Failed(UserFlowError::from_requester(e)).render(),
-    };
     let callback = wallet_url(&state, &subject, "callback");
-    let client = state.service.client();
-    match user::complete_flow(
-        client.http(),
-        client.nonces(),
-        vault,
-        &state.sessions,
-        &requester,
-        client_state,
-        q.code.as_deref(),
-        error,
-        callback.as_str(),
-        now,
-    )
-    .await
+    match state
+        .runtime
+        .complete_user_flow(
+            &subject,
+            client_state,
+            q.code.as_deref(),
+            error,
+            callback.as_str(),
+        )
+        .await
     {
         Ok(f) => match error {
             Some((e, d)) => redirect(&with_error(&f.flow.app_redirect_uri, e, d)),
@@ -261,8 +231,8 @@ pub(crate) async fn retrieve_access_token(
     State(state): State<AppState>,
     Path(session_id): Path<String>,
 ) -> Response {
-    let now = state.service.client().now();
-    match state.sessions.poll(&session_id, now) {
+    let now = state.runtime.now();
+    match state.runtime.poll_user_token(&session_id) {
         // Nuts: the pending form carries empty token fields.
         TokenPoll::Pending => no_store(
             Json(json!({"access_token": "", "token_type": "", "status": "pending"}))

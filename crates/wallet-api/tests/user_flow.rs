@@ -18,11 +18,9 @@ use wallet_core::access_policy::{ServicePolicy, UnlistedVerifiers};
 use wallet_core::deeplink::{self, AuthorizeLink, DeepLink};
 use wallet_core::oauth::dpop::DpopNonces;
 use wallet_core::oauth::service::RequesterSource;
-use wallet_core::oauth::user::{self, TokenPoll, UserSession, UserSessions};
+use wallet_core::oauth::user::{self, TokenPoll, UserSession};
 use wallet_core::oauth::{AuthorizationServerId, Requester, Scope, TokenType, VaultOrganization};
-use wallet_core::openid4vp::{
-    self, Decision, HolderEnv, RequestObjectError, ResolveError, Round, SeenRequests,
-};
+use wallet_core::openid4vp::{self, Decision, HolderEnv, RequestObjectError, ResolveError, Round};
 use wallet_core::roster::{self, NewRosterEntry};
 use wallet_protocol::did::{self, UniversalResolver};
 use wallet_protocol::jose::{self, Jwk, SoftwareSigner};
@@ -127,16 +125,8 @@ async fn world() -> World {
     let mut policy = ServicePolicy::load(&w.vault).unwrap();
     policy.allow_server(&as_.issuer).unwrap();
     policy.save(&w.vault, &admin).unwrap();
-    let http: Arc<dyn HttpClient> = Arc::new(ReqwestHttpClient::new(pki.net_policy()).unwrap());
-    let env = HolderEnv {
-        vault: w.vault.clone(),
-        http: http.clone(),
-        resolver: Arc::new(UniversalResolver::from_policy(&pki.net_policy()).unwrap()),
-        clock: Arc::new(SystemClock),
-        seen: Arc::new(SeenRequests::default()),
-        sessions: Some(Arc::new(UserSessions::default())),
-        allow_unsolicited: false,
-    };
+    let http = w.runtime.network().http.clone();
+    let env = w.runtime.holder_env().unwrap();
     let requester = VaultOrganization.requester(&w.vault, "zorg").unwrap();
     let browser = pki.reqwest();
     World {

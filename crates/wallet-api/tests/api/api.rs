@@ -41,8 +41,7 @@ async fn loopback_api_serves_tokens_and_dpop_proofs_behind_the_api_key() {
     let w = Wallet::new(&pki, &[(as_.issuer.as_str(), SCOPE)], None).await;
     let api = serve(ApiConfig {
         port: 0,
-        service: w.service.clone(),
-        sessions: Default::default(),
+        runtime: w.runtime.clone(),
     })
     .await
     .unwrap();

@@ -15,10 +15,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use wallet_core::access_policy::ServicePolicy;
 use wallet_core::oauth::s2s::ServiceTokenRequest;
-use wallet_core::oauth::{
-    AuthorizationServerId, S2sClient, Scope, TokenService, TokenType, VaultOrganization,
-};
+use wallet_core::oauth::{AuthorizationServerId, Scope, TokenService, TokenType};
 use wallet_core::org::OrgInfo;
+use wallet_core::runtime::{Network, WalletRuntime};
+use wallet_protocol::did::UniversalResolver;
 use wallet_protocol::jose::Jwk;
 use wallet_protocol::net::{HttpClient, NetPolicy, ReqwestHttpClient};
 use wallet_protocol::SystemClock;
@@ -207,13 +207,16 @@ pub struct Wallet {
     pub vault: Vault,
     pub org: OrgInfo,
     pub org_server: OrgServer,
+    /// The wallet runtime over the vault (what the API and the holder run on).
+    pub runtime: Arc<WalletRuntime>,
+    /// The runtime's token service.
     pub service: Arc<TokenService>,
 }
 
 impl Wallet {
     /// A vault with an organization served by `org_server` and its credential, the policy
-    /// allowing `allowed` (issuer, no-prompt scope) pairs, and a token service whose HTTP
-    /// client is `http` (default: reqwest with dev mode + the test CA).
+    /// allowing `allowed` (issuer, no-prompt scope) pairs, and a runtime (with its token
+    /// service) whose HTTP client is `http` (default: reqwest with dev mode + the test CA).
     pub async fn new(
         pki: &Pki,
         allowed: &[(&str, &str)],
@@ -242,17 +245,20 @@ impl Wallet {
         let http = http.unwrap_or_else(|| {
             Arc::new(ReqwestHttpClient::new(pki.net_policy()).unwrap()) as Arc<dyn HttpClient>
         });
-        let client = S2sClient::new(http, Arc::new(SystemClock));
-        let service = Arc::new(TokenService::new(
-            vault.clone(),
-            client,
-            Arc::new(VaultOrganization),
-        ));
+        let net = Network {
+            http,
+            resolver: Arc::new(UniversalResolver::from_policy(&pki.net_policy()).unwrap()),
+            clock: Arc::new(SystemClock),
+            policy: pki.net_policy(),
+        };
+        let runtime = Arc::new(WalletRuntime::new(net, Arc::new(vault.clone())));
+        let service = runtime.token_service().unwrap();
         Self {
             _dir: dir,
             vault,
             org,
             org_server,
+            runtime,
             service,
         }
     }

@@ -5,16 +5,13 @@
 //! and on to the EHR, and the EHR collects the token once.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use serde_json::{json, Value};
 use wallet_api::{api_key, serve, ApiConfig, ApiHandle};
 use wallet_core::deeplink::{self, AuthorizeLink, DeepLink};
-use wallet_core::oauth::user::{UserSessions, ACTION_USER_TOKEN_FINISH, ACTION_USER_TOKEN_START};
-use wallet_core::openid4vp::{self, Decision, HolderEnv, Round, SeenRequests};
+use wallet_core::oauth::user::{ACTION_USER_TOKEN_FINISH, ACTION_USER_TOKEN_START};
+use wallet_core::openid4vp::{self, Decision, HolderEnv, Round};
 use wallet_core::roster::{self, NewRosterEntry};
-use wallet_protocol::did::UniversalResolver;
-use wallet_protocol::net::ReqwestHttpClient;
 use wallet_protocol::SystemClock;
 use wallet_vault::{ActivityEntry, ActivityFilter, Passphrase};
 
@@ -63,12 +60,10 @@ async fn world() -> World {
         .unwrap();
     }
     roster::deactivate_employee(&w.vault, &admin, "former@example.com").unwrap();
-    // One session store for the API and the holder, as the app wires them.
-    let sessions = Arc::new(UserSessions::default());
+    // One runtime (one session store) for the API and the holder, as the app wires them.
     let api = serve(ApiConfig {
         port: 0,
-        service: w.service.clone(),
-        sessions: sessions.clone(),
+        runtime: w.runtime.clone(),
     })
     .await
     .unwrap();
@@ -77,15 +72,7 @@ async fn world() -> World {
         .unwrap()
         .expose_secret()
         .to_owned();
-    let env = HolderEnv {
-        vault: w.vault.clone(),
-        http: Arc::new(ReqwestHttpClient::new(pki.net_policy()).unwrap()),
-        resolver: Arc::new(UniversalResolver::from_policy(&pki.net_policy()).unwrap()),
-        clock: Arc::new(SystemClock),
-        seen: Arc::new(SeenRequests::default()),
-        sessions: Some(sessions),
-        allow_unsolicited: false,
-    };
+    let env = w.runtime.holder_env().unwrap();
     let http = pki.reqwest();
     World {
         _pki: pki,

@@ -23,7 +23,7 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let vault = open_unlocked(&ctx.data_dir)?;
     let org = wallet_core::org::require_organization(&vault)?;
     let created = wallet_api::api_key::current(&vault)?.is_none();
-    let wallet = wallet_runtime(ctx, &vault)?;
+    let wallet = std::sync::Arc::new(wallet_runtime(ctx, &vault)?);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -31,7 +31,7 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
         .context("starting the async runtime")?;
     rt.block_on(async move {
         let handle =
-            wallet_api::serve(wallet_api::ApiConfig::from_runtime(&wallet, args.port)?).await?;
+            wallet_api::serve(wallet_api::ApiConfig::from_runtime(wallet, args.port)).await?;
         println!(
             "Loopback API for {} listening on {} (Ctrl-C stops it)",
             org.subject,

@@ -1,11 +1,11 @@
 //! `nuts-wallet token user`: the whole Nuts user flow (authorization code + OpenID4VP,
 //! `docs/protocol.md` §3) headless in one process. The CLI is the EHR, the browser and the
-//! wallet at once: it begins a session for a roster employee (`oauth::user::begin_flow`),
-//! signs JAR #1 (`start_flow`), sends the "browser" to the AS without following redirects,
-//! answers the `nuts-wallet:` request it is redirected to with the decision (on the wallet
-//! runtime: the same sessions, so the request is not unsolicited), takes the code
-//! from the redirect to its own callback (`complete_flow`: PKCE, DPoP) and collects the token
-//! (`poll`). The callback URLs are never fetched: the Nuts AS does not check `redirect_uri`,
+//! wallet at once, an adapter over the wallet runtime as the loopback API is: it begins a
+//! session for a roster employee (`begin_user_flow`), signs JAR #1 (`start_user_flow`), sends
+//! the "browser" to the AS without following redirects, answers the `nuts-wallet:` request it
+//! is redirected to with the decision (the same runtime and sessions, so the request is not
+//! unsolicited), takes the code from the redirect to its own callback (`complete_user_flow`:
+//! PKCE, DPoP) and collects the token (`poll_user_token`). The callback URLs are never fetched: the Nuts AS does not check `redirect_uri`,
 //! and this process intercepts them as its own.
 //!
 //! Codes, PKCE verifiers and VPs stay in memory; only the final token response is printed.
@@ -14,13 +14,8 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 
 use url::Url;
-use wallet_core::oauth::dpop::DpopNonces;
-use wallet_core::oauth::service::RequesterSource;
 use wallet_core::oauth::user::{self, NewUserFlow, PreauthorizedUser, TokenPoll};
-use wallet_core::oauth::{
-    AuthorizationServerId, ChannelKind, Requester, Scope, TokenResponse, TokenType,
-    VaultOrganization,
-};
+use wallet_core::oauth::{AuthorizationServerId, ChannelKind, Scope, TokenResponse, TokenType};
 use wallet_core::openid4vp::DispatchError;
 use wallet_core::runtime::{Answer, ConsentError, WalletRuntime};
 use wallet_protocol::net::HttpRequest;
@@ -70,10 +65,10 @@ struct Flow<'a> {
     vault: &'a Vault,
     rt: WalletRuntime,
     session_id: String,
-    requester: Requester,
+    /// The organization's subject (the vault's).
+    subject: String,
     issuer: AuthorizationServerId,
     callback: String,
-    nonces: DpopNonces,
 }
 
 fn now() -> i64 {
@@ -105,14 +100,8 @@ impl Flow<'_> {
 
     /// Ends the running session with an error (recorded as `user_token.finish`).
     fn abort(&self, error: &str, description: &str) -> Failure {
-        user::abort_flow(
-            self.vault,
-            self.rt.sessions(),
-            self.issuer.as_str(),
-            error,
-            description,
-            now(),
-        );
+        self.rt
+            .abort_user_flow(self.issuer.as_str(), error, description);
         Failure::failed(error, description)
     }
 
@@ -126,39 +115,28 @@ impl Flow<'_> {
         });
         match q.get("state") {
             Some(state) => {
-                user::complete_flow(
-                    self.rt.network().http.as_ref(),
-                    &self.nonces,
-                    self.vault,
-                    self.rt.sessions(),
-                    &self.requester,
-                    state,
-                    q.get("code").map(String::as_str),
-                    error,
-                    &self.callback,
-                    now(),
-                )
-                .await
-                .map_err(|e| self.abort(e.oauth_error(), &e.to_string()))?;
+                self.rt
+                    .complete_user_flow(
+                        &self.subject,
+                        state,
+                        q.get("code").map(String::as_str),
+                        error,
+                        &self.callback,
+                    )
+                    .await
+                    .map_err(|e| self.abort(e.oauth_error(), &e.to_string()))?;
             }
             // A Nuts AS sends no state with an error after a wallet error (`docs/protocol.md` §3).
             None => {
                 let (e, d) = error.unwrap_or(("invalid_request", "the callback has no state"));
-                user::end_flow_without_state(
-                    self.vault,
-                    self.rt.sessions(),
-                    &self.requester.subject,
-                    e,
-                    d,
-                    now(),
-                );
+                self.rt.end_user_flow_without_state(&self.subject, e, d);
             }
         }
         Ok(())
     }
 
     fn collect(&self) -> Result<TokenResponse, Failure> {
-        match self.rt.sessions().poll(&self.session_id, now()) {
+        match self.rt.poll_user_token(&self.session_id) {
             TokenPoll::Active(t) => Ok(t),
             TokenPoll::Failed { error, description } => Err(Failure::failed(&error, description)),
             TokenPoll::Pending | TokenPoll::Unknown => Err(Failure::failed(
@@ -301,10 +279,8 @@ async fn run_flow(
     let config = |e: anyhow::Error| Failure::failed("server_error", format!("{e:#}"));
     let rt = wallet_runtime(ctx, vault).map_err(config)?;
     let base = format!("http://127.0.0.1/oauth2/{}", org.subject);
-    let (session_id, landing) = user::begin_flow(
-        vault,
-        rt.sessions(),
-        NewUserFlow {
+    let (session_id, landing) = rt
+        .begin_user_flow(NewUserFlow {
             subject: org.subject.clone(),
             authorization_server: issuer.clone(),
             scope,
@@ -316,47 +292,35 @@ async fn run_flow(
                 role: None,
             }),
             channel: ChannelKind::Cli,
-        },
-        now(),
-    )
-    // begin_flow checks the policy and the roster (unknown or deactivated employee) before
-    // anything is sent, and records the refusal as `user_token.start`.
-    .map_err(|e| {
-        let hint = match e {
-            user::UserFlowError::NotAllowed(_) => Some(format!(
-                "an administrator can allow it: nuts-wallet policy allow-as {}",
-                args.authorization_server
-            )),
-            user::UserFlowError::UnknownEmployee(_) => {
-                Some("`nuts-wallet employee list` shows the roster".into())
-            }
-            _ => None,
-        };
-        Failure::failed(e.oauth_error(), e.to_string()).with_hint(hint)
-    })?;
-    let requester = VaultOrganization
-        .requester(vault, &org.subject)
-        .map_err(|e| Failure::failed(e.oauth_error(), e.to_string()))?;
+        })
+        // begin_flow checks the policy and the roster (unknown or deactivated employee) before
+        // anything is sent, and records the refusal as `user_token.start`.
+        .map_err(|e| {
+            let hint = match e {
+                user::UserFlowError::NotAllowed(_) => Some(format!(
+                    "an administrator can allow it: nuts-wallet policy allow-as {}",
+                    args.authorization_server
+                )),
+                user::UserFlowError::UnknownEmployee(_) => {
+                    Some("`nuts-wallet employee list` shows the roster".into())
+                }
+                _ => None,
+            };
+            Failure::failed(e.oauth_error(), e.to_string()).with_hint(hint)
+        })?;
     let flow = Flow {
         vault,
         rt,
         session_id,
-        requester,
+        subject: org.subject.clone(),
         issuer,
         callback: format!("{base}/callback"),
-        nonces: DpopNonces::default(),
     };
-    let authorize = user::start_flow(
-        flow.rt.network().http.as_ref(),
-        vault,
-        flow.rt.sessions(),
-        &flow.requester,
-        &landing,
-        &flow.callback,
-        now(),
-    )
-    .await
-    .map_err(|e| Failure::failed(e.oauth_error(), e.to_string()))?;
+    let authorize = flow
+        .rt
+        .start_user_flow(&flow.subject, &landing, &flow.callback)
+        .await
+        .map_err(|e| Failure::failed(e.oauth_error(), e.to_string()))?;
 
     // The browser at the AS: one request, the redirect is read, not followed.
     let resp = flow

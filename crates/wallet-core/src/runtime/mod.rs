@@ -12,6 +12,8 @@
 //!   replay store of handled request objects ([`SeenRequests`]);
 //! - the token service of the service-to-service flow ([`TokenService`]), built once the vault
 //!   is open;
+//! - the user flow as calls a host makes with what it received (`begin_user_flow`,
+//!   `start_user_flow`, `complete_user_flow`, `poll_user_token`, ...);
 //! - the holder environment ([`HolderEnv`]), built only here;
 //! - the inbox of received links, each parsed once into a typed [`AuthorizeLink`]
 //!   ([`inbox`]);
@@ -23,6 +25,7 @@
 //! The whole user flow runs without a window (see `tests/runtime.rs`).
 
 mod consent;
+mod flows;
 pub mod inbox;
 pub mod slots;
 pub mod view;

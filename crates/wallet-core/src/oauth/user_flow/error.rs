@@ -52,7 +52,7 @@ pub enum UserFlowError {
 }
 
 impl UserFlowError {
-    pub(super) fn from_vault(e: VaultError) -> Self {
+    pub(crate) fn from_vault(e: VaultError) -> Self {
         match e {
             VaultError::Locked => Self::Locked,
             other => Self::Storage(other.to_string()),
