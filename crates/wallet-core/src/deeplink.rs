@@ -339,6 +339,10 @@ mod tests {
                 DeepLinkError::InvalidParameter { name: "client_id", reason: "must be an https URL" },
             ),
             (
+                "nuts-wallet://authorize?client_id=https://a.example&request_uri=not%20a%20url",
+                DeepLinkError::InvalidParameter { name: "request_uri", reason: "not a URL" },
+            ),
+            (
                 "nuts-wallet://authorize?client_id=https://a.example&request_uri=javascript:alert(1)",
                 DeepLinkError::InvalidParameter { name: "request_uri", reason: "must be an https URL" },
             ),

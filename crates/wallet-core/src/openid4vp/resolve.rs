@@ -86,7 +86,7 @@ pub(super) async fn resolve_request(
         RequestUriMethod::Get => protocol::RequestObjectFetch::Get,
         RequestUriMethod::Post => protocol::RequestObjectFetch::Post { issuer: &fetch_as },
     };
-    let text = protocol::fetch_request_object(env.http.as_ref(), link.request_uri.as_str(), how)
+    let text = protocol::fetch_request_object(env.http.as_ref(), link.request_uri.url(), how)
         .await
         .map_err(ResolveError::from)?;
     let verified = PresentationRequest::<Unverified>::new(text)

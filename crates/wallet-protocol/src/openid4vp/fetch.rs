@@ -36,14 +36,14 @@ pub fn wallet_metadata(issuer: &str) -> Value {
     })
 }
 
-/// Builds the request that fetches the request object at `request_uri`.
-pub fn request_object_request(
-    request_uri: &str,
+/// Fetches the request object text (not verified) from `request_uri`: the URL the wallet
+/// link carried, parsed and checked once when the link arrived.
+pub async fn fetch_request_object(
+    http: &dyn HttpClient,
+    request_uri: &Url,
     how: RequestObjectFetch<'_>,
-) -> Result<HttpRequest, RequestObjectError> {
-    let url = Url::parse(request_uri)
-        .map_err(|_| RequestObjectError::Fetch("request_uri is not a URL".into()))?;
-    let mut req = HttpRequest::get(url, REQUEST_OBJECT_CONTENT_TYPE);
+) -> Result<String, RequestObjectError> {
+    let mut req = HttpRequest::get(request_uri.clone(), REQUEST_OBJECT_CONTENT_TYPE);
     req.max_body_bytes = MAX_JWT_BYTES;
     if let RequestObjectFetch::Post { issuer } = how {
         let md = wallet_metadata(issuer).to_string();
@@ -52,16 +52,6 @@ pub fn request_object_request(
             .push(("content-type".into(), crate::form::FORM_CONTENT_TYPE.into()));
         req.body = crate::form::encode([("wallet_metadata", md.as_str())]).into_bytes();
     }
-    Ok(req)
-}
-
-/// Fetches the request object text (not verified).
-pub async fn fetch_request_object(
-    http: &dyn HttpClient,
-    request_uri: &str,
-    how: RequestObjectFetch<'_>,
-) -> Result<String, RequestObjectError> {
-    let req = request_object_request(request_uri, how)?;
     let resp = http.execute(req).await.map_err(|e| match e {
         NetError::Refused(_) | NetError::Config(_) => {
             RequestObjectError::AddressRefused(e.to_string())
