@@ -43,7 +43,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use wallet_core::oauth::s2s::ServiceTokenRequest;
 use wallet_core::oauth::{
-    AuthorizationServerId, ChannelKind, Scope, ServiceTokenError, TokenService, TokenType,
+    AuthorizationServerId, ChannelKind, KeyId, Scope, ServiceTokenError, TokenService, TokenType,
 };
 use wallet_core::runtime::WalletRuntime;
 
@@ -448,10 +448,10 @@ struct DpopBody {
 
 /// The kid as the caller may have sent it: fully URL-encoded (decoded once by the router),
 /// or, as some Nuts clients do, with only `#` encoded and a did:web port's `%3A` left as is.
-fn kid_candidates(decoded: &str, uri: &axum::http::Uri) -> Vec<String> {
-    let mut out = vec![decoded.to_owned()];
+fn kid_candidates(decoded: &str, uri: &axum::http::Uri) -> Vec<KeyId> {
+    let mut out = vec![KeyId::new(decoded)];
     if let Some(raw) = uri.path().strip_prefix("/internal/auth/v2/dpop/") {
-        for c in [raw.replace("%23", "#"), raw.to_owned()] {
+        for c in [KeyId::new(raw.replace("%23", "#")), KeyId::new(raw)] {
             if !out.contains(&c) {
                 out.push(c);
             }

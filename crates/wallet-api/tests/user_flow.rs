@@ -207,7 +207,7 @@ impl World {
         .unwrap();
         // JAR #1 by value, signed by the organization key
         let q = query(url.as_str());
-        assert_eq!(q["client_id"], self.requester.client_id);
+        assert_eq!(q["client_id"], self.requester.client_id.as_str());
         jose::verify_compact(
             &q["request"],
             &Jwk::from_map(self.requester.signer.public_jwk()).unwrap(),

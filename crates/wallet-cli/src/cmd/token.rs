@@ -73,7 +73,7 @@ pub(crate) fn print_token(t: &TokenResponse, now: i64, json: bool) -> anyhow::Re
             println!("expires in   {e} s");
         }
         if let Some(k) = &t.dpop_kid {
-            println!("DPoP key id  {k}");
+            println!("DPoP key id  {}", k.as_str());
         }
         println!("access token {}", t.access_token.expose_secret());
     }

@@ -58,7 +58,7 @@ pub struct Requester {
     /// Holder DID.
     pub did: Did,
     /// `https://<base>/oauth2/<subject>`.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Assertion key of `did` (also the DPoP key, as a Nuts node does: `docs/protocol.md` §6).
     pub signer: Arc<dyn Signer>,
 }

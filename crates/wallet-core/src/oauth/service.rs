@@ -23,7 +23,7 @@ use wallet_vault::{
 
 use super::error::{AuthorizationServerError, ServiceTokenError};
 use super::s2s::{S2sAttempt, S2sClient, ServiceTokenRequest};
-use super::{Requester, TokenResponse, TokenType};
+use super::{KeyId, Requester, TokenResponse, TokenType};
 use crate::access_policy::{PolicyDecision, ServicePolicy};
 
 /// Activity action of a service token request.
@@ -81,7 +81,8 @@ pub trait RequesterSource: Send + Sync {
     /// The organization for `subject`.
     fn requester(&self, vault: &Vault, subject: &str) -> Result<Requester, ServiceTokenError>;
     /// The DPoP signer whose key id is `kid` (the `dpop_kid` of a token response).
-    fn dpop_signer(&self, vault: &Vault, kid: &str) -> Result<Arc<dyn Signer>, ServiceTokenError>;
+    fn dpop_signer(&self, vault: &Vault, kid: &KeyId)
+        -> Result<Arc<dyn Signer>, ServiceTokenError>;
 }
 
 pub(crate) fn vault_error(e: VaultError) -> ServiceTokenError {
@@ -456,7 +457,7 @@ impl TokenService {
     /// the resource server's `nonce` when the caller passes one (after a `use_dpop_nonce`).
     pub fn create_dpop_proof(
         &self,
-        kid: &str,
+        kid: &KeyId,
         htm: &str,
         htu: &str,
         token: &str,

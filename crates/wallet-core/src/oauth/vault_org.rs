@@ -9,7 +9,7 @@ use wallet_vault::Vault;
 
 use super::error::ServiceTokenError;
 use super::service::{vault_error, RequesterSource};
-use super::Requester;
+use super::{ClientId, KeyId, Requester};
 
 /// The organization set up in the vault (`nuts-wallet org init`).
 #[derive(Debug, Default, Clone, Copy)]
@@ -39,15 +39,19 @@ impl RequesterSource for VaultOrganization {
         Ok(Requester {
             subject: org.subject.clone(),
             did: Did::parse(&org.did).map_err(|e| ServiceTokenError::Storage(e.to_string()))?,
-            client_id: org.client_id.clone(),
+            client_id: ClientId::new(org.client_id.clone()),
             signer: Arc::new(signer),
         })
     }
 
-    fn dpop_signer(&self, vault: &Vault, kid: &str) -> Result<Arc<dyn Signer>, ServiceTokenError> {
+    fn dpop_signer(
+        &self,
+        vault: &Vault,
+        kid: &KeyId,
+    ) -> Result<Arc<dyn Signer>, ServiceTokenError> {
         let org = Self::org(vault)?;
-        if org.kid != kid {
-            return Err(ServiceTokenError::UnknownDpopKey(kid.to_owned()));
+        if org.kid != kid.as_str() {
+            return Err(ServiceTokenError::UnknownDpopKey(kid.as_str().to_owned()));
         }
         crate::org::organization_signer(vault, &org)
             .map(|s| Arc::new(s) as Arc<dyn Signer>)

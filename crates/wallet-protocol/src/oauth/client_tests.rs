@@ -11,7 +11,7 @@ use super::discovery::{fetch_metadata, DiscoveryError};
 use super::dpop::{send_with_dpop, DpopNonces};
 use super::pkce::PkcePair;
 use super::token::{parse_token_response, ErrorAnswer, Grant, TokenEndpointError};
-use super::types::{AuthorizationServerId, TokenType};
+use super::types::{AuthorizationServerId, ClientId, TokenType};
 use crate::jose::SoftwareSigner;
 use crate::net::{BoxFuture, HttpClient, HttpRequest, HttpResponse, Method, NetError};
 
@@ -131,7 +131,7 @@ fn the_code_grant_is_a_form_post_with_the_pkce_verifier() {
     let pkce = PkcePair::generate();
     let grant = Grant::AuthorizationCode {
         code: "the-code",
-        client_id: "https://client.example/oauth2/sub",
+        client_id: &ClientId::from("https://client.example/oauth2/sub"),
         verifier: &pkce.verifier,
         redirect_uri: "https://client.example/cb",
     };
@@ -157,7 +157,7 @@ fn the_vp_token_bearer_grant_has_its_five_fields() {
         assertion: "ey.vp.sig",
         presentation_submission: r#"{"id":"s"}"#,
         scope: "test",
-        client_id: "https://client.example/oauth2/sub",
+        client_id: &ClientId::from("https://client.example/oauth2/sub"),
     };
     let f = form(&grant.request(Url::parse("https://as.example/token").unwrap()));
     assert_eq!(f["grant_type"], "vp_token-bearer");
@@ -177,7 +177,7 @@ fn token_responses_are_parsed_and_checked() {
     let t = parse_token_response(&ok, TokenType::DPoP, "did:web:a#k", 300, 1000).unwrap();
     assert_eq!(t.access_token.expose_secret(), "tok");
     assert_eq!(t.expires_at, Some(1060));
-    assert_eq!(t.dpop_kid.as_deref(), Some("did:web:a#k"));
+    assert_eq!(t.dpop_kid.as_ref().map(|k| k.as_str()), Some("did:web:a#k"));
     let parse = |status, body: &str, want| {
         parse_token_response(&json(status, body).unwrap(), want, "k", 300, 0).unwrap_err()
     };
@@ -229,7 +229,7 @@ fn the_token_request_retries_once_on_use_dpop_nonce_then_stops() {
             assertion: "vp",
             presentation_submission: "{}",
             scope: "test",
-            client_id: "https://c.example",
+            client_id: &ClientId::from("https://c.example"),
         }
         .request(Url::parse("https://as.example/token").unwrap())
     };

@@ -13,6 +13,7 @@ use crate::net::{HttpClient, HttpRequest, HttpResponse, Method, NetError};
 use crate::signer::Signer;
 
 use super::error::{OAuthErrorCode, OAuthErrorResponse};
+use super::types::Nonce;
 
 /// Largest nonce accepted from a server.
 const MAX_NONCE_LEN: usize = 512;
@@ -33,12 +34,12 @@ fn origin(url: &Url) -> String {
 /// next proof to that server carries the newest one).
 #[derive(Debug, Default)]
 pub struct DpopNonces {
-    by_origin: Mutex<HashMap<String, String>>,
+    by_origin: Mutex<HashMap<String, Nonce>>,
 }
 
 impl DpopNonces {
     /// The newest nonce of `url`'s origin.
-    pub fn get(&self, url: &Url) -> Option<String> {
+    pub fn get(&self, url: &Url) -> Option<Nonce> {
         self.by_origin
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -47,7 +48,7 @@ impl DpopNonces {
     }
 
     /// Remembers the `DPoP-Nonce` of a response, if it has a usable one; returns it.
-    pub fn remember(&self, url: &Url, resp: &HttpResponse) -> Option<String> {
+    pub fn remember(&self, url: &Url, resp: &HttpResponse) -> Option<Nonce> {
         let n = resp.header("dpop-nonce")?.trim();
         // RFC 9449: nonce = 1*NQCHAR
         if n.is_empty()
@@ -62,8 +63,9 @@ impl DpopNonces {
         if map.len() > 256 {
             map.clear();
         }
-        map.insert(origin(url), n.to_owned());
-        Some(n.to_owned())
+        let n = Nonce::new(n);
+        map.insert(origin(url), n.clone());
+        Some(n)
     }
 }
 
@@ -110,7 +112,14 @@ pub async fn send_with_dpop(
     let mut nonce = nonces.get(&request.url);
     let mut retried = false;
     loop {
-        let proof = create_dpop_proof(signer, htm, &target, now, nonce.as_deref(), access_token)?;
+        let proof = create_dpop_proof(
+            signer,
+            htm,
+            &target,
+            now,
+            nonce.as_ref().map(Nonce::as_str),
+            access_token,
+        )?;
         let mut req = request.clone();
         req.headers.push(("dpop".into(), proof));
         if let Some(t) = access_token {
@@ -122,7 +131,7 @@ pub async fn send_with_dpop(
         let fresh = nonces.remember(&url, &resp);
         if !retried && asks_for_nonce(&resp) {
             // Retry once, and only with a nonce not just used.
-            if let Some(n) = fresh.filter(|n| nonce.as_deref() != Some(n.as_str())) {
+            if let Some(n) = fresh.filter(|n| nonce.as_ref() != Some(n)) {
                 tracing::debug!(url = %target, "server asked for a DPoP nonce; retrying once");
                 retried = true;
                 nonce = Some(n);
@@ -231,7 +240,10 @@ mod tests {
         assert_eq!(status, 401);
         assert_eq!(calls, 2);
         // The newest nonce is remembered for the next request to that origin.
-        assert_eq!(nonces.get(&req().url).as_deref(), Some("n-1"));
+        assert_eq!(
+            nonces.get(&req().url).as_ref().map(Nonce::as_str),
+            Some("n-1")
+        );
     }
 
     #[test]

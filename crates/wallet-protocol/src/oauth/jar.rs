@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 use url::Url;
 
-use super::types::{AuthorizationServerId, InvalidParameter, Scope, State};
+use super::types::{AuthorizationServerId, ClientId, InvalidParameter, Scope, State};
 use crate::jose::{self, JoseError};
 use crate::signer::Signer;
 
@@ -32,13 +32,13 @@ pub struct AuthorizationRequest {
 pub fn sign_authorization_request(
     signer: &dyn Signer,
     issuer: &str,
-    client_id: &str,
+    client_id: &ClientId,
     req: &AuthorizationRequest,
     now: i64,
 ) -> Result<String, JoseError> {
     let claims = json!({
         "iss": issuer,
-        "client_id": client_id,
+        "client_id": client_id.as_str(),
         "aud": req.authorization_server.as_str(),
         "response_type": "code",
         "scope": req.scope.as_str(),
@@ -59,13 +59,13 @@ pub fn sign_authorization_request(
 /// (request object by value).
 pub fn authorization_url(
     authorization_endpoint: &str,
-    client_id: &str,
+    client_id: &ClientId,
     request_object: &str,
 ) -> Result<Url, InvalidParameter> {
     let mut u = Url::parse(authorization_endpoint)
         .map_err(|_| InvalidParameter("authorization_endpoint is not a URL".into()))?;
     u.query_pairs_mut()
-        .append_pair("client_id", client_id)
+        .append_pair("client_id", client_id.as_str())
         .append_pair("request", request_object);
     Ok(u)
 }
@@ -81,6 +81,7 @@ mod tests {
     fn the_request_object_has_the_client_claims_and_the_url_carries_it_by_value() {
         let signer = SoftwareSigner::generate_es256("did:web:client.example#k1").unwrap();
         let client_id = "https://client.example/oauth2/sub";
+        let cid = ClientId::from(client_id);
         let req = AuthorizationRequest {
             authorization_server: AuthorizationServerId::parse("https://as.example/oauth2/a")
                 .unwrap(),
@@ -89,9 +90,8 @@ mod tests {
             redirect_uri: "https://client.example/cb".into(),
             code_challenge: "ch".into(),
         };
-        let jar =
-            sign_authorization_request(&signer, "did:web:client.example", client_id, &req, 1000)
-                .unwrap();
+        let jar = sign_authorization_request(&signer, "did:web:client.example", &cid, &req, 1000)
+            .unwrap();
         let jws =
             jose::verify_compact(&jar, &jose::Jwk::from_map(signer.public_jwk()).unwrap()).unwrap();
         assert_eq!(jws.header_str("kid"), Some("did:web:client.example#k1"));
@@ -104,8 +104,7 @@ mod tests {
         assert_eq!(c["code_challenge_method"], "S256");
         assert_eq!(c["iat"], 1000);
         assert_eq!(c["exp"], 1300);
-        let u =
-            authorization_url("https://as.example/oauth2/a/authorize", client_id, &jar).unwrap();
+        let u = authorization_url("https://as.example/oauth2/a/authorize", &cid, &jar).unwrap();
         let q: HashMap<_, _> = u.query_pairs().into_owned().collect();
         assert_eq!(q["client_id"], client_id);
         assert_eq!(q["request"], jar);

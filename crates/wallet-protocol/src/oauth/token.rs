@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 
 use super::error::{sanitize, OAuthErrorResponse};
 use super::pkce::PkceVerifier;
-use super::types::{AccessToken, TokenResponse, TokenType};
+use super::types::{AccessToken, ClientId, KeyId, TokenResponse, TokenType};
 use crate::net::{HttpRequest, HttpResponse};
 
 /// Largest token response accepted.
@@ -27,14 +27,14 @@ pub enum Grant<'a> {
         /// Scope asked for.
         scope: &'a str,
         /// The organization's client id.
-        client_id: &'a str,
+        client_id: &'a ClientId,
     },
     /// `authorization_code` with the PKCE verifier (user flow).
     AuthorizationCode {
         /// The code from the callback.
         code: &'a str,
         /// The organization's client id.
-        client_id: &'a str,
+        client_id: &'a ClientId,
         /// The verifier of the challenge sent in the authorization request.
         verifier: &'a PkceVerifier,
         /// The callback the code was sent to.
@@ -56,7 +56,7 @@ impl Grant<'_> {
                 ("assertion", assertion),
                 ("presentation_submission", presentation_submission),
                 ("scope", scope),
-                ("client_id", client_id),
+                ("client_id", client_id.as_str()),
             ]),
             Grant::AuthorizationCode {
                 code,
@@ -66,7 +66,7 @@ impl Grant<'_> {
             } => crate::form::encode([
                 ("grant_type", "authorization_code"),
                 ("code", code),
-                ("client_id", client_id),
+                ("client_id", client_id.as_str()),
                 ("code_verifier", verifier.expose_secret()),
                 ("redirect_uri", redirect_uri),
             ]),
@@ -183,6 +183,6 @@ pub fn parse_token_response(
             .get("scope")
             .and_then(Value::as_str)
             .map(|s| sanitize(s, 1024)),
-        dpop_kid: (issued == TokenType::DPoP).then(|| dpop_kid.to_owned()),
+        dpop_kid: (issued == TokenType::DPoP).then(|| KeyId::new(dpop_kid)),
     })
 }

@@ -196,7 +196,7 @@ pub struct TokenResponse {
     /// Granted scope.
     pub scope: Option<String>,
     /// Key id of the DPoP key (DPoP tokens): pass it to `POST /internal/auth/v2/dpop/{kid}`.
-    pub dpop_kid: Option<String>,
+    pub dpop_kid: Option<KeyId>,
 }
 
 impl TokenResponse {
@@ -219,7 +219,7 @@ impl TokenResponse {
             m.insert("scope".into(), s.clone().into());
         }
         if let Some(k) = &self.dpop_kid {
-            m.insert("dpop_kid".into(), k.clone().into());
+            m.insert("dpop_kid".into(), k.as_str().into());
         }
         serde_json::Value::Object(m)
     }

@@ -13,7 +13,7 @@ use super::error::UserFlowError;
 use crate::oauth::dpop::DpopNonces;
 use crate::oauth::error::{AuthorizationServerError, Endpoint};
 use crate::oauth::token::{request_token, Grant};
-use crate::oauth::{AuthorizationServerId, Requester, TokenResponse, TokenType};
+use crate::oauth::{AuthorizationServerId, ClientId, Requester, TokenResponse, TokenType};
 
 /// The AS metadata fields the user flow needs.
 #[derive(Debug, Clone, Deserialize)]
@@ -85,7 +85,7 @@ pub fn sign_authorization_request(
 /// The authorization URL for the browser (request object by value).
 pub fn authorization_url(
     authorization_endpoint: &str,
-    client_id: &str,
+    client_id: &ClientId,
     request_object: &str,
 ) -> Result<Url, UserFlowError> {
     wallet_protocol::oauth::jar::authorization_url(
