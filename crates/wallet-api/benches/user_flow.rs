@@ -1,4 +1,4 @@
-//! Benchmark of the headless user flow (Nuts protocol brief B) against the reference
+//! Benchmark of the headless user flow (docs/protocol.md §3) against the reference
 //! authorization server on loopback (HTTPS, test CA), both rounds: scope `zorgtoepassing`
 //! (an organization and a user presentation definition), the organization's publication
 //! bundle (did:web document, entity statement) on a local HTTPS server, warm caches (AS

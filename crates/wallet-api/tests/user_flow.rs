@@ -1,4 +1,4 @@
-//! The user flow end to end (protocol brief B): the wallet as OAuth client
+//! The user flow end to end (docs/protocol.md §3): the wallet as OAuth client
 //! (`wallet_core::oauth::user`) and OpenID4VP holder (`wallet_core::openid4vp`) against the
 //! reference AS over HTTPS on loopback with a test CA (dev mode), the organization's
 //! publication bundle served over HTTPS. The consent screen is replaced by an explicit

@@ -738,7 +738,8 @@ async fn present_rejects_malformed_links_as_usage_errors() {
 
 /// A verifier of its own (did:web, entity statement, definition, client metadata) whose
 /// request object is authentic but unanswerable (`client_id_scheme` other than `entity_id`):
-/// the wallet refuses it and, as the request is verified, tells the verifier (B.4).
+/// the wallet refuses it and, as the request is verified, tells the verifier
+/// (docs/protocol.md §4.3, §5.2).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn present_tells_an_authentic_verifier_why_it_refuses() {
     use wallet_protocol::jose;

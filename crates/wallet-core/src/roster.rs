@@ -1,8 +1,8 @@
 //! The employee roster and self-attestation (administrator): each employee gets their own
 //! P-256 key in the vault and a did:jwk; the wallet issues NutsEmployeeCredential JWT VCs
-//! (organization DID → employee did:jwk, `identifier`, `name`, `roleName`; Nuts C.1) on
-//! demand, valid for the administrator-set time (default 1 hour). A deactivated employee gets
-//! none.
+//! (organization DID → employee did:jwk, `identifier`, `name`, `roleName`; docs/protocol.md
+//! §7.4) on demand, valid for the administrator-set time (default 1 hour). A deactivated
+//! employee gets none.
 //!
 //! Roster changes are recorded by the vault in the same transaction (`employee.add`,
 //! `employee.update`, `key.generate`, `key.kid`); each issuance is recorded as

@@ -34,7 +34,7 @@ pub fn policy_file() -> PathBuf {
     ))
 }
 
-/// The self-attested employee credential of section C.2.
+/// The self-attested employee credential of the s2s flow (docs/protocol.md §7.3).
 pub fn employee() -> Value {
     json!({
         "@context": ["https://www.w3.org/2018/credentials/v1", "https://nuts.nl/credentials/v1"],

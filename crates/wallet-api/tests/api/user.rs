@@ -318,7 +318,8 @@ async fn a_decline_sends_the_browser_to_the_ehr_with_access_denied() {
     let out = openid4vp::dispatch(&t.env, resolved, Decision::Declined)
         .await
         .expect("the verifier answers with a redirect");
-    // The Nuts AS sends the browser to the callback with the error and without state (B.5).
+    // The Nuts AS sends the browser to the callback with the error and without state
+    // (docs/protocol.md §5.2).
     assert!(out
         .redirect_uri
         .starts_with(&t.url("/oauth2/zorg/callback?")));

@@ -87,7 +87,7 @@ pub struct CredentialDetail {
     pub credential_id: Option<String>,
     /// Decoded `credentialSubject` (array or object, as normalized).
     pub claims: Value,
-    /// The whole normalized credential (the view of `docs/protocol.md` §7).
+    /// The whole normalized credential (the view of `docs/protocol.md` §8.2).
     pub normalized: Value,
     /// Revocation status as checked now.
     pub revocation: RevocationView,

@@ -87,7 +87,8 @@ pub async fn dispatch(
         }
         Decision::Approved { employee } => employee,
     };
-    // The employee must be an active roster entry before anything is sent (issue 8 #4).
+    // The employee must be an active roster entry before anything is sent: nothing may be
+    // presented in the name of someone the administrator deactivated.
     let e = crate::roster::find_employee(&env.vault, &employee)
         .map_err(|e| DispatchError::Employee(e.to_string()))?;
     if !e.active {
@@ -141,7 +142,7 @@ pub async fn dispatch(
         ));
     }
     let (request, definition, formats) = resolve_request(env, &link, Round::User).await?;
-    // Same verifier key owner and same verifier session as the organization round (`docs/protocol.md` §5).
+    // Same verifier key owner and same verifier session as the organization round (`docs/protocol.md` §3.4).
     if request.verifier_did() != resolved.request.verifier_did()
         || request.state() != resolved.request.state()
     {

@@ -78,8 +78,8 @@ pub struct HolderEnv {
     /// Nonces of handled request objects.
     pub seen: Arc<SeenRequests>,
     /// The user-flow sessions this wallet started as client: a request from a verifier
-    /// without a running session is unsolicited (issue 8 #3). `None`: no sessions, so every
-    /// request is unsolicited.
+    /// without a running session is unsolicited (docs/protocol.md §3.3). `None`: no sessions,
+    /// so every request is unsolicited.
     pub sessions: Option<Arc<UserSessions>>,
     /// Accept unsolicited requests (administrator policy / `present --allow-unsolicited`);
     /// the consent then says the clinician did not start this request.

@@ -14,7 +14,7 @@ use url::Url;
 pub struct InvalidParameter(pub String);
 
 /// An authorization server's issuer identifier (RFC 8414 section 2), e.g.
-/// `https://zorg.example/oauth2/subject`. It is also the VP audience (`docs/protocol.md` §2), so it is kept
+/// `https://zorg.example/oauth2/subject`. It is also the VP audience (`docs/protocol.md` §1), so it is kept
 /// exactly as given: no normalisation beyond URL parsing.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AuthorizationServerId {
@@ -73,7 +73,7 @@ impl fmt::Debug for AuthorizationServerId {
     }
 }
 
-/// An OAuth scope as Nuts uses it: one string, looked up exactly (`docs/protocol.md` §2).
+/// An OAuth scope as Nuts uses it: one string, looked up exactly (`docs/protocol.md` §1).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Scope(String);
 

@@ -1,5 +1,5 @@
-//! What we produce has exactly the Nuts shapes (sections A.4, B.3, C.1), verifies with an
-//! independent ECDSA implementation (ring), and round-trips through our verifiers.
+//! What we produce has exactly the Nuts shapes (docs/protocol.md §7.1, §9.3, §7.4), verifies
+//! with an independent ECDSA implementation (ring), and round-trips through our verifiers.
 
 use std::collections::BTreeSet;
 
@@ -110,7 +110,8 @@ fn employee_credential_has_section_c1_shape_and_verifies_independently() {
         &flip_token_char(&token, 40),
         &Value::Object(org.signer.public_jwk())
     ));
-    // Our verifier resolves the org DID and accepts it; the normalized view has F.2 shape.
+    // Our verifier resolves the org DID and accepts it; the normalized view has the Nuts shape
+    // (docs/protocol.md §8.2).
     let v = futures::executor::block_on(verify_jwt_vc(
         &token,
         &org.resolver,
