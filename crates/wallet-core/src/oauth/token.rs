@@ -26,16 +26,9 @@ pub async fn request_token(
     let request = grant.request(url);
     let resp = match token_type {
         TokenType::DPoP => {
-            send_with_dpop(
-                http,
-                requester.signer.as_ref(),
-                nonces,
-                Endpoint::Token,
-                request,
-                None,
-                now,
-            )
-            .await?
+            send_with_dpop(http, requester.signer.as_ref(), nonces, request, None, now)
+                .await
+                .map_err(|e| AuthorizationServerError::from_dpop_send(Endpoint::Token, e))?
         }
         TokenType::Bearer => http
             .execute(request)
