@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 use wallet_core::deeplink::{self, AuthorizeLink};
-use wallet_core::openid4vp::{self, Consent, DispatchError, ResolveError, Resolved};
+use wallet_core::openid4vp::{self, Consent, DispatchError, ResolveError, Resolved, ResponseError};
 use wallet_core::runtime::{Answer, ConsentError, WalletRuntime};
 use wallet_pex::Evaluation;
 use wallet_protocol::net::NetPolicy;
@@ -368,10 +368,10 @@ pub(crate) fn refusal_hint(error: &ResolveError, verifier: &str) -> Option<Strin
 
 fn dispatch_failure(e: &DispatchError) -> Failure {
     let hint = match e {
-        DispatchError::Refused {
+        DispatchError::Response(ResponseError::Refused {
             redirect_uri: Some(r),
             ..
-        } => Some(format!(
+        }) => Some(format!(
             "the verifier sends the browser to {}",
             redact_code(r)
         )),

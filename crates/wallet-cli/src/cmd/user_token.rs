@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use url::Url;
 use wallet_core::oauth::user::{self, NewUserFlow, PreauthorizedUser, TokenPoll};
 use wallet_core::oauth::{AuthorizationServerId, ChannelKind, Scope, TokenResponse, TokenType};
-use wallet_core::openid4vp::DispatchError;
+use wallet_core::openid4vp::{DispatchError, ResponseError};
 use wallet_core::runtime::{Answer, ConsentError, WalletRuntime};
 use wallet_protocol::net::HttpRequest;
 use wallet_protocol::{Clock, SystemClock};
@@ -215,10 +215,10 @@ impl Flow<'_> {
         match self.rt.decide(id, answer).await {
             Ok(out) => Ok(Some(out.redirect_uri)),
             Err(ConsentError::Dispatch(e)) => match *e {
-                DispatchError::Refused {
+                DispatchError::Response(ResponseError::Refused {
                     redirect_uri: Some(r),
                     ..
-                } => Ok(Some(r)),
+                }) => Ok(Some(r)),
                 e => Err(self.abort(
                     "server_error",
                     &format!("presenting failed: {e} ({})", e.code()),

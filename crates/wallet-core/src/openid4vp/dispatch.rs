@@ -135,20 +135,21 @@ pub async fn dispatch(
     }
     // The user round (`docs/protocol.md` §3), same verifier; the link is read as any other.
     let link = crate::deeplink::parse_authorize_link(&next)
-        .map_err(|e| DispatchError::BadResponse(format!("openid4vp link: {e}")))?;
+        .map_err(|e| ResponseError::BadResponse(format!("openid4vp link: {e}")))?;
     if link.client_id.as_str() != verifier {
-        return Err(DispatchError::BadResponse(
-            "the user round names another verifier".into(),
-        ));
+        return Err(
+            ResponseError::BadResponse("the user round names another verifier".into()).into(),
+        );
     }
     let (request, definition, formats) = resolve_request(env, &link, Round::User).await?;
     // Same verifier key owner and same verifier session as the organization round (`docs/protocol.md` §3.4).
     if request.verifier_did() != resolved.request.verifier_did()
         || request.state() != resolved.request.state()
     {
-        return Err(DispatchError::BadResponse(
+        return Err(ResponseError::BadResponse(
             "the user round does not continue the organization round".into(),
-        ));
+        )
+        .into());
     }
     let issued = crate::roster::issue_employee_credential(
         &env.vault,

@@ -1,9 +1,9 @@
 //! Typed refusals of the holder, and whether the verifier may be told (EUDI
 //! `Resolution::Invalid { error, dispatch }`).
 
-use wallet_protocol::openid4vp::{Rejection, ResponseError};
+use wallet_protocol::openid4vp::Rejection;
 
-pub use wallet_protocol::openid4vp::{ErrorDispatch, RequestObjectError};
+pub use wallet_protocol::openid4vp::{ErrorDispatch, RequestObjectError, ResponseError};
 
 /// Why a wallet authorization request was refused before the user was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,22 +77,6 @@ impl From<Rejection> for Invalid {
     }
 }
 
-impl From<ResponseError> for DispatchError {
-    fn from(e: ResponseError) -> Self {
-        match e {
-            ResponseError::Unreachable(s) => Self::Unreachable(s),
-            ResponseError::Refused {
-                status,
-                redirect_uri,
-            } => Self::Refused {
-                status,
-                redirect_uri,
-            },
-            ResponseError::BadResponse(s) => Self::BadResponse(s),
-        }
-    }
-}
-
 impl From<ResolveError> for Invalid {
     fn from(error: ResolveError) -> Self {
         Self {
@@ -121,21 +105,10 @@ pub enum DispatchError {
     /// The vault failed.
     #[error("wallet storage: {0}")]
     Storage(String),
-    /// The verifier could not be reached.
-    #[error("the verifier could not be reached: {0}")]
-    Unreachable(String),
-    /// The verifier refused the response; `redirect_uri` is where it sends the browser, if
-    /// anywhere (the client's callback with `error=`).
-    #[error("the verifier refused the response (HTTP {status})")]
-    Refused {
-        /// HTTP status.
-        status: u16,
-        /// Redirect with the error, when the verifier gave one.
-        redirect_uri: Option<String>,
-    },
-    /// The verifier's answer is not usable.
-    #[error("the verifier gave an invalid answer: {0}")]
-    BadResponse(String),
+    /// The verifier could not be reached, refused the answer (with where it sends the
+    /// browser, if anywhere), or gave an unusable answer.
+    #[error(transparent)]
+    Response(#[from] ResponseError),
     /// The second (user) round could not be resolved.
     #[error("the user round was refused: {0}")]
     UserRound(#[from] Invalid),
@@ -150,9 +123,7 @@ impl DispatchError {
             Self::Employee(_) => "employee",
             Self::Signing(_) => "signing_failed",
             Self::Storage(_) => "storage",
-            Self::Unreachable(_) => "unreachable",
-            Self::Refused { .. } => "refused",
-            Self::BadResponse(_) => "bad_response",
+            Self::Response(e) => e.code(),
             Self::UserRound(_) => "user_round",
         }
     }

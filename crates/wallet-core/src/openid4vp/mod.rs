@@ -45,7 +45,9 @@ use wallet_protocol::vc::Credential;
 use wallet_protocol::vp::{self, PresentationRequest as VpInput};
 use wallet_vault::{Actor, CredentialFilter, NewActivity, Outcome, Vault};
 
-pub use error::{DispatchError, ErrorDispatch, Invalid, RequestObjectError, ResolveError};
+pub use error::{
+    DispatchError, ErrorDispatch, Invalid, RequestObjectError, ResolveError, ResponseError,
+};
 pub use request::{PresentationRequest, SeenRequests, Unverified, Verified, SELF_ISSUED};
 
 use crate::access_policy::VerifierDecision;

@@ -178,3 +178,14 @@ pub enum ResponseError {
     #[error("the verifier gave an invalid answer: {0}")]
     BadResponse(String),
 }
+
+impl ResponseError {
+    /// Stable code for the UI and the activity log.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unreachable(_) => "unreachable",
+            Self::Refused { .. } => "refused",
+            Self::BadResponse(_) => "bad_response",
+        }
+    }
+}

@@ -144,6 +144,40 @@ struct Inner {
     returns: Vec<(FlowSummary, i64)>,
 }
 
+impl Inner {
+    /// The most recently started running flow that `pick` selects: `(started at, session id)`.
+    fn latest_running(&self, pick: impl Fn(&UserSession) -> bool) -> Option<(i64, String)> {
+        self.sessions
+            .iter()
+            .filter_map(|(id, e)| match e {
+                Entry::Flow(s) if pick(s) => s.started_at.map(|t| (t, id.clone())),
+                _ => None,
+            })
+            .max()
+    }
+
+    /// Ends the running flow `id` with an OAuth error (its state no longer leads to it);
+    /// returns its summary.
+    fn end_running(
+        &mut self,
+        id: String,
+        error: &str,
+        description: &str,
+        now: i64,
+    ) -> Option<FlowSummary> {
+        let Some(Entry::Flow(s)) = self.sessions.remove(&id) else {
+            return None;
+        };
+        self.by_state.retain(|_, v| *v != id);
+        let f = FlowSummary::of(&id, &s);
+        self.sessions.insert(
+            id,
+            Entry::Done(Err((error.to_owned(), description.to_owned())), now),
+        );
+        Some(f)
+    }
+}
+
 impl fmt::Debug for UserSessions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("UserSessions")
@@ -328,31 +362,11 @@ impl UserSessions {
             .filter(|(_, (f, _))| f.flow.subject == subject)
             .map(|(i, (_, until))| (until - FLOW_STATE_SECS, i))
             .max();
-        let running = inner
-            .sessions
-            .iter()
-            .filter_map(|(id, e)| match e {
-                Entry::Flow(s) if s.flow.subject == subject => {
-                    s.started_at.map(|t| (t, id.clone()))
-                }
-                _ => None,
-            })
-            .max();
+        let running = inner.latest_running(|s| s.flow.subject == subject);
         match (aborted, running) {
             (Some((at, i)), Some((started, _))) if at >= started => Some(inner.returns.remove(i).0),
             (Some((_, i)), None) => Some(inner.returns.remove(i).0),
-            (_, Some((_, id))) => {
-                let Some(Entry::Flow(s)) = inner.sessions.remove(&id) else {
-                    return None;
-                };
-                inner.by_state.retain(|_, v| *v != id);
-                let f = FlowSummary::of(&id, &s);
-                inner.sessions.insert(
-                    id,
-                    Entry::Done(Err((error.to_owned(), description.to_owned())), now),
-                );
-                Some(f)
-            }
+            (_, Some((_, id))) => inner.end_running(id, error, description, now),
             (None, None) => None,
         }
     }
@@ -416,31 +430,13 @@ impl UserSessions {
     ) -> Option<FlowSummary> {
         let mut inner = self.lock();
         Self::prune(&mut inner, now);
-        let id = inner
-            .sessions
-            .iter()
-            .filter_map(|(id, e)| match e {
-                Entry::Flow(s) if s.flow.authorization_server.as_str() == verifier => {
-                    s.started_at.map(|t| (t, id.clone()))
-                }
-                _ => None,
-            })
-            .max()?
-            .1;
-        let Some(Entry::Flow(s)) = inner.sessions.remove(&id) else {
-            return None;
-        };
-        inner.by_state.retain(|_, v| *v != id);
-        inner.sessions.insert(
-            id.clone(),
-            Entry::Done(Err((error.to_owned(), description.to_owned())), now),
-        );
+        let (_, id) = inner.latest_running(|s| s.flow.authorization_server.as_str() == verifier)?;
+        let f = inner.end_running(id, error, description, now)?;
         // The browser may still come back to the callback (without state); it then goes on to
         // the EHR.
         if inner.returns.len() >= MAX_SESSIONS {
             inner.returns.remove(0);
         }
-        let f = FlowSummary::of(&id, &s);
         inner.returns.push((f.clone(), now + FLOW_STATE_SECS));
         Some(f)
     }
