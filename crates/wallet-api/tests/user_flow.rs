@@ -489,13 +489,14 @@ async fn declined_flow_ends_at_the_client_with_access_denied() {
     // the browser goes to the EHR with the error, the EHR's poll sees it
     let sessions = t.env.sessions.as_ref().unwrap();
     let now = SystemClock.now_unix();
-    let browser = openid4vp::redirect_after_decline(&t.env, &t.as_.issuer, &out.redirect_uri);
+    let browser =
+        openid4vp::redirect_after_decline(&t.env, &t.as_.issuer.as_str().into(), &out.redirect_uri);
     let q = query(&browser);
     assert!(browser.starts_with("https://ehr.example/cb?"), "{browser}");
     assert_eq!(q["error"], "access_denied");
     // a second decline finds no running session and keeps the verifier's redirect
     assert_eq!(
-        openid4vp::redirect_after_decline(&t.env, &t.as_.issuer, &out.redirect_uri),
+        openid4vp::redirect_after_decline(&t.env, &t.as_.issuer.as_str().into(), &out.redirect_uri),
         out.redirect_uri
     );
     assert!(matches!(

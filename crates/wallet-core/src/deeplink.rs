@@ -19,14 +19,19 @@ pub const MAX_LINK_LEN: usize = 8 * 1024;
 /// parsed; later stages use the typed value and never parse the text again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientId {
-    text: String,
+    id: wallet_protocol::oauth::ClientId,
     url: Url,
 }
 
 impl ClientId {
     /// The client id as sent.
     pub fn as_str(&self) -> &str {
-        &self.text
+        self.id.as_str()
+    }
+
+    /// The client id as the protocol layer takes it (request object checks, replay store).
+    pub fn as_client_id(&self) -> &wallet_protocol::oauth::ClientId {
+        &self.id
     }
 
     /// The client id as a URL (https, with a host, no credentials).
@@ -42,7 +47,7 @@ impl ClientId {
 
 impl Serialize for ClientId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.text)
+        self.id.serialize(s)
     }
 }
 
@@ -236,7 +241,7 @@ fn parse_authorize(url: &Url) -> Result<AuthorizeLink, DeepLinkError> {
     Ok(AuthorizeLink {
         verifier_host: client_url.host_str().unwrap_or_default().to_string(),
         client_id: ClientId {
-            text: client_id,
+            id: client_id.into(),
             url: client_url,
         },
         request_uri: RequestUri {

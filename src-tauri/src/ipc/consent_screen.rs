@@ -260,7 +260,7 @@ impl From<ConsentView> for PresentationView {
         let verifier = v.verifier;
         move_fields!(v => PresentationView {
             id, scope, deadline_ms, unsolicited, outside_policy, fulfilled;
-            verifier: move_fields!(verifier => VerifierInfo { host, client_id, did }),
+            verifier: move_fields!(verifier => VerifierInfo { host, did; client_id: verifier.client_id.into_string() }),
             organization: v.organization.into_iter().map(Into::into).collect(),
             user_round: v.user_round.map(|u| move_fields!(u => UserRoundView {
                 purpose, problem;

@@ -210,7 +210,8 @@ impl<'a> Shared<'a> {
         writeln!(
             out,
             "Request from {} ({})",
-            c.verifier.host, c.verifier.client_id
+            c.verifier.host,
+            c.verifier.client_id.as_str()
         )?;
         writeln!(out, "  verifier DID  {}", c.verifier.did)?;
         writeln!(

@@ -101,7 +101,7 @@ impl Flow<'_> {
     /// Ends the running session with an error (recorded as `user_token.finish`).
     fn abort(&self, error: &str, description: &str) -> Failure {
         self.rt
-            .abort_user_flow(self.issuer.as_str(), error, description);
+            .abort_user_flow(&self.issuer.as_str().into(), error, description);
         Failure::failed(error, description)
     }
 

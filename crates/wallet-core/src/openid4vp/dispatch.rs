@@ -29,7 +29,11 @@ pub async fn post_error(env: &HolderEnv, d: &ErrorDispatch) -> Result<String, Di
 /// the EHR's `redirect_uri` with the error: the verifier's redirect would only reach the
 /// wallet's own callback, without `state` (a Nuts AS sends none with a wallet error; `docs/protocol.md` §12).
 /// Otherwise (unsolicited) the verifier's redirect.
-pub fn redirect_after_decline(env: &HolderEnv, verifier: &str, verifier_redirect: &str) -> String {
+pub fn redirect_after_decline(
+    env: &HolderEnv,
+    verifier: &ClientId,
+    verifier_redirect: &str,
+) -> String {
     const DESCRIPTION: &str = "the user declined the request";
     let now = env.clock.now_unix();
     let Some(ehr) = env
@@ -67,7 +71,7 @@ pub async fn dispatch(
     resolved: Resolved,
     decision: Decision,
 ) -> Result<DispatchOutcome, DispatchError> {
-    let verifier = resolved.request.client_id().to_owned();
+    let verifier = resolved.request.client_id().clone();
     let scope = resolved.consent.scope.clone();
     let employee = match decision {
         Decision::Declined => {
@@ -76,7 +80,7 @@ pub async fn dispatch(
             record(
                 env,
                 ACTION_DECLINE,
-                &verifier,
+                verifier.as_str(),
                 Outcome::Declined,
                 json!({"round": Round::Organization, "scope": scope}),
             );
@@ -136,7 +140,7 @@ pub async fn dispatch(
     // The user round (`docs/protocol.md` §3), same verifier; the link is read as any other.
     let link = crate::deeplink::parse_authorize_link(&next)
         .map_err(|e| ResponseError::BadResponse(format!("openid4vp link: {e}")))?;
-    if link.client_id.as_str() != verifier {
+    if link.client_id.as_client_id() != &verifier {
         return Err(
             ResponseError::BadResponse("the user round names another verifier".into()).into(),
         );
@@ -238,7 +242,7 @@ pub(super) async fn answer(
     scope: Option<&str>,
     employee: Option<&str>,
 ) -> Result<String, DispatchError> {
-    let verifier = req.client_id().to_owned();
+    let verifier = req.client_id();
     let now = env.clock.now_unix();
     let mut detail = json!({"round": round, "scope": scope, "definition_id": pd.id()});
     if let Some(e) = employee {
@@ -288,7 +292,7 @@ pub(super) async fn answer(
             .collect();
         let input = VpInput {
             holder: holder.clone(),
-            audience: verifier.clone(),
+            audience: verifier.as_str().to_owned(),
             nonce: req.nonce().to_owned(),
             credentials,
             now,
@@ -316,13 +320,25 @@ pub(super) async fn answer(
             detail["credentials"] = json!(presented);
             detail["claims"] = Value::Object(fields);
             detail["vp_format"] = json!(format);
-            record(env, ACTION_SEND, &verifier, Outcome::Success, detail);
+            record(
+                env,
+                ACTION_SEND,
+                verifier.as_str(),
+                Outcome::Success,
+                detail,
+            );
             Ok(redirect)
         }
         Err(e) => {
             detail["error"] = json!(e.code());
             detail["message"] = json!(e.to_string());
-            record(env, ACTION_SEND, &verifier, Outcome::Failure, detail);
+            record(
+                env,
+                ACTION_SEND,
+                verifier.as_str(),
+                Outcome::Failure,
+                detail,
+            );
             Err(e)
         }
     }

@@ -39,6 +39,7 @@ use wallet_pex::{
 use wallet_protocol::clock::Clock;
 use wallet_protocol::did::{Did, DidResolver};
 use wallet_protocol::net::HttpClient;
+use wallet_protocol::oauth::ClientId;
 use wallet_protocol::openid4vp as protocol;
 use wallet_protocol::signer::Signer;
 use wallet_protocol::vc::Credential;
@@ -102,7 +103,7 @@ pub enum Round {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VerifierView {
     /// Client id (entity id URL).
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Its host, for display.
     pub host: String,
     /// The DID that signed the request.

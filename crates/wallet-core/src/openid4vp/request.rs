@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use wallet_protocol::clock::Clock;
 use wallet_protocol::did::DidResolver;
 use wallet_protocol::net::HttpClient;
+use wallet_protocol::oauth::ClientId;
 pub use wallet_protocol::openid4vp::request::{
     PresentationRequest, Unverified, Verified, VerifyContext, SKEW_SECS,
 };
@@ -23,19 +24,19 @@ pub const REPLAY_WINDOW_SECS: i64 = 900;
 /// refused even when the verifier would serve it again.
 #[derive(Debug, Default)]
 pub struct SeenRequests {
-    seen: Mutex<HashMap<(String, String), i64>>,
+    seen: Mutex<HashMap<(ClientId, String), i64>>,
 }
 
 impl SeenRequests {
     /// Records `(client_id, nonce)`; `false` when it was seen within the window.
-    pub fn first_use(&self, client_id: &str, nonce: &str, now: i64) -> bool {
+    pub fn first_use(&self, client_id: &ClientId, nonce: &str, now: i64) -> bool {
         let mut m = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         m.retain(|_, until| now < *until);
         if m.len() > 10_000 {
             m.clear();
         }
         m.insert(
-            (client_id.to_owned(), nonce.to_owned()),
+            (client_id.clone(), nonce.to_owned()),
             now + REPLAY_WINDOW_SECS,
         )
         .is_none()
@@ -52,7 +53,7 @@ impl VerifyContext for HolderEnv {
     fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
     }
-    fn first_use(&self, client_id: &str, nonce: &str, now: i64) -> bool {
+    fn first_use(&self, client_id: &ClientId, nonce: &str, now: i64) -> bool {
         self.seen.first_use(client_id, nonce, now)
     }
 }
@@ -64,9 +65,10 @@ mod tests {
     #[test]
     fn a_nonce_is_accepted_once_per_verifier_within_the_window() {
         let s = SeenRequests::default();
-        assert!(s.first_use("https://a", "n1", 100));
-        assert!(!s.first_use("https://a", "n1", 101));
-        assert!(s.first_use("https://b", "n1", 101));
-        assert!(s.first_use("https://a", "n1", 100 + REPLAY_WINDOW_SECS + 1));
+        let (a, b) = (ClientId::from("https://a"), ClientId::from("https://b"));
+        assert!(s.first_use(&a, "n1", 100));
+        assert!(!s.first_use(&a, "n1", 101));
+        assert!(s.first_use(&b, "n1", 101));
+        assert!(s.first_use(&a, "n1", 100 + REPLAY_WINDOW_SECS + 1));
     }
 }

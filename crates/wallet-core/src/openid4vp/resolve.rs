@@ -90,7 +90,7 @@ pub(super) async fn resolve_request(
         .await
         .map_err(ResolveError::from)?;
     let verified = PresentationRequest::<Unverified>::new(text)
-        .verify(env, link.client_id.as_str(), expected_aud)
+        .verify(env, link.client_id.as_client_id(), expected_aud)
         .await?;
     let post_back = |e: ResolveError| Invalid {
         dispatch: Some(ErrorDispatch {
@@ -154,11 +154,11 @@ pub(super) fn consent_for(
     evaluation: Evaluation,
     candidates: &[WalletCredential],
 ) -> Consent {
-    let client_id = req.client_id().to_owned();
+    let client_id = req.client_id().clone();
     Consent {
         round,
         verifier: VerifierView {
-            host: Url::parse(&client_id)
+            host: Url::parse(client_id.as_str())
                 .ok()
                 .and_then(|u| u.host_str().map(str::to_owned))
                 .unwrap_or_default(),
@@ -202,7 +202,7 @@ pub(super) async fn resolve_inner(
     let unsolicited = !env
         .sessions
         .as_ref()
-        .is_some_and(|s| s.has_running_flow_for(link.client_id.as_str(), now));
+        .is_some_and(|s| s.has_running_flow_for(link.client_id.as_client_id(), now));
     // The administrator's policy, before anything is fetched from the verifier.
     let policy = crate::access_policy::ServicePolicy::load(&env.vault)
         .map_err(|e| ResolveError::NotReady(e.to_string()))?;
@@ -228,7 +228,7 @@ pub(super) async fn resolve_inner(
     consent.preauthorized_user = env
         .sessions
         .as_ref()
-        .and_then(|s| s.preauthorized_user_for(verifier, now));
+        .and_then(|s| s.preauthorized_user_for(link.client_id.as_client_id(), now));
     consent.user_round = user_definition.as_ref().map(|d| UserRoundPreview {
         definition_id: d.id().to_owned(),
         name: d.name().map(str::to_owned),

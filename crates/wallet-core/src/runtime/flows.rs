@@ -9,7 +9,7 @@ use url::Url;
 use super::WalletRuntime;
 use crate::oauth::service::RequesterSource;
 use crate::oauth::user::{self, FlowSummary, NewUserFlow, SessionError, TokenPoll, UserFlowError};
-use crate::oauth::{Requester, VaultOrganization};
+use crate::oauth::{ClientId, Requester, VaultOrganization};
 
 impl WalletRuntime {
     /// A new user flow ([`user::begin_flow`]): `(session_id, landing_token)`.
@@ -99,7 +99,7 @@ impl WalletRuntime {
     /// Ends the running flow with the AS `verifier` with an error ([`user::abort_flow`]).
     pub fn abort_user_flow(
         &self,
-        verifier: &str,
+        verifier: &ClientId,
         error: &str,
         description: &str,
     ) -> Option<FlowSummary> {

@@ -15,6 +15,7 @@ use crate::did::{self, DidResolver, DidUrl};
 use crate::metadata;
 use crate::net::{HttpClient, HttpRequest};
 use crate::oauth::error::sanitize;
+use crate::oauth::types::ClientId;
 
 /// Clock skew allowed on `iat`/`nbf`, seconds.
 pub const SKEW_SECS: i64 = 5;
@@ -29,7 +30,7 @@ pub trait VerifyContext: Send + Sync {
     /// Clock.
     fn clock(&self) -> &dyn Clock;
     /// Records `(client_id, nonce)`; `false` when it was handled before.
-    fn first_use(&self, client_id: &str, nonce: &str, now: i64) -> bool;
+    fn first_use(&self, client_id: &ClientId, nonce: &str, now: i64) -> bool;
 }
 
 /// Marker: fetched, not verified.
@@ -44,6 +45,7 @@ pub enum Verified {}
 pub struct PresentationRequest<S> {
     jwt: String,
     claims: Map<String, Value>,
+    client_id: ClientId,
     signer: Option<DidUrl>,
     _state: PhantomData<S>,
 }
@@ -64,6 +66,7 @@ impl PresentationRequest<Unverified> {
         Self {
             jwt: jwt.trim().to_owned(),
             claims: Map::new(),
+            client_id: ClientId::new(String::new()),
             signer: None,
             _state: PhantomData,
         }
@@ -76,7 +79,7 @@ impl PresentationRequest<Unverified> {
     pub async fn verify<C: VerifyContext + ?Sized>(
         self,
         env: &C,
-        link_client_id: &str,
+        link_client_id: &ClientId,
         expected_aud: Option<&str>,
     ) -> Result<PresentationRequest<Verified>, Rejection> {
         let now = env.clock().now_unix();
@@ -96,10 +99,10 @@ impl PresentationRequest<Unverified> {
         }
         // 2. client_id: equal to the link's, and owner of the signing key.
         let client_id = str_claim(&claims, "client_id").unwrap_or_default();
-        if client_id != link_client_id {
+        if client_id != link_client_id.as_str() {
             return Err(RequestObjectError::ClientIdMismatch {
                 claim: sanitize(client_id, 200),
-                link: link_client_id.to_owned(),
+                link: link_client_id.as_str().to_owned(),
             }
             .into());
         }
@@ -188,12 +191,13 @@ impl PresentationRequest<Unverified> {
         }
         let nonce = str_claim(&claims, "nonce")
             .ok_or_else(|| dispatchable(RequestObjectError::MissingNonce))?;
-        if !env.first_use(client_id, nonce, now) {
+        if !env.first_use(link_client_id, nonce, now) {
             return Err(RequestObjectError::Replayed.into());
         }
         Ok(PresentationRequest {
             jwt: self.jwt,
             claims,
+            client_id: link_client_id.clone(),
             signer: Some(kid),
             _state: PhantomData,
         })
@@ -204,9 +208,9 @@ impl PresentationRequest<Verified> {
     fn claim(&self, name: &str) -> &str {
         str_claim(&self.claims, name).unwrap_or_default()
     }
-    /// Verifier client id.
-    pub fn client_id(&self) -> &str {
-        self.claim("client_id")
+    /// Verifier client id (the link's, which the signed claim equals).
+    pub fn client_id(&self) -> &ClientId {
+        &self.client_id
     }
     /// Verifier DID (the signer's).
     pub fn verifier_did(&self) -> String {

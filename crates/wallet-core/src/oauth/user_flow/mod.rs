@@ -39,7 +39,7 @@ pub use sessions::{
 use super::dpop::DpopNonces;
 use super::error::sanitize;
 use super::service::ChannelKind;
-use super::{AuthorizationServerId, Requester, Scope, State, TokenResponse, TokenType};
+use super::{AuthorizationServerId, ClientId, Requester, Scope, State, TokenResponse, TokenType};
 use crate::access_policy::{PolicyDecision, PolicyError, ServicePolicy};
 
 /// Activity action: a user flow was asked for (`outcome` failure when it was refused).
@@ -421,7 +421,7 @@ pub fn end_flow_without_state(
 pub fn abort_flow(
     vault: &Vault,
     sessions: &UserSessions,
-    verifier: &str,
+    verifier: &ClientId,
     error: &str,
     description: &str,
     now: i64,

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use super::client::PkceVerifier;
 use crate::oauth::service::ChannelKind;
-use crate::oauth::{AuthorizationServerId, Scope, State, TokenResponse, TokenType};
+use crate::oauth::{AuthorizationServerId, ClientId, Scope, State, TokenResponse, TokenType};
 
 /// Lifetime of the landing token handed to the EHR (`/user?token=`), seconds.
 pub const LANDING_TOKEN_SECS: i64 = 5;
@@ -373,14 +373,14 @@ impl UserSessions {
 
     /// The roster identifier the EHR named for the most recently started running flow with
     /// `verifier` (an AS issuer), to preselect the employee on the consent screen.
-    pub fn preauthorized_user_for(&self, verifier: &str, now: i64) -> Option<String> {
+    pub fn preauthorized_user_for(&self, verifier: &ClientId, now: i64) -> Option<String> {
         let mut inner = self.lock();
         Self::prune(&mut inner, now);
         inner
             .sessions
             .values()
             .filter_map(|e| match e {
-                Entry::Flow(s) if s.flow.authorization_server.as_str() == verifier => {
+                Entry::Flow(s) if verifier == s.flow.authorization_server.as_str() => {
                     s.started_at.map(|t| (t, s.flow.preauthorized_user.clone()))
                 }
                 _ => None,
@@ -412,7 +412,7 @@ impl UserSessions {
     /// `(session_id, EHR redirect_uri)`. [`super::abort_flow`] also records the end.
     pub fn abort_running_for(
         &self,
-        verifier: &str,
+        verifier: &ClientId,
         error: &str,
         description: &str,
         now: i64,
@@ -423,14 +423,14 @@ impl UserSessions {
 
     pub(super) fn abort_running(
         &self,
-        verifier: &str,
+        verifier: &ClientId,
         error: &str,
         description: &str,
         now: i64,
     ) -> Option<FlowSummary> {
         let mut inner = self.lock();
         Self::prune(&mut inner, now);
-        let (_, id) = inner.latest_running(|s| s.flow.authorization_server.as_str() == verifier)?;
+        let (_, id) = inner.latest_running(|s| verifier == s.flow.authorization_server.as_str())?;
         let f = inner.end_running(id, error, description, now)?;
         // The browser may still come back to the callback (without state); it then goes on to
         // the EHR.
@@ -443,12 +443,12 @@ impl UserSessions {
 
     /// Whether a started, unfinished session of this subject is running for `verifier`
     /// (an AS issuer or client id), for the unsolicited-request check.
-    pub fn has_running_flow_for(&self, verifier: &str, now: i64) -> bool {
+    pub fn has_running_flow_for(&self, verifier: &ClientId, now: i64) -> bool {
         let mut inner = self.lock();
         Self::prune(&mut inner, now);
         inner.sessions.values().any(|e| match e {
             Entry::Flow(s) => {
-                s.started_at.is_some() && s.flow.authorization_server.as_str() == verifier
+                s.started_at.is_some() && verifier == s.flow.authorization_server.as_str()
             }
             Entry::Done(..) => false,
         })
@@ -507,8 +507,8 @@ mod tests {
                 101
             )
             .is_err());
-        assert!(s.has_running_flow_for("https://as.example/oauth2/a", 102));
-        assert!(!s.has_running_flow_for("https://other.example", 102));
+        assert!(s.has_running_flow_for(&"https://as.example/oauth2/a".into(), 102));
+        assert!(!s.has_running_flow_for(&"https://other.example".into(), 102));
         // state: one-time
         let (sid, sess) = s.take_for_callback("st", 150).unwrap();
         assert_eq!(sid, id);
@@ -542,11 +542,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            s.abort_running_for("https://other.example", "access_denied", "no", 301),
+            s.abort_running_for(&"https://other.example".into(), "access_denied", "no", 301),
             None
         );
         let (aid, redirect) = s
-            .abort_running_for("https://as.example/oauth2/a", "access_denied", "no", 301)
+            .abort_running_for(
+                &"https://as.example/oauth2/a".into(),
+                "access_denied",
+                "no",
+                301,
+            )
             .unwrap();
         assert_eq!(
             (aid.as_str(), redirect.as_str()),

@@ -266,7 +266,9 @@ fn an_error_callback_without_state_ends_the_running_flow_of_the_subject() {
     let _older = started(&t, "s1", 100);
     let id = started(&t, "s2", 101);
     assert_eq!(
-        t.sessions.preauthorized_user_for(AS, 102).as_deref(),
+        t.sessions
+            .preauthorized_user_for(&AS.into(), 102)
+            .as_deref(),
         Some("jdoe@example.com")
     );
     assert!(
@@ -302,7 +304,7 @@ fn a_flow_the_holder_aborted_sends_the_browser_back_once() {
     let id = started(&t, "s1", 100);
     let (aid, _) = t
         .sessions
-        .abort_running_for(AS, "access_denied", "declined", 101)
+        .abort_running_for(&AS.into(), "access_denied", "declined", 101)
         .unwrap();
     assert_eq!(aid, id);
     let other = started(&t, "s2", 101);
@@ -318,7 +320,7 @@ fn a_flow_the_holder_aborted_sends_the_browser_back_once() {
     // an aborted flow whose browser does not come back within a minute is forgotten
     started(&t, "s3", 200);
     t.sessions
-        .abort_running_for(AS, "access_denied", "declined", 200)
+        .abort_running_for(&AS.into(), "access_denied", "declined", 200)
         .unwrap();
     let late = 200 + FLOW_STATE_SECS;
     assert!(end_flow_without_state(&t.vault, &t.sessions, "acme", "e", "", late).is_none());
@@ -351,10 +353,26 @@ fn a_flow_that_cannot_start_fails_for_the_poll() {
 #[test]
 fn abort_flow_ends_the_running_flow_of_the_verifier_and_records_it() {
     let t = world();
-    assert!(abort_flow(&t.vault, &t.sessions, AS, "access_denied", "x", 100).is_none());
+    assert!(abort_flow(&t.vault, &t.sessions, &AS.into(), "access_denied", "x", 100).is_none());
     let id = started(&t, "s1", 100);
-    assert!(abort_flow(&t.vault, &t.sessions, "https://other.example", "e", "", 101).is_none());
-    let f = abort_flow(&t.vault, &t.sessions, AS, "access_denied", "declined", 101).unwrap();
+    assert!(abort_flow(
+        &t.vault,
+        &t.sessions,
+        &"https://other.example".into(),
+        "e",
+        "",
+        101
+    )
+    .is_none());
+    let f = abort_flow(
+        &t.vault,
+        &t.sessions,
+        &AS.into(),
+        "access_denied",
+        "declined",
+        101,
+    )
+    .unwrap();
     assert_eq!(f.session_id, id);
     assert!(matches!(
         t.sessions.poll(&id, 102),
