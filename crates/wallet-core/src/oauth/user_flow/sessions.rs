@@ -203,6 +203,13 @@ impl UserSessions {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The store with what has expired by `now` removed.
+    fn lock_pruned(&self, now: i64) -> std::sync::MutexGuard<'_, Inner> {
+        let mut inner = self.lock();
+        Self::prune(&mut inner, now);
+        inner
+    }
+
     fn prune(inner: &mut Inner, now: i64) {
         inner.landing.retain(|_, (_, until)| now < *until);
         inner.sessions.retain(|_, e| match e {
@@ -223,8 +230,7 @@ impl UserSessions {
         now: i64,
     ) -> Result<(String, String), SessionError> {
         session.created_at = now;
-        let mut inner = self.lock();
-        Self::prune(&mut inner, now);
+        let mut inner = self.lock_pruned(now);
         if inner.sessions.len() >= MAX_SESSIONS {
             return Err(SessionError::Full);
         }
@@ -249,8 +255,7 @@ impl UserSessions {
         token_endpoint: String,
         now: i64,
     ) -> Result<String, SessionError> {
-        let mut inner = self.lock();
-        Self::prune(&mut inner, now);
+        let mut inner = self.lock_pruned(now);
         let (id, _) = inner
             .landing
             .remove(landing_token)
@@ -276,8 +281,7 @@ impl UserSessions {
         now: i64,
         f: impl FnOnce(&UserSession) -> T,
     ) -> Option<T> {
-        let mut inner = self.lock();
-        Self::prune(&mut inner, now);
+        let inner = self.lock_pruned(now);
         let (id, _) = inner.landing.get(landing_token)?.clone();
         match inner.sessions.get(&id) {
             Some(Entry::Flow(s)) => Some(f(s)),
@@ -292,8 +296,7 @@ impl UserSessions {
         state: &str,
         now: i64,
     ) -> Result<(String, Box<UserSession>), SessionError> {
-        let mut inner = self.lock();
-        Self::prune(&mut inner, now);
+        let mut inner = self.lock_pruned(now);
         let id = inner
             .by_state
             .remove(state)
@@ -325,8 +328,7 @@ impl UserSessions {
         error: (String, String),
         now: i64,
     ) -> Option<FlowSummary> {
-        let mut inner = self.lock();
-        Self::prune(&mut inner, now);
+        let mut inner = self.lock_pruned(now);
         let (id, _) = inner.landing.remove(landing_token)?;
         match inner.sessions.remove(&id) {
             Some(Entry::Flow(s)) => {
@@ -353,8 +355,7 @@ impl UserSessions {
         description: &str,
         now: i64,
     ) -> Option<FlowSummary> {
-        let mut inner = self.lock();
-        Self::prune(&mut inner, now);
+        let mut inner = self.lock_pruned(now);
         let aborted = inner
             .returns
             .iter()
@@ -374,8 +375,7 @@ impl UserSessions {
     /// The roster identifier the EHR named for the most recently started running flow with
     /// `verifier` (an AS issuer), to preselect the employee on the consent screen.
     pub fn preauthorized_user_for(&self, verifier: &ClientId, now: i64) -> Option<String> {
-        let mut inner = self.lock();
-        Self::prune(&mut inner, now);
+        let inner = self.lock_pruned(now);
         inner
             .sessions
             .values()
@@ -391,8 +391,7 @@ impl UserSessions {
 
     /// Polls a session: pending, the token (once), the error (once), or unknown.
     pub fn poll(&self, session_id: &str, now: i64) -> TokenPoll {
-        let mut inner = self.lock();
-        Self::prune(&mut inner, now);
+        let mut inner = self.lock_pruned(now);
         match inner.sessions.get(session_id) {
             None => TokenPoll::Unknown,
             Some(Entry::Flow(_)) => TokenPoll::Pending,
@@ -428,8 +427,7 @@ impl UserSessions {
         description: &str,
         now: i64,
     ) -> Option<FlowSummary> {
-        let mut inner = self.lock();
-        Self::prune(&mut inner, now);
+        let mut inner = self.lock_pruned(now);
         let (_, id) = inner.latest_running(|s| verifier == s.flow.authorization_server.as_str())?;
         let f = inner.end_running(id, error, description, now)?;
         // The browser may still come back to the callback (without state); it then goes on to
@@ -444,8 +442,7 @@ impl UserSessions {
     /// Whether a started, unfinished session of this subject is running for `verifier`
     /// (an AS issuer or client id), for the unsolicited-request check.
     pub fn has_running_flow_for(&self, verifier: &ClientId, now: i64) -> bool {
-        let mut inner = self.lock();
-        Self::prune(&mut inner, now);
+        let inner = self.lock_pruned(now);
         inner.sessions.values().any(|e| match e {
             Entry::Flow(s) => {
                 s.started_at.is_some() && verifier == s.flow.authorization_server.as_str()
