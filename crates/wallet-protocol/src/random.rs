@@ -1,28 +1,17 @@
 //! The one source of random protocol strings: states, nonces, PKCE verifiers, `jti`s,
 //! session ids and API keys.
 //!
-//! Randomness comes from the operating system (the v4 UUID generator reads the OS CSPRNG);
-//! the version/variant bits of each UUID are skipped so every output byte is random.
+//! Randomness comes from the operating system's CSPRNG (`getrandom`), as for the vault's keys.
 
+use rand_core::{OsRng, RngCore};
 use zeroize::Zeroizing;
 
 use crate::jose::b64url;
 
 /// `n` random bytes, zeroized on drop.
 pub fn random_bytes(n: usize) -> Zeroizing<Vec<u8>> {
-    let mut out = Zeroizing::new(Vec::with_capacity(n + 16));
-    while out.len() < n {
-        let u = uuid::Uuid::new_v4();
-        let b = u.as_bytes();
-        // Bytes 6 and 8 carry the UUID version and variant; the other 14 are random.
-        out.extend(
-            b.iter()
-                .enumerate()
-                .filter(|(i, _)| *i != 6 && *i != 8)
-                .map(|(_, x)| *x),
-        );
-    }
-    out.truncate(n);
+    let mut out = Zeroizing::new(vec![0u8; n]);
+    OsRng.fill_bytes(&mut out);
     out
 }
 
