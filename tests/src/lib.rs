@@ -77,13 +77,33 @@ impl Driver {
             "tauri:options".into(),
             serde_json::json!({ "application": app_binary(), "args": [] }),
         );
-        // native-tls: the WebDriver connection is plain HTTP on loopback anyway, and it keeps
-        // rustls' process-wide crypto provider choice out of this test binary.
-        ClientBuilder::native()
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
-            .await
-            .expect("WebDriver session (is Xvfb running and WebKitWebDriver installed?)")
+        // tauri-driver listens before the WebKitWebDriver behind it does; on a loaded machine
+        // the first session request can be cut off (hyper's IncompleteMessage). Retry that for
+        // a few seconds; any other failure, or the last one, fails the test.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            // native-tls: the WebDriver connection is plain HTTP on loopback anyway, and it
+            // keeps rustls' process-wide crypto provider choice out of this test binary.
+            match ClientBuilder::native()
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{}", self.port))
+                .await
+            {
+                Ok(client) => return client,
+                Err(e @ fantoccini::error::NewSessionError::Lost(_))
+                | Err(e @ fantoccini::error::NewSessionError::FailedC(_))
+                    if Instant::now() < deadline =>
+                {
+                    eprintln!("WebDriver session not ready yet ({e}); retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => {
+                    panic!(
+                        "WebDriver session (is Xvfb running and WebKitWebDriver installed?): {e:?}"
+                    )
+                }
+            }
+        }
     }
 }
 
