@@ -13,6 +13,7 @@ fn every_refusal_code_is_translated_in_both_languages() {
         ResolveError::Unsolicited(s()),
         ResolveError::OutsidePolicy(s()),
         ResolveError::NotReady(s()),
+        ResolveError::Request(RequestObjectError::RequestUriOrigin(s())),
         ResolveError::Request(RequestObjectError::Fetch(s())),
         ResolveError::Request(RequestObjectError::AddressRefused(s())),
         ResolveError::Request(RequestObjectError::Signature(s())),

@@ -29,7 +29,7 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 /// Network policy handed in by the CLI/app.
 #[derive(Clone, Default)]
 pub struct NetPolicy {
-    /// Development mode: allow `localhost`, loopback and private addresses (HTTPS only).
+    /// Development mode: allow `localhost` and loopback addresses (HTTPS only).
     pub dev: bool,
     /// Extra trusted CA certificate(s), PEM.
     pub extra_ca_pem: Option<Vec<u8>>,
@@ -123,12 +123,13 @@ impl NetPolicy {
         }
     }
 
-    /// Checks a resolved address: public unicast always; loopback and private only in
-    /// development mode; link-local, unspecified, multicast, documentation never.
+    /// Checks a resolved address: public unicast always; loopback only in development mode;
+    /// private (RFC 1918, CGNAT, ULA), link-local, unspecified, multicast, documentation and
+    /// IPv6 forms that tunnel to an IPv4 address never.
     pub fn check_ip(&self, ip: IpAddr) -> Result<(), NetError> {
         match classify(ip) {
             AddrClass::Public => Ok(()),
-            AddrClass::Loopback | AddrClass::Private if self.dev => Ok(()),
+            AddrClass::Loopback if self.dev => Ok(()),
             _ => Err(NetError::Refused(RefusalReason::ForbiddenAddress(ip))),
         }
     }
@@ -178,6 +179,13 @@ fn classify(ip: IpAddr) -> AddrClass {
             } else if v6.is_unspecified()
                 || v6.is_multicast()
                 || (seg[0] & 0xffc0) == 0xfe80
+                // Site-local (fec0::/10, deprecated but still routed inside some networks).
+                || (seg[0] & 0xffc0) == 0xfec0
+                // IPv4-compatible `::a.b.c.d`, 6to4 (2002::/16) and Teredo (2001::/32) reach
+                // an IPv4 address the checks above never see.
+                || seg[..6].iter().all(|&s| s == 0)
+                || seg[0] == 0x2002
+                || (seg[0] == 0x2001 && seg[1] == 0)
                 || (seg[0] == 0x2001 && seg[1] == 0x0db8)
                 || (seg[0] == 0x0064 && seg[1] == 0xff9b)
             {
@@ -596,19 +604,16 @@ mod tests {
             dev: true,
             extra_ca_pem: None,
         };
-        for ip in [
-            "127.0.0.1",
-            "10.0.0.8",
-            "172.16.3.4",
-            "192.168.1.1",
-            "::1",
-            "fd00::1",
-        ] {
+        for ip in ["127.0.0.1", "::1"] {
             let ip: IpAddr = ip.parse().unwrap();
             assert!(p.check_ip(ip).is_err(), "{ip} must be refused");
             assert!(dev.check_ip(ip).is_ok(), "{ip} allowed in dev");
         }
         for ip in [
+            "10.0.0.8",
+            "172.16.3.4",
+            "192.168.1.1",
+            "fd00::1",
             "169.254.169.254",
             "0.0.0.0",
             "fe80::1",

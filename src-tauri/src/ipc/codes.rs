@@ -57,6 +57,8 @@ pub enum ErrorCode {
     RefusedOutsidePolicy,
     #[serde(rename = "refused.not_ready")]
     RefusedNotReady,
+    #[serde(rename = "refused.request_uri_origin")]
+    RefusedRequestUriOrigin,
     #[serde(rename = "refused.request_object_fetch")]
     RefusedRequestObjectFetch,
     #[serde(rename = "refused.address_refused")]

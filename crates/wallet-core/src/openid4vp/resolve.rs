@@ -86,6 +86,8 @@ pub(super) async fn resolve_request(
         RequestUriMethod::Get => protocol::RequestObjectFetch::Get,
         RequestUriMethod::Post => protocol::RequestObjectFetch::Post { issuer: &fetch_as },
     };
+    protocol::check_request_uri_origin(link.client_id.url(), link.request_uri.url())
+        .map_err(ResolveError::from)?;
     let text = protocol::fetch_request_object(env.http.as_ref(), link.request_uri.url(), how)
         .await
         .map_err(ResolveError::from)?;

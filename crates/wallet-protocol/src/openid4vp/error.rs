@@ -10,6 +10,10 @@ use serde::Serialize;
 /// Why a request object was refused (fetch or verification), before the user is asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RequestObjectError {
+    /// `request_uri` is on another origin than `client_id`: it is not fetched (the link is
+    /// unsigned, so it could make the wallet contact any host before consent).
+    #[error("the request's address is not on the verifier's origin: {0}")]
+    RequestUriOrigin(String),
     /// Could not be fetched (unreachable, not found, not text).
     #[error("the request object could not be fetched: {0}")]
     Fetch(String),
@@ -66,6 +70,7 @@ impl RequestObjectError {
     /// Stable code for the UI and the activity log.
     pub fn code(&self) -> &'static str {
         match self {
+            Self::RequestUriOrigin(_) => "request_uri_origin",
             Self::Fetch(_) => "request_object_fetch",
             Self::AddressRefused(_) => "address_refused",
             Self::Signature(_) => "request_object_signature",

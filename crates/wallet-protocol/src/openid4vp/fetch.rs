@@ -36,6 +36,23 @@ pub fn wallet_metadata(issuer: &str) -> Value {
     })
 }
 
+/// Refuses a `request_uri` that is not `https` on the same origin (scheme, host, port) as
+/// `client_id`; checked before anything is fetched.
+pub fn check_request_uri_origin(
+    client_id: &Url,
+    request_uri: &Url,
+) -> Result<(), RequestObjectError> {
+    let origin = |u: &Url| u.origin().ascii_serialization();
+    if request_uri.scheme() != "https" || origin(request_uri) != origin(client_id) {
+        return Err(RequestObjectError::RequestUriOrigin(format!(
+            "{} is not on {}",
+            origin(request_uri),
+            origin(client_id)
+        )));
+    }
+    Ok(())
+}
+
 /// Fetches the request object text (not verified) from `request_uri`: the URL the wallet
 /// link carried, parsed and checked once when the link arrived.
 pub async fn fetch_request_object(

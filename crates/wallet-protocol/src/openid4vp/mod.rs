@@ -12,7 +12,7 @@ pub mod response;
 mod tests;
 
 pub use error::{DocumentError, ErrorDispatch, Rejection, RequestObjectError, ResponseError};
-pub use fetch::{fetch_json, fetch_request_object, RequestObjectFetch};
+pub use fetch::{check_request_uri_origin, fetch_json, fetch_request_object, RequestObjectFetch};
 pub use request::{PresentationRequest, Unverified, Verified, VerifyContext};
 pub use response::{credential_issuer, post_error, post_response, AuthorizationResponse};
 
