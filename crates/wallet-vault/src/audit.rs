@@ -261,6 +261,109 @@ fn anchor_place() -> Place<'static> {
     Place::new("vault_meta", "1", "anchor")
 }
 
+/// An entry as stored (`SELECT seq, at, actor, action, subject, outcome, detail, prev_hash,
+/// hash`), with the hash its contents actually have.
+struct StoredRow {
+    seq: i64,
+    prev: String,
+    stored: String,
+    actual: String,
+}
+
+impl StoredRow {
+    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let seq: i64 = r.get(0)?;
+        let prev: String = r.get(7)?;
+        let actual = entry_hash(
+            seq,
+            r.get(1)?,
+            &r.get::<_, String>(2)?,
+            &r.get::<_, String>(3)?,
+            &r.get::<_, String>(4)?,
+            &r.get::<_, String>(5)?,
+            &r.get::<_, String>(6)?,
+            &prev,
+        );
+        Ok(StoredRow {
+            seq,
+            prev,
+            stored: r.get(8)?,
+            actual,
+        })
+    }
+}
+
+/// Reads the sealed anchor: `None` when there is none yet.
+fn read_anchor(conn: &rusqlite::Connection, key: &Key256) -> Result<Option<(i64, String)>> {
+    let sealed: Option<Vec<u8>> = conn
+        .query_row("SELECT anchor FROM vault_meta WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .flatten();
+    let Some(sealed) = sealed else {
+        return Ok(None);
+    };
+    let plain = crypto::open(key, anchor_place(), &sealed)
+        .map_err(|_| VaultError::LogTampered("the sealed log anchor was altered".into()))?;
+    if plain.len() < 8 {
+        return Err(VaultError::LogTampered(
+            "the sealed log anchor is malformed".into(),
+        ));
+    }
+    let mut seq_bytes = [0u8; 8];
+    seq_bytes.copy_from_slice(&plain[..8]);
+    Ok(Some((
+        i64::from_be_bytes(seq_bytes),
+        String::from_utf8_lossy(&plain[8..]).into_owned(),
+    )))
+}
+
+/// Checks that the entry sealed in the anchor is still there, unchanged, and that every entry
+/// after it (written while the vault was locked) chains to it, so the next re-seal covers an
+/// intact log only.
+fn check_head(conn: &rusqlite::Connection, key: &Key256) -> Result<()> {
+    let count: i64 = conn.query_row("SELECT count(*) FROM activity", [], |r| r.get(0))?;
+    let Some((aseq, ahash)) = read_anchor(conn, key)? else {
+        if count > 0 {
+            return Err(VaultError::LogTampered(
+                "the sealed log anchor is missing".into(),
+            ));
+        }
+        return Ok(());
+    };
+    let mut stmt = conn.prepare(
+        "SELECT seq, at, actor, action, subject, outcome, detail, prev_hash, hash
+         FROM activity WHERE seq >= ?1 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([aseq])?;
+    let mut expected: Option<(i64, String)> = None;
+    while let Some(r) = rows.next()? {
+        let StoredRow {
+            seq,
+            prev,
+            stored,
+            actual,
+        } = StoredRow::read(r)?;
+        let ok = match &expected {
+            None => seq == aseq && stored == ahash && actual == stored,
+            Some((eseq, ehash)) => seq == *eseq && prev == *ehash && actual == stored,
+        };
+        if !ok {
+            return Err(VaultError::LogTampered(format!(
+                "entry {seq} does not match the sealed log anchor or the entries before it"
+            )));
+        }
+        expected = Some((seq + 1, stored));
+    }
+    if expected.is_none() {
+        return Err(VaultError::LogTampered(format!(
+            "the log was cut off: the sealed anchor records {aseq} entries, {count} found"
+        )));
+    }
+    Ok(())
+}
+
 /// Appends an entry inside `tx`. With `key`, also refreshes the sealed anchor.
 pub(crate) fn append(
     tx: &Transaction<'_>,
@@ -281,6 +384,10 @@ pub(crate) fn append(
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
+    if let Some(key) = key {
+        // Re-sealing the anchor over a cut-off log would hide the cut: check first.
+        check_head(tx, key)?;
+    }
     let (seq, prev_hash) = match last {
         Some((s, h)) => (s + 1, h),
         None => (1, genesis(vault_id)),
@@ -399,19 +506,12 @@ pub(crate) fn verify(
     let mut hashes: Vec<(i64, String)> = Vec::new();
     while let Some(r) = rows.next()? {
         count += 1;
-        let seq: i64 = r.get(0)?;
-        let stored_prev: String = r.get(7)?;
-        let stored_hash: String = r.get(8)?;
-        let actual = entry_hash(
+        let StoredRow {
             seq,
-            r.get(1)?,
-            &r.get::<_, String>(2)?,
-            &r.get::<_, String>(3)?,
-            &r.get::<_, String>(4)?,
-            &r.get::<_, String>(5)?,
-            &r.get::<_, String>(6)?,
-            &stored_prev,
-        );
+            prev: stored_prev,
+            stored: stored_hash,
+            actual,
+        } = StoredRow::read(r)?;
         if first_bad.is_none() {
             let problem = if seq != expected_seq {
                 Some(format!(

@@ -60,6 +60,12 @@ pub enum VaultError {
         /// Column of the value.
         column: String,
     },
+    /// The activity log no longer matches its sealed anchor (entries were cut off its end or
+    /// changed); nothing more is appended to it. Restore a backup to continue.
+    #[error(
+        "the activity log was tampered with: {0}; refusing to append to it (restore a backup)"
+    )]
+    LogTampered(String),
     /// A backup file is damaged or not a Nuts Wallet backup.
     #[error("backup file is damaged or not a Nuts Wallet backup: {0}")]
     BackupDamaged(String),
@@ -138,6 +144,8 @@ impl VaultError {
             VaultError::NewerSchema { .. } => "newer_schema",
             VaultError::Corrupt { .. } => "corrupt",
             VaultError::Tampered { .. } => "tampered",
+            // The UI already explains `tampered`: a value of the vault was changed behind its back.
+            VaultError::LogTampered(_) => "tampered",
             VaultError::BackupDamaged(_) => "backup_damaged",
             VaultError::NotFound { .. } => "not_found",
             VaultError::Duplicate { .. } => "duplicate",

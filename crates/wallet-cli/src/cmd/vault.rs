@@ -198,7 +198,11 @@ pub(crate) fn open_unlocked(data_dir: &Path) -> anyhow::Result<Vault> {
     if methods.iter().any(|m| m == "keyring") {
         match vault.unlock(Unlock::Keyring) {
             Ok(()) => return Ok(vault),
-            Err(e) if methods.iter().any(|m| m == "passphrase") => {
+            // A tampered log fails every unlock alike: no point asking for the passphrase.
+            Err(e)
+                if methods.iter().any(|m| m == "passphrase")
+                    && !matches!(e, VaultError::LogTampered(_)) =>
+            {
                 eprintln!("note: keyring unlock failed ({e}); trying the passphrase");
             }
             Err(e) => return Err(e.into()),
@@ -596,6 +600,17 @@ mod tests {
         )
         .unwrap();
         assert!(!ok(run(&a, &["audit", "verify"])));
+        // Cut the newest entries off a log: `audit verify` cannot unlock over the cut.
+        std::env::set_var(ENV_VAULT, "vault passphrase 2");
+        let c = wallet_vault::rusqlite::Connection::open(wallet_vault::db_path(&b)).unwrap();
+        c.execute_batch(
+            "DROP TRIGGER activity_no_delete;
+             DELETE FROM activity WHERE seq = (SELECT max(seq) FROM activity);",
+        )
+        .unwrap();
+        drop(c);
+        let cut = run(&b, &["audit", "verify"]).unwrap_err();
+        assert!(cut.to_string().contains("cut off"), "{cut}");
         for var in [
             ENV_FAST_KDF,
             ENV_VAULT,

@@ -1,0 +1,148 @@
+//! Attacks on the vault file by someone who can write it (another process of the same user, a
+//! copied-back file): each test does what such an attacker would with SQLite directly and
+//! checks the vault notices.
+
+#[path = "vault/common.rs"]
+#[allow(dead_code)]
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use wallet_vault::*;
+
+fn record(v: &Vault, n: usize) {
+    for i in 0..n {
+        v.activity_log()
+            .record(NewActivity::new(Actor::Admin, "test.act", &format!("s{i}")))
+            .unwrap();
+    }
+}
+
+fn drop_log_triggers(c: &rusqlite::Connection) {
+    c.execute_batch("DROP TRIGGER activity_no_update; DROP TRIGGER activity_no_delete;")
+        .unwrap();
+}
+
+fn count(dir: &std::path::Path) -> i64 {
+    raw_conn(dir)
+        .query_row("SELECT count(*) FROM activity", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// Deleting the newest activity entries from the file must not be papered over by the next
+/// unlock re-sealing the log anchor: the unlock fails with a clear error, and nothing is
+/// appended to the cut log.
+#[test]
+fn cutting_off_the_newest_log_entries_fails_the_next_unlock() {
+    let (dir, ks, v) = new_vault();
+    record(&v, 4);
+    drop(v);
+    let c = raw_conn(dir.path());
+    drop_log_triggers(&c);
+    let max: i64 = c
+        .query_row("SELECT max(seq) FROM activity", [], |r| r.get(0))
+        .unwrap();
+    c.execute("DELETE FROM activity WHERE seq >= ?1", [max - 1])
+        .unwrap();
+    drop(c);
+    let before = count(dir.path());
+
+    let v = Vault::open(dir.path(), Arc::new(ks.clone())).unwrap();
+    let err = v.unlock(Unlock::Keyring).unwrap_err();
+    assert!(matches!(err, VaultError::LogTampered(_)), "{err:?}");
+    assert!(err.to_string().contains("cut off"), "{err}");
+    assert!(v.is_locked());
+    assert_eq!(count(dir.path()), before, "nothing appended to the cut log");
+    // A second attempt does not wear the evidence away either.
+    assert!(matches!(
+        v.unlock(Unlock::Keyring),
+        Err(VaultError::LogTampered(_))
+    ));
+}
+
+/// The same cut made while the vault is unlocked (by another process) is caught by the next
+/// write, which refuses rather than re-seal the anchor over it; `verify` names the cut.
+#[test]
+fn cutting_off_the_log_while_unlocked_fails_the_next_write_and_verify() {
+    let (dir, _ks, v) = new_vault();
+    record(&v, 3);
+    let c = raw_conn(dir.path());
+    drop_log_triggers(&c);
+    c.execute(
+        "DELETE FROM activity WHERE seq = (SELECT max(seq) FROM activity)",
+        [],
+    )
+    .unwrap();
+    drop(c);
+    let report = v.activity_log().verify().unwrap();
+    assert!(report.anchor_checked);
+    let bad = report.first_bad.expect("the cut is reported");
+    assert!(bad.problem.contains("cut off"), "{}", bad.problem);
+    let err = v
+        .activity_log()
+        .record(NewActivity::new(Actor::Admin, "test.act", "after"))
+        .unwrap_err();
+    assert!(matches!(err, VaultError::LogTampered(_)), "{err:?}");
+    // Still reported after the refused write.
+    assert!(!v.activity_log().verify().unwrap().is_ok());
+}
+
+/// Entries written while the vault is locked (failed unlock attempts) cannot be sealed then;
+/// they are checked before the next unlock seals over them, so editing one (even with a
+/// recomputed hash) fails that unlock, and once sealed, deleting them is caught too.
+#[test]
+fn entries_written_while_locked_are_checked_and_then_sealed() {
+    let (dir, ks, v) = new_vault();
+    v.lock();
+    assert!(v
+        .unlock(Unlock::Passphrase(&Passphrase::from("wrong passphrase")))
+        .is_err());
+    let failed_seq: i64 = raw_conn(dir.path())
+        .query_row(
+            "SELECT max(seq) FROM activity WHERE outcome = 'failure'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    drop(v);
+
+    // Rewrite the locked entry's hash so it no longer matches its contents.
+    let c = raw_conn(dir.path());
+    drop_log_triggers(&c);
+    c.execute(
+        "UPDATE activity SET hash = '00' || substr(hash, 3) WHERE seq = ?1",
+        [failed_seq],
+    )
+    .unwrap();
+    drop(c);
+    let v = Vault::open(dir.path(), Arc::new(ks.clone())).unwrap();
+    assert!(matches!(
+        v.unlock(Unlock::Keyring),
+        Err(VaultError::LogTampered(_))
+    ));
+    drop(v);
+
+    // An untouched locked entry is sealed by the next unlock; cutting it off later is caught.
+    let (dir, ks, v) = new_vault();
+    v.lock();
+    assert!(v
+        .unlock(Unlock::Passphrase(&Passphrase::from("wrong passphrase")))
+        .is_err());
+    v.unlock(Unlock::Keyring).unwrap();
+    drop(v);
+    let c = raw_conn(dir.path());
+    drop_log_triggers(&c);
+    // Remove the unlock entry and the failed attempt before it.
+    c.execute(
+        "DELETE FROM activity WHERE seq >= (SELECT max(seq) - 1 FROM activity)",
+        [],
+    )
+    .unwrap();
+    drop(c);
+    let v = Vault::open(dir.path(), Arc::new(ks)).unwrap();
+    assert!(matches!(
+        v.unlock(Unlock::Keyring),
+        Err(VaultError::LogTampered(_))
+    ));
+}
