@@ -91,6 +91,12 @@ pub fn file_appender(
         source,
     };
     std::fs::create_dir_all(dir).map_err(err)?;
+    // Logs name verifiers, employees and credentials: the owner's only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(err)?;
+    }
     Builder::new()
         .rotation(Rotation::DAILY)
         .filename_prefix(LOG_FILE_PREFIX)
@@ -103,6 +109,21 @@ pub fn file_appender(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Logs name verifiers, employees and credentials: another local user must not list or
+    /// read them, also when the folder existed with looser permissions.
+    #[cfg(unix)]
+    #[test]
+    fn log_dir_is_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        std::fs::create_dir(&logs).unwrap();
+        std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let _w = file_appender(&logs).unwrap();
+        let mode = std::fs::metadata(&logs).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+    }
 
     #[test]
     fn file_appender_writes_a_dated_log_file() {

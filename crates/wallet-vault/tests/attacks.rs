@@ -146,3 +146,45 @@ fn entries_written_while_locked_are_checked_and_then_sealed() {
         Err(VaultError::LogTampered(_))
     ));
 }
+
+#[cfg(unix)]
+fn mode(p: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// Another local user must not be able to read the vault file (wrapped keys, sealed values,
+/// the plaintext activity log) or its WAL: the data directory is 0700 and the files 0600, also
+/// when the data directory existed already with looser permissions.
+#[cfg(unix)]
+#[test]
+fn the_vault_file_and_data_directory_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("data");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ks = MemoryKeyStore::new();
+    let v = create_with(&dir, &ks, Protection::Keyring);
+    record(&v, 1);
+    assert_eq!(mode(&dir), 0o700);
+    let db = db_path(&dir);
+    assert_eq!(mode(&db), 0o600);
+    for suffix in ["-wal", "-shm"] {
+        let mut p = db.clone().into_os_string();
+        p.push(suffix);
+        let p = std::path::PathBuf::from(p);
+        if p.exists() {
+            assert_eq!(mode(&p), 0o600, "{}", p.display());
+        }
+    }
+    drop(v);
+
+    // A file left readable by an older version is tightened when opened.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let v = Vault::open(&dir, Arc::new(ks)).unwrap();
+    assert_eq!(mode(&db), 0o600);
+    assert_eq!(mode(&dir), 0o700);
+    drop(v);
+}

@@ -41,6 +41,16 @@ pub(crate) fn open_connection(path: &Path, create: bool) -> Result<Connection> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        // Owner-only before SQLite writes anything; its WAL and shared-memory files copy the
+        // database file's mode.
+        if !path.exists() {
+            wallet_protocol::private_file::create_owner_only(path)
+                .map_err(|e| VaultError::io(format!("creating {}", path.display()), e))?;
+        }
+    }
+    // Also tightens a file made by an older version.
+    if path.exists() {
+        owner_only(path)?;
     }
     let mut conn = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, e))?;
     conn.busy_timeout(Duration::from_secs(10))
@@ -87,11 +97,24 @@ pub(crate) fn open_connection(path: &Path, create: bool) -> Result<Connection> {
 pub(crate) fn create_data_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)
         .map_err(|e| VaultError::io(format!("creating data directory {}", dir.display()), e))?;
+    owner_only(dir)
+}
+
+/// Takes away every group and other permission bit (0644 becomes 0600, 0755 becomes 0700);
+/// failing to is an error, not a warning.
+pub(crate) fn owner_only(path: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        let err = |e| VaultError::io(format!("restricting access to {}", path.display()), e);
+        let mode = std::fs::metadata(path).map_err(err)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))
+                .map_err(err)?;
+        }
     }
+    #[cfg(not(unix))]
+    let _ = path;
     Ok(())
 }
 

@@ -226,6 +226,8 @@ impl Vault {
         if !path.exists() {
             return Err(VaultError::NotInitialized(data_dir.to_owned()));
         }
+        // Tightens a data directory made by an older version (the file itself: below).
+        file::owner_only(data_dir)?;
         let conn = open_connection(&path, false)?;
         let vault_id: Option<String> = conn
             .query_row("SELECT vault_id FROM vault_meta WHERE id = 1", [], |r| {
