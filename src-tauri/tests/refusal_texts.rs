@@ -25,6 +25,7 @@ fn every_refusal_code_is_translated_in_both_languages() {
         }),
         ResolveError::Request(RequestObjectError::WrongAudience(s())),
         ResolveError::Request(RequestObjectError::Expired),
+        ResolveError::Request(RequestObjectError::Lifetime("x")),
         ResolveError::Request(RequestObjectError::Replayed),
         ResolveError::Request(RequestObjectError::ResponseMode(s())),
         ResolveError::Request(RequestObjectError::ResponseUri(s())),

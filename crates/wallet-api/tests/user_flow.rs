@@ -729,8 +729,12 @@ async fn forged_or_misdirected_request_objects_are_refused_before_consent() {
         "{e:?}"
     );
 
-    // client_id in the link differs from the request object's
-    let (l, _) = check(sign(&v.claims(&me)), &t.as_.issuer);
+    // client_id in the link differs from the request object's (on the same origin: a
+    // request_uri on another origin is refused before the fetch)
+    let (l, _) = check(
+        sign(&v.claims(&me)),
+        &format!("{}/oauth2/other", v.server.base),
+    );
     let e = openid4vp::resolve(&l, env).await.unwrap_err();
     assert!(
         matches!(

@@ -62,3 +62,47 @@ async fn a_request_uri_on_another_origin_is_refused_before_any_fetch() {
     }
     assert_eq!(http.0.load(Ordering::SeqCst), 0, "nothing was fetched");
 }
+
+/// A request object the wallet already answered, replayed to a new process (a new
+/// `present` run, a restarted app), is refused: the nonce is remembered in the vault, not
+/// only in the memory of the process that handled it.
+#[tokio::test]
+async fn a_nonce_handled_by_one_process_is_refused_by_the_next() {
+    use wallet_core::openid4vp::{HolderEnv, SeenRequests};
+    use wallet_protocol::oauth::ClientId;
+    use wallet_protocol::openid4vp::VerifyContext;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let wallet_testkit::wallet::OrgWallet { vault, .. } = wallet_testkit::wallet::org_wallet(
+        tmp.path(),
+        Protection::Passphrase {
+            passphrase: Passphrase::from("vault passphrase for attack tests"),
+            kdf: KdfParams::INSECURE_TEST,
+        },
+        ADMIN_PW,
+        "https://zorg.example",
+    );
+    let process = || HolderEnv {
+        vault: vault.clone(),
+        http: Arc::new(CountingHttp::default()),
+        resolver: Arc::new(UniversalResolver::from_policy(&NetPolicy::default()).unwrap()),
+        clock: Arc::new(SystemClock),
+        seen: Arc::new(SeenRequests::default()),
+        sessions: None,
+        allow_unsolicited: false,
+    };
+    let verifier = ClientId::from("https://as.example/oauth2/a");
+    let now = 1_800_000_000;
+    assert!(process().first_use(&verifier, "nonce-1", now));
+    assert!(
+        !process().first_use(&verifier, "nonce-1", now + 1),
+        "replayed"
+    );
+    assert!(process().first_use(&verifier, "nonce-2", now + 1));
+    // Another verifier's nonce is its own.
+    let other = ClientId::from("https://other.example/oauth2/b");
+    assert!(process().first_use(&other, "nonce-1", now + 1));
+    // Remembered as long as a request object can be valid, then evicted.
+    let later = now + wallet_core::openid4vp::request::REPLAY_WINDOW_SECS + 1;
+    assert!(process().first_use(&verifier, "nonce-1", later));
+}

@@ -62,8 +62,8 @@ pub use keys::{jwk_thumbprint, KeyInfo, ES256};
 pub use keystore::{KeyStore, KeyStoreError, MemoryKeyStore, OsKeyring, DEFAULT_KEYRING_SERVICE};
 pub use repo::{
     ActivityLog, Credential, CredentialFilter, CredentialListing, CredentialMeta, Credentials,
-    Employee, EmployeeUpdate, Employees, Keys, NewCredential, NewEmployee, NewToken, Settings,
-    Token, Tokens, VaultSigner,
+    Employee, EmployeeUpdate, Employees, Keys, NewCredential, NewEmployee, NewToken, Replay,
+    Settings, Token, Tokens, VaultSigner,
 };
 pub use secret::{Key256, Passphrase, SecretString};
 pub use vault::{

@@ -113,8 +113,19 @@ CREATE TRIGGER activity_no_delete BEFORE DELETE ON activity
 BEGIN SELECT RAISE(ABORT, 'the activity log is append-only'); END;
 "#;
 
+/// Replay memory (`repo::replay`): digests of handled one-time values until they expire.
+const V2: &str = r#"
+CREATE TABLE seen_values (
+    kind            TEXT    NOT NULL,
+    digest          BLOB    NOT NULL,
+    expires_at      INTEGER NOT NULL,
+    PRIMARY KEY (kind, digest)
+);
+CREATE INDEX seen_values_expiry ON seen_values (expires_at);
+"#;
+
 /// The ladder. Append only.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
@@ -191,6 +202,7 @@ mod tests {
                 "employees",
                 "key_wraps",
                 "keys",
+                "seen_values",
                 "settings",
                 "tokens",
                 "vault_meta"
@@ -215,17 +227,19 @@ mod tests {
     #[test]
     fn upgrade_from_every_older_version_runs_only_missing_steps() {
         // A ladder with an extra step simulates a future release.
-        let v2 = "ALTER TABLE credentials ADD COLUMN note TEXT;";
-        let ladder = [V1, v2];
+        let v3 = "ALTER TABLE credentials ADD COLUMN note TEXT;";
+        let ladder = [V1, V2, v3];
         let mut c = Connection::open_in_memory().unwrap();
-        migrate(&mut c).unwrap();
+        // A vault of the first release.
+        migrate_to(&mut c, &[V1]).unwrap();
         c.execute(
             "INSERT INTO settings (name, value, updated_at) VALUES ('x', '1', 0)",
             [],
         )
         .unwrap();
         migrate_to(&mut c, &ladder).unwrap();
-        assert_eq!(version(&c).unwrap(), 2);
+        assert_eq!(version(&c).unwrap(), 3);
+        c.execute("DELETE FROM seen_values", []).unwrap();
         c.execute("UPDATE credentials SET note = 'n'", []).unwrap();
         let kept: String = c
             .query_row("SELECT value FROM settings WHERE name='x'", [], |r| {

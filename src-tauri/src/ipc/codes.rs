@@ -75,6 +75,8 @@ pub enum ErrorCode {
     RefusedWrongAudience,
     #[serde(rename = "refused.expired")]
     RefusedExpired,
+    #[serde(rename = "refused.lifetime")]
+    RefusedLifetime,
     #[serde(rename = "refused.replayed")]
     RefusedReplayed,
     #[serde(rename = "refused.response_mode")]

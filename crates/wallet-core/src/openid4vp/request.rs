@@ -1,6 +1,7 @@
 //! The request object typestate lives in `wallet_protocol::openid4vp::request`; this module
-//! keeps the wallet's replay store ([`SeenRequests`]), which is per-process state of the
-//! holder, and lets a [`HolderEnv`] serve as the verification context.
+//! keeps the wallet's replay stores (the per-process [`SeenRequests`] in front of the vault's
+//! replay memory, which all processes share and which survives restarts) and lets a
+//! [`HolderEnv`] serve as the verification context.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,7 +11,7 @@ use wallet_protocol::did::DidResolver;
 use wallet_protocol::net::HttpClient;
 use wallet_protocol::oauth::ClientId;
 pub use wallet_protocol::openid4vp::request::{
-    PresentationRequest, Unverified, Verified, VerifyContext, SKEW_SECS,
+    PresentationRequest, Unverified, Verified, VerifyContext, MAX_LIFETIME_SECS, SKEW_SECS,
 };
 pub use wallet_protocol::openid4vp::{MAX_JWT_BYTES, SELF_ISSUED};
 
@@ -19,6 +20,11 @@ use super::HolderEnv;
 /// How long a handled nonce is remembered (the request object lifetime, `docs/protocol.md`
 /// §10), seconds.
 pub const REPLAY_WINDOW_SECS: i64 = 900;
+/// The vault's replay-memory kind for request-object nonces.
+pub const REPLAY_KIND: &str = "request_object_nonce";
+
+// A nonce must be remembered at least as long as its request object can be valid.
+const _: () = assert!(REPLAY_WINDOW_SECS >= MAX_LIFETIME_SECS + SKEW_SECS);
 
 /// Nonces of handled request objects (per verifier), so that a replayed request object is
 /// refused even when the verifier would serve it again.
@@ -53,8 +59,24 @@ impl VerifyContext for HolderEnv {
     fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
     }
+    /// The process's memory first, then the vault's, which every process shares and which
+    /// survives a restart. A vault that cannot record the nonce refuses the request.
     fn first_use(&self, client_id: &ClientId, nonce: &str, now: i64) -> bool {
-        self.seen.first_use(client_id, nonce, now)
+        if !self.seen.first_use(client_id, nonce, now) {
+            return false;
+        }
+        let value = format!("{}\n{nonce}", client_id.as_str());
+        match self
+            .vault
+            .replay()
+            .first_use(REPLAY_KIND, &value, now, now + REPLAY_WINDOW_SECS)
+        {
+            Ok(first) => first,
+            Err(e) => {
+                tracing::warn!(error = %e, "replay memory unavailable; request refused");
+                false
+            }
+        }
     }
 }
 

@@ -40,9 +40,12 @@ pub enum RequestObjectError {
     /// `aud` is not this wallet.
     #[error("the request object is meant for another wallet (aud {0})")]
     WrongAudience(String),
-    /// `exp` passed, or `iat`/`nbf` in the future.
+    /// `exp` passed, `iat`/`nbf` in the future, or `iat` older than the longest lifetime.
     #[error("the request object has expired or is not yet valid")]
     Expired,
+    /// No `exp`, or valid for longer than [`super::request::MAX_LIFETIME_SECS`].
+    #[error("the request object's validity is missing or too long: {0}")]
+    Lifetime(&'static str),
     /// A request object with this nonce was handled before.
     #[error("the request object was used before")]
     Replayed,
@@ -79,6 +82,7 @@ impl RequestObjectError {
             Self::ClientIdMismatch { .. } => "client_id_mismatch",
             Self::WrongAudience(_) => "wrong_audience",
             Self::Expired => "expired",
+            Self::Lifetime(_) => "lifetime",
             Self::Replayed => "replayed",
             Self::ResponseMode(_) => "response_mode",
             Self::ResponseUri(_) => "response_uri",

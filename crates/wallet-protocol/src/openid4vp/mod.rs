@@ -13,7 +13,9 @@ mod tests;
 
 pub use error::{DocumentError, ErrorDispatch, Rejection, RequestObjectError, ResponseError};
 pub use fetch::{check_request_uri_origin, fetch_json, fetch_request_object, RequestObjectFetch};
-pub use request::{PresentationRequest, Unverified, Verified, VerifyContext};
+pub use request::{
+    PresentationRequest, Unverified, Verified, VerifyContext, ACCEPTED_TYP, MAX_LIFETIME_SECS,
+};
 pub use response::{credential_issuer, post_error, post_response, AuthorizationResponse};
 
 /// Largest presentation definition / client metadata / response body accepted.

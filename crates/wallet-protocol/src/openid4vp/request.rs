@@ -20,6 +20,14 @@ use crate::oauth::types::ClientId;
 /// Clock skew allowed on `iat`/`nbf`, seconds.
 pub const SKEW_SECS: i64 = 5;
 
+/// Longest a request object may be valid (`exp − iat`, and `exp − now`), and the oldest `iat`
+/// accepted, seconds. A holder's replay memory must outlast it (`docs/protocol.md` §10).
+pub const MAX_LIFETIME_SECS: i64 = 600;
+
+/// `typ` header values a request object may carry: Nuts signs with `JWT` (`docs/protocol.md`
+/// §4); RFC 9101's explicit type is accepted too. Any other type is a token of another kind.
+pub const ACCEPTED_TYP: [&str; 2] = ["JWT", "oauth-authz-req+jwt"];
+
 /// What verification needs from the holder: HTTP (entity statement), DID resolution, the
 /// clock, and its replay store.
 pub trait VerifyContext: Send + Sync {
@@ -90,6 +98,14 @@ impl PresentationRequest<Unverified> {
         let claims = jws
             .claims()
             .map_err(|e| RequestObjectError::Signature(format!("claims: {e}")))?;
+        let typ = jws.header_str("typ").unwrap_or_default();
+        if !ACCEPTED_TYP.iter().any(|t| t.eq_ignore_ascii_case(typ)) {
+            return Err(RequestObjectError::Signature(format!(
+                "typ `{}` is not a request object",
+                sanitize(typ, 64)
+            ))
+            .into());
+        }
         if let Some(iss) = claims.get("iss") {
             if iss.as_str() != Some(kid.did().as_str()) {
                 return Err(
@@ -140,8 +156,15 @@ impl PresentationRequest<Unverified> {
             }
         }
         let num = |n: &str| claims.get(n).and_then(Value::as_i64);
-        if num("exp").is_some_and(|e| now >= e)
-            || num("iat").is_some_and(|i| i > now + SKEW_SECS)
+        // `exp` is required and near: a replay store only has to remember a nonce that long.
+        let exp = num("exp").ok_or(RequestObjectError::Lifetime("no exp"))?;
+        if exp - now > MAX_LIFETIME_SECS + SKEW_SECS
+            || num("iat").is_some_and(|i| exp - i > MAX_LIFETIME_SECS)
+        {
+            return Err(RequestObjectError::Lifetime("valid for too long").into());
+        }
+        if now >= exp
+            || num("iat").is_some_and(|i| i > now + SKEW_SECS || now - i > MAX_LIFETIME_SECS)
             || num("nbf").is_some_and(|i| i > now + SKEW_SECS)
         {
             return Err(RequestObjectError::Expired.into());

@@ -9,6 +9,7 @@
 //! | [`Vault::settings`]          | MAC-protected settings (policy, auto-lock)|
 //! | [`Vault::tokens`]            | cached tokens and the API key             |
 //! | [`Vault::activity_log`]      | the hash-chained activity log             |
+//! | [`Vault::replay`]            | handled one-time values, until they expire|
 //!
 //! Reached from the [`Vault`], a read uses the connection and each write is its own
 //! `IMMEDIATE` transaction. Reached from a [`VaultTx`] (inside [`Vault::with_tx`]), reads and
@@ -34,6 +35,7 @@ mod activity;
 mod credentials;
 mod employees;
 mod keys;
+mod replay;
 mod settings;
 mod tokens;
 
@@ -43,6 +45,7 @@ pub use credentials::{
 };
 pub use employees::{Employee, EmployeeUpdate, Employees, NewEmployee};
 pub use keys::{Keys, VaultSigner};
+pub use replay::Replay;
 pub use settings::Settings;
 pub(crate) use settings::{read_auto_lock, setting_mac, SETTING_AUTO_LOCK};
 pub use tokens::{NewToken, Token, Tokens};
@@ -136,6 +139,11 @@ impl Vault {
     /// The token cache (access tokens, the loopback API key).
     pub fn tokens(&self) -> Tokens<'_> {
         Tokens::new(Scope::Vault(self))
+    }
+
+    /// The replay memory (request-object nonces already handled).
+    pub fn replay(&self) -> Replay<'_> {
+        Replay::new(Scope::Vault(self))
     }
 
     /// The activity log.
