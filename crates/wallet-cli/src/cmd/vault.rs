@@ -12,7 +12,7 @@
 //! | `NUTS_WALLET_NEW_ADMIN_PASSPHRASE`| new administrator passphrase (set-passphrase) |
 //! | `NUTS_WALLET_BACKUP_PASSPHRASE`   | passphrase of a backup file                   |
 //! | `NUTS_WALLET_KEYRING_SERVICE`     | keyring service name (default `nuts-wallet`)  |
-//! | `NUTS_WALLET_INSECURE_FAST_KDF=1` | tests only: cheap Argon2id for new secrets    |
+//! | `NUTS_WALLET_INSECURE_FAST_KDF=1` | debug builds only: cheap Argon2id (tests)     |
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -144,8 +144,19 @@ fn keystore() -> Arc<dyn KeyStore> {
     }
 }
 
+/// Whether this build honours [`ENV_FAST_KDF`]: test (debug) builds only, so a release build
+/// can never be talked into weak Argon2 for a vault wrap, the administrator or a backup.
+const FAST_KDF_HONOURED: bool = cfg!(debug_assertions);
+
 fn kdf() -> KdfParams {
-    if std::env::var(ENV_FAST_KDF).is_ok_and(|v| v == "1") {
+    choose_kdf(
+        FAST_KDF_HONOURED,
+        std::env::var(ENV_FAST_KDF).is_ok_and(|v| v == "1"),
+    )
+}
+
+fn choose_kdf(honoured: bool, requested: bool) -> KdfParams {
+    if honoured && requested {
         eprintln!("warning: {ENV_FAST_KDF}=1: using test-only key derivation cost");
         KdfParams::INSECURE_TEST
     } else {
@@ -514,6 +525,16 @@ mod tests {
 
     fn ok(code: anyhow::Result<ExitCode>) -> bool {
         format!("{:?}", code.unwrap()) == format!("{:?}", ExitCode::SUCCESS)
+    }
+
+    /// A release build must not let an environment variable weaken the Argon2 cost of the
+    /// vault, the administrator or a backup.
+    #[test]
+    fn a_release_build_ignores_the_fast_kdf_variable() {
+        assert_eq!(choose_kdf(false, true), KdfParams::DEFAULT);
+        assert_eq!(choose_kdf(true, false), KdfParams::DEFAULT);
+        assert_eq!(choose_kdf(true, true), KdfParams::INSECURE_TEST);
+        assert_eq!(FAST_KDF_HONOURED, cfg!(debug_assertions));
     }
 
     #[test]
