@@ -46,7 +46,9 @@ use crate::{PassphraseKind, Result, VaultError};
 const MAGIC: &[u8; 8] = b"NUTSWBK1";
 const FORMAT: u32 = 1;
 /// Largest backup accepted (a vault is small; this stops absurd allocations).
-const MAX_BACKUP_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+const MAX_BACKUP_BYTES: u64 = 256 * 1024 * 1024;
+/// Largest header accepted (a few hundred bytes in practice).
+const MAX_HEADER_BYTES: u32 = 64 * 1024;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Header {
@@ -97,6 +99,11 @@ impl Vault {
     ) -> Result<BackupInfo> {
         self.check_admin(session, "making backups")?;
         check_passphrase_strength(backup_passphrase, "backup")?;
+        if !kdf.within_backup_bounds() {
+            return Err(VaultError::InvalidInput(
+                "backup key-derivation parameters out of range".into(),
+            ));
+        }
         if out.exists() {
             return Err(VaultError::InvalidInput(format!(
                 "{} exists already; choose a new file name",
@@ -283,15 +290,7 @@ fn read_backup(
     path: &Path,
     passphrase: &Passphrase,
 ) -> Result<(Header, Key256, zeroize::Zeroizing<Vec<u8>>)> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| VaultError::io(format!("reading backup {}", path.display()), e))?;
-    if meta.len() > MAX_BACKUP_BYTES {
-        return Err(VaultError::BackupDamaged(
-            "the file is implausibly large".into(),
-        ));
-    }
-    let data = std::fs::read(path)
-        .map_err(|e| VaultError::io(format!("reading {}", path.display()), e))?;
+    let data = read_capped(path)?;
     if data.len() < MAGIC.len() + 4 + 4 + 8 + 32 || &data[..8] != MAGIC {
         return Err(VaultError::BackupDamaged(
             "it does not start like a Nuts Wallet backup".into(),
@@ -326,6 +325,7 @@ fn read_backup(
             supported: schema::LATEST,
         });
     }
+    check_header_kdf(&header)?;
     let salt = STANDARD
         .decode(&header.salt)
         .map_err(|_| VaultError::BackupDamaged("unreadable salt".into()))?;
@@ -338,6 +338,57 @@ fn read_backup(
     let snapshot = crypto::open(&vault_key, header_place(&digest, "database"), sealed_db)
         .map_err(|_| VaultError::BackupDamaged("the content fails authentication".into()))?;
     Ok((header, vault_key, snapshot))
+}
+
+fn check_header_kdf(header: &Header) -> Result<()> {
+    if header.kdf.within_backup_bounds() {
+        Ok(())
+    } else {
+        Err(VaultError::BackupDamaged(
+            "its key-derivation parameters are outside what this wallet writes".into(),
+        ))
+    }
+}
+
+/// Reads a backup file, refusing one over [`MAX_BACKUP_BYTES`] and, before reading the rest,
+/// one whose header is oversized or asks for key-derivation parameters out of bounds.
+fn read_capped(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let io = |e| VaultError::io(format!("reading backup {}", path.display()), e);
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let len = f.metadata().map_err(io)?.len();
+    if len > MAX_BACKUP_BYTES {
+        return Err(VaultError::BackupDamaged(
+            "the file is implausibly large".into(),
+        ));
+    }
+    // The cap holds even if the file grows while it is read.
+    let mut f = (&mut f).take(MAX_BACKUP_BYTES + 1);
+    let mut data = Vec::new();
+    let prefix = MAGIC.len() as u64 + 4;
+    (&mut f).take(prefix).read_to_end(&mut data).map_err(io)?;
+    if data.len() as u64 == prefix && &data[..MAGIC.len()] == MAGIC {
+        let mut n = [0u8; 4];
+        n.copy_from_slice(&data[MAGIC.len()..]);
+        let header_len = u32::from_be_bytes(n);
+        if header_len > MAX_HEADER_BYTES {
+            return Err(VaultError::BackupDamaged("the header is oversized".into()));
+        }
+        (&mut f)
+            .take(u64::from(header_len))
+            .read_to_end(&mut data)
+            .map_err(io)?;
+        if let Ok(header) = serde_json::from_slice::<Header>(&data[prefix as usize..]) {
+            check_header_kdf(&header)?;
+        }
+    }
+    f.read_to_end(&mut data).map_err(io)?;
+    if data.len() as u64 > MAX_BACKUP_BYTES {
+        return Err(VaultError::BackupDamaged(
+            "the file is implausibly large".into(),
+        ));
+    }
+    Ok(data)
 }
 
 struct Reader<'a> {

@@ -167,6 +167,28 @@ impl KdfParams {
         Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
     }
 
+    /// The weakest parameters a backup may use: the OWASP minimum for Argon2id in a release
+    /// build; test builds also take [`KdfParams::INSECURE_TEST`].
+    pub const BACKUP_FLOOR: KdfParams = if cfg!(debug_assertions) {
+        KdfParams::INSECURE_TEST
+    } else {
+        KdfParams {
+            m_cost_kib: 19 * 1024,
+            t_cost: 2,
+            p_cost: 1,
+        }
+    };
+
+    /// Whether a backup may use these parameters: between [`KdfParams::BACKUP_FLOOR`] and
+    /// [`KdfParams::DEFAULT`] (what `backup` writes), so a crafted backup header can neither
+    /// make restore burn gigabytes of memory and minutes of CPU nor be absurdly weak.
+    pub fn within_backup_bounds(&self) -> bool {
+        let (lo, hi) = (KdfParams::BACKUP_FLOOR, KdfParams::DEFAULT);
+        (lo.m_cost_kib..=hi.m_cost_kib).contains(&self.m_cost_kib)
+            && (lo.t_cost..=hi.t_cost).contains(&self.t_cost)
+            && (lo.p_cost..=hi.p_cost).contains(&self.p_cost)
+    }
+
     /// Refuses parameters so low or so high that they are surely a mistake or an attack on
     /// the process (a doctored file asking for terabytes of memory).
     pub(crate) fn check_stored(&self) -> crate::Result<()> {

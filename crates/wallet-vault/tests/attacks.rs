@@ -188,3 +188,128 @@ fn the_vault_file_and_data_directory_are_owner_only() {
     assert_eq!(mode(&dir), 0o700);
     drop(v);
 }
+
+/// A backup file with a self-consistent checksum and the given header KDF parameters.
+fn crafted_backup(
+    dir: &std::path::Path,
+    m_cost_kib: u32,
+    t_cost: u32,
+    p_cost: u32,
+) -> std::path::PathBuf {
+    use sha2::Digest;
+    let header = serde_json::json!({
+        "format": 1,
+        "vault_id": "crafted",
+        "schema_version": 1,
+        "created_at_ms": 0,
+        "kdf": {"m_cost_kib": m_cost_kib, "t_cost": t_cost, "p_cost": p_cost},
+        "salt": "AAAAAAAAAAAAAAAAAAAAAA==",
+    });
+    let header = serde_json::to_vec(&header).unwrap();
+    let mut file = b"NUTSWBK1".to_vec();
+    file.extend_from_slice(&(header.len() as u32).to_be_bytes());
+    file.extend_from_slice(&header);
+    file.extend_from_slice(&72u32.to_be_bytes());
+    file.extend_from_slice(&[7u8; 72]);
+    file.extend_from_slice(&100u64.to_be_bytes());
+    file.extend_from_slice(&[9u8; 100]);
+    let sum = sha2::Sha256::digest(&file);
+    file.extend_from_slice(&sum);
+    let path = dir.join(format!("crafted-{m_cost_kib}-{t_cost}-{p_cost}.nwbak"));
+    std::fs::write(&path, file).unwrap();
+    path
+}
+
+fn restore_file(file: &std::path::Path, target: &std::path::Path) -> Result<Vault> {
+    Vault::restore(
+        file,
+        &Passphrase::from("backup passphrase 1"),
+        target,
+        Arc::new(MemoryKeyStore::new()),
+        RestoreOptions {
+            protection: Protection::Keyring,
+            admin_passphrase: Passphrase::from(ADMIN),
+        },
+    )
+}
+
+/// A crafted backup header must not make restore spend gigabytes of memory or minutes of CPU
+/// on Argon2 (nor accept absurdly weak parameters): anything above what `backup` writes or
+/// below the floor is refused before any key derivation.
+#[test]
+fn crafted_backup_kdf_parameters_are_refused_before_deriving() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = KdfParams::DEFAULT;
+    let f = KdfParams::BACKUP_FLOOR;
+    let cases = [
+        (f.m_cost_kib, d.t_cost + 1, 1), // one pass more than backup writes
+        (f.m_cost_kib, f.t_cost, d.p_cost + 1), // more lanes
+        (f.m_cost_kib / 2, f.t_cost, 1), // below the floor
+        (f.m_cost_kib, 0, 1),
+        (d.m_cost_kib * 2, f.t_cost, 1), // more memory than backup uses
+        (4 * 1024 * 1024, 100, 1),       // 4 GiB and 100 passes
+    ];
+    for (i, (m, t, p)) in cases.into_iter().enumerate() {
+        let file = crafted_backup(tmp.path(), m, t, p);
+        let started = std::time::Instant::now();
+        let err = restore_file(&file, &tmp.path().join(format!("t{i}"))).unwrap_err();
+        assert!(
+            matches!(&err, VaultError::BackupDamaged(m) if m.contains("key-derivation")),
+            "m={m} t={t} p={p}: {err:?}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+    // In range: it gets as far as the passphrase check.
+    let file = crafted_backup(tmp.path(), f.m_cost_kib, f.t_cost, f.p_cost);
+    assert!(matches!(
+        restore_file(&file, &tmp.path().join("ok")),
+        Err(VaultError::WrongPassphrase(PassphraseKind::Backup))
+    ));
+}
+
+/// Backups are small: a huge file (here sparse) or an oversized header is refused before it
+/// is read into memory.
+#[test]
+fn oversized_backup_files_and_headers_are_refused_unread() {
+    let tmp = tempfile::tempdir().unwrap();
+    let big = tmp.path().join("big.nwbak");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(256 * 1024 * 1024 + 1).unwrap();
+    drop(f);
+    let err = restore_file(&big, &tmp.path().join("t1")).unwrap_err();
+    assert!(
+        matches!(&err, VaultError::BackupDamaged(m) if m.contains("large")),
+        "{err:?}"
+    );
+
+    let mut file = b"NUTSWBK1".to_vec();
+    file.extend_from_slice(&u32::MAX.to_be_bytes());
+    file.extend_from_slice(&[b' '; 1024]);
+    let hdr = tmp.path().join("hdr.nwbak");
+    std::fs::write(&hdr, file).unwrap();
+    let err = restore_file(&hdr, &tmp.path().join("t2")).unwrap_err();
+    assert!(
+        matches!(&err, VaultError::BackupDamaged(m) if m.contains("header")),
+        "{err:?}"
+    );
+}
+
+/// `backup` itself refuses parameters a restore would refuse.
+#[test]
+fn backup_refuses_kdf_parameters_restore_would_refuse() {
+    let (dir, _ks, v) = new_vault();
+    let a = admin(&v);
+    let too_many_passes = KdfParams {
+        t_cost: KdfParams::DEFAULT.t_cost + 1,
+        ..KdfParams::DEFAULT
+    };
+    assert!(matches!(
+        v.backup(
+            &a,
+            &dir.path().join("b.nwbak"),
+            &Passphrase::from("backup passphrase 1"),
+            too_many_passes
+        ),
+        Err(VaultError::InvalidInput(_))
+    ));
+}
