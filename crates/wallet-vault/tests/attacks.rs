@@ -313,3 +313,45 @@ fn backup_refuses_kdf_parameters_restore_would_refuse() {
         Err(VaultError::InvalidInput(_))
     ));
 }
+
+/// Editing a credential's clear `issuer` or `valid_until` column in the file (to pass off a
+/// credential as another issuer's, or an expired one as valid) is reported when the
+/// credentials are listed, not shown.
+#[test]
+fn edited_credential_listing_columns_are_reported_by_list() {
+    for (column, value) in [
+        (
+            "issuer",
+            rusqlite::types::Value::Text("did:web:forged.example".into()),
+        ),
+        (
+            "valid_until",
+            rusqlite::types::Value::Integer(9_000_000_000_000),
+        ),
+    ] {
+        let (dir, _ks, v) = new_vault();
+        let a = admin(&v);
+        let stored = v.credentials().import(&a, credential(0)).unwrap();
+        assert_eq!(
+            v.credentials()
+                .list(&CredentialFilter::default())
+                .unwrap()
+                .len(),
+            1
+        );
+        raw_conn(dir.path())
+            .execute(
+                &format!("UPDATE credentials SET {column} = ?1 WHERE id = ?2"),
+                rusqlite::params![value, stored.id],
+            )
+            .unwrap();
+        let err = v
+            .credentials()
+            .list(&CredentialFilter::default())
+            .unwrap_err();
+        assert!(
+            matches!(err, VaultError::Tampered { .. }),
+            "{column}: {err:?}"
+        );
+    }
+}

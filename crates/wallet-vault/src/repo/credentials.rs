@@ -187,9 +187,11 @@ impl<'a> Credentials<'a> {
         })
     }
 
-    /// Lists credentials (metadata only, nothing decrypted). Needs the vault unlocked.
+    /// Lists credentials (metadata only). Each row's clear columns are checked against its
+    /// sealed value first, so an issuer or validity edited in the file gives
+    /// [`VaultError::Tampered`] instead of being shown. Needs the vault unlocked.
     pub fn list(&self, filter: &CredentialFilter) -> Result<Vec<CredentialMeta>> {
-        self.scope.read(|conn, _| list(conn, filter))
+        self.scope.read(|conn, key| list(conn, key, filter))
     }
 
     /// Reads and decrypts one credential. Needs the vault unlocked.
@@ -205,8 +207,8 @@ impl<'a> Credentials<'a> {
     }
 }
 
-fn list(conn: &Connection, filter: &CredentialFilter) -> Result<Vec<CredentialMeta>> {
-    let mut sql = format!("SELECT {CRED_COLS} FROM credentials WHERE 1=1");
+fn list(conn: &Connection, key: &Key256, filter: &CredentialFilter) -> Result<Vec<CredentialMeta>> {
+    let mut sql = format!("SELECT {CRED_COLS}, raw FROM credentials WHERE 1=1");
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     if let Some(t) = &filter.credential_type {
         sql.push_str(" AND EXISTS (SELECT 1 FROM json_each(credentials.types) WHERE value = ?)");
@@ -229,8 +231,24 @@ fn list(conn: &Connection, filter: &CredentialFilter) -> Result<Vec<CredentialMe
     }
     sql.push_str(" ORDER BY created_at, id");
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args), cred_meta)?;
-    Ok(rows.collect::<std::result::Result<_, _>>()?)
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+        Ok((cred_meta(r)?, r.get::<_, Vec<u8>>(8)?))
+    })?;
+    rows.map(|row| {
+        let (meta, sealed) = row?;
+        open_raw(key, &meta, &sealed)?;
+        Ok(meta)
+    })
+    .collect()
+}
+
+/// Opens a credential's sealed value, authenticating its clear columns with it.
+fn open_raw(key: &Key256, meta: &CredentialMeta, sealed: &[u8]) -> Result<SecretString> {
+    let context = cred_context(&meta.listing);
+    let place = Place::new("credentials", &meta.id, "raw").with_context(&context);
+    let plain = crypto::open(key, place, sealed)?;
+    let raw = String::from_utf8(plain.to_vec()).map_err(|_| place.tampered())?;
+    Ok(SecretString::new(raw))
 }
 
 fn get(conn: &Connection, key: &Key256, id: &str) -> Result<Credential> {
@@ -247,12 +265,6 @@ fn get(conn: &Connection, key: &Key256, id: &str) -> Result<Credential> {
             id: id.to_owned(),
         });
     };
-    let context = cred_context(&meta.listing);
-    let place = Place::new("credentials", id, "raw").with_context(&context);
-    let plain = crypto::open(key, place, &sealed)?;
-    let raw = String::from_utf8(plain.to_vec()).map_err(|_| place.tampered())?;
-    Ok(Credential {
-        meta,
-        raw: SecretString::new(raw),
-    })
+    let raw = open_raw(key, &meta, &sealed)?;
+    Ok(Credential { meta, raw })
 }
