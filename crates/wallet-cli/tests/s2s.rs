@@ -94,6 +94,19 @@ async fn world() -> (World, Vec<tokio::task::JoinHandle<()>>) {
         ADMIN_PW,
         &format!("https://localhost:{org_port}"),
     );
+    // The employee of `employee_file`: the wallet signs an employee credential only for an
+    // active roster entry.
+    let admin = vault.admin_session(&Passphrase::from(ADMIN_PW)).unwrap();
+    wallet_core::roster::add_employee(
+        &vault,
+        &admin,
+        wallet_core::roster::NewRosterEntry {
+            identifier: "123456".into(),
+            name: "John Doe".into(),
+            role: "Janitor".into(),
+        },
+    )
+    .unwrap();
     *doc.lock().unwrap() = (
         url::Url::parse(&org.did_document_url)
             .unwrap()

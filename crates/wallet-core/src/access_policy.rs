@@ -60,7 +60,21 @@ pub struct ServicePolicy {
     /// not start the flow (the consent screen says so). Everything else unsolicited is refused.
     #[serde(default)]
     pub unsolicited_verifiers: Vec<String>,
+    /// Service tokens: the credential types a caller may pass for the organization to sign as
+    /// self-attested (besides `VerifiableCredential`). `None`:
+    /// [`DEFAULT_SELF_ATTESTED_TYPES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_attested_types: Option<Vec<String>>,
 }
+
+/// The self-attested credential types a caller may pass when the policy names none: the
+/// employee credential of the s2s flow (`docs/protocol.md` §7.3), only for an active roster
+/// entry.
+pub const DEFAULT_SELF_ATTESTED_TYPES: &[&str] = &[EMPLOYEE_CREDENTIAL_TYPE];
+
+/// The self-attested employee credential type; its `credentialSubject.identifier` must be an
+/// active roster entry.
+pub const EMPLOYEE_CREDENTIAL_TYPE: &str = "NutsEmployeeCredential";
 
 /// What the policy says about a wallet request from a verifier (user flow).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -113,6 +127,14 @@ impl ServicePolicy {
         let v = serde_json::to_value(self).map_err(|e| PolicyError::Invalid(e.to_string()))?;
         vault.settings().put(admin, SETTING_POLICY, &v)?;
         Ok(())
+    }
+
+    /// Whether callers may pass self-attested credentials of type `t`.
+    pub fn allows_self_attested_type(&self, t: &str) -> bool {
+        match &self.self_attested_types {
+            Some(list) => list.iter().any(|x| x == t),
+            None => DEFAULT_SELF_ATTESTED_TYPES.contains(&t),
+        }
     }
 
     /// The decision for a request.

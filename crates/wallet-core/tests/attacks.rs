@@ -106,3 +106,139 @@ async fn a_nonce_handled_by_one_process_is_refused_by_the_next() {
     let later = now + wallet_core::openid4vp::request::REPLAY_WINDOW_SECS + 1;
     assert!(process().first_use(&verifier, "nonce-1", later));
 }
+
+mod service_tokens {
+    use super::*;
+    use serde_json::{json, Value};
+    use wallet_core::oauth::s2s::{S2sClient, ServiceTokenRequest};
+    use wallet_core::oauth::{
+        AuthorizationServerId, ChannelKind, Scope, TokenService, TokenType, VaultOrganization,
+    };
+    use wallet_core::roster::{self, NewRosterEntry};
+    use wallet_vault::{ActivityFilter, Vault};
+
+    const AS: &str = "https://as.example/oauth2/a";
+
+    fn setup() -> (tempfile::TempDir, Vault, Arc<CountingHttp>, TokenService) {
+        let tmp = tempfile::tempdir().unwrap();
+        let wallet_testkit::wallet::OrgWallet { vault, .. } = wallet_testkit::wallet::org_wallet(
+            tmp.path(),
+            Protection::Passphrase {
+                passphrase: Passphrase::from("vault passphrase for attack tests"),
+                kdf: KdfParams::INSECURE_TEST,
+            },
+            ADMIN_PW,
+            "https://zorg.example",
+        );
+        let admin = vault.admin_session(&Passphrase::from(ADMIN_PW)).unwrap();
+        let mut policy = ServicePolicy::load(&vault).unwrap();
+        policy.allow_scope_without_prompt(AS, "zorg").unwrap();
+        policy.save(&vault, &admin).unwrap();
+        for id in ["active-1", "gone-1"] {
+            roster::add_employee(
+                &vault,
+                &admin,
+                NewRosterEntry {
+                    identifier: id.into(),
+                    name: "N".into(),
+                    role: "R".into(),
+                },
+            )
+            .unwrap();
+        }
+        let gone = roster::find_employee(&vault, "gone-1").unwrap();
+        roster::deactivate_employee(&vault, &admin, &gone.id).unwrap();
+        let http = Arc::new(CountingHttp::default());
+        let service = TokenService::new(
+            vault.clone(),
+            S2sClient::new(http.clone(), Arc::new(SystemClock)),
+            Arc::new(VaultOrganization),
+        );
+        (tmp, vault, http, service)
+    }
+
+    fn request(credential: Value) -> ServiceTokenRequest {
+        ServiceTokenRequest {
+            authorization_server: AuthorizationServerId::parse(AS).unwrap(),
+            scope: Scope::parse("zorg").unwrap(),
+            token_type: TokenType::DPoP,
+            credentials: vec![credential],
+            no_cache: true,
+        }
+    }
+
+    fn credential(types: &[&str], identifier: &str) -> Value {
+        json!({
+            "@context": ["https://www.w3.org/2018/credentials/v1", "https://nuts.nl/credentials/v1"],
+            "type": types,
+            "credentialSubject": {"name": "N", "roleName": "R", "identifier": identifier}
+        })
+    }
+
+    /// A caller with the API key must not have the organization sign an arbitrary
+    /// self-attested credential (here: one claiming to be an organization credential), nor
+    /// an employee credential for someone who is not (or no longer) on the roster. Refused
+    /// before anything is sent, and the activity entry says what was passed.
+    #[tokio::test]
+    async fn self_attested_credentials_are_limited_by_policy_and_roster() {
+        let (_tmp, vault, http, service) = setup();
+        for (c, why) in [
+            (
+                credential(&["VerifiableCredential", "NutsOrganizationCredential"], "x"),
+                "not allowed by the policy",
+            ),
+            (
+                credential(
+                    &["VerifiableCredential", "NutsEmployeeCredential"],
+                    "stranger",
+                ),
+                "not an active employee",
+            ),
+            (
+                credential(
+                    &["VerifiableCredential", "NutsEmployeeCredential"],
+                    "gone-1",
+                ),
+                "not an active employee",
+            ),
+            (credential(&["VerifiableCredential"], "x"), "without a type"),
+        ] {
+            let e = service
+                .request_service_access_token("zorg", request(c), ChannelKind::Api)
+                .await
+                .unwrap_err();
+            assert_eq!(e.code(), "invalid_request", "{e}");
+            assert!(e.to_string().contains(why), "{e}");
+        }
+        assert_eq!(http.0.load(Ordering::SeqCst), 0, "nothing was sent");
+        let entries = vault
+            .activity_log()
+            .list(&ActivityFilter {
+                action_prefix: Some("s2s.token".into()),
+                ..ActivityFilter::default()
+            })
+            .unwrap();
+        assert!(entries.iter().any(|e| {
+            e.detail["self_attested_passed"][0]["types"] == json!(["NutsOrganizationCredential"])
+        }));
+        assert!(entries.iter().any(|e| {
+            e.detail["self_attested_passed"][0]["employee_identifier"] == json!("stranger")
+        }));
+
+        // An active roster entry's employee credential passes the check (and goes on to the
+        // authorization server, unreachable here).
+        let e = service
+            .request_service_access_token(
+                "zorg",
+                request(credential(
+                    &["VerifiableCredential", "NutsEmployeeCredential"],
+                    "active-1",
+                )),
+                ChannelKind::Api,
+            )
+            .await
+            .unwrap_err();
+        assert_ne!(e.code(), "invalid_request", "{e}");
+        assert!(http.0.load(Ordering::SeqCst) > 0);
+    }
+}

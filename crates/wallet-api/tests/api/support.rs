@@ -242,6 +242,18 @@ impl Wallet {
             policy.allow_scope_without_prompt(a, s).unwrap();
         }
         policy.save(&vault, &admin).unwrap();
+        // The employee of [`employee`]: the wallet signs an employee credential only for an
+        // active roster entry.
+        wallet_core::roster::add_employee(
+            &vault,
+            &admin,
+            wallet_core::roster::NewRosterEntry {
+                identifier: "123456".into(),
+                name: "John Doe".into(),
+                role: "Janitor".into(),
+            },
+        )
+        .unwrap();
         let http = http.unwrap_or_else(|| {
             Arc::new(ReqwestHttpClient::new(pki.net_policy()).unwrap()) as Arc<dyn HttpClient>
         });

@@ -21,10 +21,11 @@ use wallet_vault::{
     ActivityFilter, Actor, CredentialFilter, NewActivity, Outcome, Vault, VaultError,
 };
 
+use super::error::sanitize;
 use super::error::{AuthorizationServerError, ServiceTokenError};
 use super::s2s::{S2sAttempt, S2sClient, ServiceTokenRequest};
 use super::{KeyId, Requester, TokenResponse, TokenType};
-use crate::access_policy::{PolicyDecision, ServicePolicy};
+use crate::access_policy::{PolicyDecision, ServicePolicy, EMPLOYEE_CREDENTIAL_TYPE};
 
 /// Activity action of a service token request.
 pub const ACTION_S2S_TOKEN: &str = "s2s.token";
@@ -158,6 +159,70 @@ pub fn recent_service_tokens(
             }
         })
         .collect())
+}
+
+/// The non-base types of a caller's credential (`type`, string or array).
+fn credential_types(c: &Value) -> Vec<&str> {
+    let types = match c.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    types
+        .into_iter()
+        .filter(|t| *t != "VerifiableCredential")
+        .collect()
+}
+
+fn employee_identifier(c: &Value) -> Option<&str> {
+    c.get("credentialSubject")?.get("identifier")?.as_str()
+}
+
+/// What the activity entry records of a caller's credential: its types and, for an employee
+/// credential, the roster identifier (no other claim values).
+fn passed_summary(c: &Value) -> Value {
+    let types = credential_types(c);
+    let mut v = json!({ "types": types });
+    if types.contains(&EMPLOYEE_CREDENTIAL_TYPE) {
+        v["employee_identifier"] = json!(employee_identifier(c).map(|s| sanitize(s, 128)));
+    }
+    v
+}
+
+/// The organization signs what a caller passes, so only types the policy allows, and an
+/// employee credential only for an active roster entry.
+fn check_self_attested(
+    vault: &Vault,
+    policy: &ServicePolicy,
+    credentials: &[Value],
+) -> Result<(), ServiceTokenError> {
+    let refuse = |why: String| ServiceTokenError::InvalidRequest(format!("credentials: {why}"));
+    for c in credentials {
+        let types = credential_types(c);
+        if types.is_empty() {
+            return Err(refuse("a credential without a type".into()));
+        }
+        if let Some(t) = types.iter().find(|t| !policy.allows_self_attested_type(t)) {
+            return Err(refuse(format!(
+                "type `{}` is not allowed by the policy",
+                sanitize(t, 64)
+            )));
+        }
+        if types.contains(&EMPLOYEE_CREDENTIAL_TYPE) {
+            let id = employee_identifier(c)
+                .ok_or_else(|| refuse("the employee credential has no identifier".into()))?;
+            match vault.employees().by_identifier(id).map_err(vault_error)? {
+                Some(e) if e.active => {}
+                _ => {
+                    return Err(refuse(format!(
+                        "`{}` is not an active employee on the roster",
+                        sanitize(id, 64)
+                    )))
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The s2s use case over one vault.
@@ -321,6 +386,10 @@ impl TokenService {
                 )
             }
         };
+        // Before consent: the employee is never asked about a credential the policy forbids.
+        if let Err(e) = check_self_attested(&self.vault, &policy, &req.credentials) {
+            return (fail(e), Outcome::Failure);
+        }
         match policy.decide(req.authorization_server.as_str(), req.scope.as_str()) {
             PolicyDecision::Allowed => {}
             PolicyDecision::Refused => {
@@ -394,6 +463,7 @@ impl TokenService {
             "cached": attempt.from_cache,
             "credentials": attempt.presented,
             "self_attested_given": req.credentials.len(),
+            "self_attested_passed": req.credentials.iter().map(passed_summary).collect::<Vec<_>>(),
         });
         if let Some(d) = &attempt.definition_id {
             detail["definition_id"] = json!(d);
