@@ -10,7 +10,8 @@ use tauri::{AppHandle, Manager, Runtime};
 use crate::service_prompt::ServiceTokenPrompt;
 use crate::state::{ApiState, AppState};
 
-/// Port of the loopback API (`NUTS_WALLET_API_PORT` overrides; a Nuts node uses 8081).
+/// Port of the loopback API (`NUTS_WALLET_API_PORT` overrides; a Nuts node uses 8081; 0 picks
+/// a free port and announces it in the discovery file).
 pub const API_PORT_ENV: &str = "NUTS_WALLET_API_PORT";
 
 /// Starts the loopback API once the vault is unlocked and the organization exists; no-op when
@@ -53,8 +54,27 @@ pub fn ensure_api<R: Runtime>(app: &AppHandle<R>) {
         match wallet_api::serve(wallet_api::ApiConfig::from_runtime(runtime, port)).await {
             Ok(handle) => {
                 tracing::info!(url = %handle.base_url(), "loopback API listening");
+                // Port 0 (a session of a multi-user host): EHRs find the port and key in the
+                // discovery file; without it the API is of no use.
+                let discovery = if port == 0 {
+                    match write_discovery(service.vault(), &handle.base_url()) {
+                        Ok(p) => Some(p),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "loopback API discovery file not written");
+                            let _ = handle.shutdown().await;
+                            state.set_api_state(ApiState::Failed(e));
+                            return;
+                        }
+                    }
+                } else {
+                    None
+                };
                 state.set_api_state(ApiState::Running(handle.base_url()));
-                if let Err(e) = handle.wait().await {
+                let stopped = handle.wait().await;
+                if let Some(p) = &discovery {
+                    wallet_api::discovery::remove(p);
+                }
+                if let Err(e) = stopped {
                     tracing::warn!(error = %e, "loopback API stopped");
                     state.set_api_state(ApiState::Failed(e.to_string()));
                 }
@@ -65,4 +85,14 @@ pub fn ensure_api<R: Runtime>(app: &AppHandle<R>) {
             }
         }
     });
+}
+
+/// Writes the API's URL and key to the user's discovery file (`wallet_api::discovery`).
+fn write_discovery(vault: &wallet_vault::Vault, url: &str) -> Result<std::path::PathBuf, String> {
+    let path = wallet_api::discovery::default_path()
+        .ok_or_else(|| wallet_api::discovery::DiscoveryError::NoRuntimeDir.to_string())?;
+    let key = wallet_api::api_key::current(vault)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| "no API key".to_owned())?;
+    wallet_api::discovery::write(&path, url, key.expose_secret()).map_err(|e| e.to_string())
 }

@@ -13,13 +13,17 @@
 //! | `GET`  | `/oauth2/{subject}/callback` | the AS's redirect back: code exchange, 302 to the EHR (no key) |
 //! | `GET`  | `/internal/auth/v2/accesstoken/{session_id}` | the user flow's token: pending, once, or the error |
 //!
-//! Bound to 127.0.0.1 only; every `/internal/` call needs `Authorization: Bearer <API key>`
+//! Bound to 127.0.0.1 and `[::1]` on the same port (so no other process can take the other
+//! loopback family and catch an EHR's `localhost` calls; when it is taken, [`serve`] fails);
+//! every `/internal/` call needs `Authorization: Bearer <API key>`
 //! (see [`api_key`]); the `/oauth2/` pages are for the clinician's browser and need no key
 //! (see [`user`] for the user flow); `Host` must name the loopback interface (DNS rebinding
 //! guard). Errors
 //! are OAuth-style JSON `{"error", "error_description", "status"}` with the Nuts statuses
 //! (400 input / OAuth error, 401 no or wrong key, 403 policy, 412 wallet cannot satisfy,
-//! 502 AS error, 503 AS unreachable or wallet locked).
+//! 502 AS error, 503 AS unreachable or wallet locked). Slow or idle clients are cut off
+//! ([`HEADER_READ_TIMEOUT`], [`BODY_READ_TIMEOUT`]) and at most [`MAX_CONNECTIONS`] are served
+//! at once, so held-open connections cannot use up the wallet's descriptors.
 //!
 //! Start it with [`serve`] (the app in-process, `nuts-wallet serve` headless); requests
 //! outside the no-prompt policy go to the [`wallet_core::oauth::ServiceTokenPrompt`] installed on the
@@ -27,10 +31,12 @@
 //! (`wallet_core::oauth`), TLS (loopback only), CORS (browsers are not clients).
 
 pub mod api_key;
+pub mod discovery;
 pub mod user;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
@@ -53,10 +59,17 @@ pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");
 pub const DEFAULT_PORT: u16 = 8081;
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// How long a client may take to send a request's headers, also while a kept-alive connection
+/// waits for its next request; then the connection is closed.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the body may stall (no data arriving) before the request fails.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections served at once; further ones wait in the OS backlog until one closes.
+pub const MAX_CONNECTIONS: usize = 128;
 
 /// How to start the API.
 pub struct ApiConfig {
-    /// TCP port on 127.0.0.1 (0: any free port; see [`ApiHandle::local_addr`]).
+    /// TCP port on 127.0.0.1 and `[::1]` (0: any free port; see [`ApiHandle::local_addr`]).
     pub port: u16,
     /// The wallet runtime of this process: the API is an adapter over it. Its token service
     /// (whose vault holds the API key, and whose service-token prompt, if any, is asked) and
@@ -75,11 +88,12 @@ impl ApiConfig {
 /// Why the API could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// Binding the port failed (in use, no permission).
-    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    /// Binding the port failed (in use, no permission) on 127.0.0.1, or on `[::1]`, where
+    /// another process would catch the EHR's calls to `localhost`.
+    #[error("cannot listen on {addr}: {source}; another program may be using the port (choose another port)")]
     Bind {
-        /// The port.
-        port: u16,
+        /// The address (`127.0.0.1:port` or `[::1]:port`).
+        addr: SocketAddr,
         /// The OS error.
         source: std::io::Error,
     },
@@ -91,6 +105,7 @@ pub enum ApiError {
 /// A running API.
 pub struct ApiHandle {
     addr: SocketAddr,
+    ipv6: bool,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -99,6 +114,7 @@ impl std::fmt::Debug for ApiHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApiHandle")
             .field("addr", &self.addr)
+            .field("ipv6", &self.ipv6)
             .finish()
     }
 }
@@ -107,6 +123,12 @@ impl ApiHandle {
     /// Where it listens (127.0.0.1:port).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Whether it also listens on `[::1]` on the same port (false only where the host has no
+    /// IPv6 loopback, so nobody else can listen there either).
+    pub fn listens_on_ipv6(&self) -> bool {
+        self.ipv6
     }
 
     /// Base URL, e.g. `http://127.0.0.1:8081`.
@@ -142,19 +164,15 @@ struct AppState {
     port: u16,
 }
 
-/// Binds 127.0.0.1:`port`, makes sure an API key exists (created and logged when missing;
-/// needs the vault unlocked), and serves until [`ApiHandle::shutdown`].
+/// Binds 127.0.0.1:`port` and `[::1]` on the same port, makes sure an API key exists
+/// (created and logged when missing; needs the vault unlocked), and serves until
+/// [`ApiHandle::shutdown`]. Fails when either address is taken.
 pub async fn serve(config: ApiConfig) -> Result<ApiHandle, ApiError> {
     let service = config.runtime.token_service()?;
     api_key::ensure(service.vault())?;
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
-        .await
-        .map_err(|source| ApiError::Bind {
-            port: config.port,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| ApiError::Bind {
-        port: config.port,
+    let (v4, v6) = bind_loopback(config.port).await?;
+    let addr = v4.local_addr().map_err(|source| ApiError::Bind {
+        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, config.port)),
         source,
     })?;
     let state = AppState {
@@ -163,20 +181,150 @@ pub async fn serve(config: ApiConfig) -> Result<ApiHandle, ApiError> {
         port: addr.port(),
     };
     let app = router(state);
+    let ipv6 = v6.is_some();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
-    });
-    tracing::info!(%addr, "loopback API listening");
+    let task = tokio::spawn(run_server(std::iter::once(v4).chain(v6).collect(), app, rx));
+    tracing::info!(%addr, ipv6, "loopback API listening");
     Ok(ApiHandle {
         addr,
+        ipv6,
         shutdown: Some(tx),
         task,
     })
+}
+
+/// 127.0.0.1:`port`, then `[::1]` on the port that got (a few tries for port 0, whose IPv4
+/// pick may be taken on IPv6). `None` for IPv6 only where the host has no IPv6 loopback.
+async fn bind_loopback(
+    port: u16,
+) -> Result<(tokio::net::TcpListener, Option<tokio::net::TcpListener>), ApiError> {
+    let tries = if port == 0 { 5 } else { 1 };
+    let mut last = None;
+    for _ in 0..tries {
+        let v4_addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let v4 = tokio::net::TcpListener::bind(v4_addr)
+            .await
+            .map_err(|source| ApiError::Bind {
+                addr: v4_addr,
+                source,
+            })?;
+        let got = v4.local_addr().map(|a| a.port()).unwrap_or(port);
+        let v6_addr = SocketAddr::from((Ipv6Addr::LOCALHOST, got));
+        match bind_v6_only(v6_addr) {
+            Ok(v6) => return Ok((v4, Some(v6))),
+            Err(e) if no_ipv6(&e) => {
+                tracing::info!("no IPv6 loopback on this host; listening on 127.0.0.1 only");
+                return Ok((v4, None));
+            }
+            Err(source) => {
+                last = Some(ApiError::Bind {
+                    addr: v6_addr,
+                    source,
+                })
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| ApiError::Bind {
+        addr: SocketAddr::from((Ipv6Addr::LOCALHOST, port)),
+        source: std::io::Error::other("no free port"),
+    }))
+}
+
+/// `[::1]:port`, IPv6 only (not also taking IPv4-mapped addresses).
+fn bind_v6_only(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = tokio::net::TcpSocket::new_v6()?;
+    #[cfg(not(windows))]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
+}
+
+fn no_ipv6(e: &std::io::Error) -> bool {
+    // EADDRNOTAVAIL / EAFNOSUPPORT: no ::1 on this host.
+    e.kind() == std::io::ErrorKind::AddrNotAvailable
+        || matches!(e.raw_os_error(), Some(97) | Some(47) | Some(10047))
+}
+
+/// Accepts on every listener until `stop`, serving each connection over HTTP/1.1 with the
+/// header and body timeouts, at most [`MAX_CONNECTIONS`] at once; then lets running requests
+/// finish.
+async fn run_server(
+    listeners: Vec<tokio::net::TcpListener>,
+    app: Router,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+
+    let graceful = Arc::new(hyper_util::server::graceful::GracefulShutdown::new());
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let accept_loops: Vec<_> = listeners
+        .into_iter()
+        .map(|listener| {
+            let (app, http, graceful, slots) =
+                (app.clone(), http.clone(), graceful.clone(), slots.clone());
+            tokio::spawn(async move {
+                loop {
+                    let Ok(slot) = slots.clone().acquire_owned().await else {
+                        return;
+                    };
+                    let stream = match listener.accept().await {
+                        Ok((stream, _)) => stream,
+                        Err(e) => {
+                            // Out of descriptors and the like: wait, do not spin.
+                            tracing::warn!(error = %e, "loopback API cannot accept");
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            continue;
+                        }
+                    };
+                    let app = app.clone();
+                    let service = hyper::service::service_fn(
+                        move |req: axum::http::Request<hyper::body::Incoming>| {
+                            use tower::Service as _;
+                            let req = req.map(|b| {
+                                axum::body::Body::new(tower_http::timeout::TimeoutBody::new(
+                                    BODY_READ_TIMEOUT,
+                                    b,
+                                ))
+                            });
+                            app.clone().call(req)
+                        },
+                    );
+                    let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+                    tokio::spawn(async move {
+                        let _ = conn.await;
+                        drop(slot);
+                    });
+                }
+            })
+        })
+        .collect();
+    let _ = stop.await;
+    for l in &accept_loops {
+        l.abort();
+    }
+    for l in accept_loops {
+        let _ = l.await;
+    }
+    if let Ok(g) = Arc::try_unwrap(graceful) {
+        g.shutdown().await;
+    }
+    Ok(())
+}
+
+/// The API's router over `runtime` without a listener (makes sure an API key exists), for
+/// in-process tests and fuzzing through `tower::ServiceExt::oneshot`. Not an API.
+#[doc(hidden)]
+pub fn router_for_tests(runtime: Arc<WalletRuntime>, port: u16) -> Result<Router, ApiError> {
+    let service = runtime.token_service()?;
+    api_key::ensure(service.vault())?;
+    Ok(router(AppState {
+        runtime,
+        service,
+        port,
+    }))
 }
 
 fn router(state: AppState) -> Router {
@@ -253,7 +401,9 @@ async fn check_host(State(state): State<AppState>, req: Request, next: Next) -> 
         let ok = [
             format!("127.0.0.1:{}", state.port),
             format!("localhost:{}", state.port),
+            format!("[::1]:{}", state.port),
             "127.0.0.1".to_owned(),
+            "[::1]".to_owned(),
             "localhost".to_owned(),
         ]
         .contains(&host);

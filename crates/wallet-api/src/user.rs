@@ -149,11 +149,23 @@ pub(crate) struct CallbackQuery {
     error: Option<String>,
     #[serde(default)]
     error_description: Option<String>,
+    /// The flow's return key ([`wallet_core::oauth::user::RETURN_KEY_PARAM`]).
+    #[serde(default)]
+    flow: Option<String>,
+}
+
+/// Whether the browser says a page of another site sent it here (`Sec-Fetch-Site`).
+fn cross_site(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("cross-site"))
 }
 
 pub(crate) async fn callback(
     State(state): State<AppState>,
     Path(subject): Path<String>,
+    headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
 ) -> Response {
     let error = q
@@ -163,11 +175,19 @@ pub(crate) async fn callback(
         .map(|e| (e, q.error_description.as_deref().unwrap_or("")));
     let Some(client_state) = q.state.as_deref().filter(|s| !s.is_empty()) else {
         // After a wallet error the Nuts AS redirects here with the error and no state
-        // (`docs/protocol.md` §3, §12).
+        // (`docs/protocol.md` §3, §12). Only the flow whose return key the URL carries ends,
+        // and never for a page of another site (the wallet or the AS opened the browser here).
         let Some((e, d)) = error else {
             return Page::UnknownState.render();
         };
-        return match state.runtime.end_user_flow_without_state(&subject, e, d) {
+        let key = q.flow.as_deref().unwrap_or_default();
+        if key.is_empty() || cross_site(&headers) {
+            return Page::NoFlowForError.render();
+        }
+        return match state
+            .runtime
+            .end_user_flow_without_state(&subject, key, e, d)
+        {
             Some(f) => redirect(&with_error(&f.flow.app_redirect_uri, e, d)),
             None => Page::NoFlowForError.render(),
         };

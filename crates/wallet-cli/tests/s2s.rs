@@ -366,6 +366,52 @@ async fn token_service_policy_api_key_and_serve() {
     assert!(stdout.contains(&format!("listening on {api}")), "{stdout}");
     assert!(!stdout.contains(&key) && !stdout.contains(&new_key));
 
+    // Another process on [::1] at the port would catch EHR calls to `localhost`: serve refuses
+    // to start rather than serve IPv4 only.
+    let squatter = std::net::TcpListener::bind("[::1]:0").unwrap();
+    let taken = squatter.local_addr().unwrap().port();
+    let out = w
+        .cmd(&["serve", "--port", &taken.to_string()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("[::1]:{taken}")), "{stderr}");
+    drop(squatter);
+
+    // Port 0 (multi-user hosts): a free port, announced with the key in a private file.
+    let run_dir = tempfile::tempdir().unwrap();
+    let mut child = w
+        .cmd(&["serve", "--port", "0"])
+        .env("XDG_RUNTIME_DIR", run_dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let file = run_dir.path().join("nuts-wallet/api.json");
+    let mut found = None;
+    for _ in 0..200 {
+        if let Ok(b) = std::fs::read(&file) {
+            found = serde_json::from_slice::<Value>(&b).ok();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let found = found.expect("discovery file written");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(found["api_key"], new_key.as_str());
+    let r = plain
+        .get(format!("{}/health", found["url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
     // Neither tokens nor API keys reach the log files.
     let mut logs = String::new();
     for e in std::fs::read_dir(w.dir.join("logs")).unwrap() {

@@ -701,8 +701,10 @@ async fn present_shows_what_would_be_shared_then_approves() {
         "{out}"
     );
     let redirect = out.lines().last().unwrap();
+    // The client's registered callback URL (with the flow's return key), then the code.
     assert!(
-        redirect.starts_with("https://ehr.example/oauth2/zorg/callback?code="),
+        redirect.starts_with("https://ehr.example/oauth2/zorg/callback?flow=")
+            && redirect.contains("&code="),
         "{out}"
     );
     assert!(err.contains("carries an authorization code"), "{err}");

@@ -19,6 +19,8 @@ const en = {
   "home.waitingBody":
     "When your healthcare application needs data from another organization, your browser opens this wallet. You will then see who asks for what, and you decide.",
   "home.ready": "Wallet is running",
+  "home.apiFailed":
+    "EHRs cannot reach this wallet: its loopback API could not start ({reason}). Close the program that uses the port, or set another port, and restart the wallet.",
   "incoming.received": "Received at {time}",
   "incoming.invalidTitle": "This link cannot be used",
   "incoming.invalidHelp":
@@ -312,6 +314,8 @@ const nl: Record<MessageKey, string> = {
   "home.waitingBody":
     "Als uw zorgapplicatie gegevens nodig heeft van een andere organisatie, opent uw browser deze wallet. U ziet dan wie wat vraagt, en u beslist.",
   "home.ready": "Wallet is actief",
+  "home.apiFailed":
+    "EPD's kunnen deze wallet niet bereiken: de loopback-API kon niet starten ({reason}). Sluit het programma dat de poort gebruikt, of kies een andere poort, en start de wallet opnieuw.",
   "incoming.received": "Ontvangen om {time}",
   "incoming.invalidTitle": "Deze link kan niet worden gebruikt",
   "incoming.invalidHelp":

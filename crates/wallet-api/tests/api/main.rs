@@ -6,3 +6,4 @@ mod e2e;
 mod failures;
 mod support;
 mod user;
+mod user_world;

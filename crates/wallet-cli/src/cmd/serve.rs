@@ -13,7 +13,8 @@ use crate::Ctx;
 /// Arguments of `serve`.
 #[derive(clap::Args)]
 pub struct ServeArgs {
-    /// TCP port on 127.0.0.1
+    /// TCP port on 127.0.0.1 and [::1]; 0 picks a free port and writes it, with the API key,
+    /// to the discovery file ($XDG_RUNTIME_DIR/nuts-wallet/api.json, only this user can read it)
     #[arg(long, default_value_t = wallet_api::DEFAULT_PORT)]
     port: u16,
 }
@@ -45,12 +46,40 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
         if created {
             println!("An API key was created; an administrator shows it with `nuts-wallet api-key show`.");
         }
+        // Port 0 (a session of a multi-user host): EHRs find the port and key in the file.
+        let discovery = if args.port == 0 {
+            let path = match write_discovery(&vault, &handle.base_url()) {
+                Ok(p) => p,
+                Err(e) => {
+                    handle.shutdown().await?;
+                    return Err(e);
+                }
+            };
+            println!("URL and API key written to {}", path.display());
+            Some(path)
+        } else {
+            None
+        };
         shutdown_signal().await;
         eprintln!("stopping");
+        if let Some(p) = &discovery {
+            wallet_api::discovery::remove(p);
+        }
         handle.shutdown().await?;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn write_discovery(vault: &wallet_vault::Vault, url: &str) -> anyhow::Result<std::path::PathBuf> {
+    let path = wallet_api::discovery::default_path()
+        .ok_or(wallet_api::discovery::DiscoveryError::NoRuntimeDir)?;
+    let key = wallet_api::api_key::current(vault)?.context("no API key")?;
+    Ok(wallet_api::discovery::write(
+        &path,
+        url,
+        key.expose_secret(),
+    )?)
 }
 
 async fn shutdown_signal() {

@@ -129,7 +129,9 @@ impl Flow<'_> {
             // A Nuts AS sends no state with an error after a wallet error (`docs/protocol.md` §3).
             None => {
                 let (e, d) = error.unwrap_or(("invalid_request", "the callback has no state"));
-                self.rt.end_user_flow_without_state(&self.subject, e, d);
+                let key = q.get(user::RETURN_KEY_PARAM).map_or("", String::as_str);
+                self.rt
+                    .end_user_flow_without_state(&self.subject, key, e, d);
             }
         }
         Ok(())

@@ -77,11 +77,12 @@ impl WalletRuntime {
         .await
     }
 
-    /// An error callback without `state` ([`user::end_flow_without_state`]); `None` when no
-    /// flow of `subject` can be found.
+    /// An error callback without `state` ([`user::end_flow_without_state`]) carrying the
+    /// flow's return key; `None` when no flow of `subject` has that key.
     pub fn end_user_flow_without_state(
         &self,
         subject: &str,
+        return_key: &str,
         error: &str,
         description: &str,
     ) -> Option<FlowSummary> {
@@ -90,6 +91,7 @@ impl WalletRuntime {
             &vault,
             &self.sessions,
             subject,
+            return_key,
             error,
             description,
             self.now(),

@@ -48,6 +48,22 @@ pub const ACTION_USER_TOKEN_START: &str = "user_token.start";
 pub const ACTION_USER_TOKEN_FINISH: &str = "user_token.finish";
 /// Longest EHR `redirect_uri` accepted.
 pub const MAX_REDIRECT_URI_LEN: usize = 2048;
+/// Query parameter of the wallet's callback URL that carries a flow's return key.
+pub const RETURN_KEY_PARAM: &str = "flow";
+
+/// The callback URL the wallet registers for one flow: the host's `callback` with the flow's
+/// return key added, so an error callback without `state` can only end the flow whose browser
+/// and AS were given this URL (the AS keeps the query when it adds its parameters).
+pub fn callback_for(callback: &str, return_key: &str) -> String {
+    match Url::parse(callback) {
+        Ok(mut u) => {
+            u.query_pairs_mut()
+                .append_pair(RETURN_KEY_PARAM, return_key);
+            u.into()
+        }
+        Err(_) => callback.to_owned(),
+    }
+}
 
 /// The employee the EHR names (Nuts `preauthorized_user`). The roster is the source of truth:
 /// `id` must be the identifier of an active roster entry, and `name`/`role`, when given, must
@@ -295,7 +311,8 @@ fn record_finish(vault: &Vault, f: &FlowSummary, result: Result<&TokenResponse, 
 
 /// The landing URL (`docs/protocol.md` §3): discovers the AS, creates the PKCE pair and client state,
 /// signs the request object, burns the landing token and records the start in `sessions`. Returns the
-/// authorization URL to redirect the browser to. `callback` is the wallet's callback URL.
+/// authorization URL to redirect the browser to. `callback` is the wallet's callback URL; the
+/// request object names it with the flow's return key ([`callback_for`]).
 /// When the flow cannot start (AS unreachable, signing fails), the session ends with that
 /// error for the EHR's poll, and `user_token.finish` is recorded.
 pub async fn start_flow(
@@ -307,9 +324,13 @@ pub async fn start_flow(
     callback: &str,
     now: i64,
 ) -> Result<Url, UserFlowError> {
-    let (issuer, scope) = sessions
+    let (issuer, scope, callback) = sessions
         .peek_landing(landing_token, now, |s| {
-            (s.flow.authorization_server.clone(), s.flow.scope.clone())
+            (
+                s.flow.authorization_server.clone(),
+                s.flow.scope.clone(),
+                callback_for(callback, s.return_key()),
+            )
         })
         .ok_or(SessionError::UnknownLandingToken)?;
     let prepared = async {
@@ -322,7 +343,7 @@ pub async fn start_flow(
                 authorization_server: issuer,
                 scope,
                 state: state.clone(),
-                redirect_uri: callback.to_owned(),
+                redirect_uri: callback,
                 code_challenge: pkce.challenge.clone(),
             },
             now,
@@ -374,7 +395,7 @@ pub async fn complete_flow(
                 te,
                 code,
                 verifier,
-                callback,
+                &callback_for(callback, session.return_key()),
                 session.flow.token_type,
                 now,
             )
@@ -397,19 +418,22 @@ pub async fn complete_flow(
     Ok(summary)
 }
 
-/// An error callback without `state` (a Nuts AS sends none after a wallet error, `docs/protocol.md` §12): ends
-/// the flow of `subject` the holder aborted, or else its most recently started running flow,
-/// with `error`; records `user_token.finish`. `None` when no flow of `subject` can be found.
+/// An error callback without `state` (a Nuts AS sends none after a wallet error,
+/// `docs/protocol.md` §12) carrying the flow's `return_key` (from [`RETURN_KEY_PARAM`]): ends
+/// the flow of `subject` with that key (one the holder aborted, or a running one) with `error`;
+/// records `user_token.finish`. `None`, with nothing changed or recorded, when no flow of
+/// `subject` has that key: a page that guesses the callback URL cannot end anyone's flow.
 pub fn end_flow_without_state(
     vault: &Vault,
     sessions: &UserSessions,
     subject: &str,
+    return_key: &str,
     error: &str,
     description: &str,
     now: i64,
 ) -> Option<FlowSummary> {
     let f = end_with_error(vault, error, description, |e, d| {
-        sessions.end_without_state(subject, e, d, now)
+        sessions.end_without_state(subject, return_key, e, d, now)
     })?;
     tracing::info!(error = %sanitize(error, 64), "user flow ended by an error callback");
     Some(f)

@@ -68,11 +68,20 @@ pub struct UserSession {
     pub verifier: Option<PkceVerifier>,
     /// Token endpoint (set at start).
     pub token_endpoint: Option<String>,
+    /// Unguessable value in the callback URL the wallet registers for this flow
+    /// ([`super::callback_for`]): an error callback without `state` must carry it, so only the
+    /// browser and AS of this flow can end it there.
+    return_key: String,
     created_at: i64,
     started_at: Option<i64>,
 }
 
 impl UserSession {
+    /// The value [`super::callback_for`] puts in this flow's callback URL.
+    pub fn return_key(&self) -> &str {
+        &self.return_key
+    }
+
     /// A new session (not started yet).
     pub fn new(
         subject: String,
@@ -96,6 +105,7 @@ impl UserSession {
             state: None,
             verifier: None,
             token_endpoint: None,
+            return_key: wallet_protocol::random::random_token(),
             created_at: now,
             started_at: None,
         }
@@ -140,8 +150,9 @@ struct Inner {
     /// client state → session id
     by_state: HashMap<State, String>,
     /// Flows the holder ended (decline) whose browser has not come back to the callback yet:
-    /// (summary, until). The error callback carries no state, so it looks here first.
-    returns: Vec<(FlowSummary, i64)>,
+    /// (summary, return key, until). The error callback carries no state, so it looks here
+    /// first.
+    returns: Vec<(FlowSummary, String, i64)>,
 }
 
 impl Inner {
@@ -216,7 +227,7 @@ impl UserSessions {
             Entry::Flow(s) => now < s.started_at.unwrap_or(s.created_at) + FLOW_STATE_SECS,
             Entry::Done(_, at) => now < *at + TOKEN_PICKUP_SECS,
         });
-        inner.returns.retain(|(_, until)| now < *until);
+        inner.returns.retain(|(_, _, until)| now < *until);
         let Inner {
             sessions, by_state, ..
         } = inner;
@@ -344,31 +355,45 @@ impl UserSessions {
         }
     }
 
-    /// An error callback without state for `subject`: the newer of the flow the holder
-    /// aborted last (if its browser has not come back yet) and the most recently started
-    /// running flow of `subject`, which then ends with `error`. Returns its summary (where the
-    /// browser goes).
+    /// An error callback without state for `subject` carrying `return_key`: the flow the
+    /// holder aborted (if its browser has not come back yet) or the running flow whose
+    /// callback URL holds that key, which then ends with `error`. Returns its summary (where
+    /// the browser goes); `None`, and nothing changes, when no flow has that key.
     pub fn end_without_state(
         &self,
         subject: &str,
+        return_key: &str,
         error: &str,
         description: &str,
         now: i64,
     ) -> Option<FlowSummary> {
         let mut inner = self.lock_pruned(now);
-        let aborted = inner
+        if let Some(i) = inner
             .returns
             .iter()
-            .enumerate()
-            .filter(|(_, (f, _))| f.flow.subject == subject)
-            .map(|(i, (_, until))| (until - FLOW_STATE_SECS, i))
-            .max();
-        let running = inner.latest_running(|s| s.flow.subject == subject);
-        match (aborted, running) {
-            (Some((at, i)), Some((started, _))) if at >= started => Some(inner.returns.remove(i).0),
-            (Some((_, i)), None) => Some(inner.returns.remove(i).0),
-            (_, Some((_, id))) => inner.end_running(id, error, description, now),
-            (None, None) => None,
+            .position(|(f, k, _)| f.flow.subject == subject && same_key(k, return_key))
+        {
+            return Some(inner.returns.remove(i).0);
+        }
+        let id = inner.sessions.iter().find_map(|(id, e)| match e {
+            Entry::Flow(s)
+                if s.started_at.is_some()
+                    && s.flow.subject == subject
+                    && same_key(&s.return_key, return_key) =>
+            {
+                Some(id.clone())
+            }
+            _ => None,
+        })?;
+        inner.end_running(id, error, description, now)
+    }
+
+    /// The return key of a session (tests build its callback URL with it).
+    #[cfg(test)]
+    pub(crate) fn return_key_of(&self, session_id: &str) -> Option<String> {
+        match self.lock().sessions.get(session_id) {
+            Some(Entry::Flow(s)) => Some(s.return_key.clone()),
+            _ => None,
         }
     }
 
@@ -429,13 +454,17 @@ impl UserSessions {
     ) -> Option<FlowSummary> {
         let mut inner = self.lock_pruned(now);
         let (_, id) = inner.latest_running(|s| verifier == s.flow.authorization_server.as_str())?;
+        let key = match inner.sessions.get(&id) {
+            Some(Entry::Flow(s)) => s.return_key.clone(),
+            _ => return None,
+        };
         let f = inner.end_running(id, error, description, now)?;
         // The browser may still come back to the callback (without state); it then goes on to
         // the EHR.
         if inner.returns.len() >= MAX_SESSIONS {
             inner.returns.remove(0);
         }
-        inner.returns.push((f.clone(), now + FLOW_STATE_SECS));
+        inner.returns.push((f.clone(), key, now + FLOW_STATE_SECS));
         Some(f)
     }
 
@@ -450,6 +479,13 @@ impl UserSessions {
             Entry::Done(..) => false,
         })
     }
+}
+
+/// Compares two return keys by their SHA-256 digests, so the time taken says nothing about
+/// how much of a guessed key was right.
+fn same_key(a: &str, b: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(a.as_bytes()) == Sha256::digest(b.as_bytes())
 }
 
 #[cfg(test)]

@@ -260,30 +260,49 @@ fn started(t: &T, state: &str, now: i64) -> String {
 #[test]
 fn an_error_callback_without_state_ends_the_running_flow_of_the_subject() {
     let t = world();
-    assert!(
-        end_flow_without_state(&t.vault, &t.sessions, "acme", "access_denied", "x", 100).is_none()
-    );
+    assert!(end_flow_without_state(
+        &t.vault,
+        &t.sessions,
+        "acme",
+        "k",
+        "access_denied",
+        "x",
+        100
+    )
+    .is_none());
     let _older = started(&t, "s1", 100);
     let id = started(&t, "s2", 101);
+    let key = t.sessions.return_key_of(&id).unwrap();
     assert_eq!(
         t.sessions
             .preauthorized_user_for(&AS.into(), 102)
             .as_deref(),
         Some("jdoe@example.com")
     );
-    assert!(
-        end_flow_without_state(&t.vault, &t.sessions, "other", "access_denied", "x", 102).is_none()
-    );
+    assert!(end_flow_without_state(
+        &t.vault,
+        &t.sessions,
+        "other",
+        &key,
+        "access_denied",
+        "x",
+        102
+    )
+    .is_none());
     let f = end_flow_without_state(
         &t.vault,
         &t.sessions,
         "acme",
+        &key,
         "access_denied",
         "declined\n",
         102,
     )
     .unwrap();
-    assert_eq!(f.session_id, id, "the most recently started one");
+    assert_eq!(
+        f.session_id, id,
+        "the flow whose callback URL holds the key"
+    );
     assert_eq!(f.flow.app_redirect_uri, "http://localhost:4000/cb?x=1");
     assert!(t.sessions.take_for_callback("s2", 102).is_err());
     assert!(matches!(
@@ -302,28 +321,33 @@ fn an_error_callback_without_state_ends_the_running_flow_of_the_subject() {
 fn a_flow_the_holder_aborted_sends_the_browser_back_once() {
     let t = world();
     let id = started(&t, "s1", 100);
+    let key = t.sessions.return_key_of(&id).unwrap();
     let (aid, _) = t
         .sessions
         .abort_running_for(&AS.into(), "access_denied", "declined", 101)
         .unwrap();
     assert_eq!(aid, id);
     let other = started(&t, "s2", 101);
-    // the aborted flow first, not the other running one
-    let f =
-        end_flow_without_state(&t.vault, &t.sessions, "acme", "access_denied", "", 102).unwrap();
+    let other_key = t.sessions.return_key_of(&other).unwrap();
+    // the aborted flow, not the other running one
+    let end = |key: &str, now| {
+        end_flow_without_state(&t.vault, &t.sessions, "acme", key, "access_denied", "", now)
+    };
+    let f = end(&key, 102).unwrap();
     assert_eq!(f.session_id, id);
     assert!(matches!(t.sessions.poll(&other, 102), TokenPoll::Pending));
-    // returned once: the next error callback ends the running one
-    let f =
-        end_flow_without_state(&t.vault, &t.sessions, "acme", "access_denied", "", 102).unwrap();
+    // returned once
+    assert!(end(&key, 102).is_none());
+    let f = end(&other_key, 102).unwrap();
     assert_eq!(f.session_id, other);
     // an aborted flow whose browser does not come back within a minute is forgotten
-    started(&t, "s3", 200);
+    let third = started(&t, "s3", 200);
+    let third_key = t.sessions.return_key_of(&third).unwrap();
     t.sessions
         .abort_running_for(&AS.into(), "access_denied", "declined", 200)
         .unwrap();
     let late = 200 + FLOW_STATE_SECS;
-    assert!(end_flow_without_state(&t.vault, &t.sessions, "acme", "e", "", late).is_none());
+    assert!(end(&third_key, late).is_none());
     assert_eq!(entries(&t.vault, ACTION_USER_TOKEN_FINISH).len(), 2);
 }
 
@@ -382,4 +406,35 @@ fn abort_flow_ends_the_running_flow_of_the_verifier_and_records_it() {
     assert_eq!(fin.len(), 1);
     assert_eq!(fin[0].outcome, "declined");
     assert_eq!(fin[0].subject, AS);
+}
+
+/// A web page can send the browser to the wallet's callback with an error and no state; without
+/// the flow's return key that ends no flow and records nothing.
+#[test]
+fn an_error_callback_without_the_return_key_ends_nothing() {
+    let t = world();
+    let id = started(&t, "s1", 100);
+    let key = t.sessions.return_key_of(&id).unwrap();
+    for guess in ["", "x", &key[1..], &format!("{key}x")] {
+        assert!(end_flow_without_state(
+            &t.vault,
+            &t.sessions,
+            "acme",
+            guess,
+            "access_denied",
+            "attacker text",
+            101
+        )
+        .is_none());
+    }
+    assert!(matches!(t.sessions.poll(&id, 101), TokenPoll::Pending));
+    assert!(entries(&t.vault, ACTION_USER_TOKEN_FINISH).is_empty());
+    // the callback URL the wallet registers carries the key
+    let cb = callback_for("http://127.0.0.1:1/oauth2/acme/callback", &key);
+    let q: Vec<(String, String)> = Url::parse(&cb)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert_eq!(q, vec![(RETURN_KEY_PARAM.to_owned(), key)]);
 }
