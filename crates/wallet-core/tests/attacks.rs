@@ -242,3 +242,55 @@ mod service_tokens {
         assert!(http.0.load(Ordering::SeqCst) > 0);
     }
 }
+
+/// Links cost nothing to send: a page or program firing thousands of links that are refused
+/// before anything is fetched must not grow the activity log one entry per link.
+#[tokio::test]
+async fn links_refused_before_any_fetch_do_not_flood_the_activity_log() {
+    use wallet_core::openid4vp::request::PREFETCH_REFUSALS_PER_MINUTE;
+    use wallet_vault::ActivityFilter;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let wallet_testkit::wallet::OrgWallet { vault, .. } = wallet_testkit::wallet::org_wallet(
+        tmp.path(),
+        Protection::Passphrase {
+            passphrase: Passphrase::from("vault passphrase for attack tests"),
+            kdf: KdfParams::INSECURE_TEST,
+        },
+        ADMIN_PW,
+        "https://zorg.example",
+    );
+    let http = Arc::new(CountingHttp::default());
+    let net = Network {
+        http: http.clone(),
+        resolver: Arc::new(UniversalResolver::from_policy(&NetPolicy::default()).unwrap()),
+        clock: Arc::new(SystemClock),
+        policy: NetPolicy::default(),
+    };
+    let runtime = WalletRuntime::new(net, Arc::new(vault.clone()));
+    let refusals = || {
+        vault
+            .activity_log()
+            .list(&ActivityFilter {
+                action_prefix: Some(wallet_core::openid4vp::ACTION_REFUSE.into()),
+                ..ActivityFilter::default()
+            })
+            .unwrap()
+    };
+    let before = refusals().len();
+    for i in 0..60 {
+        let link = runtime.receive_link(&format!(
+            "nuts-wallet://authorize?client_id=https%3A%2F%2Fv{i}.example%2Fo\
+             &request_uri=https%3A%2F%2Fv{i}.example%2Fo%2Fr"
+        ));
+        assert!(runtime.open_consent(link.id).await.is_err());
+    }
+    let logged = refusals().len() - before;
+    // At most two windows' worth (the loop may cross a minute boundary).
+    assert!(logged >= 1, "refusals are still logged");
+    assert!(
+        logged <= 2 * PREFETCH_REFUSALS_PER_MINUTE as usize,
+        "{logged} entries for 60 links"
+    );
+    assert_eq!(http.0.load(Ordering::SeqCst), 0);
+}

@@ -415,6 +415,21 @@ fn restore(data_dir: &Path, args: RestoreArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `text` with control characters (LF, ESC, C1, DEL) and bidirectional overrides escaped as
+/// `\u{..}`: entries hold text from received links, which must not move the cursor, colour
+/// or reorder the terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// `nuts-wallet audit ...`.
 pub fn run_audit(ctx: &Ctx, args: AuditArgs) -> anyhow::Result<ExitCode> {
     audit(&ctx.data_dir, args)
@@ -447,11 +462,11 @@ fn audit(data_dir: &Path, args: AuditArgs) -> anyhow::Result<ExitCode> {
                         "{:>6}  {}  {:<12} {:<24} {:<8} {}  {}",
                         e.seq,
                         format_rfc3339_ms(e.at_ms),
-                        e.actor,
-                        e.action,
-                        e.outcome,
-                        e.subject,
-                        e.detail
+                        printable(&e.actor),
+                        printable(&e.action),
+                        printable(&e.outcome),
+                        printable(&e.subject),
+                        printable(&e.detail.to_string())
                     );
                 }
             }

@@ -26,14 +26,45 @@ pub const REPLAY_KIND: &str = "request_object_nonce";
 // A nonce must be remembered at least as long as its request object can be valid.
 const _: () = assert!(REPLAY_WINDOW_SECS >= MAX_LIFETIME_SECS + SKEW_SECS);
 
+/// Activity entries written per minute for requests refused before anything was fetched
+/// (unsolicited, outside the policy, `request_uri` elsewhere): links cost an attacker nothing,
+/// so beyond this they are counted, not logged one by one.
+pub const PREFETCH_REFUSALS_PER_MINUTE: u32 = 10;
+
 /// Nonces of handled request objects (per verifier), so that a replayed request object is
-/// refused even when the verifier would serve it again.
+/// refused even when the verifier would serve it again; and the rate limit on activity entries
+/// for links refused before any fetch.
 #[derive(Debug, Default)]
 pub struct SeenRequests {
     seen: Mutex<HashMap<(ClientId, String), i64>>,
+    refusals: Mutex<RefusalWindow>,
+}
+
+#[derive(Debug, Default)]
+struct RefusalWindow {
+    minute: i64,
+    logged: u32,
+    suppressed: u64,
 }
 
 impl SeenRequests {
+    /// Whether a refusal before any fetch at `now` gets its own activity entry: `Some(n)` with
+    /// the number left out since the last one written, `None` when over the limit this minute.
+    pub fn admit_prefetch_refusal(&self, now: i64) -> Option<u64> {
+        let mut w = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
+        let minute = now.div_euclid(60);
+        if w.minute != minute {
+            w.minute = minute;
+            w.logged = 0;
+        }
+        if w.logged >= PREFETCH_REFUSALS_PER_MINUTE {
+            w.suppressed += 1;
+            return None;
+        }
+        w.logged += 1;
+        Some(std::mem::take(&mut w.suppressed))
+    }
+
     /// Records `(client_id, nonce)`; `false` when it was seen within the window.
     pub fn first_use(&self, client_id: &ClientId, nonce: &str, now: i64) -> bool {
         let mut m = self.seen.lock().unwrap_or_else(|p| p.into_inner());

@@ -184,12 +184,27 @@ pub(super) fn consent_for(
 pub async fn resolve(link: &AuthorizeLink, env: &HolderEnv) -> Result<Resolved, Invalid> {
     let r = resolve_inner(link, env).await;
     if let Err(inv) = &r {
+        let before_fetch = matches!(
+            inv.error,
+            ResolveError::Unsolicited(_)
+                | ResolveError::OutsidePolicy(_)
+                | ResolveError::NotReady(_)
+                | ResolveError::Request(RequestObjectError::RequestUriOrigin(_))
+        );
+        let mut detail = json!({"error": inv.error.code(), "message": inv.error.to_string()});
+        if before_fetch {
+            match env.seen.admit_prefetch_refusal(env.clock.now_unix()) {
+                None => return r,
+                Some(0) => {}
+                Some(n) => detail["not_logged_before"] = json!(n),
+            }
+        }
         record(
             env,
             ACTION_REFUSE,
             link.client_id.as_str(),
             Outcome::Failure,
-            json!({"error": inv.error.code(), "message": inv.error.to_string()}),
+            detail,
         );
     }
     r
