@@ -26,6 +26,24 @@ pub fn deliver<R: Runtime>(app: &AppHandle<R>, link: &str) {
     focus_main(app);
 }
 
+/// The command line as text, or why not: the plugins read `std::env::args`, which panics on
+/// an argument that is not valid UTF-8 (the app checks first and exits with this message).
+pub fn utf8_args(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Result<Vec<String>, String> {
+    args.into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            a.into_string().map_err(|a| {
+                format!(
+                    "command-line argument {i} is not valid UTF-8 ({}); links and paths must be UTF-8",
+                    a.to_string_lossy()
+                )
+            })
+        })
+        .collect()
+}
+
 /// Arguments that look like our links but that the deep-link plugin drops because they do not
 /// parse as URLs; we still report them, so the user sees why nothing happened.
 pub fn unparseable_links(args: &[String]) -> impl Iterator<Item = &String> {

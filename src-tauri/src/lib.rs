@@ -53,6 +53,11 @@ fn spawn_auto_lock<R: Runtime>(app: tauri::AppHandle<R>) {
 
 /// Starts the desktop app.
 pub fn run() {
+    // Before any plugin reads the arguments (they panic on non-UTF-8 ones).
+    if let Err(e) = deep_link::utf8_args(std::env::args_os()) {
+        eprintln!("Nuts Wallet cannot start: {e}");
+        std::process::exit(2);
+    }
     let data_dir = match wallet_core::paths::resolve_data_dir(None) {
         Ok(d) => d,
         Err(e) => {
@@ -96,7 +101,7 @@ pub fn run() {
                     deep_link::deliver(app.handle(), url.as_str());
                 }
             }
-            let args: Vec<String> = std::env::args().collect();
+            let args = deep_link::utf8_args(std::env::args_os()).unwrap_or_default();
             for link in deep_link::unparseable_links(&args) {
                 deep_link::deliver(app.handle(), link);
             }

@@ -57,3 +57,26 @@ fn audit_list_escapes_control_characters_from_links() {
     );
     assert!(text.contains("\\u{1b}[2J"), "{text}");
 }
+
+/// An argument that is not UTF-8 (a crafted link or file name) gives a usage error, not a
+/// panic.
+#[cfg(unix)]
+#[test]
+fn a_non_utf8_argument_is_a_usage_error() {
+    use std::os::unix::ffi::OsStringExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = std::ffi::OsString::from_vec(b"nuts-wallet://authorize?\xff\xfe".to_vec());
+    let out = Command::new(env!("CARGO_BIN_EXE_nuts-wallet"))
+        .arg("present")
+        .arg("--decline")
+        .arg(&bad)
+        .env("NUTS_WALLET_DATA_DIR", tmp.path())
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("invalid UTF-8"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
