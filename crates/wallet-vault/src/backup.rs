@@ -285,6 +285,13 @@ impl Vault {
     }
 }
 
+/// Fuzzing entry point: reads the backup file at `path` exactly as restore does (framing,
+/// checksum, header, key derivation, decryption) and drops the result. Not an API.
+#[doc(hidden)]
+pub fn fuzz_read_backup(path: &Path, passphrase: &Passphrase) -> Result<()> {
+    read_backup(path, passphrase).map(|_| ())
+}
+
 /// Parses, checks and decrypts a backup file in memory.
 fn read_backup(
     path: &Path,

@@ -54,6 +54,8 @@ mod vault;
 pub use audit::{
     ActivityEntry, ActivityFilter, Actor, AuditReport, BadEntry, NewActivity, Outcome,
 };
+#[doc(hidden)]
+pub use backup::fuzz_read_backup;
 pub use backup::{BackupInfo, RestoreOptions};
 pub use clock::format_rfc3339_ms;
 pub use crypto::KdfParams;
