@@ -1,5 +1,6 @@
 //! Logging setup shared by the app and the CLI: stderr plus a daily-rotating file in the data
-//! directory, level from `RUST_LOG` (default `info`).
+//! directory, level from `RUST_LOG` (default `info`); in the file, other crates than the
+//! wallet's own log warnings only, and nothing is coloured.
 //!
 //! What is logged is the callers' responsibility: keys, tokens, VPs, codes and PKCE verifiers
 //! are wrapped in types whose `Debug` is redacted, and are never passed to a log macro.
@@ -45,6 +46,61 @@ fn filter() -> EnvFilter {
     EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
 }
 
+/// The wallet's own crates (tracing targets): only these follow `RUST_LOG` in the log file.
+const OWN_TARGETS: &[&str] = &[
+    "nuts_wallet_app",
+    "nuts_wallet",
+    "wallet_api",
+    "wallet_as",
+    "wallet_core",
+    "wallet_pex",
+    "wallet_protocol",
+    "wallet_vault",
+];
+
+/// The log file's filter for `rust_log` (`RUST_LOG`, default `info`): `warn` for every crate,
+/// and `RUST_LOG`'s levels for the wallet's own crates only (a bare level applies to them;
+/// directives naming other crates are dropped), so a broad `RUST_LOG=debug` does not fill the
+/// file with HTTP and TLS internals.
+pub fn file_filter_directives(rust_log: Option<&str>) -> String {
+    let levels = ["off", "error", "warn", "info", "debug", "trace"];
+    let mut out = vec!["warn".to_owned()];
+    for d in rust_log.unwrap_or("info").split(',').map(str::trim) {
+        match d.split_once('=') {
+            None if levels.contains(&d.to_ascii_lowercase().as_str()) => {
+                out.extend(OWN_TARGETS.iter().map(|t| format!("{t}={d}")));
+            }
+            Some((target, _)) if OWN_TARGETS.iter().any(|t| is_target(target, t)) => {
+                out.push(d.to_owned());
+            }
+            _ => {}
+        }
+    }
+    out.join(",")
+}
+
+fn is_target(target: &str, own: &str) -> bool {
+    target == own
+        || target
+            .strip_prefix(own)
+            .is_some_and(|rest| rest.starts_with("::"))
+}
+
+/// Field formatting of the file layer. A type of its own: span fields are formatted once per
+/// formatter type and shared between layers, so with the stderr layer's type the file would get
+/// the stderr layer's coloured (ANSI) span fields.
+struct FileFields(fmt::format::DefaultFields);
+
+impl<'w> fmt::FormatFields<'w> for FileFields {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        writer: fmt::format::Writer<'w>,
+        fields: R,
+    ) -> std::fmt::Result {
+        self.0.format_fields(writer, fields)
+    }
+}
+
 /// Installs the global subscriber. With `log_dir`, also logs to a rotating file there; the
 /// stderr layer is quieter for the CLI (`stderr_default`, e.g. `warn`) unless `RUST_LOG` is set.
 pub fn init(log_dir: Option<&Path>, stderr_default: &str) -> Result<LogGuard, LoggingError> {
@@ -62,10 +118,14 @@ pub fn init(log_dir: Option<&Path>, stderr_default: &str) -> Result<LogGuard, Lo
         Some(dir) => {
             let appender = file_appender(dir)?;
             let (writer, guard) = tracing_appender::non_blocking(appender);
+            let rust_log = std::env::var("RUST_LOG").ok();
+            let file_filter = EnvFilter::try_new(file_filter_directives(rust_log.as_deref()))
+                .unwrap_or_else(|_| EnvFilter::new(file_filter_directives(None)));
             let layer = fmt::layer()
                 .with_writer(writer)
                 .with_ansi(false)
-                .with_filter(filter());
+                .fmt_fields(FileFields(fmt::format::DefaultFields::new()))
+                .with_filter(file_filter);
             (Some(layer), Some(guard))
         }
         None => (None, None),

@@ -294,3 +294,43 @@ async fn links_refused_before_any_fetch_do_not_flood_the_activity_log() {
     );
     assert_eq!(http.0.load(Ordering::SeqCst), 0);
 }
+
+/// The log file is read by support staff and pasted into tickets: terminal escape sequences in
+/// it can rewrite what a terminal shows, and debug output of HTTP/TLS libraries (enabled by a
+/// broad `RUST_LOG`) fills it with request details. The file carries no ANSI escapes and
+/// other crates log only warnings there. (The colour escapes came from span fields the stderr
+/// layer had formatted; they show when stderr is a terminal, e.g. run under `script`.)
+#[test]
+fn the_log_file_has_no_escapes_and_no_chatter_from_other_crates() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    // `info` on stderr as the app has it: stderr formats (and colours) span fields too.
+    let guard = wallet_core::logging::init(Some(&logs), "info").unwrap();
+    {
+        let span = tracing::info_span!(target: "wallet_core::oauth", "request", subject = "zorg");
+        let _e = span.enter();
+        tracing::info!(target: "wallet_core::oauth", scope = "s", "own info line");
+        tracing::debug!(target: "hyper::proto", "chatter from another crate");
+        tracing::info!(target: "rustls::client", "more chatter");
+        tracing::warn!(target: "hyper::proto", "a warning from another crate");
+    }
+    drop(guard);
+    let mut text = String::new();
+    for f in std::fs::read_dir(&logs).unwrap() {
+        text.push_str(&std::fs::read_to_string(f.unwrap().path()).unwrap());
+    }
+    assert!(text.contains("own info line"), "{text}");
+    assert!(text.contains("a warning from another crate"), "{text}");
+    assert!(!text.contains("chatter"), "{text}");
+    assert!(!text.contains('\x1b'), "{text:?}");
+
+    // Our crates follow RUST_LOG; other crates stay at warn whatever it says.
+    use wallet_core::logging::file_filter_directives as d;
+    assert_eq!(d(None), d(Some("info")));
+    let all_debug = d(Some("debug"));
+    assert!(all_debug.contains("wallet_core=debug"), "{all_debug}");
+    assert!(all_debug.starts_with("warn,"), "{all_debug}");
+    let mixed = d(Some("hyper=trace,wallet_api=debug,rustls"));
+    assert!(!mixed.contains("hyper"), "{mixed}");
+    assert!(mixed.contains("wallet_api=debug"), "{mixed}");
+}
