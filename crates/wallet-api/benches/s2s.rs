@@ -462,6 +462,18 @@ async fn org_wallet(
     let mut policy = ServicePolicy::default();
     policy.allow_scope_without_prompt(issuer, scope).unwrap();
     policy.save(&vault, &admin).unwrap();
+    // The employee of the self-attested credential: the wallet signs an employee credential
+    // only for an active roster entry.
+    wallet_core::roster::add_employee(
+        &vault,
+        &admin,
+        wallet_core::roster::NewRosterEntry {
+            identifier: "123456".into(),
+            name: "John Doe".into(),
+            role: "Janitor".into(),
+        },
+    )
+    .unwrap();
     let runtime = WalletRuntime::from_net_policy(
         NetPolicy {
             dev: true,

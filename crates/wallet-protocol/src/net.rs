@@ -4,12 +4,13 @@
 //! The policy is the SSRF guard: only `https://`, no IP literals, no `localhost`, and no
 //! host that resolves to a loopback, private, link-local or otherwise special address
 //! (checked again after DNS resolution, inside the reqwest resolver). Development mode
-//! ([`NetPolicy::dev`]) additionally allows `localhost`, loopback and private addresses,
-//! still over HTTPS only. Redirects are never followed and bodies are size-capped.
+//! ([`NetPolicy::dev`]) additionally allows `localhost` and loopback addresses (not private
+//! networks), still over HTTPS only. Redirects are never followed and bodies are size-capped.
 //!
 //! Not here: retries, cookies, proxies (system proxy settings are ignored on purpose: a proxy
-//! resolves host names itself, which would bypass the address guard). The CLI/app parse `--dev`/`NUTS_WALLET_DEV=1` and
-//! `--ca-file`/`NUTS_WALLET_CA_FILE` and hand the result in as a [`NetPolicy`].
+//! resolves host names itself, which would bypass the address guard). The CLI and the app
+//! parse `--dev`/`NUTS_WALLET_DEV=1` and `--ca-file`/`NUTS_WALLET_CA_FILE` and hand the result
+//! in as a [`NetPolicy`].
 
 use std::collections::HashMap;
 use std::future::Future;
