@@ -28,7 +28,9 @@ pub fn did_to_url(did: &Did) -> Result<Url, DidError> {
     let mut segments = did.method_specific_id().split(':');
     let host_enc = segments.next().unwrap_or_default();
     let host = percent_decode(host_enc).ok_or_else(|| DidError::InvalidDid(did.to_string()))?;
-    if host.is_empty() || host.contains(['/', '@', '?', '#']) {
+    // A did:web host is a DNS name with an optional port; IP literals and other characters
+    // that a URL would accept (and normalize) could not be mapped back to the same DID.
+    if !is_dns_host_and_port(&host) {
         return Err(DidError::InvalidDid(did.to_string()));
     }
     let mut path = String::new();
@@ -53,6 +55,24 @@ pub fn did_to_url(did: &Did) -> Result<Url, DidError> {
         return Err(DidError::InvalidDid(did.to_string()));
     }
     Ok(url)
+}
+
+/// `name[:port]` with `name` made of dot-separated labels of ASCII letters, digits and `-`.
+fn is_dns_host_and_port(host: &str) -> bool {
+    let (name, port) = match host.split_once(':') {
+        Some((n, p)) => (n, Some(p)),
+        None => (host, None),
+    };
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    name.len() <= 253 && name.split('.').all(label_ok) && port_ok
 }
 
 /// Maps an HTTPS base URL (scheme, host, optional port and path) to a did:web.
@@ -249,6 +269,26 @@ mod tests {
             assert!(did_to_url(&Did::parse(bad).unwrap()).is_err(), "{bad}");
         }
         assert!(did_to_url(&Did::parse("did:jwk:abc").unwrap()).is_err());
+    }
+
+    /// Found by the fuzzer: hosts a URL accepts (and normalizes) but that are no DNS name could
+    /// not be mapped back to the same DID; they are refused.
+    #[test]
+    fn hosts_that_are_no_dns_name_are_refused() {
+        for bad in [
+            "did:web:%5B%3A%3A1%5D",
+            "did:web:zorg.example%3dHkiOiJFQyJ9",
+            "did:web:zorg.example%3A",
+            "did:web:zorg.example%3A84a3",
+            "did:web:-zorg.example",
+            "did:web:zorg..example",
+        ] {
+            assert!(did_to_url(&Did::parse(bad).unwrap()).is_err(), "{bad}");
+        }
+        assert_eq!(
+            u("did:web:zorg-1.example%3A8443:iam:x"),
+            "https://zorg-1.example:8443/iam/x/did.json"
+        );
     }
 
     #[test]
