@@ -51,12 +51,8 @@ async fn world() -> (World, Vec<tokio::task::JoinHandle<()>>) {
 
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = tcp.local_addr().unwrap().port();
-    let mut cfg: wallet_as::Config = toml::from_str(&format!(
-        "listen = \"127.0.0.1:{port}\"\nbase_url = \"https://localhost:{port}\"\n\
-         key_file = \"as-key.pem\"\ntls_cert = \"server.pem\"\ntls_key = \"server-key.pem\"\n\
-         dev = true\nca_file = \"ca.pem\"\n"
-    ))
-    .unwrap();
+    let mut cfg: wallet_as::Config =
+        toml::from_str(&wallet_testkit::pki::reference_as_toml(port)).unwrap();
     cfg.policy = vec![PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../vectors/nuts/presentation-definitions/e2e-rfc021-policy.json"

@@ -53,20 +53,13 @@ struct World {
 async fn world() -> World {
     let tmp = tempfile::tempdir().unwrap();
     let pki_dir = tmp.path().join("pki");
-    std::fs::create_dir_all(&pki_dir).unwrap();
     let pki = TestPki::localhost();
-    std::fs::write(pki_dir.join("ca.pem"), &pki.ca_pem).unwrap();
-    std::fs::write(pki_dir.join("server.pem"), &pki.server_cert_pem).unwrap();
-    std::fs::write(pki_dir.join("server-key.pem"), &pki.server_key_pem).unwrap();
+    pki.write_files(&pki_dir);
 
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = tcp.local_addr().unwrap().port();
-    let mut cfg: wallet_as::Config = toml::from_str(&format!(
-        "listen = \"127.0.0.1:{port}\"\nbase_url = \"https://localhost:{port}\"\n\
-         key_file = \"as-key.pem\"\ntls_cert = \"server.pem\"\ntls_key = \"server-key.pem\"\n\
-         dev = true\nca_file = \"ca.pem\"\n"
-    ))
-    .unwrap();
+    let mut cfg: wallet_as::Config =
+        toml::from_str(&wallet_testkit::pki::reference_as_toml(port)).unwrap();
     cfg.policy = vec![zorgtoepassing()];
     cfg.resolve_paths(&pki_dir);
     let state = Arc::new(wallet_as::build_state(&cfg, Arc::new(SystemClock)).unwrap());

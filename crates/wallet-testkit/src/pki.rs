@@ -1,5 +1,6 @@
 //! A test PKI: a CA and a server certificate it issued, generated with rcgen.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use tokio_rustls::rustls;
@@ -55,4 +56,23 @@ impl TestPki {
     pub fn localhost() -> Self {
         Self::new("Nuts Wallet Test CA", &["localhost"])
     }
+
+    /// Writes `ca.pem`, `server.pem` and `server-key.pem` into `dir`: the files
+    /// [`reference_as_toml`] names.
+    pub fn write_files(&self, dir: &Path) {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("ca.pem"), &self.ca_pem).unwrap();
+        std::fs::write(dir.join("server.pem"), &self.server_cert_pem).unwrap();
+        std::fs::write(dir.join("server-key.pem"), &self.server_key_pem).unwrap();
+    }
+}
+
+/// The reference AS's `as.toml` for `https://localhost:<port>` on 127.0.0.1 in development
+/// mode, over the files of [`TestPki::write_files`] (paths relative to that directory).
+pub fn reference_as_toml(port: u16) -> String {
+    format!(
+        "listen = \"127.0.0.1:{port}\"\nbase_url = \"https://localhost:{port}\"\n\
+         key_file = \"as-key.pem\"\ntls_cert = \"server.pem\"\ntls_key = \"server-key.pem\"\n\
+         dev = true\nca_file = \"ca.pem\"\n"
+    )
 }
