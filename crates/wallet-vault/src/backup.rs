@@ -39,7 +39,7 @@ use crate::schema;
 use crate::secret::{hex, random_bytes, random_id, Key256, Passphrase};
 use crate::vault::{
     check_passphrase_strength, create_data_dir, db_path, insert_wrap, make_wrap, open_connection,
-    open_verifier, remove_db_files, AdminSession, Protection, Vault,
+    open_verifier, remove_db_files, state, AdminSession, Protection, Vault,
 };
 use crate::{PassphraseKind, Result, VaultError};
 
@@ -197,6 +197,8 @@ impl Vault {
         create_data_dir(data_dir)?;
         let tmp = data_dir.join(format!(".restore-{}.db", random_id()));
         let mut wrap_account: Option<String> = None;
+        let mut anchor_account: Option<String> = None;
+        let mut committed = None;
         let result = (|| -> Result<()> {
             write_new_file(&tmp, &snapshot)?;
             let mut conn = open_connection(&tmp, false).map_err(|e| match e {
@@ -211,20 +213,22 @@ impl Vault {
                     "the database inside fails its integrity check: {check}"
                 )));
             }
-            let (vault_id, verifier): (String, Option<Vec<u8>>) = conn.query_row(
-                "SELECT vault_id, admin_verifier FROM vault_meta WHERE id = 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
+            let (vault_id, verifier, admin_version): (String, Option<Vec<u8>>, i64) = conn
+                .query_row(
+                    "SELECT vault_id, admin_verifier, admin_version FROM vault_meta WHERE id = 1",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?;
             if vault_id != header.vault_id {
                 return Err(VaultError::BackupDamaged(
                     "the header and the database inside belong to different vaults".into(),
                 ));
             }
             let admin_ok = match verifier {
-                Some(v) => {
-                    crypto::check_verifier(&opts.admin_passphrase, &open_verifier(&vault_key, &v)?)?
-                }
+                Some(v) => crypto::check_verifier(
+                    &opts.admin_passphrase,
+                    &open_verifier(&vault_key, &v, admin_version)?,
+                )?,
                 None => false,
             };
             if !admin_ok {
@@ -233,9 +237,12 @@ impl Vault {
             let wrap = make_wrap(keystore.as_ref(), &vault_key, &opts.protection)?;
             wrap_account.clone_from(&wrap.keyring_account);
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            // The backup's records must match its own sealed state before it becomes a vault.
+            let before = state::verify(&tx, &vault_key, &vault_id)?;
+            let version = before.seq + 1;
             // The old wraps belong to the machine the backup came from.
             tx.execute("DELETE FROM key_wraps", [])?;
-            insert_wrap(&tx, &wrap)?;
+            insert_wrap(&tx, &wrap, version)?;
             audit::append(
                 &tx,
                 &vault_id,
@@ -251,6 +258,16 @@ impl Vault {
                     }),
                 ),
             )?;
+            // Its own keyring anchor: the original vault may live on beside it.
+            anchor_account = state::new_anchor_account(keystore.as_ref(), version);
+            committed = Some(state::seal_after(
+                &tx,
+                &vault_key,
+                &vault_id,
+                &before,
+                version,
+                anchor_account.as_deref(),
+            )?);
             tx.commit()?;
             // Fold the WAL into the file so the rename moves everything.
             let mode: String = conn.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))?;
@@ -274,10 +291,13 @@ impl Vault {
         })();
         if let Err(e) = result {
             remove_db_files(&tmp);
-            if let Some(a) = wrap_account {
+            for a in [wrap_account, anchor_account].into_iter().flatten() {
                 let _ = keystore.delete(&a);
             }
             return Err(e);
+        }
+        if let Some(c) = &committed {
+            state::put_anchor(keystore.as_ref(), c);
         }
         let vault = Vault::open(data_dir, keystore)?;
         vault.set_key(vault_key);

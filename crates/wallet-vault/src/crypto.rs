@@ -43,6 +43,10 @@ pub(crate) struct Place<'a> {
     /// Extra data bound to the value, e.g. a digest of the row's clear columns, so that those
     /// cannot be edited without the value failing to open.
     pub context: &'a [u8],
+    /// The row's version (the vault state sequence number of the write that sealed it; see
+    /// `vault/state.rs`). 0 marks a value sealed before versions existed, whose associated
+    /// data has no version part.
+    pub version: i64,
 }
 
 impl<'a> Place<'a> {
@@ -52,7 +56,13 @@ impl<'a> Place<'a> {
             row,
             column,
             context: &[],
+            version: 0,
         }
+    }
+
+    pub(crate) fn versioned(mut self, version: i64) -> Self {
+        self.version = version;
+        self
     }
 
     pub(crate) fn with_context(mut self, context: &'a [u8]) -> Self {
@@ -73,6 +83,11 @@ impl<'a> Place<'a> {
             // Length-prefixed, so ("ab","c") and ("a","bc") differ.
             aad.extend_from_slice(&(part.len() as u64).to_be_bytes());
             aad.extend_from_slice(part);
+        }
+        if self.version != 0 {
+            let v = self.version.to_be_bytes();
+            aad.extend_from_slice(&(v.len() as u64).to_be_bytes());
+            aad.extend_from_slice(&v);
         }
         aad
     }

@@ -66,6 +66,19 @@ pub enum VaultError {
         "the activity log was tampered with: {0}; refusing to append to it (restore a backup)"
     )]
     LogTampered(String),
+    /// Records of the vault do not match its sealed state commitment: rows were changed in the
+    /// file or copied back from an older copy of it. Nothing is read from or written to them.
+    #[error("{0}; refusing to use the vault (restore a backup)")]
+    StateMismatch(String),
+    /// The whole vault file is older than the state recorded in the OS keyring: it was
+    /// replaced by an older copy.
+    #[error("the vault file was rolled back: it holds state {file}, but the OS keyring recorded state {anchor}; refusing to use it (restore a backup, or move this file aside and restore the newest backup)")]
+    RolledBack {
+        /// Sequence number in the file.
+        file: i64,
+        /// Sequence number recorded in the keyring.
+        anchor: i64,
+    },
     /// A backup file is damaged or not a Nuts Wallet backup.
     #[error("backup file is damaged or not a Nuts Wallet backup: {0}")]
     BackupDamaged(String),
@@ -146,6 +159,7 @@ impl VaultError {
             VaultError::Tampered { .. } => "tampered",
             // The UI already explains `tampered`: a value of the vault was changed behind its back.
             VaultError::LogTampered(_) => "tampered",
+            VaultError::StateMismatch(_) | VaultError::RolledBack { .. } => "tampered",
             VaultError::BackupDamaged(_) => "backup_damaged",
             VaultError::NotFound { .. } => "not_found",
             VaultError::Duplicate { .. } => "duplicate",

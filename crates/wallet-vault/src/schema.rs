@@ -124,8 +124,24 @@ CREATE TABLE seen_values (
 CREATE INDEX seen_values_expiry ON seen_values (expires_at);
 "#;
 
+/// Rollback detection (`vault/state.rs`): a version per record, bound into its sealed value
+/// or MAC, and the vault-wide state commitment with its sequence number.
+const V3: &str = r#"
+ALTER TABLE vault_meta ADD COLUMN admin_version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE vault_meta ADD COLUMN state_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE vault_meta ADD COLUMN state_tables TEXT;
+ALTER TABLE vault_meta ADD COLUMN state_mac BLOB;
+ALTER TABLE vault_meta ADD COLUMN state_anchor TEXT;
+ALTER TABLE key_wraps ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE settings ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE keys ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE credentials ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE employees ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tokens ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+"#;
+
 /// The ladder. Append only.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -647,6 +647,37 @@ mod tests {
         drop(c);
         let cut = run(&b, &["audit", "verify"]).unwrap_err();
         assert!(cut.to_string().contains("cut off"), "{cut}");
+        // Copy an older administrator verifier back into a vault: `audit verify` refuses, and
+        // the old administrator passphrase does not work again.
+        let c = tmp.path().join("c");
+        std::env::set_var(ENV_VAULT, "vault passphrase 3");
+        assert!(ok(run(&c, &["restore", f, "--passphrase-env"])));
+        let old = tmp.path().join("c-old.db");
+        let raw = wallet_vault::rusqlite::Connection::open(wallet_vault::db_path(&c)).unwrap();
+        raw.execute("VACUUM INTO ?1", [old.to_str().unwrap()])
+            .unwrap();
+        std::env::set_var(ENV_NEW_ADMIN, "admin passphrase 3");
+        assert!(ok(run(&c, &["admin", "set-passphrase"])));
+        assert!(ok(run(&c, &["audit", "verify"])));
+        raw.execute("ATTACH ?1 AS old", [old.to_str().unwrap()])
+            .unwrap();
+        raw.execute(
+            "UPDATE main.vault_meta SET
+                 admin_verifier = (SELECT admin_verifier FROM old.vault_meta),
+                 admin_version = (SELECT admin_version FROM old.vault_meta)",
+            [],
+        )
+        .unwrap();
+        drop(raw);
+        let mixed = run(&c, &["audit", "verify"]).unwrap_err();
+        assert!(
+            mixed
+                .to_string()
+                .contains("do not match the vault's sealed state"),
+            "{mixed}"
+        );
+        let stale = run(&c, &["backup", "--out", "y"]).unwrap_err();
+        assert!(stale.to_string().contains("sealed state"), "{stale}");
         for var in [
             ENV_FAST_KDF,
             ENV_VAULT,

@@ -154,14 +154,16 @@ impl<'a> Credentials<'a> {
                 let context = cred_context(l);
                 let sealed = crypto::seal(
                     key,
-                    Place::new("credentials", &id, "raw").with_context(&context),
+                    Place::new("credentials", &id, "raw")
+                        .with_context(&context)
+                        .versioned(tx.version()),
                     c.raw.expose_secret().as_bytes(),
                 );
                 tx.sql()
                     .prepare_cached(
                         "INSERT INTO credentials (id, types, format, issuer, subject, valid_from,
-                                                  valid_until, created_at, raw)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                                  valid_until, created_at, raw, version)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                     )?
                     .execute(params![
                         id,
@@ -172,7 +174,8 @@ impl<'a> Credentials<'a> {
                         l.valid_from_ms,
                         l.valid_until_ms,
                         meta.created_at_ms,
-                        sealed
+                        sealed,
+                        tx.version()
                     ])?;
                 tx.record(
                     NewActivity::new(Actor::Admin, "credential.import", &id).detail(
@@ -208,7 +211,7 @@ impl<'a> Credentials<'a> {
 }
 
 fn list(conn: &Connection, key: &Key256, filter: &CredentialFilter) -> Result<Vec<CredentialMeta>> {
-    let mut sql = format!("SELECT {CRED_COLS}, raw FROM credentials WHERE 1=1");
+    let mut sql = format!("SELECT {CRED_COLS}, raw, version FROM credentials WHERE 1=1");
     let mut args: Vec<rusqlite::types::Value> = Vec::new();
     if let Some(t) = &filter.credential_type {
         sql.push_str(" AND EXISTS (SELECT 1 FROM json_each(credentials.types) WHERE value = ?)");
@@ -232,20 +235,27 @@ fn list(conn: &Connection, key: &Key256, filter: &CredentialFilter) -> Result<Ve
     sql.push_str(" ORDER BY created_at, id");
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
-        Ok((cred_meta(r)?, r.get::<_, Vec<u8>>(8)?))
+        Ok((cred_meta(r)?, r.get::<_, Vec<u8>>(8)?, r.get::<_, i64>(9)?))
     })?;
     rows.map(|row| {
-        let (meta, sealed) = row?;
-        open_raw(key, &meta, &sealed)?;
+        let (meta, sealed, version) = row?;
+        open_raw(key, &meta, &sealed, version)?;
         Ok(meta)
     })
     .collect()
 }
 
 /// Opens a credential's sealed value, authenticating its clear columns with it.
-fn open_raw(key: &Key256, meta: &CredentialMeta, sealed: &[u8]) -> Result<SecretString> {
+fn open_raw(
+    key: &Key256,
+    meta: &CredentialMeta,
+    sealed: &[u8],
+    version: i64,
+) -> Result<SecretString> {
     let context = cred_context(&meta.listing);
-    let place = Place::new("credentials", &meta.id, "raw").with_context(&context);
+    let place = Place::new("credentials", &meta.id, "raw")
+        .with_context(&context)
+        .versioned(version);
     let plain = crypto::open(key, place, sealed)?;
     let raw = String::from_utf8(plain.to_vec()).map_err(|_| place.tampered())?;
     Ok(SecretString::new(raw))
@@ -254,17 +264,17 @@ fn open_raw(key: &Key256, meta: &CredentialMeta, sealed: &[u8]) -> Result<Secret
 fn get(conn: &Connection, key: &Key256, id: &str) -> Result<Credential> {
     let row = conn
         .query_row(
-            &format!("SELECT {CRED_COLS}, raw FROM credentials WHERE id = ?1"),
+            &format!("SELECT {CRED_COLS}, raw, version FROM credentials WHERE id = ?1"),
             [id],
-            |r| Ok((cred_meta(r)?, r.get::<_, Vec<u8>>(8)?)),
+            |r| Ok((cred_meta(r)?, r.get::<_, Vec<u8>>(8)?, r.get::<_, i64>(9)?)),
         )
         .optional()?;
-    let Some((meta, sealed)) = row else {
+    let Some((meta, sealed, version)) = row else {
         return Err(VaultError::NotFound {
             kind: "credential",
             id: id.to_owned(),
         });
     };
-    let raw = open_raw(key, &meta, &sealed)?;
+    let raw = open_raw(key, &meta, &sealed, version)?;
     Ok(Credential { meta, raw })
 }

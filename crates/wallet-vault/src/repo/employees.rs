@@ -55,7 +55,7 @@ pub struct EmployeeUpdate {
     pub key_id: Option<Option<String>>,
 }
 
-const EMP_COLS: &str = "id, active, key_id, personal, created_at, updated_at";
+const EMP_COLS: &str = "id, active, key_id, personal, created_at, updated_at, version";
 
 /// The employee roster. From [`Vault::employees`](crate::Vault::employees) or
 /// [`VaultTx::employees`](crate::VaultTx::employees).
@@ -105,12 +105,12 @@ impl<'a> Employees<'a> {
                         id,
                     });
                 }
-                let sealed = seal_personal(key, &emp)?;
+                let sealed = seal_personal(key, &emp, tx.version())?;
                 tx.sql().execute(
                     "INSERT INTO employees (id, identifier_hash, active, key_id, personal,
-                                            created_at, updated_at)
-                     VALUES (?1, ?2, 1, ?3, ?4, ?5, ?5)",
-                    params![emp.id, hash, emp.key_id, sealed, now],
+                                            created_at, updated_at, version)
+                     VALUES (?1, ?2, 1, ?3, ?4, ?5, ?5, ?6)",
+                    params![emp.id, hash, emp.key_id, sealed, now, tx.version()],
                 )?;
                 tx.record(NewActivity::new(Actor::Admin, "employee.add", &emp.id))?;
                 Ok(())
@@ -140,11 +140,19 @@ impl<'a> Employees<'a> {
         emp.updated_at_ms = now_ms();
         self.scope
             .write(|tx, key| {
-                let sealed = seal_personal(key, &emp)?;
+                let sealed = seal_personal(key, &emp, tx.version())?;
                 tx.sql().execute(
-                    "UPDATE employees SET active = ?1, key_id = ?2, personal = ?3, updated_at = ?4
-                     WHERE id = ?5",
-                    params![emp.active, emp.key_id, sealed, emp.updated_at_ms, id],
+                    "UPDATE employees SET active = ?1, key_id = ?2, personal = ?3, updated_at = ?4,
+                                          version = ?5
+                     WHERE id = ?6",
+                    params![
+                        emp.active,
+                        emp.key_id,
+                        sealed,
+                        emp.updated_at_ms,
+                        tx.version(),
+                        id
+                    ],
                 )?;
                 tx.record(
                     NewActivity::new(Actor::Admin, "employee.update", id)
@@ -231,7 +239,7 @@ fn identifier_hash(key: &Key256, identifier: &str) -> String {
     ))
 }
 
-type EmpRow = (String, bool, Option<String>, Vec<u8>, i64, i64);
+type EmpRow = (String, bool, Option<String>, Vec<u8>, i64, i64, i64);
 
 fn emp_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EmpRow> {
     Ok((
@@ -241,10 +249,11 @@ fn emp_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EmpRow> {
         r.get(3)?,
         r.get(4)?,
         r.get(5)?,
+        r.get(6)?,
     ))
 }
 
-fn seal_personal(key: &Key256, emp: &Employee) -> Result<Vec<u8>> {
+fn seal_personal(key: &Key256, emp: &Employee, version: i64) -> Result<Vec<u8>> {
     let plain = zeroize::Zeroizing::new(
         serde_json::to_vec(&serde_json::json!({
             "identifier": emp.identifier,
@@ -256,14 +265,14 @@ fn seal_personal(key: &Key256, emp: &Employee) -> Result<Vec<u8>> {
     );
     Ok(crypto::seal(
         key,
-        Place::new("employees", &emp.id, "personal"),
+        Place::new("employees", &emp.id, "personal").versioned(version),
         &plain,
     ))
 }
 
 fn open_employee(key: &Key256, row: EmpRow) -> Result<Employee> {
-    let (id, active, key_id, sealed, created_at_ms, updated_at_ms) = row;
-    let place = Place::new("employees", &id, "personal");
+    let (id, active, key_id, sealed, created_at_ms, updated_at_ms, version) = row;
+    let place = Place::new("employees", &id, "personal").versioned(version);
     let plain = crypto::open(key, place, &sealed)?;
     let v: serde_json::Value = serde_json::from_slice(&plain).map_err(|_| place.tampered())?;
     let identifier = v["identifier"]

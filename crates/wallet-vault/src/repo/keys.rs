@@ -90,13 +90,14 @@ impl<'a> Keys<'a> {
             let sealed = crypto::seal(
                 key,
                 Place::new("keys", &info.id, "private_key")
-                    .with_context(info.thumbprint.as_bytes()),
+                    .with_context(info.thumbprint.as_bytes())
+                    .versioned(tx.version()),
                 &pk.to_sealable(),
             );
             tx.sql().execute(
                 "INSERT INTO keys (id, label, purpose, alg, kid, public_jwk, thumbprint,
-                                   private_key, created_at)
-                 VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8)",
+                                   private_key, created_at, version)
+                 VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     info.id,
                     info.label,
@@ -105,7 +106,8 @@ impl<'a> Keys<'a> {
                     serde_json::to_string(&info.public_jwk).unwrap_or_default(),
                     info.thumbprint,
                     sealed,
-                    info.created_at_ms
+                    info.created_at_ms,
+                    tx.version()
                 ],
             )?;
             tx.record(NewActivity::new(Actor::Admin, action, &info.id).detail(
@@ -213,18 +215,20 @@ fn get(conn: &Connection, id: &str) -> Result<KeyInfo> {
 }
 
 fn private_key(conn: &Connection, key: &Key256, id: &str) -> Result<PrivateKey> {
-    let (thumbprint, sealed): (String, Vec<u8>) = conn
+    let (thumbprint, sealed, version): (String, Vec<u8>, i64) = conn
         .query_row(
-            "SELECT thumbprint, private_key FROM keys WHERE id = ?1",
+            "SELECT thumbprint, private_key, version FROM keys WHERE id = ?1",
             [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?
         .ok_or_else(|| VaultError::NotFound {
             kind: "key",
             id: id.to_owned(),
         })?;
-    let place = Place::new("keys", id, "private_key").with_context(thumbprint.as_bytes());
+    let place = Place::new("keys", id, "private_key")
+        .with_context(thumbprint.as_bytes())
+        .versioned(version);
     let plain = crypto::open(key, place, &sealed)?;
     PrivateKey::from_sealed(&plain).ok_or_else(|| place.tampered())
 }

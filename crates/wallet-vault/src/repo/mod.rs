@@ -79,6 +79,7 @@ impl<'a> Scope<'a> {
             Scope::Vault(v) => {
                 let key = v.key()?;
                 let conn = v.conn();
+                v.checked_state(&conn, &key)?;
                 f(&conn, &key)
             }
             Scope::Tx(tx) => f(tx.sql(), tx.vault_key()?),
@@ -95,6 +96,9 @@ impl<'a> Scope<'a> {
             Scope::Vault(v) => {
                 let key = v.state().key.as_ref().map(Key256::duplicate);
                 let conn = v.conn();
+                if let Some(key) = &key {
+                    v.checked_state(&conn, key)?;
+                }
                 f(&conn, key.as_ref())
             }
             Scope::Tx(tx) => f(tx.sql(), tx.vault_key().ok()),

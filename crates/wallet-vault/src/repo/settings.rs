@@ -39,12 +39,21 @@ impl<'a> Settings<'a> {
         let text = serde_json::to_string(value)
             .map_err(|e| VaultError::InvalidInput(format!("setting value: {e}")))?;
         self.scope.write(|tx, key| {
+            let version = tx.version();
             tx.sql().execute(
-                "INSERT INTO settings (name, value, updated_at, mac) VALUES (?1, ?2, ?3, ?4)
+                "INSERT INTO settings (name, value, updated_at, mac, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (name) DO UPDATE SET value = excluded.value,
                                                    updated_at = excluded.updated_at,
-                                                   mac = excluded.mac",
-                params![name, text, now_ms(), setting_mac(key, name, &text)],
+                                                   mac = excluded.mac,
+                                                   version = excluded.version",
+                params![
+                    name,
+                    text,
+                    now_ms(),
+                    setting_mac(key, name, &text, version),
+                    version
+                ],
             )?;
             tx.record(
                 NewActivity::new(Actor::Admin, "setting.change", name)
@@ -78,18 +87,18 @@ impl<'a> Settings<'a> {
 }
 
 fn get(conn: &Connection, key: Option<&Key256>, name: &str) -> Result<Option<serde_json::Value>> {
-    let row: Option<(String, Option<Vec<u8>>)> = conn
+    let row: Option<(String, Option<Vec<u8>>, i64)> = conn
         .query_row(
-            "SELECT value, mac FROM settings WHERE name = ?1",
+            "SELECT value, mac, version FROM settings WHERE name = ?1",
             [name],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    let Some((text, mac)) = row else {
+    let Some((text, mac, version)) = row else {
         return Ok(None);
     };
     if let Some(key) = key {
-        if mac.as_deref() != Some(setting_mac(key, name, &text).as_slice()) {
+        if mac.as_deref() != Some(setting_mac(key, name, &text, version).as_slice()) {
             return Err(VaultError::Tampered {
                 table: "settings".into(),
                 row: name.to_owned(),
@@ -102,9 +111,15 @@ fn get(conn: &Connection, key: Option<&Key256>, name: &str) -> Result<Option<ser
     ))
 }
 
-pub(crate) fn setting_mac(key: &Key256, name: &str, value: &str) -> Vec<u8> {
+/// The MAC of a setting written at `version` (0: written before versions existed).
+pub(crate) fn setting_mac(key: &Key256, name: &str, value: &str, version: i64) -> Vec<u8> {
     let sub = crypto::subkey(key, "settings");
-    crypto::hmac_sha256(sub.bytes(), &[name.as_bytes(), value.as_bytes()]).to_vec()
+    let v = version.to_be_bytes();
+    let mut parts: Vec<&[u8]> = vec![name.as_bytes(), value.as_bytes()];
+    if version != 0 {
+        parts.push(&v);
+    }
+    crypto::hmac_sha256(sub.bytes(), &parts).to_vec()
 }
 
 /// The auto-lock time without the vault key (unverified), for the timer of a locked vault.

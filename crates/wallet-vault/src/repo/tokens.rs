@@ -53,15 +53,27 @@ impl<'a> Tokens<'a> {
     pub fn put(&self, t: NewToken) -> Result<String> {
         let id = random_id();
         self.scope.write(|tx, key| {
+            let version = tx.version();
+            let context = token_context(&t.kind, &t.audience, t.expires_at_ms, version);
             let sealed = crypto::seal(
                 key,
-                Place::new("tokens", &id, "value"),
+                Place::new("tokens", &id, "value")
+                    .with_context(&context)
+                    .versioned(version),
                 t.value.expose_secret().as_bytes(),
             );
             tx.sql().execute(
-                "INSERT INTO tokens (id, kind, audience, expires_at, created_at, value)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![id, t.kind, t.audience, t.expires_at_ms, now_ms(), sealed],
+                "INSERT INTO tokens (id, kind, audience, expires_at, created_at, value, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    id,
+                    t.kind,
+                    t.audience,
+                    t.expires_at_ms,
+                    now_ms(),
+                    sealed,
+                    version
+                ],
             )?;
             Ok(())
         })?;
@@ -71,18 +83,19 @@ impl<'a> Tokens<'a> {
     /// The newest unexpired token of this kind and audience.
     pub fn find(&self, kind: &str, audience: &str) -> Result<Option<Token>> {
         self.scope.read(|conn, key| {
-            let row: Option<(String, Option<i64>, Vec<u8>)> = conn
+            let row: Option<(String, Option<i64>, Vec<u8>, i64)> = conn
                 .query_row(
-                    "SELECT id, expires_at, value FROM tokens
+                    "SELECT id, expires_at, value, version FROM tokens
                      WHERE kind = ?1 AND audience = ?2 AND (expires_at IS NULL OR expires_at > ?3)
                      ORDER BY created_at DESC LIMIT 1",
                     params![kind, audience, now_ms()],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
                 .optional()?;
-            row.map(|(id, expires_at_ms, sealed)| {
+            row.map(|(id, expires_at_ms, sealed, version)| {
+                let context = token_context(kind, audience, expires_at_ms, version);
                 Ok(Token {
-                    value: open_value(key, &id, &sealed)?,
+                    value: open_value(key, &id, &sealed, &context, version)?,
                     kind: kind.to_owned(),
                     audience: audience.to_owned(),
                     expires_at_ms,
@@ -115,20 +128,25 @@ impl<'a> Tokens<'a> {
     }
 }
 
+/// kind, audience, expiry, sealed value, version.
+type TokenRow = (String, String, Option<i64>, Vec<u8>, i64);
+
 fn get(conn: &Connection, key: &Key256, id: &str) -> Result<Token> {
-    let row: Option<(String, String, Option<i64>, Vec<u8>)> = conn
+    let row: Option<TokenRow> = conn
         .query_row(
-            "SELECT kind, audience, expires_at, value FROM tokens WHERE id = ?1",
+            "SELECT kind, audience, expires_at, value, version FROM tokens WHERE id = ?1",
             [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .optional()?;
-    let (kind, audience, expires_at_ms, sealed) = row.ok_or_else(|| VaultError::NotFound {
-        kind: "token",
-        id: id.to_owned(),
-    })?;
+    let (kind, audience, expires_at_ms, sealed, version) =
+        row.ok_or_else(|| VaultError::NotFound {
+            kind: "token",
+            id: id.to_owned(),
+        })?;
+    let context = token_context(&kind, &audience, expires_at_ms, version);
     Ok(Token {
-        value: open_value(key, id, &sealed)?,
+        value: open_value(key, id, &sealed, &context, version)?,
         id: id.to_owned(),
         kind,
         audience,
@@ -136,8 +154,25 @@ fn get(conn: &Connection, key: &Key256, id: &str) -> Result<Token> {
     })
 }
 
-fn open_value(key: &Key256, id: &str, sealed: &[u8]) -> Result<SecretString> {
-    let place = Place::new("tokens", id, "value");
+/// The clear columns bound into a token's sealed value (from version 1 on), so that a token
+/// cannot be turned into another kind (such as the API key) or audience in the file.
+fn token_context(kind: &str, audience: &str, expires_at_ms: Option<i64>, version: i64) -> Vec<u8> {
+    if version == 0 {
+        return Vec::new();
+    }
+    serde_json::to_vec(&serde_json::json!([kind, audience, expires_at_ms])).unwrap_or_default()
+}
+
+fn open_value(
+    key: &Key256,
+    id: &str,
+    sealed: &[u8],
+    context: &[u8],
+    version: i64,
+) -> Result<SecretString> {
+    let place = Place::new("tokens", id, "value")
+        .with_context(context)
+        .versioned(version);
     let plain = crypto::open(key, place, sealed)?;
     let value = String::from_utf8(plain.to_vec()).map_err(|_| place.tampered())?;
     Ok(SecretString::new(value))

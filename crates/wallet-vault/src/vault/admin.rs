@@ -31,17 +31,22 @@ impl Vault {
     /// Needs the vault unlocked. Attempts are logged.
     pub fn admin_session(&self, admin_passphrase: &Passphrase) -> Result<AdminSession> {
         let key = self.key()?;
-        let verifier: Option<Vec<u8>> = self.conn().query_row(
-            "SELECT admin_verifier FROM vault_meta WHERE id = 1",
-            [],
-            |r| r.get(0),
-        )?;
+        let (verifier, version): (Option<Vec<u8>>, i64) = {
+            let conn = self.conn();
+            self.checked_state(&conn, &key)?;
+            conn.query_row(
+                "SELECT admin_verifier, admin_version FROM vault_meta WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+        };
         let Some(verifier) = verifier else {
             return Err(VaultError::AdminRequired(
                 "no administrator passphrase is set",
             ));
         };
-        let ok = crypto::check_verifier(admin_passphrase, &open_verifier(&key, &verifier)?)?;
+        let ok =
+            crypto::check_verifier(admin_passphrase, &open_verifier(&key, &verifier, version)?)?;
         self.write(|tx, _| {
             tx.record(
                 NewActivity::new(Actor::Admin, "admin.login", &self.inner.vault_id).outcome(
@@ -99,8 +104,8 @@ impl Vault {
         let verifier = crypto::make_verifier(new_passphrase, &kdf)?;
         self.write(|tx, key| {
             tx.sql().execute(
-                "UPDATE vault_meta SET admin_verifier = ?1 WHERE id = 1",
-                [seal_verifier(key, &verifier)],
+                "UPDATE vault_meta SET admin_verifier = ?1, admin_version = ?2 WHERE id = 1",
+                rusqlite::params![seal_verifier(key, &verifier, tx.version()), tx.version()],
             )?;
             tx.record(NewActivity::new(
                 Actor::Admin,
@@ -112,17 +117,17 @@ impl Vault {
     }
 }
 
-fn verifier_place() -> Place<'static> {
-    Place::new("vault_meta", "1", "admin_verifier")
+fn verifier_place(version: i64) -> Place<'static> {
+    Place::new("vault_meta", "1", "admin_verifier").versioned(version)
 }
 
-/// Seals the administrator verifier with the vault key.
-pub(crate) fn seal_verifier(key: &Key256, phc: &str) -> Vec<u8> {
-    crypto::seal(key, verifier_place(), phc.as_bytes())
+/// Seals the administrator verifier with the vault key, bound to its `admin_version`.
+pub(crate) fn seal_verifier(key: &Key256, phc: &str, version: i64) -> Vec<u8> {
+    crypto::seal(key, verifier_place(version), phc.as_bytes())
 }
 
 /// Opens the sealed administrator verifier.
-pub(crate) fn open_verifier(key: &Key256, sealed: &[u8]) -> Result<String> {
-    let plain = crypto::open(key, verifier_place(), sealed)?;
-    String::from_utf8(plain.to_vec()).map_err(|_| verifier_place().tampered())
+pub(crate) fn open_verifier(key: &Key256, sealed: &[u8], version: i64) -> Result<String> {
+    let plain = crypto::open(key, verifier_place(version), sealed)?;
+    String::from_utf8(plain.to_vec()).map_err(|_| verifier_place(version).tampered())
 }

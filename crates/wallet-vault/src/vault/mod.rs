@@ -17,6 +17,7 @@
 mod admin;
 mod file;
 mod protection;
+pub(crate) mod state;
 mod tx;
 
 use std::path::{Path, PathBuf};
@@ -110,6 +111,9 @@ pub(crate) struct State {
     pub epoch: u64,
     /// Last time the vault key was used (for the app's idle auto-lock).
     pub last_used: Instant,
+    /// `PRAGMA data_version` when the sealed state was last checked on this connection: until
+    /// another connection writes to the file, it needs no new check.
+    pub verified_data_version: Option<i64>,
 }
 
 pub(crate) struct Inner {
@@ -160,16 +164,21 @@ impl Vault {
             return Err(VaultError::AlreadyInitialized(data_dir.to_owned()));
         }
         let mut wrap_account = None;
+        let mut anchor_account = None;
         let result = (|| -> Result<Vault> {
             let mut conn = open_connection(&path, true)?;
             let vault_key = Key256::random();
             let vault_id = random_id();
             let wrap = make_wrap(keystore.as_ref(), &vault_key, &opts.protection)?;
             wrap_account.clone_from(&wrap.keyring_account);
+            // The first write transaction: every record made here has version 1.
+            const FIRST: i64 = 1;
             let verifier = seal_verifier(
                 &vault_key,
                 &crypto::make_verifier(&opts.admin_passphrase, &opts.admin_kdf)?,
+                FIRST,
             );
+            anchor_account = state::new_anchor_account(keystore.as_ref(), FIRST);
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let existing: i64 =
                 tx.query_row("SELECT count(*) FROM vault_meta", [], |r| r.get(0))?;
@@ -177,19 +186,21 @@ impl Vault {
                 return Err(VaultError::AlreadyInitialized(data_dir.to_owned()));
             }
             tx.execute(
-                "INSERT INTO vault_meta (id, vault_id, created_at, admin_verifier)
-                 VALUES (1, ?1, ?2, ?3)",
-                params![vault_id, now_ms(), verifier],
+                "INSERT INTO vault_meta (id, vault_id, created_at, admin_verifier, admin_version)
+                 VALUES (1, ?1, ?2, ?3, ?4)",
+                params![vault_id, now_ms(), verifier, FIRST],
             )?;
-            insert_wrap(&tx, &wrap)?;
+            insert_wrap(&tx, &wrap, FIRST)?;
             let value = DEFAULT_AUTO_LOCK_SECS.to_string();
             tx.execute(
-                "INSERT INTO settings (name, value, updated_at, mac) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO settings (name, value, updated_at, mac, version)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
                     SETTING_AUTO_LOCK,
                     value,
                     now_ms(),
-                    setting_mac(&vault_key, SETTING_AUTO_LOCK, &value)
+                    setting_mac(&vault_key, SETTING_AUTO_LOCK, &value, FIRST),
+                    FIRST
                 ],
             )?;
             audit::append(
@@ -200,16 +211,21 @@ impl Vault {
                     serde_json::json!({
                         "protection": opts.protection.method(),
                         "schema_version": schema::LATEST,
+                        // Marks that this vault has a state commitment from the start.
+                        "state_commitment": true,
                     }),
                 ),
             )?;
+            let committed =
+                state::commit(&tx, &vault_key, &vault_id, FIRST, anchor_account.as_deref())?;
             tx.commit()?;
+            state::put_anchor(keystore.as_ref(), &committed);
             let vault = Vault::from_parts(data_dir, path.clone(), vault_id, conn, keystore.clone());
             vault.set_key(vault_key);
             Ok(vault)
         })();
         if result.is_err() {
-            if let Some(a) = wrap_account {
+            for a in [wrap_account, anchor_account].into_iter().flatten() {
                 let _ = keystore.delete(&a);
             }
             // Only what this call made is removed: the file did not exist before.
@@ -257,6 +273,7 @@ impl Vault {
                     key: None,
                     epoch: 0,
                     last_used: Instant::now(),
+                    verified_data_version: None,
                 }),
                 keystore,
             }),
@@ -265,9 +282,16 @@ impl Vault {
 
     /// Unlocks with the OS keyring or the vault passphrase. Failed attempts are logged.
     pub fn unlock(&self, how: Unlock<'_>) -> Result<()> {
+        self.state().verified_data_version = None;
         let result = {
             let conn = self.conn();
-            unwrap_vault_key(&conn, self.inner.keystore.as_ref(), how)
+            unwrap_vault_key(&conn, self.inner.keystore.as_ref(), how).and_then(|key| {
+                // Rows copied back from an older copy, or a whole older file, are refused
+                // before anything is read or written with the key.
+                let st = self.checked_state(&conn, &key)?;
+                state::check_anchor(&conn, self.inner.keystore.as_ref(), &st)?;
+                Ok(key)
+            })
         };
         let method = match how {
             Unlock::Keyring => "keyring",
@@ -275,7 +299,7 @@ impl Vault {
         };
         match result {
             Ok(key) => {
-                self.write_with(Some(&key), |tx, _| {
+                self.write_inner(Some(&key), true, |tx, _| {
                     tx.record(
                         NewActivity::new(Actor::System, "vault.unlock", &self.inner.vault_id)
                             .detail(serde_json::json!({ "method": method })),
@@ -304,6 +328,7 @@ impl Vault {
         let mut st = self.state();
         st.key = None;
         st.epoch += 1;
+        st.verified_data_version = None;
     }
 
     /// Whether the vault key is out of memory.
@@ -432,15 +457,90 @@ impl Vault {
         key: Option<&Key256>,
         f: impl FnOnce(&mut VaultTx<'_>, Option<&Key256>) -> Result<T>,
     ) -> Result<T> {
+        self.write_inner(key, false, f)
+    }
+
+    /// One write transaction. With the key, the sealed state is checked first (a write must
+    /// never seal rows copied in from elsewhere into a new commitment), every record written
+    /// gets the new sequence number as its version, and the new state is sealed before the
+    /// commit and recorded in the keyring anchor after it. Without the key (an activity entry
+    /// while locked) no covered record may change.
+    fn write_inner<T>(
+        &self,
+        key: Option<&Key256>,
+        ensure_anchor: bool,
+        f: impl FnOnce(&mut VaultTx<'_>, Option<&Key256>) -> Result<T>,
+    ) -> Result<T> {
+        let mut new_anchor = None;
         let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut vtx = VaultTx {
-            tx,
-            key,
-            vault: self,
+        let (out, result) = {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let before = match key {
+                Some(k) => Some(self.checked_state(&tx, k)?),
+                None => None,
+            };
+            let version = before.as_ref().map_or(0, |b| b.seq + 1);
+            let mut vtx = VaultTx {
+                tx,
+                key,
+                vault: self,
+                version,
+            };
+            let out = f(&mut vtx, key)?;
+            let committed = match (key, &before) {
+                (Some(k), Some(b)) => {
+                    let has_anchor: bool = vtx.tx.query_row(
+                        "SELECT state_anchor IS NOT NULL FROM vault_meta WHERE id = 1",
+                        [],
+                        |r| r.get(0),
+                    )?;
+                    // A vault made without a reachable keyring gets its anchor once one is there.
+                    if !has_anchor && (ensure_anchor || !b.established) {
+                        new_anchor =
+                            state::new_anchor_account(self.inner.keystore.as_ref(), version);
+                    }
+                    let c = state::seal_after(
+                        &vtx.tx,
+                        k,
+                        &self.inner.vault_id,
+                        b,
+                        version,
+                        new_anchor.as_deref(),
+                    );
+                    Some(c)
+                }
+                _ => None,
+            };
+            let result = match committed {
+                Some(Err(e)) => Err(e),
+                Some(Ok(c)) => vtx.tx.commit().map(|()| Some(c)).map_err(Into::into),
+                None => vtx.tx.commit().map(|()| None).map_err(Into::into),
+            };
+            (out, result)
         };
-        let out = f(&mut vtx, key)?;
-        vtx.tx.commit()?;
+        drop(conn);
+        match result {
+            Ok(Some(c)) => state::put_anchor(self.inner.keystore.as_ref(), &c),
+            Ok(None) => {}
+            Err(e) => {
+                if let Some(a) = new_anchor {
+                    let _ = self.inner.keystore.delete(&a);
+                }
+                return Err(e);
+            }
+        }
         Ok(out)
+    }
+
+    /// The sealed state, checked unless no other connection wrote to the file since this one
+    /// last checked or committed it.
+    pub(crate) fn checked_state(&self, conn: &Connection, key: &Key256) -> Result<state::State> {
+        let dv = state::data_version(conn)?;
+        if self.state().verified_data_version == Some(dv) {
+            return state::read_unchecked(conn);
+        }
+        let st = state::verify(conn, key, &self.inner.vault_id)?;
+        self.state().verified_data_version = Some(dv);
+        Ok(st)
     }
 }

@@ -123,11 +123,14 @@ pub(crate) fn make_wrap(
     }
 }
 
-pub(crate) fn insert_wrap(tx: &rusqlite::Transaction<'_>, w: &WrapRow) -> Result<()> {
+/// Stores a wrap as written at `version`. (A wrap is sealed under its own key-encryption key
+/// before the transaction starts, so its version is not in its associated data; the row is
+/// covered by the state commitment, which an old wrap copied back fails at unlock.)
+pub(crate) fn insert_wrap(tx: &rusqlite::Transaction<'_>, w: &WrapRow, version: i64) -> Result<()> {
     tx.execute(
         "INSERT INTO key_wraps (id, method, keyring_service, keyring_account, kdf_params,
-                                kdf_salt, wrapped_key, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                kdf_salt, wrapped_key, created_at, version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             w.id,
             w.method,
@@ -136,7 +139,8 @@ pub(crate) fn insert_wrap(tx: &rusqlite::Transaction<'_>, w: &WrapRow) -> Result
             w.kdf_params,
             w.kdf_salt,
             w.wrapped_key,
-            now_ms()
+            now_ms(),
+            version
         ],
     )?;
     Ok(())
@@ -232,7 +236,7 @@ impl Vault {
                 .query_map([], |r| r.get(0))?
                 .collect::<std::result::Result<_, _>>()?;
             tx.sql().execute("DELETE FROM key_wraps", [])?;
-            insert_wrap(tx.sql(), &wrap)?;
+            insert_wrap(tx.sql(), &wrap, tx.version())?;
             tx.record(
                 NewActivity::new(
                     Actor::Admin,

@@ -12,6 +12,9 @@ pub struct VaultTx<'a> {
     pub(super) tx: rusqlite::Transaction<'a>,
     pub(super) key: Option<&'a Key256>,
     pub(super) vault: &'a Vault,
+    /// The version every record written in this transaction gets (the new state sequence
+    /// number; 0 for a write without the key).
+    pub(super) version: i64,
 }
 
 impl<'a> VaultTx<'a> {
@@ -23,19 +26,35 @@ impl<'a> VaultTx<'a> {
     /// Seals `plaintext` for (table, row, column).
     pub fn seal(&self, table: &str, row: &str, column: &str, plaintext: &[u8]) -> Result<Vec<u8>> {
         let key = self.key.ok_or(VaultError::Locked)?;
-        Ok(crypto::seal(key, Place::new(table, row, column), plaintext))
+        Ok(crypto::seal(
+            key,
+            Place::new(table, row, column).versioned(self.version),
+            plaintext,
+        ))
     }
 
-    /// Opens a value sealed for (table, row, column); `Tampered` if it fails authentication.
+    /// Opens a value sealed for (table, row, column) at `version` (as returned by
+    /// [`VaultTx::version`] when it was sealed); `Tampered` if it fails authentication.
     pub fn open(
         &self,
         table: &str,
         row: &str,
         column: &str,
+        version: i64,
         sealed: &[u8],
     ) -> Result<zeroize::Zeroizing<Vec<u8>>> {
         let key = self.key.ok_or(VaultError::Locked)?;
-        crypto::open(key, Place::new(table, row, column), sealed)
+        crypto::open(
+            key,
+            Place::new(table, row, column).versioned(version),
+            sealed,
+        )
+    }
+
+    /// The version records written in this transaction get; [`VaultTx::seal`] binds it into
+    /// the sealed value, so it must be stored beside it.
+    pub fn version(&self) -> i64 {
+        self.version
     }
 
     /// Appends an activity entry in this transaction.

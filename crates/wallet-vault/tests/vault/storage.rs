@@ -283,23 +283,27 @@ fn custom_transaction_seals_and_records_atomically() {
     assert!(r.is_err());
     assert_eq!(v.status().unwrap().activity_entries, before);
     assert_eq!(v.settings().get("x").unwrap(), None);
-    let sealed = v
+    let (sealed, version) = v
         .with_tx(|tx| {
             tx.record(NewActivity::new(
                 Actor::Employee("e1".into()),
                 "presentation.send",
                 "as",
             ))?;
-            tx.seal("settings", "x", "value", b"hello")
+            Ok((tx.seal("settings", "x", "value", b"hello")?, tx.version()))
         })
         .unwrap();
     let plain = v
         .with_tx(|tx| {
-            tx.open("settings", "x", "value", &sealed)
+            assert!(tx.version() > version);
+            tx.open("settings", "x", "value", version, &sealed)
                 .map(|p| p.to_vec())
         })
         .unwrap();
     assert_eq!(plain, b"hello");
+    // The version is bound: the same bytes do not open as another version.
+    let wrong = v.with_tx(|tx| tx.open("settings", "x", "value", version + 1, &sealed));
+    assert!(matches!(wrong, Err(VaultError::Tampered { .. })));
     assert_eq!(v.status().unwrap().activity_entries, before + 1);
 }
 

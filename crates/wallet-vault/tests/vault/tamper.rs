@@ -75,9 +75,11 @@ fn set_blob(c: &rusqlite::Connection, table: &str, col: &str, id: &str, b: &[u8]
     assert_eq!(n, 1);
 }
 
+/// A change in the file is refused either by the value's own seal (`Tampered`) or, first, by
+/// the vault's state commitment (`StateMismatch`); both leave nothing read.
 fn assert_tampered<T: std::fmt::Debug>(r: Result<T>, what: &str) {
     match r {
-        Err(VaultError::Tampered { .. }) => {}
+        Err(VaultError::Tampered { .. }) | Err(VaultError::StateMismatch(_)) => {}
         other => panic!("{what}: expected Tampered, got {other:?}"),
     }
 }
@@ -108,6 +110,7 @@ fn flip_every_byte(
                     assert_eq!(row, id);
                     assert!(column.contains(col) || col == "personal", "{column}");
                 }
+                Err(VaultError::StateMismatch(m)) => assert!(m.contains(table), "{m}"),
                 other => panic!("{table}.{col} byte {i}: expected Tampered, got {other:?}"),
             }
         }
@@ -144,7 +147,11 @@ fn any_flipped_byte_in_any_sealed_value_is_detected() {
         set_blob(&c, "keys", "private_key", &kid, &b);
         assert_tampered(f.v.keys().signer(&kid), "signer over a damaged key");
         let err = signer.sign(b"m").unwrap_err();
-        assert!(err.to_string().contains("failed authentication"), "{err}");
+        assert!(
+            err.to_string().contains("failed authentication")
+                || err.to_string().contains("sealed state"),
+            "{err}"
+        );
         b[30] ^= 1;
         set_blob(&c, "keys", "private_key", &kid, &b);
     }
@@ -347,12 +354,24 @@ fn clear_metadata_settings_and_admin_verifier_are_authenticated() {
     )
     .unwrap();
     f.v.credentials().get(id).unwrap();
+    let types: String = c
+        .query_row("SELECT types FROM credentials WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .unwrap();
     c.execute(
         "UPDATE credentials SET types = '[\"VerifiableCredential\",\"NutsUraCredential\"]' WHERE id = ?1",
         [id],
     )
     .unwrap();
     assert_tampered(f.v.credentials().get(id), "edited types");
+    // While one table differs from the sealed state, the whole vault refuses to be used.
+    assert_tampered(f.v.admin_session(&Passphrase::from(ADMIN)), "any use");
+    c.execute(
+        "UPDATE credentials SET types = ?1 WHERE id = ?2",
+        [&types, id],
+    )
+    .unwrap();
 
     // A key's public JWK or thumbprint edited in the file.
     let kid = &f.key.id;
