@@ -13,6 +13,12 @@ use crate::secret::{random_id, Key256, SecretString};
 use crate::vault::{AdminSession, Vault};
 use crate::{Result, VaultError};
 
+/// Purposes of the keys [`Keys::ensure_workstation_key`] creates without the administrator.
+pub const WORKSTATION_KEY_PURPOSES: &[&str] = &["dpop"];
+
+/// RFC 9278 JWK thumbprint URI prefix (SHA-256), the `kid` of workstation keys.
+pub const THUMBPRINT_URI_PREFIX: &str = "urn:ietf:params:oauth:jwk-thumbprint:sha-256:";
+
 const KEY_COLS: &str = "id, label, purpose, alg, kid, public_jwk, thumbprint, created_at";
 
 fn key_info(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyInfo> {
@@ -46,6 +52,41 @@ impl<'a> Keys<'a> {
         self.store(PrivateKey::generate(), label, purpose, "key.generate")
     }
 
+    /// The key of `purpose` this vault (one workstation) keeps for itself, created on first
+    /// use. Not an administrator action, so only for [`WORKSTATION_KEY_PURPOSES`]: keys that
+    /// authorize nothing on their own. A new key is recorded as `key.generate` by the system;
+    /// its `kid` is its RFC 9278 thumbprint URI
+    /// (`urn:ietf:params:oauth:jwk-thumbprint:sha-256:<thumbprint>`). With several keys of the
+    /// purpose, the oldest.
+    pub fn ensure_workstation_key(&self, purpose: &str) -> Result<KeyInfo> {
+        if !WORKSTATION_KEY_PURPOSES.contains(&purpose) {
+            return Err(VaultError::InvalidInput(format!(
+                "{purpose:?} is not a workstation key purpose"
+            )));
+        }
+        if let Some(info) = self
+            .scope
+            .read(|conn, _| oldest_of_purpose(conn, purpose))?
+        {
+            return Ok(info);
+        }
+        let pk = PrivateKey::generate();
+        let jwk = pk.public_jwk();
+        let thumbprint = jwk_thumbprint(&jwk)?;
+        let info = KeyInfo {
+            id: random_id(),
+            label: "workstation".to_owned(),
+            purpose: purpose.to_owned(),
+            alg: ES256.to_owned(),
+            kid: Some(format!("{THUMBPRINT_URI_PREFIX}{thumbprint}")),
+            thumbprint,
+            public_jwk: jwk,
+            created_at_ms: now_ms(),
+        };
+        // Checked again inside the write: another process may have created it meanwhile.
+        self.insert(pk, info, "key.generate", Actor::System, true)
+    }
+
     /// Imports a P-256 private key given as a JWK or PEM (PKCS#8 or SEC1). Administrator
     /// action. The material is not kept anywhere but sealed in the vault.
     pub fn import(
@@ -72,7 +113,25 @@ impl<'a> Keys<'a> {
             public_jwk: jwk,
             created_at_ms: now_ms(),
         };
+        self.insert(pk, info, action, Actor::Admin, false)
+    }
+
+    /// Inserts `info` with `pk` sealed. With `reuse_purpose`, an existing key of the same
+    /// purpose is returned instead, in the same transaction.
+    fn insert(
+        &self,
+        pk: PrivateKey,
+        info: KeyInfo,
+        action: &str,
+        actor: Actor,
+        reuse_purpose: bool,
+    ) -> Result<KeyInfo> {
         self.scope.write(|tx, key| {
+            if reuse_purpose {
+                if let Some(existing) = oldest_of_purpose(tx.sql(), &info.purpose)? {
+                    return Ok(existing);
+                }
+            }
             let exists: Option<String> = tx
                 .sql()
                 .query_row(
@@ -97,7 +156,7 @@ impl<'a> Keys<'a> {
             tx.sql().execute(
                 "INSERT INTO keys (id, label, purpose, alg, kid, public_jwk, thumbprint,
                                    private_key, created_at, version)
-                 VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8, ?9)",
+                 VALUES (?1, ?2, ?3, ?4, ?10, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     info.id,
                     info.label,
@@ -107,17 +166,17 @@ impl<'a> Keys<'a> {
                     info.thumbprint,
                     sealed,
                     info.created_at_ms,
-                    tx.version()
+                    tx.version(),
+                    info.kid,
                 ],
             )?;
-            tx.record(NewActivity::new(Actor::Admin, action, &info.id).detail(
-                serde_json::json!({
+            tx.record(
+                NewActivity::new(actor, action, &info.id).detail(serde_json::json!({
                     "label": info.label, "purpose": info.purpose, "thumbprint": info.thumbprint,
-                }),
-            ))?;
-            Ok(())
-        })?;
-        Ok(info)
+                })),
+            )?;
+            Ok(info)
+        })
     }
 
     /// Lists keys (public data only). Needs the vault unlocked.
@@ -201,6 +260,18 @@ impl<'a> Keys<'a> {
     }
 }
 
+fn oldest_of_purpose(conn: &Connection, purpose: &str) -> Result<Option<KeyInfo>> {
+    Ok(conn
+        .query_row(
+            &format!(
+                "SELECT {KEY_COLS} FROM keys WHERE purpose = ?1 ORDER BY created_at, id LIMIT 1"
+            ),
+            [purpose],
+            key_info,
+        )
+        .optional()?)
+}
+
 fn get(conn: &Connection, id: &str) -> Result<KeyInfo> {
     conn.query_row(
         &format!("SELECT {KEY_COLS} FROM keys WHERE id = ?1"),
@@ -277,5 +348,73 @@ impl wallet_protocol::signer::Signer for VaultSigner {
             }
             other => SignError::Crypto(other.to_string()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::{
+        ActivityFilter, CreateOptions, KdfParams, MemoryKeyStore, Passphrase, Protection, Vault,
+    };
+
+    fn vault(dir: &std::path::Path) -> Vault {
+        Vault::create(
+            dir,
+            Arc::new(MemoryKeyStore::new()),
+            CreateOptions {
+                protection: Protection::Keyring,
+                admin_passphrase: Passphrase::from("admin passphrase 1"),
+                admin_kdf: KdfParams::INSECURE_TEST,
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn workstation_key_is_created_once_without_the_administrator() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (v, w) = (vault(a.path()), vault(b.path()));
+        let first = v.keys().ensure_workstation_key("dpop").unwrap();
+        assert_eq!(first.purpose, "dpop");
+        assert_eq!(
+            first.effective_kid(),
+            format!(
+                "urn:ietf:params:oauth:jwk-thumbprint:sha-256:{}",
+                first.thumbprint
+            )
+        );
+        let again = v.keys().ensure_workstation_key("dpop").unwrap();
+        assert_eq!(again, first, "the same key on every use");
+        assert_eq!(v.keys().list().unwrap().len(), 1);
+        let other = w.keys().ensure_workstation_key("dpop").unwrap();
+        assert_ne!(
+            other.thumbprint, first.thumbprint,
+            "another vault, another key"
+        );
+        let signer = v.keys().signer(&first.id).unwrap();
+        assert_eq!(
+            wallet_protocol::signer::Signer::key_id(&signer),
+            first.effective_kid()
+        );
+        let log = v
+            .activity_log()
+            .list(&ActivityFilter {
+                action_prefix: Some("key.".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(log.len(), 1, "one key.generate");
+        assert_eq!(
+            (log[0].action.as_str(), log[0].actor.as_str()),
+            ("key.generate", "system")
+        );
+        for purpose in ["organization", "employee", ""] {
+            assert!(
+                v.keys().ensure_workstation_key(purpose).is_err(),
+                "{purpose:?} keys need the administrator"
+            );
+        }
     }
 }
