@@ -9,6 +9,7 @@ APT_PACKAGES=(
   libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-1-dev libsecret-tools
   imagemagick x11-apps xdg-utils desktop-file-utils libglib2.0-bin
+  softhsm2 opensc
 )
 
 missing=()

@@ -209,19 +209,38 @@ pub fn build_entity_statement(
     iat: i64,
     exp: i64,
 ) -> Result<String, MetadataError> {
+    build_entity_statement_with_keys(signer, &[], client_id, openid_provider, iat, exp)
+}
+
+/// [`build_entity_statement`] that also lists `other_keys` in `jwks` (the next or the previous
+/// organization key during a rotation); the signer's key comes first.
+pub fn build_entity_statement_with_keys(
+    signer: &dyn Signer,
+    other_keys: &[(DidUrl, Jwk)],
+    client_id: &str,
+    openid_provider: Value,
+    iat: i64,
+    exp: i64,
+) -> Result<String, MetadataError> {
     let kid = DidUrl::parse(signer.key_id())?;
     if exp <= iat {
         return Err(MetadataError::Invalid("exp must be after iat".into()));
     }
-    let jwk = Jwk::from_map(signer.public_jwk())?
+    let mut keys = vec![Jwk::from_map(signer.public_jwk())?
         .minimal()?
-        .with_kid(kid.as_str());
+        .with_kid(kid.as_str())];
+    for (k, jwk) in other_keys {
+        if *k == kid {
+            continue;
+        }
+        keys.push(jwk.minimal()?.with_kid(k.as_str()));
+    }
     let claims = json!({
         "iss": client_id,
         "sub": client_id,
         "iat": iat,
         "exp": exp,
-        "jwks": {"keys": [jwk]},
+        "jwks": {"keys": keys},
         "metadata": {"openid_provider": openid_provider},
     });
     let Value::Object(claims) = claims else {
@@ -329,6 +348,19 @@ pub fn publication_bundle(
     clock: &dyn Clock,
     validity_secs: i64,
 ) -> Result<Vec<PublishedFile>, MetadataError> {
+    publication_bundle_with_keys(signer, org, &[], clock, validity_secs)
+}
+
+/// [`publication_bundle`] with `other_keys` published beside the organization key (in the DID
+/// document and the entity statement's `jwks`), so that during a key rotation both the key in
+/// use and the next (or the previous) one verify.
+pub fn publication_bundle_with_keys(
+    signer: &dyn Signer,
+    org: &OrgIdentity,
+    other_keys: &[(DidUrl, Jwk)],
+    clock: &dyn Clock,
+    validity_secs: i64,
+) -> Result<Vec<PublishedFile>, MetadataError> {
     if signer.key_id() != org.kid.as_str() {
         return Err(MetadataError::KeyMismatch(
             "signer is not the organization key".into(),
@@ -343,11 +375,14 @@ pub fn publication_bundle(
         ));
     }
     let client_id = org.client_id()?;
-    let did_doc = did::document::build_did_document(&org.did, &org.kid, &org.public_jwk)?;
+    let mut keys = vec![(org.kid.clone(), org.public_jwk.clone())];
+    keys.extend(other_keys.iter().filter(|(k, _)| *k != org.kid).cloned());
+    let did_doc = did::document::build_did_document_with_keys(&org.did, &keys)?;
     let now = clock.now_unix();
     let provider = wallet_provider_metadata(client_id.as_str());
-    let statement = build_entity_statement(
+    let statement = build_entity_statement_with_keys(
         signer,
+        other_keys,
         client_id.as_str(),
         provider.clone(),
         now,

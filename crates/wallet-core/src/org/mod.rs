@@ -3,15 +3,16 @@
 //! publication bundle that the organization's web server must serve.
 //!
 //! The identity is kept in the vault setting [`SETTING_ORGANIZATION`] (MAC-protected, no
-//! secret in it); the private key stays sealed in the vault and is used through
-//! [`wallet_vault::VaultSigner`]. Every change is an administrator action recorded in the
-//! activity log in the same transaction (by the vault: `key.generate`, `key.kid`,
-//! `setting.change`; here: `org.publish`).
+//! secret in it); the private key stays sealed in the vault, or in an HSM (`hsm`), and every
+//! organization signature goes through [`organization_signer`]. Every change is an
+//! administrator action recorded in the activity log (by the vault: `key.generate`, `key.kid`,
+//! `setting.change`; here: `org.publish`, `org.key.*`).
 //!
 //! ```text
 //! init_organization(vault, admin, OrgSetup{subject, base_url, did})  -> OrgInfo
+//! init_organization_with_key(.., NewKeyLocation::Pkcs11(uri))        -> OrgInfo
 //! organization(vault) -> Option<OrgInfo>        publish(vault, admin, dir, clock) -> PublishReport
-//! rotate_organization_key(vault, admin) -> OrgInfo   (then publish again)
+//! rotate_key / activate_key / retire_key / verify_live          (keys.rs)
 //! ```
 //!
 //! This module also holds [`IdentityError`], the error of the organization, credential and
@@ -25,7 +26,17 @@ use wallet_protocol::did::{self, Did, DidUrl};
 use wallet_protocol::jose::Jwk;
 use wallet_protocol::metadata::{self, OrgIdentity};
 use wallet_protocol::Clock;
-use wallet_vault::{Actor, AdminSession, NewActivity, Vault, VaultError, VaultSigner};
+use wallet_vault::{Actor, AdminSession, NewActivity, Vault, VaultError};
+
+mod hsm;
+mod keys;
+
+pub use hsm::{check as check_hsm_key, provide_pin, remember_pin_in_keyring, HsmSigner};
+pub use keys::{
+    activate_key, organization_signer, retire_key, rotate_key, verify_live, KeyRole, KeyStoreKind,
+    LiveCheck, LiveKey, NewKeyLocation, OrgKey, OrgSigner,
+};
+pub use wallet_pkcs11::{Pkcs11Error, Pkcs11Uri};
 
 /// Vault setting that holds the organization identity ([`OrgInfo`] as JSON).
 pub const SETTING_ORGANIZATION: &str = "organization";
@@ -61,6 +72,12 @@ pub enum IdentityError {
     /// Building or signing protocol data failed.
     #[error("{0}")]
     Protocol(String),
+    /// The HSM holding the organization key refused or could not be reached.
+    #[error("{}", hsm_message(.0))]
+    Hsm(Pkcs11Error),
+    /// A new key is not served by the organization's web server yet.
+    #[error("{0}")]
+    NotPublished(String),
     /// Writing the publication bundle failed.
     #[error("{context}: {source}")]
     Io {
@@ -70,6 +87,20 @@ pub enum IdentityError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// The PKCS#11 error with what to do about it.
+fn hsm_message(e: &Pkcs11Error) -> String {
+    match e {
+        Pkcs11Error::PinRequired { .. } => format!(
+            "{e}: set {}, store it with `nuts-wallet org key pin`, or type it in the app",
+            wallet_pkcs11::PIN_ENV
+        ),
+        Pkcs11Error::WrongPin { .. } => {
+            format!("{e} (after a few more wrong tries the token locks the PIN)")
+        }
+        _ => e.to_string(),
+    }
 }
 
 impl IdentityError {
@@ -84,6 +115,8 @@ impl IdentityError {
             IdentityError::Duplicate(_) => "duplicate",
             IdentityError::EmployeeInactive(_) => "employee_inactive",
             IdentityError::Protocol(_) => "protocol",
+            IdentityError::Hsm(e) => e.code(),
+            IdentityError::NotPublished(_) => "key_not_published",
             IdentityError::Io { .. } => "io",
         }
     }
@@ -122,8 +155,17 @@ pub struct OrgInfo {
     pub client_id: String,
     /// Assertion key id (DID URL).
     pub kid: String,
-    /// Vault id of the signing key.
+    /// Vault id of the signing key (empty when the key is in an HSM).
     pub key_id: String,
+    /// Where the signing key lives.
+    #[serde(default)]
+    pub key_store: KeyStoreKind,
+    /// The HSM key's PKCS#11 URI (never with a PIN); `null` for a key in the vault.
+    #[serde(default)]
+    pub key_uri: Option<String>,
+    /// Keys published beside the signing key during a rotation.
+    #[serde(default)]
+    pub other_keys: Vec<OrgKey>,
     /// RFC 7638 thumbprint of the signing key.
     pub key_thumbprint: String,
     /// Public key.
@@ -159,7 +201,7 @@ impl OrgInfo {
     }
 }
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -226,21 +268,21 @@ pub fn require_organization(vault: &Vault) -> Result<OrgInfo> {
     organization(vault)?.ok_or(IdentityError::NoOrganization)
 }
 
-/// The organization's signer (its `kid` is the DID URL).
-pub fn organization_signer(vault: &Vault, org: &OrgInfo) -> Result<VaultSigner> {
-    let signer = vault.keys().signer(&org.key_id)?;
-    if signer.info().thumbprint != org.key_thumbprint {
-        return Err(IdentityError::Protocol(
-            "the organization key in the vault differs from the published identity".into(),
-        ));
-    }
-    Ok(signer)
-}
-
 /// Sets up the organization: creates the signing key in the vault, the did:web DID (default
 /// `did:web:<host>[%3A<port>][:<path>]:iam:<uuid>`) and stores the identity. Administrator
 /// action; refused when an organization exists already.
 pub fn init_organization(vault: &Vault, admin: &AdminSession, setup: OrgSetup) -> Result<OrgInfo> {
+    init_organization_with_key(vault, admin, setup, NewKeyLocation::Vault)
+}
+
+/// [`init_organization`] with the signing key in `location`: the vault, or an HSM object
+/// (generated inside the token when it does not exist, used as it is when it does).
+pub fn init_organization_with_key(
+    vault: &Vault,
+    admin: &AdminSession,
+    setup: OrgSetup,
+    location: NewKeyLocation,
+) -> Result<OrgInfo> {
     check_subject(&setup.subject)?;
     let base = check_base_url(&setup.base_url)?;
     if let Some(existing) = organization(vault)? {
@@ -272,20 +314,19 @@ pub fn init_organization(vault: &Vault, admin: &AdminSession, setup: OrgSetup) -
         }
         None => metadata::default_org_did(&base).map_err(IdentityError::protocol)?,
     };
-    let key = vault
-        .keys()
-        .generate(admin, "organization", ORG_KEY_PURPOSE)?;
+    let key = keys::make_key(vault, admin, &did, &location)?;
     let result = (|| {
-        let kid = did.with_fragment(&key.thumbprint);
-        vault.keys().set_kid(admin, &key.id, kid.as_str())?;
         let now = now_ms();
         let mut info = OrgInfo {
             subject: setup.subject.clone(),
             base_url: base.as_str().trim_end_matches('/').to_owned(),
             did: did.to_string(),
             client_id: String::new(),
-            kid: kid.to_string(),
-            key_id: key.id.clone(),
+            kid: key.kid.to_string(),
+            key_id: key.key_id.clone().unwrap_or_default(),
+            key_store: key.store,
+            key_uri: key.key_uri.clone(),
+            other_keys: Vec::new(),
             key_thumbprint: key.thumbprint.clone(),
             public_jwk: key.public_jwk.clone(),
             did_document_url: did::web::did_to_url(&did)
@@ -300,49 +341,22 @@ pub fn init_organization(vault: &Vault, admin: &AdminSession, setup: OrgSetup) -
             .client_id()
             .map_err(IdentityError::protocol)?
             .to_string();
+        // The key must sign before the organization is stored with it.
+        organization_signer(vault, &info)?;
         store(vault, admin, &info)?;
         Ok(info)
     })();
     if result.is_err() {
         // Do not leave an orphan key behind a failed setup.
-        let _ = vault.keys().delete(admin, &key.id);
+        keys::undo_key(vault, admin, &key);
     }
     result
 }
 
-fn store(vault: &Vault, admin: &AdminSession, info: &OrgInfo) -> Result<()> {
+pub(super) fn store(vault: &Vault, admin: &AdminSession, info: &OrgInfo) -> Result<()> {
     let value = serde_json::to_value(info).map_err(IdentityError::protocol)?;
     vault.settings().put(admin, SETTING_ORGANIZATION, &value)?;
     Ok(())
-}
-
-/// Replaces the organization signing key with a new one (same DID; the old key is deleted).
-/// The bundle must be published again: until then verifiers see the old key. Administrator
-/// action.
-pub fn rotate_organization_key(vault: &Vault, admin: &AdminSession) -> Result<OrgInfo> {
-    let mut info = require_organization(vault)?;
-    let did = Did::parse(&info.did).map_err(IdentityError::protocol)?;
-    let key = vault
-        .keys()
-        .generate(admin, "organization", ORG_KEY_PURPOSE)?;
-    let old = info.key_id.clone();
-    let kid = did.with_fragment(&key.thumbprint);
-    let stored = (|| {
-        vault.keys().set_kid(admin, &key.id, kid.as_str())?;
-        info.kid = kid.to_string();
-        info.key_id = key.id.clone();
-        info.key_thumbprint = key.thumbprint.clone();
-        info.public_jwk = key.public_jwk.clone();
-        info.key_changed_at_ms = now_ms();
-        info.published_at_ms = None;
-        store(vault, admin, &info)
-    })();
-    if let Err(e) = stored {
-        let _ = vault.keys().delete(admin, &key.id);
-        return Err(e);
-    }
-    vault.keys().delete(admin, &old)?;
-    Ok(info)
 }
 
 /// One file written by [`publish`].
@@ -388,8 +402,10 @@ pub fn publish(
     let identity = info.identity()?;
     let signer = organization_signer(vault, &info)?;
     let validity = metadata::ENTITY_STATEMENT_DEFAULT_VALIDITY_SECS;
-    let files = metadata::publication_bundle(&signer, &identity, clock, validity)
-        .map_err(IdentityError::protocol)?;
+    let others = keys::published_other_keys(&info)?;
+    let files =
+        metadata::publication_bundle_with_keys(&signer, &identity, &others, clock, validity)
+            .map_err(IdentityError::protocol)?;
     let readme = metadata::publication_readme(&identity, &files);
     let io = |context: String| move |source| IdentityError::Io { context, source };
     let root = out_dir.to_path_buf();
@@ -445,8 +461,9 @@ pub fn publish(
 /// without the network).
 pub fn own_did_document(org: &OrgInfo) -> Result<serde_json::Value> {
     let id = org.identity()?;
-    did::document::build_did_document(&id.did, &id.kid, &id.public_jwk)
-        .map_err(IdentityError::protocol)
+    let mut keys = vec![(id.kid.clone(), id.public_jwk.clone())];
+    keys.extend(keys::published_other_keys(org)?);
+    did::document::build_did_document_with_keys(&id.did, &keys).map_err(IdentityError::protocol)
 }
 
 #[cfg(test)]
@@ -622,22 +639,24 @@ pub(crate) mod tests {
         assert_eq!(st.kid.as_str(), org.kid);
         assert_eq!(st.openid_provider["issuer"], org.client_id);
 
-        // Rotation: new kid, the old statement no longer verifies against the new document.
-        let rotated = rotate_organization_key(&v, &admin).unwrap();
-        assert_ne!(rotated.kid, org.kid);
+        // Rotation: the next key is published beside the active one; the old statement
+        // still verifies against the new document, and the new one lists both keys.
+        let rotated = rotate_key(&v, &admin, None).unwrap();
+        assert_eq!(rotated.kid, org.kid);
         assert!(rotated.needs_publication());
-        assert!(v.keys().get(&org.key_id).is_err(), "old key deleted");
+        let next = rotated.other_keys[0].clone();
+        assert_eq!(next.role, KeyRole::Next);
         let mut fresh = StaticDidResolver::new();
         fresh.insert(own_did_document(&rotated).unwrap()).unwrap();
-        assert!(rt
-            .block_on(verify_entity_statement(&token, &fresh, &SystemClock))
-            .is_err());
+        rt.block_on(verify_entity_statement(&token, &fresh, &SystemClock))
+            .unwrap();
         publish(&v, &admin, &out, &SystemClock).unwrap();
         let token = std::fs::read_to_string(out.join(statement_path)).unwrap();
         let st = rt
             .block_on(verify_entity_statement(&token, &fresh, &SystemClock))
             .unwrap();
-        assert_eq!(st.kid.as_str(), rotated.kid);
+        assert_eq!(st.kid.as_str(), org.kid);
+        assert!(st.jwk(&next.kid).is_some(), "the next key is in jwks");
         let published = v
             .activity_log()
             .list(&ActivityFilter {
