@@ -627,6 +627,7 @@ async fn handle_response(
             scope: session.scope,
             code_challenge: session.code_challenge,
             fields: session.fields,
+            holders: session.holders,
         },
         now + SESSION_TTL_SECS,
         now,

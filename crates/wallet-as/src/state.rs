@@ -131,6 +131,8 @@ pub struct CodeGrant {
     pub code_challenge: String,
     /// Field values of both rounds.
     pub fields: BTreeMap<String, Value>,
+    /// Holder DIDs of the accepted VPs, by round.
+    pub holders: Vec<String>,
 }
 
 /// What introspection returns about a token.
@@ -148,6 +150,8 @@ pub struct TokenInfo {
     pub jkt: Option<String>,
     /// PD field values.
     pub fields: BTreeMap<String, Value>,
+    /// Holder DIDs of the VPs of a user flow, by round (empty for s2s).
+    pub holders: Vec<String>,
 }
 
 /// Everything the handlers share.

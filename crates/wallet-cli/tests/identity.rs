@@ -305,23 +305,51 @@ fn organization_publication_is_served_and_verified_by_a_fresh_resolver() {
         json!(["entity_id"])
     );
 
-    // Key change: the served statement is stale until published again.
-    w.ok(&["org", "rotate-key"]);
+    assert_eq!(org["key_store"], "vault");
+    assert_eq!(org["key_uri"], Value::Null);
+    let o = w.run_dev(&["org", "publish", "--verify-live"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+
+    // Key rotation with overlap: the next key is published first, activation waits for it.
+    w.ok(&["org", "key", "rotate"]);
     let rotated = w.json(&["org", "show", "--json"]);
-    assert_ne!(rotated["kid"], org["kid"]);
-    assert_eq!(rotated["did"], org["did"]);
+    assert_eq!(rotated["kid"], org["kid"], "the old key keeps signing");
+    let next_kid = rotated["other_keys"][0]["kid"].as_str().unwrap().to_owned();
+    assert_eq!(rotated["other_keys"][0]["role"], "next");
+    fails_with(
+        &w.run_dev(&["org", "key", "activate"]),
+        "does not list it yet",
+    );
+    let o = w.run_dev(&["org", "publish", "--verify-live", "--json"]);
+    assert!(!o.status.success());
+    let live: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(live["ok"], false);
     w.ok(&["org", "publish", "--out", out.to_str().unwrap()]);
     serve_bundle(&server, &out);
     let statement = verify_published_statement(&rt, &pki, &format!("{base}/oauth2/acme"));
-    assert_eq!(statement.kid.as_str(), rotated["kid"]);
+    assert_eq!(statement.kid.as_str(), org["kid"]);
+    assert!(statement.jwk(&next_kid).is_some());
+    let o = w.run_dev(&["org", "key", "activate"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let active = w.json(&["org", "show", "--json"]);
+    assert_eq!(active["kid"], next_kid.as_str());
+    assert_eq!(active["other_keys"][0]["role"], "previous");
+    w.ok(&["org", "key", "retire"]);
+    w.ok(&["org", "publish", "--out", out.to_str().unwrap()]);
+    serve_bundle(&server, &out);
+    let statement = verify_published_statement(&rt, &pki, &format!("{base}/oauth2/acme"));
+    assert_eq!(statement.kid.as_str(), next_kid);
+    assert!(statement.jwk(org["kid"].as_str().unwrap()).is_none());
+    let o = w.run_dev(&["org", "publish", "--verify-live"]);
+    assert!(o.status.success(), "{}", stdout(&o));
 
     let log = w.json(&["audit", "list", "--json", "--action", "org.publish"]);
-    assert_eq!(log.as_array().unwrap().len(), 2);
+    assert_eq!(log.as_array().unwrap().len(), 3);
     w.ok(&["audit", "verify"]);
 }
 
 #[test]
-fn employees_get_their_own_did_and_verifiable_credentials_until_deactivated() {
+fn employees_get_credentials_for_a_did_jwk_until_deactivated() {
     let tmp = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let pki = pki();
@@ -369,15 +397,30 @@ fn employees_get_their_own_did_and_verifiable_credentials_until_deactivated() {
     assert_eq!(list[0]["name"], "Jan de Vries");
     assert_eq!(list[0]["role"], "Verpleegkundige");
     assert_eq!(list[0]["active"], true);
-    let jan_did = list[0]["did"].as_str().unwrap().to_owned();
-    assert!(jan_did.starts_with("did:jwk:"));
-    assert_ne!(list[1]["did"], list[0]["did"]);
+    assert!(
+        list[0].get("did").is_none(),
+        "employees have no DID of their own"
+    );
+    let generated = w.json(&["audit", "list", "--json", "--action", "key.generate"]);
+    assert_eq!(
+        generated.as_array().unwrap().len(),
+        1,
+        "only the organization key: {generated}"
+    );
 
-    // Issue with a chosen validity and verify it over HTTPS against the published DID.
+    // Issue to a given did:jwk with a chosen validity and verify it over HTTPS against the
+    // published DID.
+    let jan_did = didjwk::create(
+        &Jwk::from_map(SoftwareSigner::generate_es256("k").unwrap().public_jwk()).unwrap(),
+    )
+    .unwrap()
+    .to_string();
     let jwt = w.ok(&[
         "employee",
         "issue",
         "jan@zorg.test",
+        "--subject",
+        &jan_did,
         "--validity-secs",
         "600",
     ]);
@@ -408,8 +451,30 @@ fn employees_get_their_own_did_and_verifiable_credentials_until_deactivated() {
         verified.normalized["type"],
         json!(["NutsEmployeeCredential", "VerifiableCredential"])
     );
-    // Default validity: one hour.
+    // Only a did:jwk can be the subject.
+    fails_with(
+        &w.run(&[
+            "employee",
+            "issue",
+            "jan@zorg.test",
+            "--subject",
+            org["did"].as_str().unwrap(),
+        ]),
+        "must be a did:jwk",
+    );
+    // Without --subject: a fresh did:jwk each time (its key is not kept). Default validity:
+    // one hour.
     let jwt = w.ok(&["employee", "issue", "piet@zorg.test"]);
+    let again = w.ok(&["employee", "issue", "piet@zorg.test"]);
+    let subject_of = |jwt: &str| {
+        wallet_protocol::vp::unverified_claims(jwt.trim()).unwrap()["sub"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(subject_of(&jwt).starts_with("did:jwk:"));
+    assert_ne!(subject_of(&jwt), subject_of(&again));
+    assert_ne!(subject_of(&jwt), jan_did);
     let default = rt
         .block_on(verify_jwt_vc(
             jwt.trim(),
@@ -453,6 +518,7 @@ fn employees_get_their_own_did_and_verifiable_credentials_until_deactivated() {
         [
             ("employee.credential.issue", "failure"),
             ("employee.update", "success"),
+            ("employee.credential.issue", "success"),
             ("employee.credential.issue", "success"),
             ("employee.credential.issue", "success"),
             ("employee.add", "success"),

@@ -22,7 +22,8 @@ struct World {
     as_base: String,
     issuer: String,
     client_id: String,
-    kid: String,
+    /// The organization key's thumbprint: never a token's `cnf.jkt`.
+    org_jkt: String,
     http: reqwest::Client,
 }
 
@@ -126,7 +127,10 @@ async fn world() -> (World, Vec<tokio::task::JoinHandle<()>>) {
         as_base: format!("https://localhost:{port}"),
         issuer: state.identity.issuer.clone(),
         client_id: org.client_id.clone(),
-        kid: org.kid.clone(),
+        org_jkt: wallet_protocol::jose::Jwk::from_map(org.public_jwk.clone())
+            .unwrap()
+            .thumbprint_sha256()
+            .unwrap(),
         http,
     };
     (w, vec![as_task, org_task])
@@ -245,7 +249,12 @@ async fn token_service_policy_api_key_and_serve() {
     // DPoP (default), human output.
     let out = w.ok(&base).await;
     assert!(out.contains("token type   DPoP"), "{out}");
-    assert!(out.contains(&format!("DPoP key id  {}", w.kid)), "{out}");
+    let dpop_kid = out
+        .lines()
+        .find_map(|l| l.strip_prefix("DPoP key id  "))
+        .expect("the DPoP key id is printed")
+        .trim()
+        .to_owned();
     let token = out
         .lines()
         .find_map(|l| l.strip_prefix("access token "))
@@ -254,10 +263,13 @@ async fn token_service_policy_api_key_and_serve() {
         .to_owned();
     let i = w.introspect(&token).await;
     assert_eq!(i["active"], true, "{i}");
-    assert!(
-        i["cnf"]["jkt"].as_str().is_some_and(|j| j.len() == 43),
-        "{i}"
+    // Bound to the workstation's DPoP key, which the key id names; not the organization key.
+    let jkt = i["cnf"]["jkt"].as_str().unwrap();
+    assert_eq!(
+        dpop_kid,
+        format!("urn:ietf:params:oauth:jwk-thumbprint:sha-256:{jkt}")
     );
+    assert_ne!(jkt, w.org_jkt, "{i}");
 
     // Without the employee credential: 412-style failure with the explanation.
     let o = w
@@ -333,7 +345,8 @@ async fn token_service_policy_api_key_and_serve() {
     assert_eq!(r.status(), 200);
     let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
     assert_eq!(v["token_type"], "DPoP");
-    assert_eq!(v["dpop_kid"], w.kid.as_str());
+    // Another process on the same vault: the same DPoP key.
+    assert_eq!(v["dpop_kid"], dpop_kid.as_str());
 
     // Rotation while it runs: the old key is refused at once.
     let new_key = w.ok(&["api-key", "rotate"]).await.trim().to_owned();

@@ -29,6 +29,8 @@ const VAULT_PW: &str = "vault passphrase for user-flow cli tests";
 const ADMIN_PW: &str = "admin passphrase for user-flow cli tests";
 const EMPLOYEE: &str = "jdoe@example.com";
 const FORMER: &str = "former@example.com";
+/// RFC 9278 thumbprint URI prefix: the DPoP key's id is this + its thumbprint.
+const THUMBPRINT_URI: &str = "urn:ietf:params:oauth:jwk-thumbprint:sha-256:";
 
 fn zorgtoepassing() -> PathBuf {
     PathBuf::from(concat!(
@@ -55,8 +57,8 @@ struct World {
     as_base: String,
     issuer: String,
     hits: Hits,
-    kid: String,
-    jkt: String,
+    /// The organization key's thumbprint: never a token's `cnf.jkt`.
+    org_jkt: String,
     client_id: String,
     pki: TestPki,
     http: reqwest::Client,
@@ -131,7 +133,7 @@ async fn world() -> World {
     let mut policy = ServicePolicy::load(&vault).unwrap();
     policy.allow_server(&state.identity.issuer).unwrap();
     policy.save(&vault, &admin).unwrap();
-    let jkt = Jwk::from_map(org.public_jwk.clone())
+    let org_jkt = Jwk::from_map(org.public_jwk.clone())
         .unwrap()
         .thumbprint_sha256()
         .unwrap();
@@ -147,8 +149,7 @@ async fn world() -> World {
         as_base: format!("https://localhost:{port}"),
         issuer: state.identity.issuer.clone(),
         hits,
-        kid: org.kid.clone(),
-        jkt,
+        org_jkt,
         client_id: org.client_id.clone(),
         _org_server: org_server,
         _as_task: as_task,
@@ -331,7 +332,6 @@ async fn token_user_org_only_and_with_employee_bearer_and_dpop() {
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["token_type"], "DPoP");
     assert_eq!(v["scope"], "zorgtoepassing");
-    assert_eq!(v["dpop_kid"], w.kid.as_str());
     let dpop = v["access_token"].as_str().unwrap().to_owned();
     let i = w.introspect(&dpop).await;
     assert_eq!(i["active"], true, "{i}");
@@ -339,7 +339,10 @@ async fn token_user_org_only_and_with_employee_bearer_and_dpop() {
     assert_eq!(i["employee_name"], "John Doe", "{i}");
     assert_eq!(i["employee_role"], "Verpleegkundige", "{i}");
     assert_eq!(i["organization_name"], "Zorg Utrecht", "{i}");
-    assert_eq!(i["cnf"]["jkt"], w.jkt.as_str(), "{i}");
+    // Bound to the workstation's DPoP key, which `dpop_kid` names; not the organization key.
+    let jkt = i["cnf"]["jkt"].as_str().unwrap();
+    assert_eq!(v["dpop_kid"], format!("{THUMBPRINT_URI}{jkt}"), "{v}");
+    assert_ne!(jkt, w.org_jkt, "{i}");
     assert!(
         err.contains(&format!(
             "Employee credential (pd_any_employee_credential) for {EMPLOYEE}"

@@ -1,25 +1,33 @@
-//! The employee roster and self-attestation (administrator): each employee gets their own
-//! P-256 key in the vault and a did:jwk; the wallet issues NutsEmployeeCredential JWT VCs
-//! (organization DID → employee did:jwk, `identifier`, `name`, `roleName`; docs/protocol.md
-//! §7.4) on demand, valid for the administrator-set time (default 1 hour). A deactivated
-//! employee gets none.
+//! The employee roster and self-attestation (administrator): the wallet issues
+//! NutsEmployeeCredential JWT VCs (organization DID → a did:jwk, `identifier`, `name`,
+//! `roleName`; docs/protocol.md §7.4) on demand, valid for the administrator-set time (default
+//! 1 hour). A deactivated employee gets none.
+//!
+//! Employees have no key of their own: as a Nuts node does, each user flow makes a fresh
+//! [`EphemeralEmployeeKey`] whose did:jwk is the credential's subject and the holder of that
+//! flow's presentation, and forgets it afterwards. Roster entries from older versions may still
+//! name a vault key and a did:jwk; both are kept but no longer used.
 //!
 //! Roster changes are recorded by the vault in the same transaction (`employee.add`,
-//! `employee.update`, `key.generate`, `key.kid`); each issuance is recorded as
-//! `employee.credential.issue` before the credential is handed out.
+//! `employee.update`); each issuance is recorded as `employee.credential.issue` before the
+//! credential is handed out.
 //!
 //! ```text
 //! add_employee(vault, admin, NewRosterEntry{identifier, name, role}) -> EmployeeView
 //! list_employees(vault) -> Vec<EmployeeView>       find_employee(vault, id_or_identifier)
 //! update_employee(vault, admin, id, name, role)    deactivate_employee / reactivate_employee
 //! set_credential_validity(vault, admin, secs)      credential_validity(vault)
-//! issue_employee_credential(vault, Issuer::Admin(&s) | Issuer::Employee, id, validity, clock)
+//! issue_employee_credential(vault, Issuer::Admin(&s) | Issuer::Employee, id, &subject, validity, clock)
+//! EphemeralEmployeeKey::generate() -> key with did() (did:jwk) and Signer
 //! ```
 
+use p256::ecdsa::signature::Signer as _;
+use p256::ecdsa::{Signature, SigningKey};
 use serde::Serialize;
 use serde_json::json;
 use wallet_protocol::did::{self, Did};
-use wallet_protocol::jose::Jwk;
+use wallet_protocol::jose::{b64url, Jwk};
+use wallet_protocol::signer::{SignError, Signer};
 use wallet_protocol::vc::jwt::{self as vcjwt, EmployeeClaims};
 use wallet_protocol::Clock;
 use wallet_vault::{
@@ -36,8 +44,6 @@ pub const DEFAULT_VALIDITY_SECS: i64 = vcjwt::EMPLOYEE_CREDENTIAL_DEFAULT_SECS;
 pub const MIN_VALIDITY_SECS: i64 = 60;
 /// Longest validity allowed (24 hours).
 pub const MAX_VALIDITY_SECS: i64 = 24 * 3600;
-/// Key purpose of employee keys in the vault.
-pub const EMPLOYEE_KEY_PURPOSE: &str = "employee";
 
 /// A roster entry to add.
 #[derive(Debug, Clone)]
@@ -61,8 +67,10 @@ pub struct EmployeeView {
     pub name: String,
     /// Role.
     pub role: String,
-    /// The employee's did:jwk.
-    pub did: String,
+    /// The did:jwk of a roster entry from an older version that had a key of its own; `None`
+    /// otherwise (each user flow uses a fresh did:jwk).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub did: Option<String>,
     /// Whether credentials may be issued.
     pub active: bool,
     /// Unix ms.
@@ -85,7 +93,7 @@ impl EmployeeView {
             identifier: e.identifier.clone(),
             name: s("name"),
             role: s("role"),
-            did: s("did"),
+            did: Some(s("did")).filter(|d| !d.is_empty()),
             active: e.active,
             created_at_ms: e.created_at_ms,
             updated_at_ms: e.updated_at_ms,
@@ -108,8 +116,9 @@ fn check_field(name: &str, v: &str) -> Result<String> {
     Ok(v.to_owned())
 }
 
-/// Adds an employee: a new P-256 key in the vault, its did:jwk, and the roster entry.
-/// Administrator action. Refused for an identifier that is on the roster already.
+/// Adds an employee to the roster (no key: each user flow makes its own,
+/// [`EphemeralEmployeeKey`]). Administrator action. Refused for an identifier that is on the
+/// roster already.
 pub fn add_employee(
     vault: &Vault,
     admin: &AdminSession,
@@ -125,30 +134,15 @@ pub fn add_employee(
         }
         .into());
     }
-    // The key label is stored in the clear: no personal data in it.
-    let key = vault
-        .keys()
-        .generate(admin, "employee", EMPLOYEE_KEY_PURPOSE)?;
-    let added = (|| {
-        let jwk = Jwk::from_map(key.public_jwk.clone()).map_err(IdentityError::protocol)?;
-        let did = did::jwk::create(&jwk).map_err(IdentityError::protocol)?;
-        vault
-            .keys()
-            .set_kid(admin, &key.id, did::jwk::key_id(&did).as_str())?;
-        let e = vault.employees().add(
-            admin,
-            NewEmployee {
-                identifier,
-                personal: json!({ "name": name, "role": role, "did": did.as_str() }),
-                key_id: Some(key.id.clone()),
-            },
-        )?;
-        Ok(EmployeeView::from_employee(&e))
-    })();
-    if added.is_err() {
-        let _ = vault.keys().delete(admin, &key.id);
-    }
-    added
+    let e = vault.employees().add(
+        admin,
+        NewEmployee {
+            identifier,
+            personal: json!({ "name": name, "role": role }),
+            key_id: None,
+        },
+    )?;
+    Ok(EmployeeView::from_employee(&e))
 }
 
 /// The roster. Needs the vault unlocked.
@@ -278,13 +272,15 @@ pub struct IssuedCredential {
     pub expires: i64,
 }
 
-/// Issues a NutsEmployeeCredential for an active employee. `validity_secs` overrides the
+/// Issues a NutsEmployeeCredential for an active employee to `subject`, a did:jwk (normally
+/// the [`EphemeralEmployeeKey`] of the flow that presents it). `validity_secs` overrides the
 /// administrator-set validity and needs [`Issuer::Admin`]. Recorded as
 /// `employee.credential.issue` (refusals too).
 pub fn issue_employee_credential(
     vault: &Vault,
     by: Issuer<'_>,
     id_or_identifier: &str,
+    subject: &Did,
     validity_secs: Option<i64>,
     clock: &dyn Clock,
 ) -> Result<IssuedCredential> {
@@ -304,6 +300,12 @@ pub fn issue_employee_credential(
         (Some(s), Issuer::Admin(_)) => check_validity(s)?,
         (None, _) => credential_validity(vault)?,
     };
+    // The holder proves the subject with the key in the DID itself.
+    if subject.method() != "jwk" || did::jwk::decode(subject).is_err() {
+        return Err(IdentityError::InvalidInput(format!(
+            "an employee credential's subject must be a did:jwk, not {subject}"
+        )));
+    }
     let e = find_employee(vault, id_or_identifier)?;
     if !e.active {
         let _ = vault.activity_log().record(
@@ -314,22 +316,6 @@ pub fn issue_employee_credential(
         return Err(IdentityError::EmployeeInactive(e.identifier));
     }
     let view = EmployeeView::from_employee(&e);
-    let subject = Did::parse(&view.did).map_err(IdentityError::protocol)?;
-    // The did:jwk must be the employee's own vault key.
-    let key_id = e
-        .key_id
-        .clone()
-        .ok_or_else(|| IdentityError::Protocol(format!("employee {} has no key", e.identifier)))?;
-    let key = vault.keys().get(&key_id)?;
-    let key_did =
-        did::jwk::create(&Jwk::from_map(key.public_jwk).map_err(IdentityError::protocol)?)
-            .map_err(IdentityError::protocol)?;
-    if key_did != subject {
-        return Err(IdentityError::Protocol(format!(
-            "employee {}'s DID does not match their key",
-            e.identifier
-        )));
-    }
     let org = org::require_organization(vault)?;
     let org_did = Did::parse(&org.did).map_err(IdentityError::protocol)?;
     let signer = org::organization_signer(vault, &org)?;
@@ -339,7 +325,7 @@ pub fn issue_employee_credential(
         name: view.name.clone(),
         role_name: view.role.clone(),
     };
-    let jwt = vcjwt::issue_employee_credential(&signer, &org_did, &subject, &claims, now, validity)
+    let jwt = vcjwt::issue_employee_credential(&signer, &org_did, subject, &claims, now, validity)
         .map_err(IdentityError::protocol)?;
     let jti = wallet_protocol::jose::CompactJws::parse(&jwt)
         .ok()
@@ -349,6 +335,7 @@ pub fn issue_employee_credential(
     vault.activity_log().record(
         NewActivity::new(actor_for(&e), "employee.credential.issue", &e.id).detail(json!({
             "jti": jti, "exp": now + validity, "validity_secs": validity,
+            "subject": subject.as_str(),
         })),
     )?;
     Ok(IssuedCredential {
@@ -359,6 +346,74 @@ pub fn issue_employee_credential(
         not_before: now,
         expires: now + validity,
     })
+}
+
+/// A P-256 key that lives for one user flow (as a Nuts node does): its did:jwk is the subject
+/// of that flow's NutsEmployeeCredential and the holder of the user round's presentation, so
+/// two flows of one employee cannot be linked by their holder. Never stored; the private
+/// scalar is zeroized when the key is dropped (`p256`'s `SigningKey` does so on drop).
+pub struct EphemeralEmployeeKey {
+    key: SigningKey,
+    did: Did,
+    kid: String,
+    public: serde_json::Map<String, serde_json::Value>,
+}
+
+impl EphemeralEmployeeKey {
+    /// A fresh key from the OS CSPRNG and its did:jwk (key id `<did>#0`).
+    pub fn generate() -> Result<Self> {
+        let key = SigningKey::random(&mut rand_core::OsRng);
+        let point = key.verifying_key().to_encoded_point(false);
+        let (Some(x), Some(y)) = (point.x(), point.y()) else {
+            return Err(IdentityError::Protocol(
+                "P-256 point without coordinates".into(),
+            ));
+        };
+        let mut public = serde_json::Map::new();
+        public.insert("kty".into(), "EC".into());
+        public.insert("crv".into(), "P-256".into());
+        public.insert("x".into(), b64url(x).into());
+        public.insert("y".into(), b64url(y).into());
+        let jwk = Jwk::from_map(public.clone()).map_err(IdentityError::protocol)?;
+        let did = did::jwk::create(&jwk).map_err(IdentityError::protocol)?;
+        let kid = did::jwk::key_id(&did).as_str().to_owned();
+        Ok(EphemeralEmployeeKey {
+            key,
+            did,
+            kid,
+            public,
+        })
+    }
+
+    /// The key's did:jwk.
+    pub fn did(&self) -> &Did {
+        &self.did
+    }
+}
+
+impl std::fmt::Debug for EphemeralEmployeeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EphemeralEmployeeKey")
+            .field("did", &self.did)
+            .field("key", &"[redacted]")
+            .finish()
+    }
+}
+
+impl Signer for EphemeralEmployeeKey {
+    fn algorithm(&self) -> &str {
+        wallet_vault::ES256
+    }
+    fn key_id(&self) -> &str {
+        &self.kid
+    }
+    fn public_jwk(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.public.clone()
+    }
+    fn sign(&self, message: &[u8]) -> std::result::Result<Vec<u8>, SignError> {
+        let sig: Signature = self.key.sign(message);
+        Ok(sig.to_bytes().to_vec())
+    }
 }
 
 #[cfg(test)]
@@ -379,13 +434,16 @@ mod tests {
     }
 
     #[test]
-    fn add_list_deactivate_with_own_keys_and_log() {
+    fn add_list_deactivate_without_keys_and_log() {
         let tmp = tempfile::tempdir().unwrap();
         let (v, admin) = vault(tmp.path());
         let a = add_employee(&v, &admin, entry("jan@zorg.example")).unwrap();
         let b = add_employee(&v, &admin, entry("piet@zorg.example")).unwrap();
-        assert!(a.did.starts_with("did:jwk:") && a.active);
-        assert_ne!(a.did, b.did, "each employee has their own key");
+        assert!(a.active && a.did.is_none() && b.did.is_none());
+        assert!(
+            serde_json::to_value(&a).unwrap().get("did").is_none(),
+            "no DID in the JSON of an entry without one"
+        );
         let dup = add_employee(&v, &admin, entry(" jan@zorg.example ")).unwrap_err();
         assert_eq!(dup.code(), "duplicate");
         let empty = add_employee(
@@ -398,11 +456,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(empty.to_string().contains("role must not be empty"));
-        assert_eq!(
-            v.keys().list().unwrap().len(),
-            2,
-            "no key left by refused adds"
-        );
+        assert!(v.keys().list().unwrap().is_empty(), "employees get no keys");
         let list = list_employees(&v).unwrap();
         assert_eq!(list, vec![a.clone(), b.clone()]);
         let off = deactivate_employee(&v, &admin, "jan@zorg.example").unwrap();
@@ -427,14 +481,27 @@ mod tests {
         let (v, admin) = vault(tmp.path());
         let e = add_employee(&v, &admin, entry("jan@zorg.example")).unwrap();
         let clock = FixedClock(1_800_000_000);
-        let none = issue_employee_credential(&v, Issuer::Admin(&admin), &e.id, None, &clock);
+        let key = EphemeralEmployeeKey::generate().unwrap();
+        let holder = key.did();
+        let none =
+            issue_employee_credential(&v, Issuer::Admin(&admin), &e.id, holder, None, &clock);
         assert!(matches!(none, Err(IdentityError::NoOrganization)));
         let org = setup(&v, &admin);
-        let issued =
-            issue_employee_credential(&v, Issuer::Employee, "jan@zorg.example", None, &clock)
-                .unwrap();
+        let issued = issue_employee_credential(
+            &v,
+            Issuer::Employee,
+            "jan@zorg.example",
+            holder,
+            None,
+            &clock,
+        )
+        .unwrap();
         assert_eq!(issued.expires - issued.not_before, 3600);
-        assert_eq!(issued.subject, e.did);
+        assert_eq!(issued.subject, holder.as_str());
+        // Only a did:jwk can be the subject.
+        let web = Did::parse(&org.did).unwrap();
+        let refused = issue_employee_credential(&v, Issuer::Employee, &e.id, &web, None, &clock);
+        assert_eq!(refused.unwrap_err().code(), "invalid_input");
         // Verify independently of the vault: the org DID document from the public data.
         let mut resolver = StaticDidResolver::new();
         resolver
@@ -453,27 +520,36 @@ mod tests {
             .unwrap();
         assert_eq!(verified.issuer.as_str(), org.did);
         let subject = &verified.normalized["credentialSubject"][0];
-        assert_eq!(subject["id"], e.did);
+        assert_eq!(subject["id"], holder.as_str());
         assert_eq!(subject["identifier"], "jan@zorg.example");
         assert_eq!(subject["roleName"], "Verpleegkundige");
 
         // Validity: admin setting and admin override; employees cannot override.
         set_credential_validity(&v, &admin, 900).unwrap();
-        let short = issue_employee_credential(&v, Issuer::Employee, &e.id, None, &clock).unwrap();
+        let short =
+            issue_employee_credential(&v, Issuer::Employee, &e.id, holder, None, &clock).unwrap();
         assert_eq!(short.expires - short.not_before, 900);
-        let own = issue_employee_credential(&v, Issuer::Employee, &e.id, Some(60), &clock);
+        let own = issue_employee_credential(&v, Issuer::Employee, &e.id, holder, Some(60), &clock);
         assert_eq!(own.unwrap_err().code(), "admin_required");
-        let long = issue_employee_credential(&v, Issuer::Admin(&admin), &e.id, Some(7200), &clock)
-            .unwrap();
+        let long =
+            issue_employee_credential(&v, Issuer::Admin(&admin), &e.id, holder, Some(7200), &clock)
+                .unwrap();
         assert_eq!(long.expires - long.not_before, 7200);
-        assert!(
-            issue_employee_credential(&v, Issuer::Admin(&admin), &e.id, Some(5), &clock).is_err()
-        );
+        assert!(issue_employee_credential(
+            &v,
+            Issuer::Admin(&admin),
+            &e.id,
+            holder,
+            Some(5),
+            &clock
+        )
+        .is_err());
         assert!(set_credential_validity(&v, &admin, 100_000).is_err());
 
         deactivate_employee(&v, &admin, &e.id).unwrap();
         let refused =
-            issue_employee_credential(&v, Issuer::Admin(&admin), &e.id, None, &clock).unwrap_err();
+            issue_employee_credential(&v, Issuer::Admin(&admin), &e.id, holder, None, &clock)
+                .unwrap_err();
         assert!(
             matches!(refused, IdentityError::EmployeeInactive(_)),
             "{refused}"
@@ -495,6 +571,48 @@ mod tests {
             "the credential itself is never logged"
         );
         reactivate_employee(&v, &admin, &e.id).unwrap();
-        assert!(issue_employee_credential(&v, Issuer::Employee, &e.id, None, &clock).is_ok());
+        assert!(
+            issue_employee_credential(&v, Issuer::Employee, &e.id, holder, None, &clock).is_ok()
+        );
+    }
+
+    #[test]
+    fn ephemeral_keys_are_fresh_did_jwk_signers() {
+        let a = EphemeralEmployeeKey::generate().unwrap();
+        let b = EphemeralEmployeeKey::generate().unwrap();
+        assert_ne!(a.did(), b.did());
+        assert_eq!(a.did().method(), "jwk");
+        assert_eq!(a.key_id(), format!("{}#0", a.did()));
+        // The DID is the public key, and signatures verify under it.
+        let jwk = did::jwk::decode(a.did()).unwrap();
+        assert_eq!(Jwk::from_map(a.public_jwk()).unwrap(), jwk);
+        let mut claims = serde_json::Map::new();
+        claims.insert("x".into(), json!(1));
+        let jwt = wallet_protocol::jose::sign_jwt(&a, &claims).unwrap();
+        assert!(wallet_protocol::jose::verify_compact(&jwt, &jwk).is_ok());
+        let other = did::jwk::decode(b.did()).unwrap();
+        assert!(wallet_protocol::jose::verify_compact(&jwt, &other).is_err());
+        assert!(format!("{a:?}").contains("[redacted]"));
+    }
+
+    #[test]
+    fn roster_entries_with_a_key_of_their_own_still_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (v, admin) = vault(tmp.path());
+        let key = v.keys().generate(&admin, "employee", "employee").unwrap();
+        let did = did::jwk::create(&Jwk::from_map(key.public_jwk).unwrap()).unwrap();
+        v.employees()
+            .add(
+                &admin,
+                NewEmployee {
+                    identifier: "old@zorg.example".into(),
+                    personal: json!({"name": "Oud", "role": "Arts", "did": did.as_str()}),
+                    key_id: Some(key.id),
+                },
+            )
+            .unwrap();
+        let list = list_employees(&v).unwrap();
+        assert_eq!(list[0].did.as_deref(), Some(did.as_str()));
+        assert_eq!(list[0].name, "Oud");
     }
 }

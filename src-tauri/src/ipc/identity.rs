@@ -132,7 +132,7 @@ pub fn employees_list(state: State<'_, AppState>) -> Result<Vec<EmployeeRow>> {
         .collect())
 }
 
-/// Add an employee (administrator): own key and did:jwk, self-attested by the organization.
+/// Add an employee (administrator), self-attested by the organization.
 #[tauri::command]
 pub async fn employee_add(state: State<'_, AppState>, input: EmployeeInput) -> Result<EmployeeRow> {
     let session = state.session.clone();

@@ -204,8 +204,8 @@ impl From<Imported> for CredentialRow {
     }
 }
 
-/// A roster entry: the employee as the consent screen offers them, their DID and whether
-/// they are active.
+/// A roster entry: the employee as the consent screen offers them, whether they are active,
+/// and the DID of an older entry.
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct EmployeeRow {
@@ -213,8 +213,9 @@ pub struct EmployeeRow {
     #[serde(flatten)]
     #[ts(flatten)]
     pub employee: EmployeeChoice,
-    /// The employee's did:jwk.
-    pub did: String,
+    /// The did:jwk of an entry from an older version that had a key of its own; `null`
+    /// otherwise (each user flow uses a fresh did:jwk).
+    pub did: Option<String>,
     /// Whether credentials may be issued.
     pub active: bool,
 }

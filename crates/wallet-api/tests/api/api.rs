@@ -94,9 +94,10 @@ async fn loopback_api_serves_tokens_and_dpop_proofs_behind_the_api_key() {
     assert_eq!(v["token_type"], "DPoP");
     let token = v["access_token"].as_str().unwrap().to_owned();
     let kid = v["dpop_kid"].as_str().unwrap().to_owned();
-    assert_eq!(kid, w.org.kid);
+    assert_eq!(kid, w.dpop_key().effective_kid());
     let i = as_.introspect(&http, &token).await;
-    assert_eq!(i["cnf"]["jkt"], w.org_jkt());
+    assert_eq!(i["cnf"]["jkt"], w.dpop_jkt());
+    assert_ne!(i["cnf"]["jkt"], w.org_jkt());
     let dpop_url = format!(
         "{}/internal/auth/v2/dpop/{}",
         api.base_url(),
@@ -110,7 +111,7 @@ async fn loopback_api_serves_tokens_and_dpop_proofs_behind_the_api_key() {
     let p = wallet_protocol::dpop::verify_dpop_proof(v["dpop"].as_str().unwrap()).unwrap();
     assert_eq!(p.htm, "GET");
     assert_eq!(p.htu, "https://rs.example/fhir/Patient");
-    assert_eq!(p.thumbprint, w.org_jkt());
+    assert_eq!(p.thumbprint, w.dpop_jkt());
     assert_eq!(
         p.ath.as_deref(),
         Some(wallet_protocol::dpop::access_token_hash(&token).as_str())
@@ -122,20 +123,27 @@ async fn loopback_api_serves_tokens_and_dpop_proofs_behind_the_api_key() {
     assert_eq!(s, 200, "{v}");
     let claims = wallet_protocol::vp::unverified_claims(v["dpop"].as_str().unwrap()).unwrap();
     assert_eq!(claims["nonce"], "rs-nonce-1");
-    // The kid as some Nuts clients send it: only `#` encoded, the did:web port's `%3A` kept.
-    let half = format!(
-        "{}/internal/auth/v2/dpop/{}",
-        api.base_url(),
-        kid.replace('#', "%23")
-    );
-    assert!(
-        half.contains("%3A"),
-        "the test needs a did:web with a port: {half}"
-    );
-    let (s, v) = post(&http, &half, Some(&key), &req, &[]).await;
+    // The kid unencoded (a thumbprint URI needs no escaping in a path).
+    let raw = format!("{}/internal/auth/v2/dpop/{kid}", api.base_url());
+    let (s, v) = post(&http, &raw, Some(&key), &req, &[]).await;
     assert_eq!(s, 200, "{v}");
     let p = wallet_protocol::dpop::verify_dpop_proof(v["dpop"].as_str().unwrap()).unwrap();
-    assert_eq!(p.thumbprint, w.org_jkt());
+    assert_eq!(p.thumbprint, w.dpop_jkt());
+    // The organization key never signs a DPoP proof, however its kid is spelled.
+    for org_kid in [
+        url::form_urlencoded::byte_serialize(w.org.kid.as_bytes()).collect::<String>(),
+        w.org.kid.replace('#', "%23"),
+    ] {
+        let org_url = format!("{}/internal/auth/v2/dpop/{org_kid}", api.base_url());
+        let (s, v) = post(&http, &org_url, Some(&key), &req, &[]).await;
+        assert_eq!(s, 400, "{v}");
+        assert!(
+            v["error_description"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("unknown DPoP key")),
+            "{v}"
+        );
+    }
     // An unknown kid.
     let bad_kid = format!(
         "{}/internal/auth/v2/dpop/did%3Aweb%3Aother%230",

@@ -76,9 +76,17 @@ async fn bearer_and_dpop_tokens_introspect_with_the_expected_claims() {
         .await
         .expect("dpop token");
     assert_eq!(d.token_type, TokenType::DPoP);
+    let dpop_key = w.dpop_key();
     assert_eq!(
         d.dpop_kid.as_ref().map(|k| k.as_str()),
-        Some(w.org.kid.as_str())
+        Some(dpop_key.effective_kid())
+    );
+    assert_eq!(
+        dpop_key.effective_kid(),
+        format!(
+            "urn:ietf:params:oauth:jwk-thumbprint:sha-256:{}",
+            w.dpop_jkt()
+        )
     );
     assert_ne!(
         d.access_token.expose_secret(),
@@ -86,7 +94,8 @@ async fn bearer_and_dpop_tokens_introspect_with_the_expected_claims() {
     );
     let i = as_.introspect(&http, d.access_token.expose_secret()).await;
     assert_eq!(i["active"], true, "{i}");
-    assert_eq!(i["cnf"]["jkt"], w.org_jkt(), "{i}");
+    assert_eq!(i["cnf"]["jkt"], w.dpop_jkt(), "{i}");
+    assert_ne!(i["cnf"]["jkt"], w.org_jkt(), "{i}");
     assert_eq!(i["employee_name"], "John Doe");
     assert_eq!(i["client_id"], w.org.client_id.as_str());
 
@@ -117,6 +126,27 @@ async fn bearer_and_dpop_tokens_introspect_with_the_expected_claims() {
         d.access_token.expose_secret()
     );
     assert_eq!(w.last_token_entry().detail["cached"], false);
+    // The workstation keeps its DPoP key: the new token is bound to the same one.
+    assert_eq!(fresh.dpop_kid, d.dpop_kid);
+    let fi = as_
+        .introspect(&http, fresh.access_token.expose_secret())
+        .await;
+    assert_eq!(fi["cnf"]["jkt"], i["cnf"]["jkt"], "{fi}");
+    // Another workstation (vault) of another organization has its own DPoP key.
+    let w2 = Wallet::new(&pki, &[(as_.issuer.as_str(), SCOPE)], None).await;
+    let d2 = w2
+        .service
+        .request_service_access_token(
+            "zorg",
+            request(&as_.issuer, SCOPE, TokenType::DPoP, vec![employee()]),
+            ChannelKind::Cli,
+        )
+        .await
+        .expect("dpop token of the second vault");
+    let i2 = as_.introspect(&http, d2.access_token.expose_secret()).await;
+    assert_eq!(i2["cnf"]["jkt"], w2.dpop_jkt(), "{i2}");
+    assert_ne!(i2["cnf"]["jkt"], i["cnf"]["jkt"], "{i2}");
+    assert_ne!(d2.dpop_kid, d.dpop_kid);
     // Another employee never gets the cached token of the first.
     let mut other = employee();
     other["credentialSubject"]["name"] = "Jane Roe".into();

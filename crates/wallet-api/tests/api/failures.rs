@@ -284,7 +284,7 @@ async fn dpop_nonce_is_retried_once_then_succeeds() {
         .introspect(&pki.reqwest(), t.access_token.expose_secret())
         .await;
     assert_eq!(i["active"], true);
-    assert_eq!(i["cnf"]["jkt"], w.org_jkt());
+    assert_eq!(i["cnf"]["jkt"], w.dpop_jkt());
     assert_eq!(w.last_token_entry().outcome, "success");
     // The nonce is remembered: the next token request sends it right away.
     let mut again = request(&as_.issuer, SCOPE, TokenType::DPoP, vec![employee()]);

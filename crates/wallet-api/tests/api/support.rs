@@ -282,6 +282,35 @@ impl Wallet {
             .unwrap()
     }
 
+    /// The vault's DPoP key (there is one once a DPoP token was asked for).
+    pub fn dpop_key(&self) -> wallet_vault::KeyInfo {
+        let keys: Vec<_> = self
+            .vault
+            .keys()
+            .list()
+            .unwrap()
+            .into_iter()
+            .filter(|k| k.purpose == "dpop")
+            .collect();
+        assert_eq!(keys.len(), 1, "one DPoP key per vault");
+        keys.into_iter().next().unwrap()
+    }
+
+    /// Thumbprint of the DPoP key, computed from its public JWK; never the organization key's.
+    pub fn dpop_jkt(&self) -> String {
+        let k = self.dpop_key();
+        let jkt = Jwk::from_map(k.public_jwk.clone())
+            .unwrap()
+            .thumbprint_sha256()
+            .unwrap();
+        assert_ne!(
+            jkt,
+            self.org_jkt(),
+            "the DPoP key is not the organization key"
+        );
+        jkt
+    }
+
     pub fn token_entries(&self) -> Vec<ActivityEntry> {
         self.vault
             .activity_log()

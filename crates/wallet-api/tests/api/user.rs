@@ -15,6 +15,8 @@ use crate::user_world::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ehr_gets_a_user_token_once_through_the_loopback_api_bearer_and_dpop() {
     let t = world().await;
+    let keys_before = t.w.vault.keys().list().unwrap().len();
+    let mut employee_holders = Vec::new();
     for token_type in ["DPoP", "Bearer"] {
         let (landing, session_id) = t.begin(&body(&t.as_.issuer, token_type)).await;
         let prefix = t.url("/oauth2/zorg/user?token=");
@@ -87,9 +89,21 @@ async fn the_ehr_gets_a_user_token_once_through_the_loopback_api_bearer_and_dpop
         assert_eq!(i["employee_name"], "John Doe");
         assert_eq!(i["employee_role"], "Verpleegkundige");
         assert_eq!(i["organization_name"], "Zorg Utrecht");
+        // Who presented: the organization, then the employee under a did:jwk of this flow,
+        // the subject of the credential the wallet issued for it (the AS checked both VPs and
+        // that every credential's subject is the VP's signer).
+        let holders = i["holders"].as_array().expect("holders by round");
+        assert_eq!(holders.len(), 2, "{i}");
+        assert_eq!(holders[0], t.w.org.did.as_str(), "{i}");
+        let employee_did = holders[1].as_str().unwrap().to_owned();
+        assert!(employee_did.starts_with("did:jwk:"), "{i}");
+        let issued = &t.activity("employee.credential.issue")[0];
+        assert_eq!(issued.detail["subject"], employee_did.as_str());
+        employee_holders.push(employee_did);
         if token_type == "DPoP" {
-            assert_eq!(v["dpop_kid"], t.w.org.kid.as_str());
-            assert_eq!(i["cnf"]["jkt"], t.w.org_jkt(), "{i}");
+            assert_eq!(v["dpop_kid"], t.w.dpop_key().effective_kid(), "{v}");
+            assert_eq!(i["cnf"]["jkt"], t.w.dpop_jkt(), "{i}");
+            assert_ne!(i["cnf"]["jkt"], t.w.org_jkt(), "{i}");
         } else {
             assert!(v.get("dpop_kid").is_none(), "{v}");
             assert!(i.get("cnf").is_none(), "{i}");
@@ -115,6 +129,14 @@ async fn the_ehr_gets_a_user_token_once_through_the_loopback_api_bearer_and_dpop
     }
     assert_eq!(t.activity(ACTION_USER_TOKEN_START).len(), 2);
     assert_eq!(t.activity(ACTION_USER_TOKEN_FINISH).len(), 2);
+    // Each flow presented the same employee under a did:jwk of its own; no employee key was
+    // stored (the only new key is the workstation's DPoP key).
+    assert_ne!(employee_holders[0], employee_holders[1]);
+    let keys = t.w.vault.keys().list().unwrap();
+    assert_eq!(keys.len(), keys_before + 1, "{keys:?}");
+    assert!(keys.iter().all(|k| k.purpose != "employee"), "{keys:?}");
+    let roster = wallet_core::roster::find_employee(&t.w.vault, "jdoe@example.com").unwrap();
+    assert!(roster.key_id.is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

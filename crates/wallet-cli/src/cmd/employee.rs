@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 
 use wallet_core::roster::{self, EmployeeView, Issuer, NewRosterEntry};
+use wallet_protocol::did::Did;
 use wallet_protocol::SystemClock;
 
 use super::vault::{admin_session, open_unlocked};
@@ -19,7 +20,9 @@ pub struct EmployeeArgs {
 
 #[derive(clap::Subcommand)]
 enum EmployeeCommand {
-    /// Add an employee; they get their own key and did:jwk (administrator)
+    /// Add an employee to the roster (administrator). No key is made: each user flow
+    /// presents a fresh credential for a did:jwk of its own
+    #[command(verbatim_doc_comment)]
     Add {
         /// Identifier the EHR uses (login, e-mail, UZI number): `identifier` in the credential
         #[arg(long)]
@@ -66,10 +69,18 @@ enum EmployeeCommand {
         /// Seconds (60-86400)
         secs: i64,
     },
-    /// Issue a NutsEmployeeCredential JWT VC and print it (administrator)
+    /// Issue a NutsEmployeeCredential JWT VC and print it (administrator).
+    /// The subject is the did:jwk given with --subject (the key of whoever will present it);
+    /// without it, a fresh did:jwk whose key is discarded at once (the credential can then
+    /// only be inspected, not presented). User flows never need this command: they issue
+    /// their own credential for a did:jwk of that flow.
+    #[command(verbatim_doc_comment)]
     Issue {
         /// Identifier or id
         id: String,
+        /// The credential's subject: a did:jwk
+        #[arg(long, value_name = "DID")]
+        subject: Option<String>,
         /// Validity in seconds [default: the administrator-set validity, 1 hour]
         #[arg(long, value_name = "N")]
         validity_secs: Option<i64>,
@@ -84,7 +95,7 @@ fn print_employee(e: &EmployeeView) {
         e.name,
         e.role,
         if e.active { "active  " } else { "INACTIVE" },
-        e.did
+        e.did.as_deref().unwrap_or("")
     );
 }
 
@@ -111,7 +122,7 @@ pub fn run(ctx: &Ctx, args: EmployeeArgs) -> anyhow::Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&e)?);
             } else {
-                println!("Added employee {} with DID {}", e.identifier, e.did);
+                println!("Added employee {}", e.identifier);
             }
         }
         EmployeeCommand::List { json } => {
@@ -149,12 +160,23 @@ pub fn run(ctx: &Ctx, args: EmployeeArgs) -> anyhow::Result<ExitCode> {
             roster::set_credential_validity(&vault, &admin, secs)?;
             println!("Employee credentials are now valid for {secs} s");
         }
-        EmployeeCommand::Issue { id, validity_secs } => {
+        EmployeeCommand::Issue {
+            id,
+            subject,
+            validity_secs,
+        } => {
+            let subject = match subject {
+                Some(s) => Did::parse(s.trim())
+                    .map_err(|e| anyhow::anyhow!("--subject is not a DID: {e}"))?,
+                // Only the DID is kept; the key is dropped (and zeroized) here.
+                None => roster::EphemeralEmployeeKey::generate()?.did().clone(),
+            };
             let admin = admin_session(&vault)?;
             let issued = roster::issue_employee_credential(
                 &vault,
                 Issuer::Admin(&admin),
                 &id,
+                &subject,
                 validity_secs,
                 &SystemClock,
             )?;

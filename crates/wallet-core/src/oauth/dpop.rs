@@ -3,8 +3,9 @@
 //! re-exports them and maps their errors to an [`AuthorizationServerError`] of the endpoint
 //! that was called.
 //!
-//! The DPoP key is the organization's assertion key (as a Nuts node does, `docs/protocol.md`
-//! §6), so the `dpop_kid` handed to callers is that key's DID URL.
+//! The DPoP key is the workstation's own key in the vault, not the organization key
+//! (`docs/protocol.md` §6.1; [`super::vault_org::dpop_key`]); the `dpop_kid` handed to callers
+//! is its key id.
 
 pub use wallet_protocol::oauth::dpop::{
     asks_for_nonce, htu, send_with_dpop, DpopNonces, DpopSendError,

@@ -49,8 +49,9 @@ pub use wallet_protocol::oauth::types::{
     TokenType,
 };
 
-/// The organization that asks for a token: its DID (VP holder), OAuth `client_id` URL, and the
-/// key that signs its presentations and DPoP proofs (key id = a DID URL of `did`).
+/// The organization that asks for a token: its DID (VP holder), OAuth `client_id` URL, the
+/// key that signs its presentations (key id = a DID URL of `did`), and the workstation's DPoP
+/// key.
 #[derive(Clone)]
 pub struct Requester {
     /// Tenant subject (path segment of the internal API).
@@ -59,8 +60,11 @@ pub struct Requester {
     pub did: Did,
     /// `https://<base>/oauth2/<subject>`.
     pub client_id: ClientId,
-    /// Assertion key of `did` (also the DPoP key, as a Nuts node does: `docs/protocol.md` §6).
+    /// Assertion key of `did`.
     pub signer: Arc<dyn Signer>,
+    /// Signs DPoP proofs; its key id is the `dpop_kid` of DPoP tokens (`docs/protocol.md` §6).
+    /// Never the organization key.
+    pub dpop: Arc<dyn Signer>,
 }
 
 impl fmt::Debug for Requester {
@@ -70,6 +74,7 @@ impl fmt::Debug for Requester {
             .field("did", &self.did)
             .field("client_id", &self.client_id)
             .field("kid", &self.signer.key_id())
+            .field("dpop_kid", &self.dpop.key_id())
             .finish()
     }
 }

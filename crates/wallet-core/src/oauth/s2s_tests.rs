@@ -98,6 +98,7 @@ fn requester() -> Requester {
         did,
         client_id: "https://org.example/oauth2/org".into(),
         signer: Arc::new(signer),
+        dpop: Arc::new(SoftwareSigner::generate_es256("urn:test:dpop").unwrap()),
     }
 }
 
@@ -142,7 +143,8 @@ async fn token_request_carries_exactly_what_a_nuts_as_expects() {
     assert_eq!(t.expires_at, Some(NOW + 900));
     assert_eq!(
         t.dpop_kid.as_ref().map(|k| k.as_str()),
-        Some("did:web:org.example:iam:1#k")
+        Some("urn:test:dpop"),
+        "dpop_kid names the DPoP key"
     );
     assert_eq!(a.vp_format, Some("jwt_vp"));
     assert_eq!(a.presented.len(), 1);
@@ -196,8 +198,10 @@ async fn token_request_carries_exactly_what_a_nuts_as_expects() {
     );
     assert_eq!(proof.iat, NOW);
     assert!(proof.ath.is_none());
-    let jwk = Jwk::from_map(req.signer.public_jwk()).unwrap();
+    let jwk = Jwk::from_map(req.dpop.public_jwk()).unwrap();
     assert_eq!(proof.thumbprint, jwk.thumbprint_sha256().unwrap());
+    let org = Jwk::from_map(req.signer.public_jwk()).unwrap();
+    assert_ne!(proof.thumbprint, org.thumbprint_sha256().unwrap());
 
     // Cached token; metadata and definition are fetched once.
     let again = client

@@ -1,5 +1,5 @@
 //! The token request both flows make: the grant's form (`wallet_protocol::oauth::token`),
-//! sent with a DPoP proof of the organization key when a DPoP token is asked for (one retry
+//! sent with a DPoP proof of the workstation's DPoP key when a DPoP token is asked for (one retry
 //! on `use_dpop_nonce`), and the answer parsed into a token or a typed error.
 
 use wallet_protocol::net::{HttpClient, HttpResponse};
@@ -26,7 +26,7 @@ pub async fn request_token(
     let request = grant.request(url);
     let resp = match token_type {
         TokenType::DPoP => {
-            send_with_dpop(http, requester.signer.as_ref(), nonces, request, None, now)
+            send_with_dpop(http, requester.dpop.as_ref(), nonces, request, None, now)
                 .await
                 .map_err(|e| AuthorizationServerError::from_dpop_send(Endpoint::Token, e))?
         }
@@ -39,7 +39,7 @@ pub async fn request_token(
 }
 
 /// Parses a token endpoint answer (see `wallet_protocol::oauth::token::parse_token_response`);
-/// a DPoP token's `dpop_kid` is the requester's key id.
+/// a DPoP token's `dpop_kid` is the key id of the requester's DPoP key.
 pub fn parse_token_response(
     resp: &HttpResponse,
     requested: TokenType,
@@ -49,7 +49,7 @@ pub fn parse_token_response(
     wallet_protocol::oauth::token::parse_token_response(
         resp,
         requested,
-        requester.signer.key_id(),
+        requester.dpop.key_id(),
         DEFAULT_LIFETIME_SECS,
         now,
     )

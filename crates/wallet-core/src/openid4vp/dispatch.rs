@@ -155,25 +155,19 @@ pub async fn dispatch(
         )
         .into());
     }
+    // A key for this flow only: the credential's subject and the VP's holder. It is dropped
+    // (and zeroized) when this function returns; nothing of it is stored.
+    let emp_key = crate::roster::EphemeralEmployeeKey::generate()
+        .map_err(|e| DispatchError::Signing(e.to_string()))?;
     let issued = crate::roster::issue_employee_credential(
         &env.vault,
         crate::roster::Issuer::Employee,
         &e.id,
+        emp_key.did(),
         None,
         env.clock.as_ref(),
     )
     .map_err(|e| DispatchError::Employee(e.to_string()))?;
-    let key_id = e
-        .key_id
-        .clone()
-        .ok_or_else(|| DispatchError::Employee("no key".into()))?;
-    let emp_signer = env
-        .vault
-        .keys()
-        .signer(&key_id)
-        .map_err(|e| DispatchError::Signing(e.to_string()))?;
-    let emp_did =
-        Did::parse(&issued.subject).map_err(|e| DispatchError::Employee(e.to_string()))?;
     let cred = WalletCredential::from_jwt(&issued.jwt)
         .map_err(|e| DispatchError::Employee(e.to_string()))?;
     let final_redirect = answer(
@@ -184,12 +178,13 @@ pub async fn dispatch(
         &BTreeMap::new(),
         &formats,
         std::slice::from_ref(&cred),
-        &emp_signer,
-        &emp_did,
+        &emp_key,
+        emp_key.did(),
         scope_of(&request).as_deref(),
         Some(&e.identifier),
     )
     .await?;
+    drop(emp_key);
     rounds.push(Round::User);
     Ok(DispatchOutcome {
         redirect_uri: final_redirect,
@@ -209,6 +204,8 @@ pub(super) fn preview_employee_credential(
         return Err(format!("{} is deactivated", e.identifier));
     }
     let view = crate::roster::EmployeeView::from_employee(&e);
+    // The subject stands for the flow's own did:jwk, made only when the credential is issued.
+    let placeholder = crate::roster::EphemeralEmployeeKey::generate().map_err(|e| e.to_string())?;
     let org = crate::org::require_organization(vault).map_err(|e| e.to_string())?;
     let validity = crate::roster::credential_validity(vault).map_err(|e| e.to_string())?;
     WalletCredential::from_json(json!({
@@ -218,7 +215,7 @@ pub(super) fn preview_employee_credential(
         "issuanceDate": wallet_protocol::clock::format_rfc3339(now),
         "expirationDate": wallet_protocol::clock::format_rfc3339(now + validity),
         "credentialSubject": {
-            "id": view.did,
+            "id": placeholder.did().as_str(),
             "identifier": view.identifier,
             "name": view.name,
             "roleName": view.role,

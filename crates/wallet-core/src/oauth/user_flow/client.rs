@@ -97,7 +97,7 @@ pub fn authorization_url(
 }
 
 /// Exchanges an authorization code: `grant_type=authorization_code`, `code`, `client_id`,
-/// `code_verifier`, `redirect_uri`; DPoP proof with the organization key when a DPoP token is
+/// `code_verifier`, `redirect_uri`; DPoP proof with the workstation's DPoP key when a DPoP token is
 /// asked for (one retry on `use_dpop_nonce`).
 #[allow(clippy::too_many_arguments)]
 pub async fn exchange_code(
