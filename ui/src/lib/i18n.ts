@@ -19,8 +19,11 @@ const en = {
   "home.waitingBody":
     "When your healthcare application needs data from another organization, your browser opens this wallet. You will then see who asks for what, and you decide.",
   "home.ready": "Wallet is running",
-  "home.apiFailed":
-    "EHRs cannot reach this wallet: its loopback API could not start ({reason}). Close the program that uses the port, or set another port, and restart the wallet.",
+  "home.apiFailedTitle": "Your healthcare application cannot reach this wallet",
+  "home.apiFailedBody":
+    "Another program on this computer is using the connection the wallet needs. Close that program, or ask your administrator to choose another port, then restart the wallet.",
+  "home.apiFailedDetails": "Technical details",
+  "home.readyUnreachable": "Wallet is running, but your healthcare application cannot reach it",
   "incoming.received": "Received at {time}",
   "incoming.invalidTitle": "This link cannot be used",
   "incoming.invalidHelp":
@@ -314,8 +317,11 @@ const nl: Record<MessageKey, string> = {
   "home.waitingBody":
     "Als uw zorgapplicatie gegevens nodig heeft van een andere organisatie, opent uw browser deze wallet. U ziet dan wie wat vraagt, en u beslist.",
   "home.ready": "Wallet is actief",
-  "home.apiFailed":
-    "EPD's kunnen deze wallet niet bereiken: de loopback-API kon niet starten ({reason}). Sluit het programma dat de poort gebruikt, of kies een andere poort, en start de wallet opnieuw.",
+  "home.apiFailedTitle": "Uw zorgapplicatie kan deze wallet niet bereiken",
+  "home.apiFailedBody":
+    "Een ander programma op deze computer gebruikt de verbinding die de wallet nodig heeft. Sluit dat programma, of vraag uw beheerder een andere poort te kiezen, en start de wallet daarna opnieuw.",
+  "home.apiFailedDetails": "Technische details",
+  "home.readyUnreachable": "Wallet is actief, maar uw zorgapplicatie kan hem niet bereiken",
   "incoming.received": "Ontvangen om {time}",
   "incoming.invalidTitle": "Deze link kan niet worden gebruikt",
   "incoming.invalidHelp":
