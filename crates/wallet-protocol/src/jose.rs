@@ -126,6 +126,13 @@ pub enum JoseError {
     Sign(#[from] SignError),
 }
 
+impl JoseError {
+    /// Whether signing failed because the key is out of reach ([`SignError::is_unavailable`]).
+    pub fn is_key_unavailable(&self) -> bool {
+        matches!(self, JoseError::Sign(e) if e.is_unavailable())
+    }
+}
+
 /// A public JSON Web Key.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]

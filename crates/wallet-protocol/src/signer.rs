@@ -12,6 +12,14 @@ pub enum SignError {
     Crypto(String),
 }
 
+impl SignError {
+    /// Whether the key is out of reach (a locked vault, an HSM that is absent or refuses the
+    /// PIN) rather than broken: callers answer "try again later" (503), not "bug" (500).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, SignError::Unavailable(_))
+    }
+}
+
 /// A key that can make JWS signatures.
 pub trait Signer: Send + Sync {
     /// JWS `alg` of the signatures this key makes, e.g. `"ES256"`.

@@ -59,6 +59,17 @@ pub enum VpError {
     Ld(#[from] LdError),
 }
 
+impl VpError {
+    /// Whether signing failed because the key is out of reach (a locked vault, an absent
+    /// HSM), so the caller can answer "try again later".
+    pub fn is_key_unavailable(&self) -> bool {
+        match self {
+            VpError::Jose(e) | VpError::Ld(LdError::Jose(e)) => e.is_key_unavailable(),
+            _ => false,
+        }
+    }
+}
+
 /// The PEX submission path of credential `index` out of `count` in a VP we built.
 pub fn submission_path(index: usize, count: usize) -> String {
     if count == 1 {

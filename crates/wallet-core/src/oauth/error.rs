@@ -255,9 +255,13 @@ pub enum ServiceTokenError {
     /// A request to the authorization server failed (its own statuses).
     #[error(transparent)]
     Server(#[from] AuthorizationServerError),
-    /// Signing the presentation or proof failed (500, or 503 when the key is unavailable).
+    /// Signing the presentation or proof failed (500).
     #[error("signing failed: {0}")]
     Signing(String),
+    /// The organization's key is out of reach: its HSM is absent, unreachable or refuses the
+    /// PIN (503 `temporarily_unavailable`; the next request tries again).
+    #[error("the organization's signing key is not available: {0}")]
+    KeyUnavailable(String),
     /// Storage problem (500).
     #[error("wallet storage: {0}")]
     Storage(String),
@@ -279,7 +283,29 @@ impl ServiceTokenError {
             Self::NoCommonVpFormat => "no_common_vp_format",
             Self::Server(e) => e.code(),
             Self::Signing(_) => "signing_failed",
+            Self::KeyUnavailable(_) => "key_unavailable",
             Self::Storage(_) => "storage",
+        }
+    }
+
+    /// A signing failure: [`Self::KeyUnavailable`] when the key is out of reach, else
+    /// [`Self::Signing`].
+    pub fn from_vp(e: &wallet_protocol::vp::VpError) -> Self {
+        if e.is_key_unavailable() {
+            Self::KeyUnavailable(e.to_string())
+        } else {
+            Self::Signing(e.to_string())
+        }
+    }
+
+    /// The organization (identity and signer) could not be read.
+    pub fn from_identity(e: crate::org::IdentityError) -> Self {
+        match e {
+            crate::org::IdentityError::Vault(v) => super::service::vault_error(v),
+            crate::org::IdentityError::Hsm(h) => {
+                Self::KeyUnavailable(crate::org::IdentityError::Hsm(h).to_string())
+            }
+            other => Self::Signing(other.to_string()),
         }
     }
 
@@ -294,7 +320,7 @@ impl ServiceTokenError {
             | Self::DidMethodMismatch(_)
             | Self::NoCommonVpFormat => 412,
             Self::Server(e) => e.http_status(),
-            Self::Locked => 503,
+            Self::Locked | Self::KeyUnavailable(_) => 503,
             Self::Signing(_) | Self::Storage(_) => 500,
         }
     }
@@ -311,7 +337,7 @@ impl ServiceTokenError {
             Self::NotAllowed(_) | Self::ConsentRequired(_) | Self::ConsentDeclined => {
                 "access_denied"
             }
-            Self::Locked => "temporarily_unavailable",
+            Self::Locked | Self::KeyUnavailable(_) => "temporarily_unavailable",
             Self::Server(e) => e.oauth_error(),
             Self::Signing(_) | Self::Storage(_) => "server_error",
         }
@@ -362,5 +388,26 @@ mod tests {
             AuthorizationServerError::from_net(Endpoint::Token, NetError::TooLarge { limit: 10 });
         assert_eq!(big.http_status(), 502);
         assert_eq!(big.code(), "bad_response");
+    }
+
+    #[test]
+    fn an_unreachable_key_is_try_again_later_and_a_broken_one_a_server_error() {
+        use wallet_protocol::jose::JoseError;
+        use wallet_protocol::signer::SignError;
+        use wallet_protocol::vp::VpError;
+        let gone = ServiceTokenError::from_vp(&VpError::Jose(JoseError::Sign(
+            SignError::Unavailable("token absent".into()),
+        )));
+        assert_eq!(gone.code(), "key_unavailable");
+        assert_eq!(gone.http_status(), 503);
+        assert_eq!(gone.oauth_error(), "temporarily_unavailable");
+        let broken = ServiceTokenError::from_vp(&VpError::Jose(JoseError::Sign(
+            SignError::Crypto("bad".into()),
+        )));
+        assert_eq!(broken.http_status(), 500);
+        assert_eq!(broken.oauth_error(), "server_error");
+        let user = crate::oauth::user_flow::UserFlowError::from_requester(gone);
+        assert_eq!(user.http_status(), 503);
+        assert_eq!(user.code(), "key_unavailable");
     }
 }

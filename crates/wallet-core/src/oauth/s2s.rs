@@ -414,7 +414,7 @@ impl S2sClient {
             VpFormat::JwtVp => vp::issue_jwt_vp(signer, &pr),
             VpFormat::LdpVp => vp::issue_ldp_vp(signer, &pr).map(|v| v.to_string()),
         }
-        .map_err(|e| ServiceTokenError::Signing(e.to_string()))?;
+        .map_err(|e| ServiceTokenError::from_vp(&e))?;
         attempt.vp_format = Some(negotiated.format.as_str());
         let submission = serde_json::to_string(&built.presentation_submission)
             .map_err(|e| ServiceTokenError::Signing(format!("submission: {e}")))?;

@@ -50,10 +50,8 @@ impl RequesterSource for VaultOrganization {
         if org.subject != subject {
             return Err(ServiceTokenError::UnknownSubject(subject.to_owned()));
         }
-        let signer = crate::org::organization_signer(vault, &org).map_err(|e| match e {
-            crate::org::IdentityError::Vault(v) => vault_error(v),
-            other => ServiceTokenError::Signing(other.to_string()),
-        })?;
+        let signer = crate::org::organization_signer(vault, &org)
+            .map_err(ServiceTokenError::from_identity)?;
         Ok(Requester {
             subject: org.subject.clone(),
             did: Did::parse(&org.did).map_err(|e| ServiceTokenError::Storage(e.to_string()))?,

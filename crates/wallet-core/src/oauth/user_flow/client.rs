@@ -79,7 +79,13 @@ pub fn sign_authorization_request(
         req,
         now,
     )
-    .map_err(|e| UserFlowError::Signing(format!("request object: {e}")))
+    .map_err(|e| {
+        if e.is_key_unavailable() {
+            UserFlowError::KeyUnavailable(format!("request object: {e}"))
+        } else {
+            UserFlowError::Signing(format!("request object: {e}"))
+        }
+    })
 }
 
 /// The authorization URL for the browser (request object by value).

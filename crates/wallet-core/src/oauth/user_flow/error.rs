@@ -45,6 +45,10 @@ pub enum UserFlowError {
     /// Signing the request object failed (500 `server_error`).
     #[error("signing failed: {0}")]
     Signing(String),
+    /// The organization's key is out of reach (HSM absent, unreachable, PIN refused; 503
+    /// `temporarily_unavailable`).
+    #[error("the organization's signing key is not available: {0}")]
+    KeyUnavailable(String),
     /// A request to the authorization server failed (discovery, code exchange), with its
     /// statuses.
     #[error(transparent)]
@@ -66,6 +70,7 @@ impl UserFlowError {
             ServiceTokenError::Locked => Self::Locked,
             ServiceTokenError::UnknownSubject(s) => Self::UnknownSubject(s),
             ServiceTokenError::Signing(s) => Self::Signing(s),
+            ServiceTokenError::KeyUnavailable(s) => Self::KeyUnavailable(s),
             ServiceTokenError::Server(s) => Self::Server(s),
             other => Self::Storage(other.to_string()),
         }
@@ -74,6 +79,7 @@ impl UserFlowError {
     pub(super) fn from_identity(e: crate::org::IdentityError) -> Self {
         match e {
             crate::org::IdentityError::Vault(v) => Self::from_vault(v),
+            e @ crate::org::IdentityError::Hsm(_) => Self::KeyUnavailable(e.to_string()),
             other => Self::Storage(other.to_string()),
         }
     }
@@ -93,6 +99,7 @@ impl UserFlowError {
             Self::Session(SessionError::UnknownState) => "unknown_state",
             Self::Session(SessionError::Full) => "too_many_sessions",
             Self::Signing(_) => "signing_failed",
+            Self::KeyUnavailable(_) => "key_unavailable",
             Self::Server(e) => e.code(),
         }
     }
@@ -106,7 +113,7 @@ impl UserFlowError {
             | Self::Session(SessionError::UnknownLandingToken | SessionError::UnknownState) => 400,
             Self::NotAllowed(_) | Self::InactiveEmployee(_) => 403,
             Self::UnknownSubject(_) => 404,
-            Self::Locked | Self::Session(SessionError::Full) => 503,
+            Self::Locked | Self::Session(SessionError::Full) | Self::KeyUnavailable(_) => 503,
             Self::Storage(_) | Self::Signing(_) => 500,
             Self::Server(e) => e.http_status(),
         }
@@ -123,7 +130,9 @@ impl UserFlowError {
                 "invalid_request"
             }
             Self::NotAllowed(_) | Self::InactiveEmployee(_) => "access_denied",
-            Self::Locked | Self::Session(SessionError::Full) => "temporarily_unavailable",
+            Self::Locked | Self::Session(SessionError::Full) | Self::KeyUnavailable(_) => {
+                "temporarily_unavailable"
+            }
             Self::Storage(_) | Self::Signing(_) => "server_error",
             Self::Server(e) => e.oauth_error(),
         }
