@@ -43,11 +43,14 @@ static MODULES: OnceLock<Mutex<HashMap<PathBuf, Arc<Module>>>> = OnceLock::new()
 impl Module {
     /// The process's context for `path`, loading and initialising it on first use.
     pub(crate) fn get(path: &Path) -> Result<Arc<Module>, Pkcs11Error> {
+        // Keyed by the resolved file: two paths (a symlink) to one library are one module
+        // in the process, and must share one context and one re-initialisation gate.
+        let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
         let mut modules = MODULES
             .get_or_init(Mutex::default)
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(m) = modules.get(path) {
+        if let Some(m) = modules.get(&key) {
             return Ok(m.clone());
         }
         if !path.is_file() {
@@ -71,7 +74,7 @@ impl Module {
             generation: RwLock::new(0),
             logins: Mutex::default(),
         });
-        modules.insert(path.to_owned(), module.clone());
+        modules.insert(key, module.clone());
         Ok(module)
     }
 
