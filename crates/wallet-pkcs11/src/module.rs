@@ -28,6 +28,9 @@ pub(crate) struct Module {
     /// login that the token answers with `CKR_USER_ALREADY_LOGGED_IN` (the login state is
     /// per token and process) is checked against it instead of being taken as proof.
     logins: Mutex<HashMap<String, Zeroizing<[u8; 32]>>>,
+    /// Held from "is the key there?" to "generated": two threads of this process must not
+    /// both find it missing and make two keys under one label.
+    pub(crate) keygen: Mutex<()>,
 }
 
 /// A module in use: the context and the generation it is in, with `C_Finalize` held off.
@@ -73,6 +76,7 @@ impl Module {
             ctx,
             generation: RwLock::new(0),
             logins: Mutex::default(),
+            keygen: Mutex::default(),
         });
         modules.insert(key, module.clone());
         Ok(module)

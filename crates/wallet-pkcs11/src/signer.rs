@@ -79,6 +79,9 @@ impl Pkcs11Signer {
         kid: String,
     ) -> Result<(Self, bool), Pkcs11Error> {
         let module = Module::get(uri.module_path())?;
+        // Another process (the CLI next to the app) can still race this; the second key
+        // would then make `open` fail with "2 private keys are labelled ...".
+        let keygen = module.keygen.lock().unwrap_or_else(PoisonError::into_inner);
         let generated = with_reinit(&module, |guard| {
             let (session, _) = login(guard, uri, &pin, true)?;
             let result = match find_key(&session, uri) {
@@ -89,6 +92,7 @@ impl Pkcs11Signer {
             let _ = session.close();
             result
         })?;
+        drop(keygen);
         Ok((Self::open(uri, pin, kid)?, generated))
     }
 

@@ -12,8 +12,9 @@ use wallet_testkit::softhsm::SoftHsm;
 
 /// Tokens used by this binary, made before the module is first loaded (SoftHSM lists the
 /// tokens present at `C_Initialize`).
-const TOKENS: [&str; 9] = [
-    "loggedin", "gen", "threads", "wrongpin", "nolock", "emptypin", "nokey", "rsa", "labels",
+const TOKENS: [&str; 10] = [
+    "race", "loggedin", "gen", "threads", "wrongpin", "nolock", "emptypin", "nokey", "rsa",
+    "labels",
 ];
 
 fn hsm() -> &'static SoftHsm {
@@ -287,4 +288,26 @@ fn a_wrong_pin_is_refused_while_another_signer_is_logged_in() {
     let second = Pkcs11Signer::open(&u, pin(), "k".into()).unwrap();
     assert_eq!(second.public_jwk(), first.public_jwk());
     first.check().unwrap();
+}
+
+/// Threads that all find the key missing make one key between them, not one each.
+#[test]
+fn concurrent_open_or_generate_makes_one_key() {
+    let u = uri("race", "k");
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let u = u.clone();
+            std::thread::spawn(move || Pkcs11Signer::open_or_generate(&u, pin(), "k".into()))
+        })
+        .collect();
+    let results: Vec<(Pkcs11Signer, bool)> = handles
+        .into_iter()
+        .map(|h| h.join().unwrap().unwrap())
+        .collect();
+    assert_eq!(
+        results.iter().filter(|(_, generated)| *generated).count(),
+        1
+    );
+    let jwk = results[0].0.public_jwk();
+    assert!(results.iter().all(|(s, _)| s.public_jwk() == jwk));
 }
