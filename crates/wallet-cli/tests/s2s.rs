@@ -25,6 +25,8 @@ struct World {
     /// The organization key's thumbprint: never a token's `cnf.jkt`.
     org_jkt: String,
     http: reqwest::Client,
+    /// The HSM user PIN the CLI gets, when the organization key is in SoftHSM2.
+    pin: Option<&'static str>,
 }
 
 async fn https(pki_dir: &Path, router: axum::Router) -> (u16, tokio::task::JoinHandle<()>) {
@@ -42,6 +44,14 @@ async fn https(pki_dir: &Path, router: axum::Router) -> (u16, tokio::task::JoinH
 /// The AS, the organization's DID document server, and a passphrase vault with the
 /// organization and its credential (set up through the library; the CLI does the rest).
 async fn world() -> (World, Vec<tokio::task::JoinHandle<()>>) {
+    world_with(wallet_core::org::NewKeyLocation::Vault, None).await
+}
+
+/// [`world`] with the organization key in `key`; the CLI gets `pin` as its PKCS#11 PIN.
+async fn world_with(
+    key: wallet_core::org::NewKeyLocation,
+    pin: Option<&'static str>,
+) -> (World, Vec<tokio::task::JoinHandle<()>>) {
     let tmp = tempfile::tempdir().unwrap();
     let pki_dir = tmp.path().join("pki");
     std::fs::create_dir_all(&pki_dir).unwrap();
@@ -82,15 +92,17 @@ async fn world() -> (World, Vec<tokio::task::JoinHandle<()>>) {
     let (org_port, org_task) = https(&pki_dir, router).await;
 
     let dir = tmp.path().join("wallet");
-    let wallet_testkit::wallet::OrgWallet { vault, org } = wallet_testkit::wallet::org_wallet(
-        &dir,
-        Protection::Passphrase {
-            passphrase: Passphrase::from(VAULT_PW),
-            kdf: KdfParams::INSECURE_TEST,
-        },
-        ADMIN_PW,
-        &format!("https://localhost:{org_port}"),
-    );
+    let wallet_testkit::wallet::OrgWallet { vault, org } =
+        wallet_testkit::wallet::org_wallet_with_key(
+            &dir,
+            Protection::Passphrase {
+                passphrase: Passphrase::from(VAULT_PW),
+                kdf: KdfParams::INSECURE_TEST,
+            },
+            ADMIN_PW,
+            &format!("https://localhost:{org_port}"),
+            key,
+        );
     // The employee of `employee_file`: the wallet signs an employee credential only for an
     // active roster entry.
     let admin = vault.admin_session(&Passphrase::from(ADMIN_PW)).unwrap();
@@ -132,6 +144,7 @@ async fn world() -> (World, Vec<tokio::task::JoinHandle<()>>) {
             .thumbprint_sha256()
             .unwrap(),
         http,
+        pin,
     };
     (w, vec![as_task, org_task])
 }
@@ -148,7 +161,11 @@ impl World {
             .env("NUTS_WALLET_ADMIN_PASSPHRASE", ADMIN_PW)
             .env("NUTS_WALLET_INSECURE_FAST_KDF", "1")
             .env_remove("RUST_LOG")
+            .env_remove("NUTS_WALLET_PKCS11_PIN")
             .stdin(Stdio::null());
+        if let Some(pin) = self.pin {
+            c.env("NUTS_WALLET_PKCS11_PIN", pin);
+        }
         c
     }
 
@@ -433,4 +450,128 @@ async fn token_service_policy_api_key_and_serve() {
     for secret in [&token, &key, &new_key] {
         assert!(!logs.contains(secret.as_str()));
     }
+}
+
+/// Service tokens with the organization key in SoftHSM2, from the CLI and the loopback API; a
+/// token that goes away is a clear error (CLI exit 1 naming PKCS#11, API 503 JSON) and the next
+/// request after it comes back works without restarting `serve`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_tokens_with_the_organization_key_in_an_hsm() {
+    let hsm = wallet_testkit::softhsm::SoftHsm::shared();
+    let token = "cli-s2s";
+    let token_dir = hsm.init_token(token);
+    let uri = hsm.uri_on(token, "org");
+    wallet_core::org::provide_pin(&uri.parse().unwrap(), hsm.pin());
+    let (w, _tasks) = world_with(
+        wallet_core::org::NewKeyLocation::parse(Some(&uri)).unwrap(),
+        Some(hsm.pin()),
+    )
+    .await;
+    let show: Value = serde_json::from_str(&w.ok(&["org", "show", "--json"]).await).unwrap();
+    assert_eq!(show["key_store"], "pkcs11");
+    assert_eq!(show["key_uri"], uri.as_str());
+    w.ok(&["policy", "allow-scope", &w.issuer, "test", "--no-prompt"])
+        .await;
+    let emp = employee_file(&w.dir);
+    let emp = emp.to_str().unwrap();
+    let args = [
+        "token",
+        "service",
+        "--as",
+        &w.issuer,
+        "--scope",
+        "test",
+        "--credential",
+        emp,
+        "--json",
+    ];
+    let v: Value = serde_json::from_str(&w.ok(&args).await).unwrap();
+    let i = w.introspect(v["access_token"].as_str().unwrap()).await;
+    assert_eq!(i["active"], true, "{i}");
+    assert_eq!(i["client_id"], w.client_id.as_str());
+    assert_ne!(i["cnf"]["jkt"].as_str().unwrap(), w.org_jkt);
+
+    // Without the PIN anywhere: a clear error, exit 1.
+    let mut c = w.cmd(&args);
+    c.env_remove("NUTS_WALLET_PKCS11_PIN");
+    let o = tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("key_unavailable"), "{out}");
+    assert!(
+        out.contains("PKCS#11 token \\\"cli-s2s\\\" needs its user PIN"),
+        "{out}"
+    );
+
+    // The loopback API, then the token goes away and comes back while it runs.
+    let key = w.ok(&["api-key", "show"]).await.trim().to_owned();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = w
+        .cmd(&["serve", "--port", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let api = format!("http://127.0.0.1:{port}");
+    let plain = wallet_testkit::https::client_builder(None)
+        .no_proxy()
+        .build()
+        .unwrap();
+    for _ in 0..100 {
+        if plain.get(format!("{api}/health")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let url = format!("{api}/internal/auth/v2/zorg/request-service-access-token");
+    let body = json!({
+        "authorization_server": w.issuer,
+        "scope": "test",
+        "credentials": [serde_json::from_str::<Value>(&std::fs::read_to_string(emp).unwrap()).unwrap()],
+    })
+    .to_string();
+    // A Bearer token is another cache entry than the DPoP one asked for first, so the later
+    // requests need a new signature (a cached token would need none).
+    let bearer = {
+        let mut b: Value = serde_json::from_str(&body).unwrap();
+        b["token_type"] = "Bearer".into();
+        b.to_string()
+    };
+    let ask_with = |body: String| {
+        plain
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {key}"))
+            .body(body)
+            .send()
+    };
+    assert_eq!(ask_with(body.clone()).await.unwrap().status(), 200);
+    let ask = || ask_with(bearer.clone());
+    let parked = hsm.tokens_dir().parent().unwrap().join("parked-cli-s2s");
+    std::fs::rename(&token_dir, &parked).unwrap();
+    let r = ask().await.unwrap();
+    assert_eq!(r.status(), 503);
+    let e: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(e["error"], "temporarily_unavailable", "{e}");
+    assert!(
+        e["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("no PKCS#11 token with label \"cli-s2s\""),
+        "{e}"
+    );
+    // The CLI says the same, naming the PKCS#11 part.
+    let o = w.run(&args[..args.len() - 1]).await;
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("PKCS#11 token"), "{err}");
+    std::fs::rename(&parked, &token_dir).unwrap();
+    assert_eq!(ask().await.unwrap().status(), 200, "back without a restart");
+    child.kill().unwrap();
+    let _ = child.wait();
 }

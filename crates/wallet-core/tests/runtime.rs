@@ -51,6 +51,11 @@ struct World {
 /// organization, its credential, two employees and a policy that lists the AS; the runtime
 /// over it in development mode with the test CA.
 async fn world() -> World {
+    world_with(wallet_core::org::NewKeyLocation::Vault).await
+}
+
+/// [`world`] with the organization key in `key`.
+async fn world_with(key: wallet_core::org::NewKeyLocation) -> World {
     let tmp = tempfile::tempdir().unwrap();
     let pki_dir = tmp.path().join("pki");
     let pki = TestPki::localhost();
@@ -70,15 +75,17 @@ async fn world() -> World {
     });
 
     let org_server = StaticHttpsServer::start(&pki).await;
-    let wallet_testkit::wallet::OrgWallet { vault, .. } = wallet_testkit::wallet::org_wallet(
-        &tmp.path().join("wallet"),
-        Protection::Passphrase {
-            passphrase: Passphrase::from("vault passphrase for runtime tests"),
-            kdf: KdfParams::INSECURE_TEST,
-        },
-        ADMIN_PW,
-        &org_server.base(),
-    );
+    let wallet_testkit::wallet::OrgWallet { vault, .. } =
+        wallet_testkit::wallet::org_wallet_with_key(
+            &tmp.path().join("wallet"),
+            Protection::Passphrase {
+                passphrase: Passphrase::from("vault passphrase for runtime tests"),
+                kdf: KdfParams::INSECURE_TEST,
+            },
+            ADMIN_PW,
+            &org_server.base(),
+            key,
+        );
     let admin = vault.admin_session(&Passphrase::from(ADMIN_PW)).unwrap();
     let out = tmp.path().join("bundle");
     let report = wallet_core::org::publish(&vault, &admin, &out, &SystemClock).unwrap();
@@ -124,6 +131,14 @@ impl World {
     /// `named`; the browser at the AS is redirected to the wallet. Returns the session id and
     /// the link text.
     async fn start(&self, named: &str) -> (String, String) {
+        self.try_start(named).await.unwrap()
+    }
+
+    /// [`World::start`], or why the flow could not start.
+    async fn try_start(
+        &self,
+        named: &str,
+    ) -> Result<(String, String), wallet_core::oauth::user_flow::UserFlowError> {
         let now = SystemClock.now_unix();
         let sessions = self.runtime.sessions();
         let (session_id, landing) = user::begin_flow(
@@ -155,14 +170,13 @@ impl World {
             CALLBACK,
             now,
         )
-        .await
-        .unwrap();
+        .await?;
         let resp = http
             .execute(HttpRequest::get(authorize, "application/json"))
             .await
             .unwrap();
         assert_eq!(resp.status, 302);
-        (session_id, resp.header("location").unwrap().to_owned())
+        Ok((session_id, resp.header("location").unwrap().to_owned()))
     }
 
     fn sent(&self) -> usize {
@@ -188,13 +202,62 @@ fn query(url: &str) -> std::collections::HashMap<String, String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn link_to_token_on_the_runtime() {
     let t = world().await;
+    link_to_token(&t).await;
+}
+
+/// The whole flow with the organization key in SoftHSM2: the organization round's VP and
+/// request object are signed inside the token; while the token is gone, starting a flow is
+/// "try again later" (503), and once it is back the next flow works without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_user_flow_with_the_organization_key_in_an_hsm() {
+    let hsm = wallet_testkit::softhsm::SoftHsm::shared();
+    let token = "runtime-user-flow";
+    hsm.init_token(token);
+    let uri = hsm.uri_on(token, "org");
+    wallet_core::org::provide_pin(&uri.parse().unwrap(), hsm.pin());
+    let t = world_with(wallet_core::org::NewKeyLocation::parse(Some(&uri)).unwrap()).await;
+    let org = wallet_core::org::require_organization(&t.vault).unwrap();
+    assert_eq!(org.key_store, wallet_core::org::KeyStoreKind::Pkcs11);
+    assert!(
+        t.vault
+            .keys()
+            .list()
+            .unwrap()
+            .iter()
+            .all(|k| k.purpose != wallet_core::org::ORG_KEY_PURPOSE),
+        "no organization key in the vault"
+    );
+    link_to_token(&t).await;
+
+    // The token disappears (unplugged, network HSM down).
+    let dir = hsm.token_dir(token);
+    let away = hsm
+        .tokens_dir()
+        .parent()
+        .unwrap()
+        .join(format!("parked-{token}"));
+    std::fs::rename(&dir, &away).unwrap();
+    let err = match t.try_start(EMPLOYEE).await {
+        Err(e) => e,
+        Ok(_) => panic!("a flow started without the organization key"),
+    };
+    assert_eq!(err.http_status(), 503, "{err}");
+    assert_eq!(err.code(), "key_unavailable");
+    // Back: the next flow works, same process.
+    std::fs::rename(&away, &dir).unwrap();
+    link_to_token(&t).await;
+}
+
+async fn link_to_token(t: &World) {
+    let sent_before = t.sent();
+    let incoming_before = t.runtime.incoming().len();
     let (session_id, link) = t.start(EMPLOYEE).await;
 
     // the link arrives: parsed once, into a typed request
     let received = t.runtime.receive_link(&link);
     let parsed = received.parsed.as_ref().expect("a wallet request");
     assert_eq!(parsed.client_id.as_str(), t.issuer);
-    assert_eq!(t.runtime.incoming().len(), 1);
+    assert_eq!(t.runtime.incoming().len(), incoming_before + 1);
 
     // resolve → the consent view
     let view = t.runtime.open_consent(received.id).await.expect("verified");
@@ -238,7 +301,7 @@ async fn link_to_token_on_the_runtime() {
     assert!(out.approved);
     assert_eq!(out.rounds, vec![Round::Organization, Round::User]);
     assert!(out.continue_to.starts_with(CALLBACK), "{}", out.continue_to);
-    assert_eq!(t.sent(), 2);
+    assert_eq!(t.sent(), sent_before + 2);
     // answered once
     assert!(matches!(
         t.runtime.decide(received.id, Answer::Decline).await,

@@ -481,6 +481,9 @@ fn generate(session: &Session, uri: &Pkcs11Uri) -> Result<(), Pkcs11Error> {
         Attribute::Token(true),
         Attribute::Private(false),
         Attribute::Verify(true),
+        // A signing key only: no other use, whatever the token's defaults are.
+        Attribute::Encrypt(false),
+        Attribute::Wrap(false),
         Attribute::EcParams(P256_PARAMS.to_vec()),
         Attribute::Label(label.clone()),
         Attribute::Id(id.clone()),
@@ -491,6 +494,9 @@ fn generate(session: &Session, uri: &Pkcs11Uri) -> Result<(), Pkcs11Error> {
         Attribute::Sensitive(true),
         Attribute::Extractable(false),
         Attribute::Sign(true),
+        Attribute::Decrypt(false),
+        Attribute::Unwrap(false),
+        Attribute::Derive(false),
         Attribute::Label(label),
         Attribute::Id(id),
     ];

@@ -25,6 +25,23 @@ pub struct OrgWallet {
 /// Creates a vault in `dir` (fast test KDF; `protection` as given, its keyring in memory),
 /// the organization [`SUBJECT`] published at `base_url`, and its organization credential.
 pub fn org_wallet(dir: &Path, protection: Protection, admin_pw: &str, base_url: &str) -> OrgWallet {
+    org_wallet_with_key(
+        dir,
+        protection,
+        admin_pw,
+        base_url,
+        wallet_core::org::NewKeyLocation::Vault,
+    )
+}
+
+/// [`org_wallet`] with the organization key in `key` (e.g. a SoftHSM2 object).
+pub fn org_wallet_with_key(
+    dir: &Path,
+    protection: Protection,
+    admin_pw: &str,
+    base_url: &str,
+    key: wallet_core::org::NewKeyLocation,
+) -> OrgWallet {
     let keystore: Arc<dyn KeyStore> = Arc::new(MemoryKeyStore::new());
     let vault = Vault::create(
         dir,
@@ -39,7 +56,7 @@ pub fn org_wallet(dir: &Path, protection: Protection, admin_pw: &str, base_url: 
     let admin = vault
         .admin_session(&Passphrase::from(admin_pw))
         .expect("admin");
-    let org = wallet_core::org::init_organization(
+    let org = wallet_core::org::init_organization_with_key(
         &vault,
         &admin,
         OrgSetup {
@@ -47,6 +64,7 @@ pub fn org_wallet(dir: &Path, protection: Protection, admin_pw: &str, base_url: 
             base_url: base_url.to_owned(),
             did: None,
         },
+        key,
     )
     .expect("organization");
     let now = SystemClock.now_unix();
