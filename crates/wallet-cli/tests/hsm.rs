@@ -33,7 +33,10 @@ fn fails_with(o: &Output, expect: &str) {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains(expect), "stderr lacks {expect:?}: {err}");
-    assert!(!err.contains(SoftHsm::shared().pin()), "the PIN was printed: {err}");
+    assert!(
+        !err.contains(SoftHsm::shared().pin()),
+        "the PIN was printed: {err}"
+    );
 }
 
 fn init(dir: &Path, key: &str, pin: Option<&str>) -> Output {
@@ -71,7 +74,9 @@ fn org_init_with_an_hsm_key_fails_clearly_and_leaves_nothing_behind() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("wallet");
     let dir = dir.as_path();
-    assert!(cli(dir, &["init", "--passphrase-env"], None).status.success());
+    assert!(cli(dir, &["init", "--passphrase-env"], None)
+        .status
+        .success());
     let pin = Some(hsm.pin());
 
     let missing_module = "pkcs11:token=cli-init;object=org?module-path=/nonexistent/libpkcs11.so";
@@ -90,7 +95,10 @@ fn org_init_with_an_hsm_key_fails_clearly_and_leaves_nothing_behind() {
         "wrong user PIN for the PKCS#11 token \"cli-init\"",
     );
     no_organization(dir);
-    fails_with(&init(dir, &hsm.uri_on(token, "org"), None), "needs its user PIN");
+    fails_with(
+        &init(dir, &hsm.uri_on(token, "org"), None),
+        "needs its user PIN",
+    );
     no_organization(dir);
     fails_with(
         &init(dir, "pkcs11:token=cli-init?module-path=/usr/lib/x.so", pin),
@@ -175,7 +183,11 @@ fn org_init_with_an_hsm_key_fails_clearly_and_leaves_nothing_behind() {
         "--label",
         "org",
     ]);
-    assert!(del.status.success(), "{}", String::from_utf8_lossy(&del.stderr));
+    assert!(
+        del.status.success(),
+        "{}",
+        String::from_utf8_lossy(&del.stderr)
+    );
     fails_with(
         &cli(
             dir,
@@ -198,7 +210,9 @@ fn the_pin_can_live_in_the_os_keyring() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("wallet");
     let dir = dir.as_path();
-    assert!(cli(dir, &["init", "--passphrase-env"], None).status.success());
+    assert!(cli(dir, &["init", "--passphrase-env"], None)
+        .status
+        .success());
     let o = init(dir, &hsm.uri_on(token, "org"), Some(hsm.pin()));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     fails_with(
