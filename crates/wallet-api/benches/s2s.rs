@@ -5,7 +5,8 @@
 //!
 //! `cargo bench -p wallet-api --bench s2s` (env `S2S_BENCH_N`, default 200 per case).
 //! Cases: the core use case (policy check, VP signing, token request, activity log entry)
-//! for Bearer and DPoP, and the same through the loopback API (HTTP + API key check).
+//! for Bearer and DPoP, with the organization key in the vault and in SoftHSM2 (PKCS#11),
+//! and the same through the loopback API (HTTP + API key check).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -110,7 +111,13 @@ async fn run(n: usize) {
         let _ = wallet_as::server::serve(tcp, tls, router).await;
     });
 
-    let (vault, runtime, org, cred) = org_wallet(d, &pki.ca_pem, &issuer, "test", false).await;
+    // Before anything loads the SoftHSM2 module: its configuration for this process.
+    let hsm = wallet_testkit::softhsm::SoftHsm::shared();
+    hsm.init_token("bench-s2s");
+    let hsm_uri = hsm.uri_on("bench-s2s", "org");
+    wallet_core::org::provide_pin(&hsm_uri.parse().unwrap(), hsm.pin());
+    let (vault, runtime, org, cred) =
+        org_wallet(d, &pki.ca_pem, &issuer, "test", false, None).await;
     let service = runtime.token_service().unwrap();
     let req = |tt: TokenType| ServiceTokenRequest {
         authorization_server: AuthorizationServerId::parse(&issuer).unwrap(),
@@ -147,7 +154,7 @@ async fn run(n: usize) {
     // The same with JWTs only: scope `zorgtoepassing` (its organization definition allows
     // jwt_vp/jwt_vc ES256) and a JWT organization credential; no JSON-LD on either side.
     let (_jvault, jruntime, _jorg, _) =
-        org_wallet(d, &pki.ca_pem, &issuer, "zorgtoepassing", true).await;
+        org_wallet(d, &pki.ca_pem, &issuer, "zorgtoepassing", true, None).await;
     let jservice = jruntime.token_service().unwrap();
     let jreq = || ServiceTokenRequest {
         authorization_server: AuthorizationServerId::parse(&issuer).unwrap(),
@@ -172,6 +179,27 @@ async fn run(n: usize) {
         samples.push(t.elapsed());
     }
     report("core use case, DPoP, jwt_vp + JWT credential", samples);
+
+    // The organization key in an HSM (SoftHSM2 through PKCS#11): every VP signed in the token.
+    let (hvault, hruntime, _horg, _) =
+        org_wallet(d, &pki.ca_pem, &issuer, "test", false, Some(&hsm_uri)).await;
+    let hservice = hruntime.token_service().unwrap();
+    for _ in 0..5 {
+        hservice
+            .request_service_access_token("zorg", req(TokenType::DPoP), ChannelKind::Api)
+            .await
+            .expect("warm-up HSM token");
+    }
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        hservice
+            .request_service_access_token("zorg", req(TokenType::DPoP), ChannelKind::Api)
+            .await
+            .expect("HSM token");
+        samples.push(t.elapsed());
+    }
+    report("core use case, DPoP, organization key in SoftHSM2", samples);
 
     // Where the time goes: the wallet-side steps on their own.
     println!("components (wallet side):");
@@ -226,6 +254,24 @@ async fn run(n: usize) {
             validity_secs: 5,
         }
     };
+    // The HSM's share: one ES256 signature with the key in the vault and in SoftHSM2.
+    let hsm_signer =
+        wallet_core::oauth::RequesterSource::requester(&VaultOrganization, &hvault, "zorg")
+            .unwrap()
+            .signer;
+    let digest_input = [7u8; 600];
+    time(
+        "  ES256 signature, organization key in the vault",
+        &mut || {
+            requester.signer.sign(&digest_input).unwrap();
+        },
+    );
+    time(
+        "  ES256 signature, organization key in SoftHSM2",
+        &mut || {
+            hsm_signer.sign(&digest_input).unwrap();
+        },
+    );
     let prs: Vec<_> = (0..2 * n).map(|_| presentation()).collect();
     let mut it = prs.iter();
     time("  JSON-LD VP signing (URDNA2015 + ES256)", &mut || {
@@ -334,6 +380,7 @@ async fn org_wallet(
     issuer: &str,
     scope: &str,
     jwt: bool,
+    hsm_key: Option<&str>,
 ) -> (Vault, Arc<WalletRuntime>, wallet_core::org::OrgInfo, Value) {
     // The organization: vault, did:web document served over HTTPS, credential, policy.
     let doc: Arc<std::sync::Mutex<(String, String)>> = Arc::default();
@@ -359,7 +406,11 @@ async fn org_wallet(
     .await;
     let keystore: Arc<dyn KeyStore> = Arc::new(MemoryKeyStore::new());
     let vault = Vault::create(
-        &d.join(if jwt { "wallet-jwt" } else { "wallet" }),
+        &d.join(match (jwt, hsm_key) {
+            (_, Some(_)) => "wallet-hsm",
+            (true, None) => "wallet-jwt",
+            (false, None) => "wallet",
+        }),
         keystore,
         CreateOptions {
             protection: Protection::Keyring,
@@ -371,7 +422,7 @@ async fn org_wallet(
     let admin = vault
         .admin_session(&Passphrase::from("bench administrator passphrase"))
         .unwrap();
-    let org = wallet_core::org::init_organization(
+    let org = wallet_core::org::init_organization_with_key(
         &vault,
         &admin,
         OrgSetup {
@@ -379,6 +430,7 @@ async fn org_wallet(
             base_url: format!("https://localhost:{org_port}"),
             did: None,
         },
+        wallet_core::org::NewKeyLocation::parse(hsm_key).unwrap(),
     )
     .unwrap();
     *doc.lock().unwrap() = (

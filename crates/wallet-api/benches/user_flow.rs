@@ -128,18 +128,51 @@ async fn run(n: usize) {
         let _ = wallet_as::server::serve(tcp, tls, router).await;
     });
 
+    // Before anything loads the SoftHSM2 module: its configuration for this process.
+    let hsm = wallet_testkit::softhsm::SoftHsm::shared();
+    hsm.init_token("bench-user-flow");
+    let hsm_uri = hsm.uri_on("bench-user-flow", "org");
+    wallet_core::org::provide_pin(&hsm_uri.parse().unwrap(), hsm.pin());
+    for (label, dir, key) in [
+        ("organization key in the vault", "wallet", None),
+        (
+            "organization key in SoftHSM2",
+            "wallet-hsm",
+            Some(hsm_uri.as_str()),
+        ),
+    ] {
+        org_case(d, &pki.ca_pem, &net, &issuer, n, label, dir, key).await;
+    }
+}
+
+/// One organization (its key in the vault, or at the PKCS#11 URI `key`) and the measured
+/// flows.
+#[allow(clippy::too_many_arguments)]
+async fn org_case(
+    d: &std::path::Path,
+    ca_pem: &str,
+    net: &NetPolicy,
+    issuer: &str,
+    n: usize,
+    label: &str,
+    dir: &str,
+    key: Option<&str>,
+) {
+    let issuer = issuer.to_owned();
     // The organization: vault, identity, its JSON-LD NutsOrganizationCredential, the
     // publication bundle on its HTTPS server, one employee, the AS listed in the policy.
     let routes: Routes = Arc::default();
     let org_base = static_server(d, routes.clone()).await;
-    let wallet_testkit::wallet::OrgWallet { vault, org: _ } = wallet_testkit::wallet::org_wallet(
-        &d.join("wallet"),
-        Protection::Keyring,
-        ADMIN_PW,
-        &org_base,
-    );
+    let wallet_testkit::wallet::OrgWallet { vault, org: _ } =
+        wallet_testkit::wallet::org_wallet_with_key(
+            &d.join(dir),
+            Protection::Keyring,
+            ADMIN_PW,
+            &org_base,
+            wallet_core::org::NewKeyLocation::parse(key).unwrap(),
+        );
     let admin = vault.admin_session(&Passphrase::from(ADMIN_PW)).unwrap();
-    let out = d.join("bundle");
+    let out = d.join(format!("{dir}-bundle"));
     let published = wallet_core::org::publish(&vault, &admin, &out, &SystemClock).unwrap();
     for f in &published.files {
         let body = std::fs::read(out.join(&f.path)).unwrap();
@@ -163,6 +196,7 @@ async fn run(n: usize) {
     policy.save(&vault, &admin).unwrap();
 
     let http: Arc<dyn HttpClient> = Arc::new(ReqwestHttpClient::new(net.clone()).unwrap());
+    let net = net.clone();
     let env = HolderEnv {
         vault: vault.clone(),
         http: http.clone(),
@@ -173,7 +207,7 @@ async fn run(n: usize) {
         allow_unsolicited: false,
     };
     let requester = VaultOrganization.requester(&vault, "zorg").unwrap();
-    let browser = wallet_testkit::https::client_builder(Some(pki.ca_pem.as_bytes()))
+    let browser = wallet_testkit::https::client_builder(Some(ca_pem.as_bytes()))
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .build()
@@ -201,7 +235,7 @@ async fn run(n: usize) {
     for _ in 0..n {
         flow(&ctx, Some(&mut steps)).await;
     }
-    println!("user flow (scope {SCOPE}, both rounds, DPoP) against the reference AS on loopback (warm caches)");
+    println!("user flow (scope {SCOPE}, both rounds, DPoP, {label}) against the reference AS on loopback (warm caches)");
     report("whole flow", &mut steps.total);
     report(
         "  client start (session, JAR #1, authorize)",
