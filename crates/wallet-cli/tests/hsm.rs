@@ -56,6 +56,15 @@ fn init(dir: &Path, key: &str, pin: Option<&str>) -> Output {
     )
 }
 
+/// A passphrase vault in `tmp/wallet`, without an organization.
+fn new_vault(tmp: &Path) -> std::path::PathBuf {
+    let dir = tmp.join("wallet");
+    assert!(cli(&dir, &["init", "--passphrase-env"], None)
+        .status
+        .success());
+    dir
+}
+
 fn no_organization(dir: &Path) {
     let o = cli(dir, &["org", "show"], None);
     assert!(!o.status.success());
@@ -72,11 +81,8 @@ fn org_init_with_an_hsm_key_fails_clearly_and_leaves_nothing_behind() {
     let token = "cli-init";
     hsm.init_token(token);
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("wallet");
+    let dir = new_vault(tmp.path());
     let dir = dir.as_path();
-    assert!(cli(dir, &["init", "--passphrase-env"], None)
-        .status
-        .success());
     let pin = Some(hsm.pin());
 
     let missing_module = "pkcs11:token=cli-init;object=org?module-path=/nonexistent/libpkcs11.so";
@@ -123,17 +129,7 @@ fn org_init_with_an_hsm_key_fails_clearly_and_leaves_nothing_behind() {
     assert_eq!(show["key_store"], "pkcs11");
     assert_eq!(show["key_uri"], uri.as_str());
     assert_eq!(show["key_id"], "");
-    let listed = hsm.pkcs11_tool(&[
-        "--token-label",
-        token,
-        "--login",
-        "--pin",
-        hsm.pin(),
-        "--list-objects",
-        "--type",
-        "privkey",
-    ]);
-    let text = String::from_utf8_lossy(&listed.stdout);
+    let text = hsm.list_private_keys(token);
     assert!(
         text.contains("sensitive, always sensitive, never extractable"),
         "{text}"
@@ -208,11 +204,8 @@ fn the_pin_can_live_in_the_os_keyring() {
     let token = token.as_str();
     hsm.init_token(token);
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("wallet");
+    let dir = new_vault(tmp.path());
     let dir = dir.as_path();
-    assert!(cli(dir, &["init", "--passphrase-env"], None)
-        .status
-        .success());
     let o = init(dir, &hsm.uri_on(token, "org"), Some(hsm.pin()));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     fails_with(

@@ -187,6 +187,40 @@ impl World {
         String::from_utf8(o.stdout).unwrap()
     }
 
+    /// `nuts-wallet serve` on a free port, once `/health` answers: the child (its output
+    /// captured when `capture`), the API's base URL and a plain HTTP client.
+    async fn serve(&self, capture: bool) -> (std::process::Child, String, reqwest::Client) {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let out = || {
+            if capture {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            }
+        };
+        let child = self
+            .cmd(&["serve", "--port", &port.to_string()])
+            .stdout(out())
+            .stderr(out())
+            .spawn()
+            .unwrap();
+        let api = format!("http://127.0.0.1:{port}");
+        let plain = wallet_testkit::https::client_builder(None)
+            .no_proxy()
+            .build()
+            .unwrap();
+        for _ in 0..100 {
+            if plain.get(format!("{api}/health")).send().await.is_ok() {
+                return (child, api, plain);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("serve did not come up");
+    }
+
     async fn introspect(&self, token: &str) -> Value {
         let r = self
             .http
@@ -312,30 +346,7 @@ async fn token_service_policy_api_key_and_serve() {
     let key = w.ok(&["api-key", "show"]).await.trim().to_owned();
     assert!(key.starts_with("nwk_"), "{key}");
     assert_eq!(w.ok(&["api-key", "show"]).await.trim(), key);
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mut child = w
-        .cmd(&["serve", "--port", &port.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let api = format!("http://127.0.0.1:{port}");
-    let plain = wallet_testkit::https::client_builder(None)
-        .no_proxy()
-        .build()
-        .unwrap();
-    let mut up = false;
-    for _ in 0..100 {
-        if plain.get(format!("{api}/health")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(up, "serve did not come up");
+    let (mut child, api, plain) = w.serve(true).await;
     let url = format!("{api}/internal/auth/v2/zorg/request-service-access-token");
     let body = json!({
         "authorization_server": w.issuer,
@@ -507,27 +518,7 @@ async fn service_tokens_with_the_organization_key_in_an_hsm() {
 
     // The loopback API, then the token goes away and comes back while it runs.
     let key = w.ok(&["api-key", "show"]).await.trim().to_owned();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mut child = w
-        .cmd(&["serve", "--port", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let api = format!("http://127.0.0.1:{port}");
-    let plain = wallet_testkit::https::client_builder(None)
-        .no_proxy()
-        .build()
-        .unwrap();
-    for _ in 0..100 {
-        if plain.get(format!("{api}/health")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let (mut child, api, plain) = w.serve(false).await;
     let url = format!("{api}/internal/auth/v2/zorg/request-service-access-token");
     let body = json!({
         "authorization_server": w.issuer,

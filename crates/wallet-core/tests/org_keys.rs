@@ -239,17 +239,7 @@ async fn hsm_key_rotation_within_the_token_has_no_gap() {
     let key = NewKeyLocation::parse(Some(&hsm.uri_on(token, "org"))).unwrap();
     rotation_without_a_gap(key, None).await;
     // The second key was made inside the same token, under a new label.
-    let listed = hsm.pkcs11_tool(&[
-        "--token-label",
-        token,
-        "--login",
-        "--pin",
-        hsm.pin(),
-        "--list-objects",
-        "--type",
-        "privkey",
-    ]);
-    let text = String::from_utf8_lossy(&listed.stdout);
+    let text = hsm.list_private_keys(token);
     assert_eq!(text.matches("Private Key Object").count(), 2, "{text}");
 }
 

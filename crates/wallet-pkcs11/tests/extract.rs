@@ -22,22 +22,7 @@ fn the_generated_private_key_is_sensitive_and_never_extractable() {
     assert!(generated);
     drop(signer);
 
-    let out = hsm.pkcs11_tool(&[
-        "--token-label",
-        "extract",
-        "--login",
-        "--pin",
-        hsm.pin(),
-        "--list-objects",
-        "--type",
-        "privkey",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let listing = String::from_utf8_lossy(&out.stdout);
+    let listing = hsm.list_private_keys("extract");
     assert!(listing.contains("Private Key Object; EC"), "{listing}");
     assert!(listing.contains("label:      org-key"), "{listing}");
     assert!(

@@ -194,6 +194,27 @@ impl SoftHsm {
             .expect("pkcs11-tool (OpenSC) is missing: run scripts/deps.sh")
     }
 
+    /// `pkcs11-tool --list-objects --type privkey` of token `token`, logged in: the private keys'
+    /// labels, usage and access flags as OpenSC prints them. Panics when the tool fails.
+    pub fn list_private_keys(&self, token: &str) -> String {
+        let out = self.pkcs11_tool(&[
+            "--token-label",
+            token,
+            "--login",
+            "--pin",
+            self.pin(),
+            "--list-objects",
+            "--type",
+            "privkey",
+        ]);
+        assert!(
+            out.status.success(),
+            "pkcs11-tool: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Runs `softhsm2-util <args>` with this config.
     pub fn softhsm2_util(&self, args: &[&str]) -> Output {
         Command::new("softhsm2-util")

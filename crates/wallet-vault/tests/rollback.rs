@@ -66,22 +66,26 @@ fn employee(v: &Vault, a: &AdminSession, identifier: &str) -> Employee {
         .unwrap()
 }
 
-#[test]
-fn an_old_roster_row_does_not_reactivate_a_deactivated_employee() {
-    let (dir, ks, v) = new_vault();
-    let a = admin(&v);
-    let e = employee(&v, &a, "alice@zorg.example");
-    let old = copy_of(dir.path(), "before-deactivation");
+fn deactivate(v: &Vault, a: &AdminSession, id: &str) {
     v.employees()
         .update(
-            &a,
-            &e.id,
+            a,
+            id,
             EmployeeUpdate {
                 active: Some(false),
                 ..Default::default()
             },
         )
         .unwrap();
+}
+
+#[test]
+fn an_old_roster_row_does_not_reactivate_a_deactivated_employee() {
+    let (dir, ks, v) = new_vault();
+    let a = admin(&v);
+    let e = employee(&v, &a, "alice@zorg.example");
+    let old = copy_of(dir.path(), "before-deactivation");
+    deactivate(&v, &a, &e.id);
     copy_back(dir.path(), &old, "employees", "1");
 
     assert_state_mismatch(v.employees().get(&e.id), "employees");
@@ -175,16 +179,7 @@ fn a_whole_older_file_is_refused_by_the_keyring_anchor() {
     let a = admin(&v);
     let e = employee(&v, &a, "bob@zorg.example");
     let old = copy_of(dir.path(), "whole");
-    v.employees()
-        .update(
-            &a,
-            &e.id,
-            EmployeeUpdate {
-                active: Some(false),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    deactivate(&v, &a, &e.id);
     drop(a);
     drop(v);
     // The older file, complete and self-consistent, put back in place.
@@ -218,16 +213,7 @@ fn writes_from_another_process_are_accepted_and_checked() {
     let a2 = admin(&v2);
     let e = employee(&v1, &a1, "carol@zorg.example");
     assert!(v2.employees().get(&e.id).unwrap().active);
-    v2.employees()
-        .update(
-            &a2,
-            &e.id,
-            EmployeeUpdate {
-                active: Some(false),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    deactivate(&v2, &a2, &e.id);
     assert!(!v1.employees().get(&e.id).unwrap().active);
     raw_conn(dir.path())
         .execute("UPDATE employees SET updated_at = updated_at + 1", [])
@@ -328,16 +314,7 @@ fn a_schema_2_vault_gets_a_commitment_and_is_then_protected() {
         .admin_session(&Passphrase::from("fixture admin passphrase"))
         .unwrap();
     let alice = roster[0].id.clone();
-    v.employees()
-        .update(
-            &a,
-            &alice,
-            EmployeeUpdate {
-                active: Some(false),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    deactivate(&v, &a, &alice);
     // Alice's row as the previous release wrote it, copied back (version 0, as migrated).
     let c = raw_conn(&dir);
     c.execute("ATTACH ?1 AS old", [fixture.to_str().unwrap()])
