@@ -42,6 +42,21 @@ pub enum ErrorCode {
     CredentialRefused,
     EmployeeInactive,
     Protocol,
+    /// The new organization key is not served by the web server yet (activation refused).
+    KeyNotPublished,
+    // The HSM holding the organization key (`wallet_core::org::Pkcs11Error::code`).
+    Pkcs11InvalidUri,
+    Pkcs11ModuleNotFound,
+    Pkcs11ModuleLoad,
+    Pkcs11TokenAbsent,
+    Pkcs11PinRequired,
+    Pkcs11WrongPin,
+    Pkcs11PinLocked,
+    Pkcs11KeyMissing,
+    #[serde(rename = "pkcs11_not_ec_p256")]
+    Pkcs11NotEcP256,
+    Pkcs11Unreachable,
+    Pkcs11Other,
     // A request on the consent screen that cannot be used (any more).
     Busy,
     RequestAnswered,
@@ -418,6 +433,51 @@ mod tests {
             assert_eq!(wire(ErrorCode::of(&code)), code);
         }
         assert_eq!(ErrorCode::of("something new"), ErrorCode::Internal);
+    }
+
+    /// Every HSM failure and the refused activation reach the UI with their own code (which
+    /// selects the plain-language text), never as `internal`.
+    #[test]
+    fn hsm_and_rotation_codes_keep_their_wire_strings() {
+        use wallet_core::org::{IdentityError, Pkcs11Error as P};
+        let t = || "Org".to_owned();
+        let errors = [
+            P::InvalidUri(t()),
+            P::ModuleNotFound {
+                path: "/x.so".into(),
+            },
+            P::ModuleLoad {
+                path: "/x.so".into(),
+                detail: t(),
+            },
+            P::TokenAbsent {
+                label: t(),
+                present: vec![],
+            },
+            P::PinRequired { token: t() },
+            P::WrongPin { token: t() },
+            P::PinLocked { token: t() },
+            P::KeyMissing {
+                token: t(),
+                object: t(),
+            },
+            P::NotEcP256 {
+                object: t(),
+                found: t(),
+            },
+            P::Unreachable(t()),
+            P::Other(t()),
+        ];
+        let mut seen = std::collections::BTreeSet::new();
+        for e in errors {
+            let code = IdentityError::Hsm(e).code();
+            let parsed = ErrorCode::of(code);
+            assert_ne!(parsed, ErrorCode::Internal, "{code}");
+            assert_eq!(wire(parsed), code);
+            assert!(seen.insert(code), "{code} twice");
+        }
+        let code = IdentityError::NotPublished("x".into()).code();
+        assert_eq!(wire(ErrorCode::of(code)), "key_not_published");
     }
 
     #[test]

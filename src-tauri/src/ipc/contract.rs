@@ -38,6 +38,16 @@ macro_rules! with_ipc_contract {
             admin identity::org_init(input: OrgInitInput) -> OrgView;
             user identity::org_default_publish_dir() -> String;
             admin identity::org_publish(out_dir: String) -> PublishView;
+            user identity::org_provide_pin(
+                key_uri: Option<String>,
+                pin: String,
+                remember: bool
+            ) -> ();
+            user identity::org_key_check() -> ();
+            admin identity::org_key_rotate(key_uri: Option<String>) -> OrgView;
+            admin identity::org_key_activate() -> OrgView;
+            admin identity::org_key_retire() -> OrgView;
+            user identity::org_verify_live() -> LiveCheckView;
             user identity::credentials_list() -> Vec<CredentialRow>;
             user identity::credential_detail(id: String) -> CredentialDetailView;
             admin identity::credential_import(text: String) -> CredentialRow;

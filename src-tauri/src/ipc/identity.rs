@@ -9,8 +9,8 @@ use wallet_core::{credentials, org, roster};
 use super::codes::ErrorCode;
 use super::dto::IpcError;
 use super::identity_dto::{
-    CredentialDetailView, CredentialRow, EmployeeInput, EmployeeRow, OrgInitInput, OrgView,
-    PublishView,
+    CredentialDetailView, CredentialRow, EmployeeInput, EmployeeRow, LiveCheckView, OrgInitInput,
+    OrgView, PublishView,
 };
 use crate::state::AppState;
 
@@ -29,9 +29,21 @@ pub fn org_info(state: State<'_, AppState>) -> Result<Option<OrgView>> {
     Ok(org::organization(&vault)?.map(Into::into))
 }
 
-/// Set up the organization: signing key and did:web (administrator).
+/// Runs blocking work (PKCS#11 calls can take seconds, e.g. a module re-initialisation after
+/// the HSM came back) off the window's thread.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tauri::async_runtime::spawn_blocking(f)
+        .await
+        .map_err(|e| IpcError {
+            code: ErrorCode::Internal,
+            message: e.to_string(),
+        })?
+}
+
+/// Set up the organization: signing key (in the vault, or in an HSM named by `keyUri`) and
+/// did:web (administrator). For an HSM key the PIN is given first with `org_provide_pin`.
 #[tauri::command]
-pub fn org_init<R: tauri::Runtime>(
+pub async fn org_init<R: tauri::Runtime>(
     app: tauri::AppHandle<R>,
     state: State<'_, AppState>,
     input: OrgInitInput,
@@ -44,13 +56,172 @@ pub fn org_init<R: tauri::Runtime>(
             .map(|d| d.trim().to_string())
             .filter(|d| !d.is_empty()),
     };
-    let info = state
-        .session
-        .with_admin("setting up the organization", |v, a| {
-            org::init_organization(v, a, setup)
-        })?;
+    let location = org::NewKeyLocation::parse(input.key_uri.as_deref())?;
+    let session = state.session.clone();
+    let info = blocking(move || {
+        session
+            .with_admin("setting up the organization", |v, a| {
+                org::init_organization_with_key(v, a, setup, location)
+            })
+            .map_err(IpcError::from)
+    })
+    .await?;
     crate::services::ensure_api(&app);
     Ok(info.into())
+}
+
+/// A PIN as typed in the window: wiped from memory when dropped, never printed.
+struct TypedPin(String);
+
+impl Drop for TypedPin {
+    fn drop(&mut self) {
+        let mut bytes = std::mem::take(&mut self.0).into_bytes();
+        bytes.fill(0);
+        std::hint::black_box(&bytes);
+    }
+}
+
+/// The PKCS#11 URIs the PIN is for: `key_uri` when given (a key about to be made; only the
+/// administrator may name one, since remembering the PIN loads the URI's module), otherwise
+/// one per token among the organization's HSM keys.
+fn pin_targets(state: &AppState, key_uri: Option<&str>) -> Result<Vec<org::Pkcs11Uri>> {
+    if let Some(raw) = key_uri.map(str::trim).filter(|u| !u.is_empty()) {
+        state.session.admin("naming a security module")?;
+        return match org::NewKeyLocation::parse(Some(raw))? {
+            org::NewKeyLocation::Pkcs11(uri) => Ok(vec![uri]),
+            org::NewKeyLocation::Vault => Err(invalid("give a PKCS#11 URI (pkcs11:...)")),
+        };
+    }
+    let info = org::require_organization(&state.session.vault()?)?;
+    let uris = org_hsm_uris(&info);
+    if uris.is_empty() {
+        return Err(invalid("the organization key is not in a security module"));
+    }
+    Ok(uris)
+}
+
+/// One URI per token (module and label) among the organization's HSM keys: a PIN opens a
+/// token, not a key.
+fn org_hsm_uris(info: &org::OrgInfo) -> Vec<org::Pkcs11Uri> {
+    let stored = info
+        .key_uri
+        .iter()
+        .chain(info.other_keys.iter().filter_map(|k| k.key_uri.as_ref()));
+    let mut out: Vec<org::Pkcs11Uri> = Vec::new();
+    for uri in stored.filter_map(|u| u.parse::<org::Pkcs11Uri>().ok()) {
+        if !out
+            .iter()
+            .any(|o| o.token() == uri.token() && o.module_path() == uri.module_path())
+        {
+            out.push(uri);
+        }
+    }
+    out
+}
+
+fn invalid(message: &str) -> IpcError {
+    IpcError {
+        code: ErrorCode::InvalidInput,
+        message: message.into(),
+    }
+}
+
+/// The security module's PIN, typed in the window: kept in memory for this run of the app
+/// (never stored by the app, never logged); with `remember`, also stored in this computer's
+/// OS keyring after checking that it opens the token.
+#[tauri::command]
+pub async fn org_provide_pin(
+    state: State<'_, AppState>,
+    key_uri: Option<String>,
+    pin: String,
+    remember: bool,
+) -> Result<()> {
+    let pin = TypedPin(pin);
+    if pin.0.is_empty() {
+        return Err(invalid("type the PIN of the security module"));
+    }
+    let uris = pin_targets(&state, key_uri.as_deref())?;
+    blocking(move || {
+        for uri in &uris {
+            if remember {
+                org::remember_pin_in_keyring(uri, &pin.0)?;
+            }
+            org::provide_pin(uri, &pin.0);
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Whether the organization key can sign now (for an HSM key: the token answers and holds
+/// the key; a token that came back is reconnected here). Succeeds at once for a vault key.
+#[tauri::command]
+pub async fn org_key_check(state: State<'_, AppState>) -> Result<()> {
+    let info = org::require_organization(&state.session.vault()?)?;
+    blocking(move || check_hsm(&info)).await
+}
+
+/// Probes the active HSM key, so that its problems come back as typed PKCS#11 errors.
+fn check_hsm(info: &org::OrgInfo) -> Result<()> {
+    if info.key_store != org::KeyStoreKind::Pkcs11 {
+        return Ok(());
+    }
+    let uri: org::Pkcs11Uri = info
+        .key_uri
+        .as_deref()
+        .unwrap_or_default()
+        .parse()
+        .map_err(org::IdentityError::Hsm)?;
+    Ok(org::check_hsm_key(&uri)?)
+}
+
+/// Make the next organization key (administrator): where the active key is (for an HSM, the
+/// same token), or at `keyUri`. Publish and upload before activating it.
+#[tauri::command]
+pub async fn org_key_rotate(
+    state: State<'_, AppState>,
+    key_uri: Option<String>,
+) -> Result<OrgView> {
+    let location = match key_uri.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        None => None,
+        Some(u) => Some(org::NewKeyLocation::parse(Some(u))?),
+    };
+    let session = state.session.clone();
+    let info = blocking(move || {
+        session
+            .with_admin("making a new organization key", |v, a| {
+                org::rotate_key(v, a, location)
+            })
+            .map_err(IpcError::from)
+    })
+    .await?;
+    Ok(info.into())
+}
+
+/// Start signing with the next key (administrator); refused with `key_not_published` until
+/// the web server's did.json and entity statement list it.
+#[tauri::command]
+pub async fn org_key_activate(state: State<'_, AppState>) -> Result<OrgView> {
+    let (vault, admin) = state.session.admin("starting to use the new key")?;
+    let net = state.wallet()?.network();
+    Ok(org::activate_key(&vault, &admin, net).await?.into())
+}
+
+/// Drop the previous key from the next publication (administrator).
+#[tauri::command]
+pub fn org_key_retire(state: State<'_, AppState>) -> Result<OrgView> {
+    let info = state
+        .session
+        .with_admin("removing the old key", org::retire_key)?;
+    Ok(info.into())
+}
+
+/// What the organization's web server serves now, key by key.
+#[tauri::command]
+pub async fn org_verify_live(state: State<'_, AppState>) -> Result<LiveCheckView> {
+    let vault = state.session.vault()?;
+    let net = state.wallet()?.network();
+    Ok(org::verify_live(&vault, net).await?.into())
 }
 
 /// The default folder for the publication bundle.
@@ -64,19 +235,26 @@ pub fn org_default_publish_dir(state: State<'_, AppState>) -> String {
         .to_string()
 }
 
-/// Write the publication bundle into `out_dir` (administrator).
+/// Write the publication bundle into `out_dir` (administrator). An HSM key is probed first so
+/// that an unreachable token or a missing PIN comes back as its own error.
 #[tauri::command]
-pub fn org_publish(state: State<'_, AppState>, out_dir: String) -> Result<PublishView> {
+pub async fn org_publish(state: State<'_, AppState>, out_dir: String) -> Result<PublishView> {
     let out = PathBuf::from(out_dir.trim());
     if !out.is_absolute() {
-        return Err(IpcError {
-            code: ErrorCode::InvalidInput,
-            message: "choose an absolute folder path".into(),
-        });
+        return Err(invalid("choose an absolute folder path"));
     }
-    let report = state.session.with_admin("publishing", |v, a| {
-        org::publish(v, a, &out, &wallet_protocol::clock::SystemClock)
-    })?;
+    let session = state.session.clone();
+    let report = blocking(move || {
+        let (vault, admin) = session.admin("publishing")?;
+        check_hsm(&org::require_organization(&vault)?)?;
+        Ok(org::publish(
+            &vault,
+            &admin,
+            &out,
+            &wallet_protocol::clock::SystemClock,
+        )?)
+    })
+    .await?;
     Ok(report.into())
 }
 
@@ -203,4 +381,41 @@ pub fn set_employee_validity(state: State<'_, AppState>, minutes: i64) -> Result
             roster::set_credential_validity(v, a, minutes.saturating_mul(60))
         })?;
     Ok(minutes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pin_is_asked_once_per_token() {
+        let module = "?module-path=/usr/lib/x.so";
+        let info: org::OrgInfo = serde_json::from_value(serde_json::json!({
+            "subject": "acme", "base_url": "https://zorg.example",
+            "did": "did:web:zorg.example:iam:1", "client_id": "c", "kid": "k", "key_id": "",
+            "key_store": "pkcs11", "key_uri": format!("pkcs11:token=A;object=org{module}"),
+            "other_keys": [
+                {"role": "next", "kid": "k2", "thumbprint": "t", "public_jwk": {},
+                 "key_store": "pkcs11", "key_uri": format!("pkcs11:token=A;object=org-2{module}"),
+                 "added_at_ms": 1},
+                {"role": "previous", "kid": "k3", "thumbprint": "t", "public_jwk": {},
+                 "key_store": "pkcs11", "key_uri": format!("pkcs11:token=B;object=org{module}"),
+                 "added_at_ms": 1},
+            ],
+            "key_thumbprint": "t", "public_jwk": {}, "did_document_url": "u",
+            "created_at_ms": 1, "key_changed_at_ms": 1, "published_at_ms": null,
+        }))
+        .unwrap();
+        let tokens: Vec<String> = org_hsm_uris(&info)
+            .iter()
+            .map(|u| u.token().to_owned())
+            .collect();
+        assert_eq!(tokens, ["A", "B"]);
+        let mut vault_org = info.clone();
+        vault_org.key_store = org::KeyStoreKind::Vault;
+        vault_org.key_uri = None;
+        vault_org.other_keys.clear();
+        assert!(org_hsm_uris(&vault_org).is_empty());
+        assert!(check_hsm(&vault_org).is_ok(), "a vault key needs no probe");
+    }
 }

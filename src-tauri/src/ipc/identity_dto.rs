@@ -3,7 +3,10 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use wallet_core::credentials::{CredentialDetail, CredentialSummary, Imported, Warning};
-use wallet_core::org::{IdentityError, OrgInfo, PublishReport};
+use wallet_core::org::{
+    IdentityError, KeyRole, KeyStoreKind, LiveCheck, LiveKey, OrgInfo, OrgKey, Pkcs11Uri,
+    PublishReport,
+};
 use wallet_core::roster::EmployeeView;
 
 use super::codes::{RevocationState, WarningCode};
@@ -15,7 +18,10 @@ impl From<IdentityError> for IpcError {
         match e {
             IdentityError::Vault(v) => v.into(),
             other => {
-                if matches!(other, IdentityError::Io { .. } | IdentityError::Protocol(_)) {
+                if matches!(
+                    other,
+                    IdentityError::Io { .. } | IdentityError::Protocol(_) | IdentityError::Hsm(_)
+                ) {
                     tracing::warn!(error = %other, "identity operation failed");
                 }
                 IpcError {
@@ -43,6 +49,10 @@ pub struct OrgView {
     pub kid: String,
     /// RFC 7638 thumbprint of the signing key.
     pub key_thumbprint: String,
+    /// Where the signing key lives.
+    pub key_place: KeyPlace,
+    /// Keys published beside the signing key during a rotation (next, previous).
+    pub other_keys: Vec<OtherKeyView>,
     /// Where the web server must serve the DID document.
     pub did_document_url: String,
     /// When the last publication was made (null: never, or not since the last key change).
@@ -54,7 +64,197 @@ impl From<OrgInfo> for OrgView {
     fn from(o: OrgInfo) -> Self {
         move_fields!(o => OrgView {
             subject, base_url, did, client_id, kid, key_thumbprint, did_document_url,
-            published_at_ms,
+            published_at_ms;
+            key_place: KeyPlace::of(o.key_store, o.key_uri.as_deref()),
+            other_keys: o.other_keys.into_iter().map(Into::into).collect(),
+        })
+    }
+}
+
+/// Where an organization key lives, in the terms the screen shows ("in this wallet", "in the
+/// HSM: token T, key K").
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum KeyPlace {
+    /// Sealed in this workstation's vault.
+    Vault,
+    /// In an HSM, reached through PKCS#11.
+    Hsm {
+        /// Token label.
+        token: String,
+        /// Key object label.
+        object: String,
+        /// The PKCS#11 URI (never with a PIN).
+        uri: String,
+    },
+}
+
+impl KeyPlace {
+    /// The place of a key stored as `store` with `uri`. A stored URI that no longer parses is
+    /// shown as it is (the key then fails to open with its own error).
+    pub fn of(store: KeyStoreKind, uri: Option<&str>) -> Self {
+        match store {
+            KeyStoreKind::Vault => KeyPlace::Vault,
+            KeyStoreKind::Pkcs11 => {
+                let raw = uri.unwrap_or_default();
+                let (token, object) = raw
+                    .parse::<Pkcs11Uri>()
+                    .map(|u| (u.token().to_owned(), u.object().to_owned()))
+                    .unwrap_or_default();
+                KeyPlace::Hsm {
+                    token,
+                    object,
+                    uri: raw.to_owned(),
+                }
+            }
+        }
+    }
+}
+
+/// The role of an organization key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyRoleName {
+    /// Signs now.
+    Active,
+    /// Made by a rotation, published, not signing yet.
+    Next,
+    /// Signed before the last activation; published until it is retired.
+    Previous,
+}
+
+impl From<KeyRole> for KeyRoleName {
+    fn from(r: KeyRole) -> Self {
+        match r {
+            KeyRole::Next => KeyRoleName::Next,
+            KeyRole::Previous => KeyRoleName::Previous,
+        }
+    }
+}
+
+impl KeyRoleName {
+    /// The role as [`LiveKey::role`] spells it; `None` for a role this enum does not know.
+    fn of_live(role: &str) -> Option<Self> {
+        match role {
+            "active" => Some(KeyRoleName::Active),
+            "next" => Some(KeyRoleName::Next),
+            "previous" => Some(KeyRoleName::Previous),
+            _ => None,
+        }
+    }
+}
+
+/// A key published beside the signing key.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct OtherKeyView {
+    /// Next or previous.
+    pub role: KeyRoleName,
+    /// Key id (DID URL).
+    pub kid: String,
+    /// Where it lives.
+    pub key_place: KeyPlace,
+    /// When it was made (Unix ms).
+    #[ts(type = "number")]
+    pub added_at_ms: i64,
+}
+
+impl From<OrgKey> for OtherKeyView {
+    fn from(k: OrgKey) -> Self {
+        move_fields!(k => OtherKeyView {
+            kid, added_at_ms;
+            role: k.role.into(),
+            key_place: KeyPlace::of(k.key_store, k.key_uri.as_deref()),
+        })
+    }
+}
+
+/// The overall answer of "Check the web server".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum LiveVerdict {
+    /// The DID document and entity statement list exactly the organization's keys.
+    AllServed,
+    /// The DID document or the entity statement could not be read or verified.
+    Unreadable,
+    /// Some key is not listed in both yet (publish and upload).
+    Missing,
+    /// Everything is listed, plus a key the wallet no longer has (upload after a retirement).
+    Extra,
+}
+
+/// One key in the web server check.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveKeyView {
+    /// Key id (DID URL).
+    pub kid: String,
+    /// Active, next or previous.
+    pub role: KeyRoleName,
+    /// Listed (same public key) in the hosted did.json.
+    pub in_did_document: bool,
+    /// Listed (same public key) in the hosted entity statement.
+    pub in_entity_statement: bool,
+}
+
+/// What the organization's web server serves, compared with the keys.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveCheckView {
+    /// The overall answer.
+    pub verdict: LiveVerdict,
+    /// URL of the hosted did.json.
+    pub did_document_url: String,
+    /// Why it could not be read (English, technical).
+    pub did_document_error: Option<String>,
+    /// URL of the hosted entity statement.
+    pub entity_statement_url: String,
+    /// Why it could not be read or verified (English, technical).
+    pub entity_statement_error: Option<String>,
+    /// Each key and where it is listed.
+    pub keys: Vec<LiveKeyView>,
+    /// Key ids the hosted did.json lists that are none of the organization's keys.
+    pub unknown_hosted_keys: Vec<String>,
+}
+
+impl From<LiveCheck> for LiveCheckView {
+    fn from(c: LiveCheck) -> Self {
+        let keys: Vec<LiveKeyView> = c
+            .keys
+            .into_iter()
+            .filter_map(|k: LiveKey| {
+                let role = KeyRoleName::of_live(k.role).or_else(|| {
+                    tracing::error!(role = k.role, "unknown key role in the live check");
+                    None
+                })?;
+                Some(move_fields!(k => LiveKeyView {
+                    kid, in_did_document, in_entity_statement; role,
+                }))
+            })
+            .collect();
+        let verdict = if c.did_document_error.is_some() || c.entity_statement_error.is_some() {
+            LiveVerdict::Unreadable
+        } else if !keys
+            .iter()
+            .all(|k| k.in_did_document && k.in_entity_statement)
+        {
+            LiveVerdict::Missing
+        } else if !c.unknown_hosted_keys.is_empty() {
+            LiveVerdict::Extra
+        } else if c.ok {
+            LiveVerdict::AllServed
+        } else {
+            // The core found a mismatch this view does not name: never claim all is well.
+            LiveVerdict::Missing
+        };
+        move_fields!(c => LiveCheckView {
+            did_document_url, did_document_error, entity_statement_url, entity_statement_error,
+            unknown_hosted_keys;
+            verdict, keys,
         })
     }
 }
@@ -69,6 +269,8 @@ pub struct OrgInitInput {
     pub base_url: String,
     /// Optional did:web instead of the default.
     pub did: Option<String>,
+    /// Where to make the key: a `pkcs11:` URI (an HSM), or null for this wallet's vault.
+    pub key_uri: Option<String>,
 }
 
 /// One file of the publication bundle.
@@ -245,10 +447,161 @@ pub struct EmployeeInput {
 pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> {
     OrgView::export_all_to(dir)?;
     OrgInitInput::export_all_to(dir)?;
+    LiveCheckView::export_all_to(dir)?;
     PublishView::export_all_to(dir)?;
     CredentialRow::export_all_to(dir)?;
     CredentialDetailView::export_all_to(dir)?;
     EmployeeRow::export_all_to(dir)?;
     EmployeeInput::export_all_to(dir)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wallet_core::org::Pkcs11Error;
+
+    const URI: &str = "pkcs11:token=ziekenhuis;object=nuts-org?module-path=/usr/lib/x.so";
+
+    fn org(key_store: &str, key_uri: Option<&str>, others: serde_json::Value) -> OrgInfo {
+        serde_json::from_value(serde_json::json!({
+            "subject": "acme", "base_url": "https://zorg.example",
+            "did": "did:web:zorg.example:iam:1", "client_id": "https://zorg.example/oauth2/acme",
+            "kid": "did:web:zorg.example:iam:1#a", "key_id": "", "key_store": key_store,
+            "key_uri": key_uri, "other_keys": others, "key_thumbprint": "a",
+            "public_jwk": {"kty": "EC"}, "did_document_url": "https://zorg.example/iam/1/did.json",
+            "created_at_ms": 1, "key_changed_at_ms": 1, "published_at_ms": null,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_key_place_names_token_and_object() {
+        let v = OrgView::from(org("pkcs11", Some(URI), serde_json::json!([])));
+        assert_eq!(
+            v.key_place,
+            KeyPlace::Hsm {
+                token: "ziekenhuis".into(),
+                object: "nuts-org".into(),
+                uri: URI.into(),
+            }
+        );
+        let json = serde_json::to_value(&v.key_place).unwrap();
+        assert_eq!(json["kind"], "hsm");
+        assert_eq!(json["token"], "ziekenhuis");
+        assert_eq!(
+            OrgView::from(org("vault", None, serde_json::json!([]))).key_place,
+            KeyPlace::Vault
+        );
+        // A URI that no longer parses is still shown, with empty names.
+        match KeyPlace::of(KeyStoreKind::Pkcs11, Some("pkcs11:broken")) {
+            KeyPlace::Hsm { token, uri, .. } => {
+                assert_eq!(token, "");
+                assert_eq!(uri, "pkcs11:broken");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn other_keys_keep_role_and_place() {
+        let next = "pkcs11:token=ziekenhuis;object=nuts-org-1733560000?module-path=/usr/lib/x.so";
+        let v = OrgView::from(org(
+            "pkcs11",
+            Some(URI),
+            serde_json::json!([
+                {"role": "next", "kid": "did:web:zorg.example:iam:1#b", "thumbprint": "b",
+                 "public_jwk": {}, "key_store": "pkcs11", "key_uri": next, "added_at_ms": 5},
+                {"role": "previous", "kid": "did:web:zorg.example:iam:1#c", "thumbprint": "c",
+                 "public_jwk": {}, "key_store": "vault", "key_id": "k", "added_at_ms": 2},
+            ]),
+        ));
+        assert_eq!(v.other_keys.len(), 2);
+        assert_eq!(v.other_keys[0].role, KeyRoleName::Next);
+        assert!(
+            matches!(&v.other_keys[0].key_place, KeyPlace::Hsm { object, .. } if object == "nuts-org-1733560000")
+        );
+        assert_eq!(v.other_keys[1].role, KeyRoleName::Previous);
+        assert_eq!(v.other_keys[1].key_place, KeyPlace::Vault);
+        let json = serde_json::to_value(&v.other_keys[0]).unwrap();
+        assert_eq!(json["role"], "next");
+        assert_eq!(json["addedAtMs"], 5);
+    }
+
+    fn live(
+        keys: &[(&'static str, bool, bool)],
+        doc_error: Option<&str>,
+        unknown: &[&str],
+    ) -> LiveCheck {
+        let keys: Vec<LiveKey> = keys
+            .iter()
+            .map(|(role, d, s)| LiveKey {
+                kid: format!("did:web:x#{role}"),
+                role,
+                in_did_document: *d,
+                in_entity_statement: *s,
+            })
+            .collect();
+        let ok = doc_error.is_none()
+            && unknown.is_empty()
+            && keys
+                .iter()
+                .all(|k| k.in_did_document && k.in_entity_statement);
+        LiveCheck {
+            did_document_url: "https://x/did.json".into(),
+            did_document_error: doc_error.map(Into::into),
+            entity_statement_url: "https://x/es".into(),
+            entity_statement_error: doc_error.map(|_| "not checked".into()),
+            keys,
+            unknown_hosted_keys: unknown.iter().map(|s| s.to_string()).collect(),
+            ok,
+        }
+    }
+
+    #[test]
+    fn the_live_check_has_one_clear_verdict() {
+        let all = LiveCheckView::from(live(
+            &[("active", true, true), ("next", true, true)],
+            None,
+            &[],
+        ));
+        assert_eq!(all.verdict, LiveVerdict::AllServed);
+        assert_eq!(all.keys[1].role, KeyRoleName::Next);
+        let missing = LiveCheckView::from(live(
+            &[("active", true, true), ("next", true, false)],
+            None,
+            &[],
+        ));
+        assert_eq!(missing.verdict, LiveVerdict::Missing);
+        assert!(!missing.keys[1].in_entity_statement);
+        let unreadable = LiveCheckView::from(live(&[("active", false, false)], Some("DNS"), &[]));
+        assert_eq!(unreadable.verdict, LiveVerdict::Unreadable);
+        assert_eq!(unreadable.did_document_error.as_deref(), Some("DNS"));
+        let extra = LiveCheckView::from(live(&[("active", true, true)], None, &["did:web:x#old"]));
+        assert_eq!(extra.verdict, LiveVerdict::Extra);
+        // The core's own "not ok" is never shown as all served.
+        let mut odd = live(&[("active", true, true)], None, &[]);
+        odd.ok = false;
+        assert_eq!(LiveCheckView::from(odd).verdict, LiveVerdict::Missing);
+        let json = serde_json::to_value(&all).unwrap();
+        assert_eq!(json["verdict"], "all_served");
+        assert_eq!(json["keys"][0]["inDidDocument"], true);
+    }
+
+    #[test]
+    fn hsm_errors_keep_their_code_and_never_the_pin() {
+        let e = IpcError::from(IdentityError::Hsm(Pkcs11Error::PinRequired {
+            token: "ziekenhuis".into(),
+        }));
+        assert_eq!(e.code, "pkcs11_pin_required");
+        assert!(e.message.contains("ziekenhuis"), "{}", e.message);
+        let e = IpcError::from(IdentityError::Hsm(Pkcs11Error::TokenAbsent {
+            label: "ziekenhuis".into(),
+            present: vec!["other".into()],
+        }));
+        assert_eq!(e.code, "pkcs11_token_absent");
+        let e = IpcError::from(IdentityError::NotPublished("not served yet".into()));
+        assert_eq!(e.code, "key_not_published");
+        assert_eq!(e.message, "not served yet");
+    }
 }

@@ -14,6 +14,7 @@ import type { DecisionView } from "./bindings/DecisionView";
 import type { EmployeeInput } from "./bindings/EmployeeInput";
 import type { EmployeeRow } from "./bindings/EmployeeRow";
 import type { IncomingRequest } from "./bindings/IncomingRequest";
+import type { LiveCheckView } from "./bindings/LiveCheckView";
 import type { OrgInitInput } from "./bindings/OrgInitInput";
 import type { OrgView } from "./bindings/OrgView";
 import type { PolicyChange } from "./bindings/PolicyChange";
@@ -27,10 +28,10 @@ import type { VaultView } from "./bindings/VaultView";
 import { call, listen } from "./invoke";
 
 /** Every command the window may call. */
-export type CommandName = "app_info" | "incoming_requests" | "vault_status" | "keyring_available" | "vault_setup" | "vault_unlock" | "vault_lock" | "vault_touch" | "activity_list" | "activity_verify" | "admin_status" | "admin_login" | "admin_logout" | "set_auto_lock" | "org_info" | "org_init" | "org_default_publish_dir" | "org_publish" | "credentials_list" | "credential_detail" | "credential_import" | "credential_delete" | "employees_list" | "employee_add" | "employee_set_active" | "employee_update" | "employee_validity" | "set_employee_validity" | "services_overview" | "policy_get" | "policy_change" | "api_key_show" | "api_key_rotate" | "consent_answer" | "presentation_resolve" | "presentation_select" | "presentation_employee" | "presentation_decide";
+export type CommandName = "app_info" | "incoming_requests" | "vault_status" | "keyring_available" | "vault_setup" | "vault_unlock" | "vault_lock" | "vault_touch" | "activity_list" | "activity_verify" | "admin_status" | "admin_login" | "admin_logout" | "set_auto_lock" | "org_info" | "org_init" | "org_default_publish_dir" | "org_publish" | "org_provide_pin" | "org_key_check" | "org_key_rotate" | "org_key_activate" | "org_key_retire" | "org_verify_live" | "credentials_list" | "credential_detail" | "credential_import" | "credential_delete" | "employees_list" | "employee_add" | "employee_set_active" | "employee_update" | "employee_validity" | "set_employee_validity" | "services_overview" | "policy_get" | "policy_change" | "api_key_show" | "api_key_rotate" | "consent_answer" | "presentation_resolve" | "presentation_select" | "presentation_employee" | "presentation_decide";
 
 /** Commands that need the live administrator session. */
-export const ADMIN_COMMANDS: readonly CommandName[] = ["set_auto_lock", "org_init", "org_publish", "credential_import", "credential_delete", "employee_add", "employee_set_active", "employee_update", "set_employee_validity", "policy_change", "api_key_show", "api_key_rotate"];
+export const ADMIN_COMMANDS: readonly CommandName[] = ["set_auto_lock", "org_init", "org_publish", "org_key_rotate", "org_key_activate", "org_key_retire", "credential_import", "credential_delete", "employee_add", "employee_set_active", "employee_update", "set_employee_validity", "policy_change", "api_key_show", "api_key_rotate"];
 
 /** Every event the window may listen to. */
 export type EventName = "incoming-request" | "vault-locked" | "consent-request";
@@ -123,6 +124,36 @@ export function orgDefaultPublishDir(): Promise<string> {
 /** `org_publish` (administrator) */
 export function orgPublish(outDir: string): Promise<PublishView> {
   return call<PublishView>("org_publish", { outDir });
+}
+
+/** `org_provide_pin` */
+export function orgProvidePin(keyUri: string | null, pin: string, remember: boolean): Promise<void> {
+  return call<void>("org_provide_pin", { keyUri, pin, remember });
+}
+
+/** `org_key_check` */
+export function orgKeyCheck(): Promise<void> {
+  return call<void>("org_key_check");
+}
+
+/** `org_key_rotate` (administrator) */
+export function orgKeyRotate(keyUri: string | null): Promise<OrgView> {
+  return call<OrgView>("org_key_rotate", { keyUri });
+}
+
+/** `org_key_activate` (administrator) */
+export function orgKeyActivate(): Promise<OrgView> {
+  return call<OrgView>("org_key_activate");
+}
+
+/** `org_key_retire` (administrator) */
+export function orgKeyRetire(): Promise<OrgView> {
+  return call<OrgView>("org_key_retire");
+}
+
+/** `org_verify_live` */
+export function orgVerifyLive(): Promise<LiveCheckView> {
+  return call<LiveCheckView>("org_verify_live");
 }
 
 /** `credentials_list` */

@@ -15,4 +15,8 @@ baseUrl: string,
 /**
  * Optional did:web instead of the default.
  */
-did: string | null, };
+did: string | null, 
+/**
+ * Where to make the key: a `pkcs11:` URI (an HSM), or null for this wallet's vault.
+ */
+keyUri: string | null, };
