@@ -4,6 +4,7 @@
 //! adapter over it, and the CLI uses it headless.
 
 pub mod access_policy;
+pub mod audit_export;
 pub mod build_info;
 pub mod credentials;
 pub mod deeplink;
