@@ -10,6 +10,8 @@ APT_PACKAGES=(
   xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-1-dev libsecret-tools
   imagemagick x11-apps xdg-utils desktop-file-utils libglib2.0-bin
   softhsm2 opensc
+  # the syslog collector of the audit forwarding tests (run unprivileged, on loopback)
+  rsyslog rsyslog-openssl
 )
 
 missing=()

@@ -5,6 +5,7 @@
 
 pub mod access_policy;
 pub mod audit_export;
+pub mod audit_forward;
 pub mod build_info;
 pub mod credentials;
 pub mod deeplink;

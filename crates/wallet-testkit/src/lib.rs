@@ -9,6 +9,7 @@ pub mod form;
 pub mod https;
 pub mod net;
 pub mod pki;
+pub mod rsyslog;
 pub mod softhsm;
 pub mod vc;
 pub mod vectors;

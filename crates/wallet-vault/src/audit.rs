@@ -11,8 +11,9 @@
 //! sealed with the vault key in `vault_meta`. With the vault unlocked, `verify` checks it too.
 //!
 //! Entries are written with the caller's transaction, so a change and its record commit or
-//! roll back together. Details must not hold secrets: keys that name secrets (`d`,
-//! `passphrase`, `access_token`, ...) are refused.
+//! roll back together, and so does the entry's row in the audit outbox (`repo/outbox.rs`)
+//! while forwarding to a syslog collector is configured. Details must not hold secrets: keys
+//! that name secrets (`d`, `passphrase`, `access_token`, ...) are refused.
 
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
@@ -415,7 +416,7 @@ pub(crate) fn append(
         let sealed = crypto::seal(key, anchor_place(), &plain);
         tx.execute("UPDATE vault_meta SET anchor = ?1 WHERE id = 1", [sealed])?;
     }
-    Ok(ActivityEntry {
+    let entry = ActivityEntry {
         seq,
         at_ms: at,
         actor,
@@ -424,7 +425,11 @@ pub(crate) fn append(
         outcome: outcome.to_owned(),
         detail: e.detail.clone(),
         hash,
-    })
+    };
+    // Same transaction: an entry is never committed without its outbox row (when forwarding
+    // to the organization's syslog collector is on).
+    crate::repo::outbox::enqueue(tx, &entry, &detail)?;
+    Ok(entry)
 }
 
 /// Lists entries, newest first.

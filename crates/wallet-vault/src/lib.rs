@@ -62,6 +62,7 @@ pub use crypto::KdfParams;
 pub use error::{PassphraseKind, Result, VaultError};
 pub use keys::{jwk_thumbprint, KeyInfo, ES256};
 pub use keystore::{KeyStore, KeyStoreError, MemoryKeyStore, OsKeyring, DEFAULT_KEYRING_SERVICE};
+pub use repo::{outbox, AuditOutbox, ForwardStatus, OutboxEntry};
 pub use repo::{
     ActivityLog, Credential, CredentialFilter, CredentialListing, CredentialMeta, Credentials,
     Employee, EmployeeUpdate, Employees, Keys, NewCredential, NewEmployee, NewToken, Replay,

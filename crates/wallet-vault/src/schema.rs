@@ -140,8 +140,31 @@ ALTER TABLE employees ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tokens ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 "#;
 
+/// Audit forwarding (`repo/outbox.rs`): the entries still to send to the organization's syslog
+/// collector, and how delivery went. Neither table is in the state commitment (see
+/// `vault/state.rs`): both change while the vault is locked.
+const V4: &str = r#"
+CREATE TABLE audit_outbox (
+    -- The activity entry's sequence number; the rest is copied from it to build the message.
+    seq             INTEGER PRIMARY KEY,
+    at              INTEGER NOT NULL,
+    actor           TEXT    NOT NULL,
+    action          TEXT    NOT NULL,
+    subject         TEXT    NOT NULL,
+    outcome         TEXT    NOT NULL,
+    detail          TEXT    NOT NULL,
+    hash            TEXT    NOT NULL
+);
+CREATE TABLE forward_state (
+    id                  INTEGER PRIMARY KEY CHECK (id = 1),
+    last_delivered_seq  INTEGER,
+    last_error          TEXT,
+    last_attempt        INTEGER
+);
+"#;
+
 /// The ladder. Append only.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes.
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
@@ -214,8 +237,10 @@ mod tests {
             tables,
             [
                 "activity",
+                "audit_outbox",
                 "credentials",
                 "employees",
+                "forward_state",
                 "key_wraps",
                 "keys",
                 "seen_values",

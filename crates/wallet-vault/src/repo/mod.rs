@@ -10,6 +10,7 @@
 //! | [`Vault::tokens`]            | cached tokens and the API key             |
 //! | [`Vault::activity_log`]      | the hash-chained activity log             |
 //! | [`Vault::replay`]            | handled one-time values, until they expire|
+//! | [`Vault::audit_outbox`]      | entries waiting for the syslog collector  |
 //!
 //! Reached from the [`Vault`], a read uses the connection and each write is its own
 //! `IMMEDIATE` transaction. Reached from a [`VaultTx`] (inside [`Vault::with_tx`]), reads and
@@ -35,6 +36,7 @@ mod activity;
 mod credentials;
 mod employees;
 mod keys;
+pub mod outbox;
 mod replay;
 mod settings;
 mod tokens;
@@ -45,6 +47,7 @@ pub use credentials::{
 };
 pub use employees::{Employee, EmployeeUpdate, Employees, NewEmployee};
 pub use keys::{Keys, VaultSigner};
+pub use outbox::{AuditOutbox, ForwardStatus, OutboxEntry};
 pub use replay::Replay;
 pub use settings::Settings;
 pub(crate) use settings::{read_auto_lock, setting_mac, SETTING_AUTO_LOCK};
@@ -153,6 +156,11 @@ impl Vault {
     /// The activity log.
     pub fn activity_log(&self) -> ActivityLog<'_> {
         ActivityLog::new(Scope::Vault(self))
+    }
+
+    /// The audit outbox (entries waiting for the organization's syslog collector).
+    pub fn audit_outbox(&self) -> AuditOutbox<'_> {
+        AuditOutbox::new(Scope::Vault(self))
     }
 }
 

@@ -26,6 +26,14 @@ use crate::{Result, VaultError};
 
 /// The tables the commitment covers: (table, columns, order). `vault_meta` leaves out the
 /// commitment's own columns.
+///
+/// Deliberately not covered: `activity` (its own chain and sealed anchor), and the audit
+/// forwarding tables `audit_outbox` and `forward_state` (`repo/outbox.rs`). Those change while
+/// the vault is locked (an entry appended while locked is queued; delivery removes rows), when
+/// no commitment can be sealed. A rollback of them only re-sends entries the collector already
+/// has (delivery is at least once; `seq` tells duplicates apart) or loses queued rows whose
+/// entries stay in the log; the forwarding configuration itself is a MAC-protected row of
+/// `settings`, which is covered.
 const COVERED: &[(&str, &str, &str)] = &[
     (
         "vault_meta",
