@@ -76,6 +76,10 @@ enum Command {
     ApiKey(cmd::apikey::ApiKeyArgs),
     /// Service token policy: allowed authorization servers, scopes served without asking
     Policy(cmd::policy::PolicyArgs),
+    /// The organization profile for managed workstations: publish it, show and refresh it
+    Profile(cmd::profile::ProfileArgs),
+    /// Set up this workstation from the organization's profile (a managed workstation)
+    Enroll(cmd::profile::EnrollArgs),
 }
 
 fn main() -> ExitCode {
@@ -117,7 +121,11 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd::serve::run(&ctx, args),
         Command::ApiKey(args) => cmd::apikey::run(&ctx, args),
         Command::Policy(args) => cmd::policy::run(&ctx, args),
+        Command::Profile(args) => cmd::profile::run(&ctx, args),
+        Command::Enroll(args) => cmd::profile::run_enroll(&ctx, args),
     };
+    // The activity entries this command wrote go to the syslog collector before exiting.
+    cmd::vault::deliver_at_exit(&ctx.data_dir);
     match result {
         Ok(code) => code,
         Err(e) => {

@@ -124,6 +124,10 @@ impl ServicePolicy {
 
     /// Saves the policy (administrator).
     pub fn save(&self, vault: &Vault, admin: &AdminSession) -> Result<(), PolicyError> {
+        crate::profile::guard(vault).map_err(|e| match e {
+            crate::org::IdentityError::Vault(v) => PolicyError::Vault(v),
+            other => PolicyError::Invalid(other.to_string()),
+        })?;
         let v = serde_json::to_value(self).map_err(|e| PolicyError::Invalid(e.to_string()))?;
         vault.settings().put(admin, SETTING_POLICY, &v)?;
         Ok(())

@@ -71,6 +71,10 @@ pub struct EmployeeView {
     /// otherwise (each user flow uses a fresh did:jwk).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub did: Option<String>,
+    /// The employee's OS account (login name) on the workstations: on a workstation where the
+    /// employee is chosen by OS account, only this user approves as them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os_account: Option<String>,
     /// Whether credentials may be issued.
     pub active: bool,
     /// Unix ms.
@@ -94,6 +98,7 @@ impl EmployeeView {
             name: s("name"),
             role: s("role"),
             did: Some(s("did")).filter(|d| !d.is_empty()),
+            os_account: Some(s("os_account")).filter(|d| !d.is_empty()),
             active: e.active,
             created_at_ms: e.created_at_ms,
             updated_at_ms: e.updated_at_ms,
@@ -124,6 +129,7 @@ pub fn add_employee(
     admin: &AdminSession,
     entry: NewRosterEntry,
 ) -> Result<EmployeeView> {
+    crate::profile::guard(vault)?;
     let identifier = check_field("identifier", &entry.identifier)?;
     let name = check_field("name", &entry.name)?;
     let role = check_field("role", &entry.role)?;
@@ -176,6 +182,7 @@ pub fn update_employee(
     name: Option<&str>,
     role: Option<&str>,
 ) -> Result<EmployeeView> {
+    crate::profile::guard(vault)?;
     let e = find_employee(vault, id_or_identifier)?;
     let mut personal = e.personal.clone();
     if let Some(n) = name {
@@ -195,7 +202,102 @@ pub fn update_employee(
     Ok(EmployeeView::from_employee(&e))
 }
 
+/// Checks an OS account name: a login name without spaces, control characters, `/`, `\` or
+/// `@` (domain accounts are matched by their short name).
+pub fn check_os_account(name: &str) -> Result<String> {
+    let n = name.trim();
+    let ok = !n.is_empty()
+        && n.len() <= 64
+        && !n
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '/' | '\\' | '@' | ':'));
+    if ok {
+        Ok(n.to_owned())
+    } else {
+        Err(IdentityError::InvalidInput(format!(
+            "OS account {n:?} must be a login name without spaces, '/', '\\', '@' or ':'"
+        )))
+    }
+}
+
+/// Links a roster entry to an OS account (`None` unlinks it). Administrator action. Two
+/// entries cannot share one account.
+pub fn set_os_account(
+    vault: &Vault,
+    admin: &AdminSession,
+    id_or_identifier: &str,
+    os_account: Option<&str>,
+) -> Result<EmployeeView> {
+    crate::profile::guard(vault)?;
+    let e = find_employee(vault, id_or_identifier)?;
+    let account = os_account.map(check_os_account).transpose()?;
+    if let Some(a) = &account {
+        if let Some(other) = vault.employees().list()?.into_iter().find(|o| {
+            o.id != e.id
+                && o.personal
+                    .get("os_account")
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|x| x.eq_ignore_ascii_case(a))
+        }) {
+            return Err(IdentityError::InvalidInput(format!(
+                "OS account {a} is already linked to {}",
+                other.identifier
+            )));
+        }
+    }
+    let mut personal = e.personal.clone();
+    match &account {
+        Some(a) => personal["os_account"] = json!(a),
+        None => {
+            if let Some(m) = personal.as_object_mut() {
+                m.remove("os_account");
+            }
+        }
+    }
+    let e = vault.employees().update(
+        admin,
+        &e.id,
+        EmployeeUpdate {
+            personal: Some(personal),
+            ..Default::default()
+        },
+    )?;
+    Ok(EmployeeView::from_employee(&e))
+}
+
+/// The login name of the OS user running this process, from the OS (not from environment
+/// variables, which the user could set to a colleague's name).
+pub fn current_os_account() -> Option<String> {
+    #[cfg(unix)]
+    {
+        let uid = nix::unistd::getuid();
+        nix::unistd::User::from_uid(uid)
+            .ok()
+            .flatten()
+            .map(|u| u.name)
+    }
+    #[cfg(windows)]
+    {
+        std::env::var("USERNAME").ok()
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        None
+    }
+}
+
+/// The active roster entry linked to OS account `account` (case-insensitive), if any.
+pub fn employee_for_os_account(vault: &Vault, account: &str) -> Result<Option<Employee>> {
+    Ok(vault.employees().list()?.into_iter().find(|e| {
+        e.personal
+            .get("os_account")
+            .and_then(|v| v.as_str())
+            .is_some_and(|x| x.eq_ignore_ascii_case(account))
+    }))
+}
+
 fn set_active(vault: &Vault, admin: &AdminSession, id: &str, active: bool) -> Result<EmployeeView> {
+    crate::profile::guard(vault)?;
     let e = find_employee(vault, id)?;
     let e = vault.employees().update(
         admin,
@@ -239,6 +341,7 @@ pub fn credential_validity(vault: &Vault) -> Result<i64> {
 
 /// Sets the validity of employee credentials (60 s to 24 h). Administrator action.
 pub fn set_credential_validity(vault: &Vault, admin: &AdminSession, secs: i64) -> Result<()> {
+    crate::profile::guard(vault)?;
     let secs = check_validity(secs)?;
     vault
         .settings()

@@ -36,6 +36,7 @@ pub mod did;
 pub mod dpop;
 pub mod form;
 pub mod jose;
+pub mod jwe;
 pub mod metadata;
 pub mod net;
 pub mod oauth;

@@ -30,7 +30,8 @@ impl Route {
         }
     }
 
-    fn not_found() -> Self {
+    /// 404 with an empty body.
+    pub fn not_found() -> Self {
         Self {
             status: 404,
             content_type: "text/plain".into(),

@@ -33,9 +33,24 @@ enum EmployeeCommand {
         /// Role: `roleName`
         #[arg(long)]
         role: String,
+        /// The employee's OS account (login name) on the workstations: where employees are
+        /// chosen by OS account, only this user approves as them
+        #[arg(long, value_name = "NAME")]
+        os_account: Option<String>,
         /// Print JSON
         #[arg(long)]
         json: bool,
+    },
+    /// Link an employee to an OS account, or unlink with --none (administrator)
+    LinkOsAccount {
+        /// Identifier or id
+        id: String,
+        /// The OS account (login name)
+        #[arg(required_unless_present = "none")]
+        os_account: Option<String>,
+        /// Remove the link
+        #[arg(long, conflicts_with = "os_account")]
+        none: bool,
     },
     /// List the roster
     List {
@@ -95,7 +110,11 @@ fn print_employee(e: &EmployeeView) {
         e.name,
         e.role,
         if e.active { "active  " } else { "INACTIVE" },
-        e.did.as_deref().unwrap_or("")
+        e.os_account
+            .as_deref()
+            .map(|a| format!("OS account {a}"))
+            .or_else(|| e.did.clone())
+            .unwrap_or_default()
     );
 }
 
@@ -107,10 +126,14 @@ pub fn run(ctx: &Ctx, args: EmployeeArgs) -> anyhow::Result<ExitCode> {
             identifier,
             name,
             role,
+            os_account,
             json,
         } => {
             let admin = admin_session(&vault)?;
-            let e = roster::add_employee(
+            if let Some(a) = &os_account {
+                roster::check_os_account(a)?;
+            }
+            let mut e = roster::add_employee(
                 &vault,
                 &admin,
                 NewRosterEntry {
@@ -119,10 +142,26 @@ pub fn run(ctx: &Ctx, args: EmployeeArgs) -> anyhow::Result<ExitCode> {
                     role,
                 },
             )?;
+            if let Some(a) = &os_account {
+                e = roster::set_os_account(&vault, &admin, &e.id, Some(a))?;
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&e)?);
             } else {
                 println!("Added employee {}", e.identifier);
+            }
+        }
+        EmployeeCommand::LinkOsAccount {
+            id,
+            os_account,
+            none,
+        } => {
+            let admin = admin_session(&vault)?;
+            let account = if none { None } else { os_account.as_deref() };
+            let e = roster::set_os_account(&vault, &admin, &id, account)?;
+            match &e.os_account {
+                Some(a) => println!("{} is linked to OS account {a}", e.identifier),
+                None => println!("{} is linked to no OS account", e.identifier),
             }
         }
         EmployeeCommand::List { json } => {

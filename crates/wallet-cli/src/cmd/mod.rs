@@ -8,6 +8,7 @@ pub mod org;
 pub mod pex;
 pub mod policy;
 pub mod present;
+pub mod profile;
 pub mod serve;
 pub mod token;
 pub mod user_token;

@@ -137,7 +137,7 @@ enum AuditCommand {
     },
 }
 
-fn keystore() -> Arc<dyn KeyStore> {
+pub(crate) fn keystore() -> Arc<dyn KeyStore> {
     match std::env::var(ENV_SERVICE) {
         Ok(s) if !s.is_empty() => Arc::new(OsKeyring::with_service(&s)),
         _ => Arc::new(OsKeyring::new()),
@@ -148,7 +148,7 @@ fn keystore() -> Arc<dyn KeyStore> {
 /// can never be talked into weak Argon2 for a vault wrap, the administrator or a backup.
 const FAST_KDF_HONOURED: bool = cfg!(debug_assertions);
 
-fn kdf() -> KdfParams {
+pub(crate) fn kdf() -> KdfParams {
     choose_kdf(
         FAST_KDF_HONOURED,
         std::env::var(ENV_FAST_KDF).is_ok_and(|v| v == "1"),
@@ -165,7 +165,7 @@ fn choose_kdf(honoured: bool, requested: bool) -> KdfParams {
 }
 
 /// Reads a passphrase from `var`, or prompts (twice when `confirm`) on a terminal.
-fn passphrase(var: &str, prompt: &str, confirm: bool) -> anyhow::Result<Passphrase> {
+pub(crate) fn passphrase(var: &str, prompt: &str, confirm: bool) -> anyhow::Result<Passphrase> {
     if let Ok(v) = std::env::var(var) {
         if v.is_empty() {
             bail!("{var} is set but empty");
@@ -190,7 +190,7 @@ fn passphrase(var: &str, prompt: &str, confirm: bool) -> anyhow::Result<Passphra
     Ok(first)
 }
 
-fn protection(args: &ProtectionArgs) -> anyhow::Result<Protection> {
+pub(crate) fn protection(args: &ProtectionArgs) -> anyhow::Result<Protection> {
     if args.keyring {
         Ok(Protection::Keyring)
     } else {

@@ -64,6 +64,7 @@ pub async fn import_credential(
     if vault.admin_session_remaining(admin).is_none() {
         return Err(VaultError::AdminRequired("importing credentials").into());
     }
+    crate::profile::guard(vault)?;
     let org = org::require_organization(vault)?;
     let credential = match Credential::parse(text) {
         Ok(c) => c,

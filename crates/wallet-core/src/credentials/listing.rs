@@ -32,6 +32,7 @@ pub fn set_issuer_trust(
     issuer: &str,
     trusted: bool,
 ) -> Result<Vec<String>> {
+    crate::profile::guard(vault)?;
     let did = Did::parse(issuer.trim())
         .map_err(|e| IdentityError::InvalidInput(format!("issuer: {e}")))?;
     let mut list = trusted_issuers(vault)?;
@@ -146,6 +147,7 @@ pub async fn credential_detail(
 /// Deletes a stored credential (by id or unique prefix). Administrator action; recorded by
 /// the vault as `credential.delete`.
 pub fn delete_credential(vault: &Vault, admin: &AdminSession, id: &str) -> Result<String> {
+    crate::profile::guard(vault)?;
     let id = find_credential_id(vault, id)?;
     vault.credentials().delete(admin, &id)?;
     Ok(id)

@@ -238,6 +238,15 @@ impl Signer for OrgSigner {
 /// The organization's signer (its `kid` is the DID URL of the active key). Every
 /// organization signature goes through it.
 pub fn organization_signer(vault: &Vault, org: &OrgInfo) -> Result<OrgSigner> {
+    // A managed workstation whose profile expired signs nothing for the organization.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    match crate::profile::in_force(vault, now) {
+        Ok(()) => {}
+        Err(crate::profile::ProfileError::Vault(v)) => return Err(v.into()),
+        Err(e) => return Err(IdentityError::ProfileExpired(e.to_string())),
+    }
     match org.key_store {
         KeyStoreKind::Vault => {
             let signer = vault.keys().signer(&org.key_id)?;
@@ -291,6 +300,7 @@ pub fn rotate_key(
     admin: &AdminSession,
     location: Option<NewKeyLocation>,
 ) -> Result<OrgInfo> {
+    crate::profile::guard(vault)?;
     let mut info = require_organization(vault)?;
     if let Some(next) = info.other_keys.iter().find(|k| k.role == KeyRole::Next) {
         return Err(IdentityError::InvalidInput(format!(
@@ -514,6 +524,7 @@ async fn fetch_statement(
 /// what it signs). The active key becomes the previous one and stays published until
 /// [`retire_key`]. Administrator action.
 pub async fn activate_key(vault: &Vault, admin: &AdminSession, net: &Network) -> Result<OrgInfo> {
+    crate::profile::guard(vault)?;
     let info = require_organization(vault)?;
     let Some(next) = info
         .other_keys
@@ -590,6 +601,7 @@ pub async fn activate_key(vault: &Vault, admin: &AdminSession, net: &Network) ->
 /// Drops the previous key from the next bundle (and from the vault, when it was there).
 /// Publish again afterwards. Administrator action.
 pub fn retire_key(vault: &Vault, admin: &AdminSession) -> Result<OrgInfo> {
+    crate::profile::guard(vault)?;
     let mut info = require_organization(vault)?;
     let Some(pos) = info
         .other_keys

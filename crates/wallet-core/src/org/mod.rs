@@ -75,6 +75,12 @@ pub enum IdentityError {
     /// The HSM holding the organization key refused or could not be reached.
     #[error("{}", hsm_message(.0))]
     Hsm(Pkcs11Error),
+    /// On a managed workstation: the organization profile sets this.
+    #[error("this is managed by {0}'s profile and cannot be changed on this workstation")]
+    Managed(String),
+    /// On a managed workstation: the profile expired and could not be refreshed.
+    #[error("{0}")]
+    ProfileExpired(String),
     /// A new key is not served by the organization's web server yet.
     #[error("{0}")]
     NotPublished(String),
@@ -117,6 +123,8 @@ impl IdentityError {
             IdentityError::Protocol(_) => "protocol",
             IdentityError::Hsm(e) => e.code(),
             IdentityError::NotPublished(_) => "key_not_published",
+            IdentityError::Managed(_) => "managed",
+            IdentityError::ProfileExpired(_) => "profile_expired",
             IdentityError::Io { .. } => "io",
         }
     }
@@ -283,6 +291,7 @@ pub fn init_organization_with_key(
     setup: OrgSetup,
     location: NewKeyLocation,
 ) -> Result<OrgInfo> {
+    crate::profile::guard(vault)?;
     check_subject(&setup.subject)?;
     let base = check_base_url(&setup.base_url)?;
     if let Some(existing) = organization(vault)? {

@@ -69,6 +69,27 @@ impl Vault {
         })
     }
 
+    /// An administrator session for applying a verified organization profile on a managed
+    /// workstation: there the profile, signed by the organization key, is the authority over
+    /// the roster, policy and credentials, not the workstation's own administrator. Needs the
+    /// vault unlocked; recorded as `admin.profile_session` by the system with the profile
+    /// version. Only the profile code calls this, after verifying the profile's signature.
+    pub fn profile_session(&self, profile_version: u64) -> Result<AdminSession> {
+        self.key()?;
+        self.write(|tx, _| {
+            tx.record(
+                NewActivity::new(Actor::System, "admin.profile_session", &self.inner.vault_id)
+                    .detail(serde_json::json!({ "profile_version": profile_version })),
+            )?;
+            Ok(())
+        })?;
+        Ok(AdminSession {
+            vault_id: self.inner.vault_id.clone(),
+            epoch: self.state().epoch,
+            expires: Instant::now() + ADMIN_SESSION_TTL,
+        })
+    }
+
     /// Checks that `session` is a live administrator session of this vault.
     pub(crate) fn check_admin(&self, session: &AdminSession, action: &'static str) -> Result<()> {
         let st = self.state();
