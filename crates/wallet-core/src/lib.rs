@@ -15,6 +15,7 @@ pub mod oauth;
 pub mod openid4vp;
 pub mod org;
 pub mod paths;
+pub mod profile;
 pub mod roster;
 pub mod runtime;
 pub mod session;
