@@ -18,6 +18,11 @@ use wallet_testkit::softhsm::SoftHsm;
 
 const ADMIN_PW: &str = "admin passphrase 1";
 const TOKEN: &str = "e2e-org";
+/// The WebDriver port of this file's tests (and `PORT + 1` for WebKitWebDriver).
+const PORT: u16 = 4448;
+
+/// The tests share the WebDriver port: one at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 struct Cli<'a> {
     data_dir: &'a str,
@@ -27,7 +32,7 @@ struct Cli<'a> {
 
 impl Cli<'_> {
     /// Runs `nuts-wallet`; `pin`: with `NUTS_WALLET_PKCS11_PIN` (the administrator's shell).
-    fn run(&self, args: &[&str], pin: bool) -> String {
+    fn output(&self, args: &[&str], pin: bool) -> std::process::Output {
         let bin = app_binary().with_file_name("nuts-wallet");
         let mut cmd = Command::new(&bin);
         cmd.args(args)
@@ -41,7 +46,12 @@ impl Cli<'_> {
         if pin {
             cmd.env("NUTS_WALLET_PKCS11_PIN", self.hsm.pin());
         }
-        let out = cmd.output().expect("run nuts-wallet");
+        cmd.output().expect("run nuts-wallet")
+    }
+
+    /// [`Cli::output`] that must succeed; its stdout.
+    fn run(&self, args: &[&str], pin: bool) -> String {
+        let out = self.output(args, pin);
         assert!(
             out.status.success(),
             "nuts-wallet {args:?}: {}{}",
@@ -136,8 +146,24 @@ async fn gone(c: &Client, css: &str) {
     panic!("{css} is still there");
 }
 
+/// A keyring vault unlocks itself at start; otherwise unlock it. Waits for Home.
+async fn unlocked(c: &Client) {
+    for _ in 0..100 {
+        if c.find(Locator::Css("#unlock-keyring")).await.is_ok() {
+            click(c, "#unlock-keyring").await;
+            break;
+        }
+        if c.find(Locator::Css("#waiting")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_text(c, "#waiting", "").await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn organization_key_in_an_hsm_pin_rotation_and_a_token_that_comes_back() {
+    let _serial = SERIAL.lock().await;
     let hsm = SoftHsm::new(TOKEN);
     let key_uri = hsm.uri("nuts-org");
     let tmp = tempfile::tempdir().unwrap();
@@ -170,7 +196,7 @@ async fn organization_key_in_an_hsm_pin_rotation_and_a_token_that_comes_back() {
 
     // The app has no PIN: not in its environment, not in the keyring.
     let driver = Driver::start(
-        4448,
+        PORT,
         &[
             ("NUTS_WALLET_DATA_DIR", data_dir.clone()),
             ("NUTS_WALLET_DEV", "1".into()),
@@ -184,17 +210,7 @@ async fn organization_key_in_an_hsm_pin_rotation_and_a_token_that_comes_back() {
         "the app under test must not inherit a PIN"
     );
     let c = driver.session().await;
-    for _ in 0..100 {
-        if c.find(Locator::Css("#unlock-keyring")).await.is_ok() {
-            click(&c, "#unlock-keyring").await;
-            break;
-        }
-        if c.find(Locator::Css("#waiting")).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    wait_text(&c, "#waiting", "").await;
+    unlocked(&c).await;
     click(&c, "#nav-organization").await;
 
     // Where the key lives, in plain words; the status line says the PIN is needed.
@@ -365,5 +381,124 @@ async fn organization_key_in_an_hsm_pin_rotation_and_a_token_that_comes_back() {
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
         .collect::<String>();
     assert!(!logs.contains(hsm.pin()), "the PIN reached the log");
+    c.close().await.unwrap();
+}
+
+/// The administrator sets up the organization in the app with the key in the HSM: the PIN is
+/// typed in the form (and remembered in the keyring), a module that is not installed is said
+/// so in plain words, and the corrected address makes the key inside the token.
+#[tokio::test(flavor = "multi_thread")]
+async fn setting_up_the_organization_with_the_key_in_an_hsm() {
+    let _serial = SERIAL.lock().await;
+    let hsm = SoftHsm::new("e2e-setup");
+    let tmp = tempfile::tempdir().unwrap();
+    let ca_file = tmp.path().join("ca.pem");
+    std::fs::write(&ca_file, TestPki::localhost().ca_pem).unwrap();
+    let data_dir = scratch_data_dir("org-hsm-setup");
+    let cli = Cli {
+        data_dir: &data_dir,
+        ca_file: &ca_file,
+        hsm: &hsm,
+    };
+    cli.run(&["init", "--keyring"], false);
+    let driver = Driver::start(
+        PORT,
+        &[
+            ("NUTS_WALLET_DATA_DIR", data_dir.clone()),
+            ("NUTS_WALLET_API_PORT", "0".into()),
+            ("SOFTHSM2_CONF", hsm.conf_path().display().to_string()),
+        ],
+    );
+    let c = driver.session().await;
+    unlocked(&c).await;
+    click(&c, "#nav-organization").await;
+    wait_text(&c, "#organization", "not been set up").await;
+    type_into(&c, "#admin-login-pass", ADMIN_PW).await;
+    click(&c, "#admin-sign-in").await;
+    wait_text(&c, "#admin-active", "Signed in as administrator").await;
+
+    type_into(&c, "#org-subject", "hsm-setup").await;
+    type_into(&c, "#org-base-url", "https://zorg.example").await;
+    // In this wallet is the default; the HSM fields appear with the other choice.
+    assert_eq!(
+        attr(&c, "#org-key-vault", "checked").await.as_deref(),
+        Some("true")
+    );
+    assert!(c.find(Locator::Css("#org-key-uri")).await.is_err());
+    click(&c, "#org-key-hsm").await;
+    let missing_module = format!(
+        "pkcs11:token=e2e-setup;object=nuts-org?module-path={}",
+        tmp.path().join("no-such-module.so").display()
+    );
+    type_into(&c, "#org-key-uri", &missing_module).await;
+    type_into(&c, "#org-key-pin", hsm.pin()).await;
+    assert_eq!(
+        attr(&c, "#org-key-pin", "type").await.as_deref(),
+        Some("password")
+    );
+    click(&c, "#org-key-remember").await;
+    scroll_to(&c, "org-key-choice").await;
+    screenshot(&c, "40-org-setup-hsm").await;
+    language(&c, "nl").await;
+    wait_text(
+        &c,
+        "#organization",
+        "Waar wordt de organisatiesleutel bewaard?",
+    )
+    .await;
+    scroll_to(&c, "org-key-choice").await;
+    screenshot(&c, "40-org-setup-hsm-nl").await;
+    language(&c, "en").await;
+    // Remembering checks the PIN on the token first, which needs the module: not installed.
+    click(&c, "#org-create").await;
+    wait_attr(&c, "#org-error", "data-code", "pkcs11_module_not_found").await;
+    wait_text(&c, "#org-error", "not installed on this computer").await;
+    assert_eq!(attr(&c, "#org-key-pin", "value").await.as_deref(), Some(""));
+    scroll_to(&c, "org-key-choice").await;
+    screenshot(&c, "41-org-setup-module-missing").await;
+    assert!(
+        !cli.output(&["org", "show", "--json"], false)
+            .status
+            .success(),
+        "nothing may be set up after a failure"
+    );
+
+    // The right address: the PIN is given, remembered, and the key made in the token.
+    type_into(&c, "#org-key-uri", &hsm.uri("nuts-org")).await;
+    type_into(&c, "#org-key-pin", hsm.pin()).await;
+    click(&c, "#org-create").await;
+    wait_text(
+        &c,
+        "#org-key-place",
+        "In the HSM: token e2e-setup, key nuts-org",
+    )
+    .await;
+    wait_attr(&c, "#org-hsm-status", "data-state", "ok").await;
+    scroll_to(&c, "organization").await;
+    screenshot(&c, "42-org-set-up-hsm").await;
+    let shown = cli.org_show();
+    assert_eq!(shown["key_store"], "pkcs11");
+    assert_eq!(shown["key_uri"], hsm.uri("nuts-org"));
+    // The key is inside the token, not extractable.
+    let objects = hsm.pkcs11_tool(&[
+        "--token-label",
+        "e2e-setup",
+        "--login",
+        "--pin",
+        hsm.pin(),
+        "--list-objects",
+        "--type",
+        "privkey",
+    ]);
+    let listed = String::from_utf8_lossy(&objects.stdout);
+    assert!(listed.contains("nuts-org"), "{listed}");
+    assert!(listed.contains("never extractable"), "{listed}");
+    // Remembered in the keyring: the CLI signs without the PIN in its environment.
+    let bundle = tmp.path().join("bundle");
+    cli.run(
+        &["org", "publish", "--out", bundle.to_str().unwrap()],
+        false,
+    );
+    assert!(bundle.join("README.txt").exists());
     c.close().await.unwrap();
 }
