@@ -17,8 +17,7 @@ use wallet_vault::{
 use super::envelope::{open, EnrollmentSecret, Opened, ProfileSource};
 use super::model::{OrgProfile, ProfileState};
 use super::{
-    ProfileError, Result, ENROLLMENT_SECRET_KIND, SETTING_AUDIT_FORWARDING,
-    SETTING_EMPLOYEE_SELECTION, SETTING_PROFILE_STATE,
+    ProfileError, Result, ENROLLMENT_SECRET_KIND, SETTING_EMPLOYEE_SELECTION, SETTING_PROFILE_STATE,
 };
 use crate::runtime::Network;
 
@@ -229,6 +228,7 @@ pub async fn enroll(
             )?;
             Ok(())
         })?;
+        apply_forwarding(&vault, &admin, &opened.profile)?;
         Ok::<(), ProfileError>(())
     })();
     if let Err(e) = result {
@@ -345,11 +345,36 @@ pub async fn refresh(vault: &Vault, net: &Network) -> Result<RefreshOutcome> {
         )?;
         Ok(changes)
     })?;
+    let mut changes = changes;
+    if apply_forwarding(vault, &admin, &opened.profile)? {
+        changes.push("audit forwarding".into());
+    }
     Ok(RefreshOutcome::Applied {
         from: state.version,
         to: offered,
         changes,
     })
+}
+
+/// Sets the audit forwarding the profile states (its own transaction: the outbox is configured
+/// through the forwarder). Returns whether it changed.
+fn apply_forwarding(vault: &Vault, admin: &AdminSession, p: &OrgProfile) -> Result<bool> {
+    use crate::audit_forward::{forwarding, set_forwarding, turn_off_forwarding, ForwardConfig};
+    let err = |e: crate::audit_forward::ForwardError| ProfileError::InvalidInput(e.to_string());
+    let wanted: Option<ForwardConfig> = match &p.audit_forwarding {
+        Some(v) if !v.is_null() => Some(serde_json::from_value(v.clone()).map_err(|e| {
+            ProfileError::Refused(format!("its audit forwarding setting is unreadable: {e}"))
+        })?),
+        _ => None,
+    };
+    if forwarding(vault).map_err(err)? == wanted {
+        return Ok(false);
+    }
+    match wanted {
+        Some(c) => set_forwarding(vault, admin, c).map_err(err)?,
+        None => turn_off_forwarding(vault, admin).map_err(err)?,
+    }
+    Ok(true)
 }
 
 fn into_vault(e: ProfileError) -> wallet_vault::VaultError {
@@ -525,7 +550,7 @@ fn apply(
     }
 
     // Settings the profile sets.
-    let settings: [(&str, serde_json::Value); 5] = [
+    let settings: [(&str, serde_json::Value); 4] = [
         (
             crate::access_policy::SETTING_POLICY,
             serde_json::to_value(&p.policy).unwrap_or_default(),
@@ -538,12 +563,6 @@ fn apply(
         (
             crate::roster::SETTING_EMPLOYEE_VALIDITY,
             json!(p.employee_credential_validity_secs),
-        ),
-        (
-            SETTING_AUDIT_FORWARDING,
-            p.audit_forwarding
-                .clone()
-                .unwrap_or(serde_json::Value::Null),
         ),
     ];
     for (name, value) in settings {

@@ -38,8 +38,6 @@ pub const SETTING_PROFILE_STATE: &str = "managed_profile";
 pub const SETTING_PROFILE_VERSION: &str = "profile_version";
 /// Vault setting: how the approving employee is chosen ([`EmployeeSelection`]).
 pub const SETTING_EMPLOYEE_SELECTION: &str = "employee_selection";
-/// Vault setting with the audit forwarding configuration the profile carries.
-pub const SETTING_AUDIT_FORWARDING: &str = "audit_forwarding";
 /// Token kind under which the enrollment secret is kept sealed.
 pub const ENROLLMENT_SECRET_KIND: &str = "enrollment_secret";
 /// `typ` of the signed profile.

@@ -186,7 +186,9 @@ pub fn publish_profile(
         employee_selection,
         trusted_issuers: crate::credentials::trusted_issuers(vault)?,
         employee_credential_validity_secs: crate::roster::credential_validity(vault)?,
-        audit_forwarding: vault.settings().get(super::SETTING_AUDIT_FORWARDING)?,
+        audit_forwarding: crate::audit_forward::forwarding(vault)
+            .map_err(|e| ProfileError::InvalidInput(e.to_string()))?
+            .and_then(|c| serde_json::to_value(c).ok()),
     };
     let (secret, new_secret) = enrollment_secret(vault, admin)?;
     let sealed = seal(&signer, &profile, &secret)?;
