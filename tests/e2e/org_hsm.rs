@@ -350,8 +350,26 @@ async fn organization_key_in_an_hsm_pin_rotation_and_a_token_that_comes_back() {
     wait_text(&c, "#org-error", "niet bereikbaar").await;
     screenshot(&c, "37-org-hsm-unreachable-nl").await;
     language(&c, "en").await;
-    // ... and once it is back, "Try again" works without a restart.
+    // ... and once it is back, the status line finds it by itself (it looks again every 15 s)
+    // and "Try again" works, without a restart.
     std::fs::rename(&parked, &token_dir).unwrap();
+    let mut state = None;
+    for _ in 0..100 {
+        state = attr(&c, "#org-hsm-status", "data-state").await;
+        if state.as_deref() == Some("ok") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        state.as_deref(),
+        Some("ok"),
+        "the status line did not recover"
+    );
+    assert!(
+        c.find(Locator::Css("#org-error")).await.is_ok(),
+        "the failed action waits for Try again"
+    );
     click(&c, "#org-error-retry").await;
     gone(&c, "#org-error").await;
     wait_text(&c, "#org-published-to", bundle.to_str().unwrap()).await;
