@@ -12,6 +12,8 @@ APT_PACKAGES=(
   softhsm2 opensc
   # the syslog collector of the audit forwarding tests (run unprivileged, on loopback)
   rsyslog rsyslog-openssl
+  # the FHIR export test's validator (a venv), the package test's rpm reader
+  python3-venv rpm
 )
 
 missing=()
@@ -43,4 +45,15 @@ fi
 CARGO_DENY_VERSION=0.20.2
 if [ "$(.tools/bin/cargo-deny --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
   cargo install --locked cargo-deny --version "$CARGO_DENY_VERSION" --root .tools
+fi
+
+# fhir.resources (an independent FHIR R4B model, pydantic-validated) for scripts/fhir-validate.py,
+# which the CLI's FHIR export test runs; pinned with its model core and pydantic, in a venv inside
+# the repo.
+FHIR_RESOURCES_VERSION=8.3.0
+if [ "$(.tools/fhir-venv/bin/python -c 'import importlib.metadata as m; print(m.version("fhir.resources"))' 2>/dev/null)" != "$FHIR_RESOURCES_VERSION" ]; then
+  rm -rf .tools/fhir-venv
+  python3 -m venv .tools/fhir-venv
+  .tools/fhir-venv/bin/pip install -q --disable-pip-version-check \
+    "fhir.resources==$FHIR_RESOURCES_VERSION" "fhir-core==1.1.12" "pydantic==2.14.4"
 fi

@@ -1,6 +1,7 @@
 //! One module per command topic.
 
 pub mod apikey;
+pub mod audit_export;
 pub mod credential;
 pub mod doctor;
 pub mod employee;

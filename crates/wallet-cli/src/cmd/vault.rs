@@ -129,6 +129,8 @@ enum AuditCommand {
         #[arg(long)]
         text: Option<String>,
     },
+    /// Export the activity log to a file: a FHIR R4 Bundle of AuditEvents, or plain JSON
+    Export(super::audit_export::ExportArgs),
     /// Verify the activity log's hash chain; exit status 1 when it is broken
     Verify {
         /// Print the report as JSON
@@ -472,6 +474,7 @@ fn audit(data_dir: &Path, args: AuditArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        AuditCommand::Export(a) => super::audit_export::run(&vault, a),
         AuditCommand::Verify { json } => {
             let report = vault.activity_log().verify()?;
             if json {
