@@ -1,6 +1,7 @@
 //! `nuts-wallet serve [--port P]`: the loopback API for EHRs, headless, until Ctrl-C or
 //! SIGTERM. Requests outside the no-prompt policy are refused (nobody to ask). Thin adapter
 //! over `wallet_api::serve` on the wallet runtime (its token service and user-flow sessions).
+//! Audit forwarding runs alongside (`wallet_core::audit_forward::Forwarder`).
 
 use std::process::ExitCode;
 
@@ -25,6 +26,11 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let org = wallet_core::org::require_organization(&vault)?;
     let created = wallet_api::api_key::current(&vault)?.is_none();
     let wallet = std::sync::Arc::new(wallet_runtime(ctx, &vault)?);
+    // Activity entries go to the organization's syslog collector while serving (when set up).
+    super::vault::skip_exit_delivery();
+    let audit_vault = vault.clone();
+    let forwarder = wallet_core::audit_forward::Forwarder::start(audit_vault.clone())
+        .context("starting audit forwarding")?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -68,6 +74,15 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
         handle.shutdown().await?;
         anyhow::Ok(())
     })?;
+    drop(forwarder);
+    if let Err(e) =
+        wallet_core::audit_forward::flush(&audit_vault, std::time::Duration::from_secs(2))
+    {
+        tracing::info!(
+            code = e.code(),
+            "activity entries wait for the syslog collector"
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

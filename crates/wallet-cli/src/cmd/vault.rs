@@ -1,5 +1,6 @@
 //! Vault commands: `init`, `status`, `admin set-passphrase`, `backup`, `restore`, `audit list`,
-//! `audit verify`. Thin adapters over `wallet_vault`.
+//! `audit verify`, `audit forward`. Thin adapters over `wallet_vault` (and
+//! `wallet_core::audit_forward`).
 //!
 //! Passphrases come from the environment for headless use, or from a prompt when the variable
 //! is absent and stdin is a terminal; otherwise the command fails with a message naming the
@@ -17,9 +18,12 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
+use wallet_core::audit_forward::{self, ForwardConfig, ForwardError};
 use wallet_vault::{
     format_rfc3339_ms, ActivityFilter, CreateOptions, KdfParams, KeyStore, OsKeyring, Passphrase,
     Protection, RestoreOptions, Unlock, Vault, VaultError,
@@ -131,12 +135,37 @@ enum AuditCommand {
     },
     /// Export the activity log to a file: a FHIR R4 Bundle of AuditEvents, or plain JSON
     Export(super::audit_export::ExportArgs),
+    /// Forward the activity log to the organization's syslog collector (RFC 5424 over TCP or
+    /// TLS): configure it (administrator), turn it off, deliver the backlog, show the state
+    Forward(ForwardArgs),
     /// Verify the activity log's hash chain; exit status 1 when it is broken
     Verify {
         /// Print the report as JSON
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Arguments of `audit forward`: exactly one action.
+#[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("forward_action").required(true).args(["syslog", "off", "flush", "status"])))]
+pub struct ForwardArgs {
+    /// Forward every entry from now on to this collector: tcp://HOST:PORT or tls://HOST:PORT
+    /// (administrator; for TLS, --ca-file adds the collector's CA)
+    #[arg(long, value_name = "URL")]
+    syslog: Option<String>,
+    /// Stop forwarding; entries still waiting are dropped from the queue (administrator)
+    #[arg(long)]
+    off: bool,
+    /// Deliver the waiting entries now; exit status 1 when some still wait
+    #[arg(long)]
+    flush: bool,
+    /// Show the collector, the number of waiting entries, the last delivered entry and error
+    #[arg(long)]
+    status: bool,
+    /// With --status: print JSON
+    #[arg(long, requires = "status")]
+    json: bool,
 }
 
 pub(crate) fn keystore() -> Arc<dyn KeyStore> {
@@ -434,10 +463,16 @@ fn printable(text: &str) -> String {
 
 /// `nuts-wallet audit ...`.
 pub fn run_audit(ctx: &Ctx, args: AuditArgs) -> anyhow::Result<ExitCode> {
+    if let AuditCommand::Forward(f) = args.command {
+        return forward(&ctx.data_dir, ctx.ca_file.as_deref(), f);
+    }
     audit(&ctx.data_dir, args)
 }
 
 fn audit(data_dir: &Path, args: AuditArgs) -> anyhow::Result<ExitCode> {
+    if let AuditCommand::Forward(f) = args.command {
+        return forward(data_dir, None, f);
+    }
     let vault = open_unlocked(data_dir)?;
     match args.command {
         AuditCommand::List {
@@ -475,6 +510,7 @@ fn audit(data_dir: &Path, args: AuditArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         AuditCommand::Export(a) => super::audit_export::run(&vault, a),
+        AuditCommand::Forward(_) => unreachable!("handled above"),
         AuditCommand::Verify { json } => {
             let report = vault.activity_log().verify()?;
             if json {
@@ -502,6 +538,113 @@ fn audit(data_dir: &Path, args: AuditArgs) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// How long a command delivers waiting activity entries before the process exits.
+const EXIT_DELIVERY: Duration = Duration::from_secs(2);
+/// How long `audit forward --flush` and `--syslog` try.
+const FLUSH_TIME: Duration = Duration::from_secs(30);
+
+/// Set by commands that deliver on their own (`audit forward`, `serve`): no exit delivery.
+static DELIVERED_BY_COMMAND: AtomicBool = AtomicBool::new(false);
+
+/// Marks that this command delivers the outbox itself.
+pub(crate) fn skip_exit_delivery() {
+    DELIVERED_BY_COMMAND.store(true, Ordering::SeqCst);
+}
+
+/// At the end of every command: sends the activity entries waiting for the syslog collector
+/// (this command's own, and any backlog) for at most about [`EXIT_DELIVERY`]. Quiet: what is
+/// not delivered waits for the next command, the app or `serve`.
+pub(crate) fn deliver_at_exit(data_dir: &Path) {
+    if DELIVERED_BY_COMMAND.load(Ordering::SeqCst) || !Vault::exists(data_dir) {
+        return;
+    }
+    let Ok(vault) = Vault::open(data_dir, keystore()) else {
+        return;
+    };
+    if !matches!(audit_forward::status(&vault), Ok(s) if s.pending > 0) {
+        return;
+    }
+    if let Err(e) = audit_forward::flush(&vault, EXIT_DELIVERY) {
+        tracing::info!(code = e.code(), error = %e, "activity entries wait for the syslog collector");
+    }
+}
+
+/// `nuts-wallet audit forward ...`. `--flush` and `--status` work on the locked vault (the
+/// setting is then read without its MAC check); `--syslog` and `--off` need the administrator.
+fn forward(data_dir: &Path, ca_file: Option<&Path>, args: ForwardArgs) -> anyhow::Result<ExitCode> {
+    skip_exit_delivery();
+    if let Some(syslog) = args.syslog {
+        let ca_pem = match ca_file {
+            Some(p) if syslog.starts_with("tls://") => Some(
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("reading the CA file {}", p.display()))?,
+            ),
+            _ => None,
+        };
+        let config = ForwardConfig { syslog, ca_pem };
+        // Checked before asking for passphrases.
+        let target = config.check()?;
+        let vault = open_unlocked(data_dir)?;
+        let session = admin_session(&vault)?;
+        audit_forward::set_forwarding(&vault, &session, config)?;
+        println!("Activity log entries are forwarded to {target} from now on");
+        return Ok(match audit_forward::flush(&vault, FLUSH_TIME) {
+            Ok(f) => {
+                println!("The collector accepted {} entries", f.delivered);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("warning: {e}; the entries wait and are sent later");
+                ExitCode::SUCCESS
+            }
+        });
+    }
+    if args.off {
+        let vault = open_unlocked(data_dir)?;
+        let session = admin_session(&vault)?;
+        audit_forward::turn_off_forwarding(&vault, &session)?;
+        println!("Forwarding of the activity log is off");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let vault = Vault::open(data_dir, keystore())?;
+    if args.flush {
+        if audit_forward::forwarding(&vault)?.is_none() {
+            bail!(ForwardError::NotConfigured);
+        }
+        let f = audit_forward::flush(&vault, FLUSH_TIME)?;
+        println!("Delivered {} entries; none wait", f.delivered);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let config = audit_forward::forwarding(&vault)?;
+    let st = audit_forward::status(&vault)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "syslog": config.as_ref().map(|c| &c.syslog),
+                "pending": st.pending,
+                "last_delivered_seq": st.last_delivered_seq,
+                "last_error": st.last_error,
+                "last_attempt_ms": st.last_attempt_ms,
+            }))?
+        );
+    } else {
+        match &config {
+            Some(c) => println!("collector        {}", c.syslog),
+            None => println!("collector        none (forwarding is off)"),
+        }
+        println!("waiting entries  {}", st.pending);
+        match st.last_delivered_seq {
+            Some(s) => println!("last delivered   entry {s}"),
+            None => println!("last delivered   none"),
+        }
+        if let Some(e) = &st.last_error {
+            println!("last error       {}", printable(e));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]
