@@ -1,7 +1,8 @@
 //! Service-to-service side of the app: the in-process loopback API for EHRs over the wallet
 //! runtime's token service and user-flow sessions, with the service-token prompt
 //! ([`crate::service_prompt`]) for requests outside the no-prompt policy. The protocol lives in
-//! `wallet_core` and `wallet_api`; this module only wires them to the window.
+//! `wallet_core` and `wallet_api`; this module only wires them to the window. Audit
+//! forwarding to the organization's syslog collector starts here too.
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ pub fn ensure_api<R: Runtime>(app: &AppHandle<R>) {
     let Ok(vault) = state.session.vault() else {
         return;
     };
+    ensure_audit_forwarder(&vault);
     if vault.is_locked() || !matches!(wallet_core::org::organization(&vault), Ok(Some(_))) {
         return;
     }
@@ -84,6 +86,18 @@ pub fn ensure_api<R: Runtime>(app: &AppHandle<R>) {
                 state.set_api_state(ApiState::Failed(e.to_string()));
             }
         }
+    });
+}
+
+/// Starts delivering activity entries to the organization's syslog collector, once per
+/// process; it goes on while the vault is locked and does nothing while forwarding is off.
+fn ensure_audit_forwarder(vault: &wallet_vault::Vault) {
+    static FORWARDER: std::sync::OnceLock<Option<wallet_core::audit_forward::Forwarder>> =
+        std::sync::OnceLock::new();
+    FORWARDER.get_or_init(|| {
+        wallet_core::audit_forward::Forwarder::start(vault.clone())
+            .inspect_err(|e| tracing::warn!(error = %e, "audit forwarding did not start"))
+            .ok()
     });
 }
 
