@@ -9,8 +9,8 @@ use wallet_core::audit_forward::{self, ForwardConfig, Forwarder};
 use wallet_testkit::pki::TestPki;
 use wallet_testkit::rsyslog::{seq_of, Rsyslog};
 use wallet_vault::{
-    Actor, CreateOptions, KdfParams, MemoryKeyStore, NewActivity, Outcome, Passphrase, Protection,
-    Unlock, Vault,
+    outbox, Actor, CreateOptions, KdfParams, MemoryKeyStore, NewActivity, Outcome, Passphrase,
+    Protection, Unlock, Vault,
 };
 
 const ADMIN: &str = "admin passphrase";
@@ -254,4 +254,76 @@ fn the_forwarder_delivers_new_entries_continuously() {
     std::thread::sleep(Duration::from_millis(500));
     assert!(!seqs(&rs.lines()).contains(&seq2));
     assert_eq!(audit_forward::status(&v).unwrap().pending, 1);
+}
+
+#[test]
+fn collector_stopped_and_restarted_while_the_forwarder_sends() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = vault(tmp.path());
+    let mut rs = Rsyslog::tcp();
+    configure(&v, &rs.url(), None);
+    let configured = configured_at(&v);
+    let forwarder = Forwarder::start(v.clone()).unwrap();
+    let mut last = 0;
+    for i in 0..150 {
+        last = record(&v, "presentation.send", &format!("m{i}"));
+        if i == 40 {
+            rs.stop();
+        }
+        if i == 100 {
+            rs.start();
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(forwarder);
+    // The forwarder may be backing off: the rest now.
+    audit_forward::flush(&v, Duration::from_secs(10)).unwrap();
+    let lines = rs.wait_for(Duration::from_secs(5), |l| seqs(l).contains(&last));
+    assert_complete_in_order(&seqs(&lines), configured, last);
+    assert_eq!(audit_forward::status(&v).unwrap().pending, 0);
+}
+
+#[test]
+fn delivery_from_another_locked_handle_leaves_the_state_commitment_intact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = vault(tmp.path());
+    let rs = Rsyslog::tcp();
+    configure(&v, &rs.url(), None);
+    let first = record(&v, "presentation.send", "a");
+    // Another process (here: another connection), locked, delivers.
+    let other = Vault::open(tmp.path(), Arc::new(MemoryKeyStore::new())).unwrap();
+    assert!(other.is_locked());
+    audit_forward::flush(&other, Duration::from_secs(10)).unwrap();
+    assert!(
+        seqs(&rs.wait_for(Duration::from_secs(5), |l| seqs(l).contains(&first))).contains(&first)
+    );
+    // Keyed reads and writes of the first handle still find the sealed state intact.
+    let next = record(&v, "presentation.send", "b");
+    assert_eq!(audit_forward::status(&v).unwrap().pending, 1);
+    assert!(v.activity_log().verify().unwrap().is_ok());
+    audit_forward::flush(&v, Duration::from_secs(10)).unwrap();
+    assert!(
+        seqs(&rs.wait_for(Duration::from_secs(5), |l| seqs(l).contains(&next))).contains(&next)
+    );
+}
+
+#[test]
+fn a_collector_address_edited_in_the_file_is_refused_once_unlocked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let v = vault(tmp.path());
+    let rs = Rsyslog::tcp();
+    configure(&v, &rs.url(), None);
+    let db = wallet_vault::rusqlite::Connection::open(wallet_vault::db_path(tmp.path())).unwrap();
+    db.execute(
+        "UPDATE settings SET value = ?1 WHERE name = ?2",
+        [
+            r#"{"syslog":"tcp://attacker.example:514"}"#,
+            outbox::SETTING_AUDIT_FORWARD,
+        ],
+    )
+    .unwrap();
+    drop(db);
+    let err = audit_forward::flush(&v, Duration::from_secs(5)).unwrap_err();
+    assert_eq!(err.code(), "tampered", "{err}");
+    assert!(rs.lines().is_empty());
 }
