@@ -209,7 +209,10 @@ fn publish_enroll_refresh_and_refusals() {
         &site.enroll(f, &site.org_did, &other_secret),
         "does not open it",
     );
-    assert!(!wallet_vault::Vault::exists(&site.ws()), "no vault was made");
+    assert!(
+        !wallet_vault::Vault::exists(&site.ws()),
+        "no vault was made"
+    );
     let tampered = site.tmp.path().join("tampered.jwe");
     let mut t = raw.clone().into_bytes();
     let mid = t.len() / 2;
@@ -219,16 +222,25 @@ fn publish_enroll_refresh_and_refusals() {
         &site.enroll(tampered.to_str().unwrap(), &site.org_did, &secret),
         "cannot be opened",
     );
-    assert!(!wallet_vault::Vault::exists(&site.ws()), "no vault was made");
+    assert!(
+        !wallet_vault::Vault::exists(&site.ws()),
+        "no vault was made"
+    );
     let foreign = format!("did:web:localhost%3A{}:iam:someone-else", site.server.port);
     refused(&site.enroll(f, &foreign, &secret), "signed for");
-    assert!(!wallet_vault::Vault::exists(&site.ws()), "no vault was made");
+    assert!(
+        !wallet_vault::Vault::exists(&site.ws()),
+        "no vault was made"
+    );
     site.server.route(&site.did_path, Route::not_found());
     refused(
         &site.enroll(f, &site.org_did, &secret),
         "DID document could not be read",
     );
-    assert!(!wallet_vault::Vault::exists(&site.ws()), "no vault was made");
+    assert!(
+        !wallet_vault::Vault::exists(&site.ws()),
+        "no vault was made"
+    );
     site.admin_ok(&[
         "org",
         "publish",
@@ -262,7 +274,14 @@ fn publish_enroll_refresh_and_refusals() {
     let o = site.cli(
         &site.ws(),
         &[
-            "employee", "add", "--identifier", "x", "--name", "X", "--role", "Y",
+            "employee",
+            "add",
+            "--identifier",
+            "x",
+            "--name",
+            "X",
+            "--role",
+            "Y",
         ],
         &[("NUTS_WALLET_ADMIN_PASSPHRASE", WS_ADMIN_PW)],
     );
@@ -305,7 +324,13 @@ fn publish_enroll_refresh_and_refusals() {
         "profile.rollback_refused",
     ]);
     assert_eq!(log.as_array().unwrap().len(), 1);
-    assert_eq!(site.ws_json(&["employee", "list", "--json"]).as_array().unwrap().len(), 2);
+    assert_eq!(
+        site.ws_json(&["employee", "list", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     // Unreachable: the last good profile stays, the error is shown.
     std::fs::remove_file(&file).unwrap();
@@ -314,7 +339,10 @@ fn publish_enroll_refresh_and_refusals() {
     let show = site.ws_json(&["profile", "show", "--json"]);
     assert_eq!(show["version"], 2);
     assert!(
-        show["last_error"].as_str().unwrap().contains("could not be read"),
+        show["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("could not be read"),
         "{show}"
     );
 }

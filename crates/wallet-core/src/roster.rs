@@ -286,6 +286,64 @@ pub fn current_os_account() -> Option<String> {
     }
 }
 
+/// How the approving employee is chosen on this wallet: the stored setting, else by OS
+/// account on a managed workstation and by picking on a single one.
+pub fn employee_selection(vault: &Vault) -> Result<crate::profile::EmployeeSelection> {
+    use crate::profile::{EmployeeSelection, SETTING_EMPLOYEE_SELECTION};
+    if let Some(v) = vault.settings().get(SETTING_EMPLOYEE_SELECTION)? {
+        if let Ok(s) = serde_json::from_value(v) {
+            return Ok(s);
+        }
+    }
+    let managed = crate::profile::managed_by(vault)
+        .map_err(|e| IdentityError::Protocol(e.to_string()))?
+        .is_some();
+    Ok(if managed {
+        EmployeeSelection::OsAccount
+    } else {
+        EmployeeSelection::Pick
+    })
+}
+
+/// Sets how the approving employee is chosen. Administrator action.
+pub fn set_employee_selection(
+    vault: &Vault,
+    admin: &AdminSession,
+    selection: crate::profile::EmployeeSelection,
+) -> Result<()> {
+    crate::profile::guard(vault)?;
+    vault.settings().put(
+        admin,
+        crate::profile::SETTING_EMPLOYEE_SELECTION,
+        &json!(selection),
+    )?;
+    Ok(())
+}
+
+/// Where employees are chosen by OS account: the roster entry of the OS session's user, or
+/// why there is none (in words for the clinician). `Ok(None)` when employees are picked.
+pub fn os_approver(vault: &Vault) -> Result<Option<std::result::Result<Employee, String>>> {
+    if employee_selection(vault)? != crate::profile::EmployeeSelection::OsAccount {
+        return Ok(None);
+    }
+    let Some(account) = current_os_account() else {
+        return Ok(Some(Err(
+            "this computer's account could not be determined; ask your administrator".into(),
+        )));
+    };
+    Ok(Some(match employee_for_os_account(vault, &account)? {
+        None => Err(format!(
+            "your computer account \"{account}\" is not linked to an employee of this \
+             organization; ask your administrator to link it"
+        )),
+        Some(e) if !e.active => Err(format!(
+            "your computer account \"{account}\" is linked to {}, who is deactivated",
+            e.identifier
+        )),
+        Some(e) => Ok(e),
+    }))
+}
+
 /// The active roster entry linked to OS account `account` (case-insensitive), if any.
 pub fn employee_for_os_account(vault: &Vault, account: &str) -> Result<Option<Employee>> {
     Ok(vault.employees().list()?.into_iter().find(|e| {

@@ -337,6 +337,70 @@ async fn link_to_token(t: &World) {
     }
 }
 
+/// Employees chosen by OS account: only the roster entry linked to the OS session's user
+/// approves; an OS user on no roster entry is refused before the request is fetched; a request
+/// the healthcare application started for someone else is refused before the clinician is asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn employees_chosen_by_os_account() {
+    let t = world().await;
+    let admin = t.vault.admin_session(&Passphrase::from(ADMIN_PW)).unwrap();
+    roster::set_employee_selection(
+        &t.vault,
+        &admin,
+        wallet_core::profile::EmployeeSelection::OsAccount,
+    )
+    .unwrap();
+    let me = roster::current_os_account().expect("the OS user of the test");
+
+    // Not linked: refused with a sentence that says why, nothing fetched or sent.
+    let (_, link) = t.start(EMPLOYEE).await;
+    let id = t.runtime.receive_link(&link).id;
+    match t.runtime.open_consent(id).await {
+        Err(ConsentError::NotThisComputerAccount(why)) => {
+            assert!(why.contains(&format!("\"{me}\" is not linked")), "{why}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+
+    // Linked to the named employee: only they are offered; a colleague cannot approve.
+    roster::set_os_account(&t.vault, &admin, EMPLOYEE, Some(&me)).unwrap();
+    let (_, link) = t.start(EMPLOYEE).await;
+    let id = t.runtime.receive_link(&link).id;
+    let view = t.runtime.open_consent(id).await.unwrap();
+    let offered: Vec<&str> = view
+        .approvers
+        .iter()
+        .map(|a| a.identifier.as_str())
+        .collect();
+    assert_eq!(offered, [EMPLOYEE]);
+    assert!(matches!(
+        t.runtime
+            .decide(
+                id,
+                Answer::Approve {
+                    employee: COLLEAGUE.into()
+                }
+            )
+            .await,
+        Err(ConsentError::NotThisComputerAccount(_))
+    ));
+    assert_eq!(t.sent(), 0);
+
+    // The healthcare application named the colleague, but this computer is the employee's.
+    let (_, link) = t.start(COLLEAGUE).await;
+    let id = t.runtime.receive_link(&link).id;
+    match t.runtime.open_consent(id).await {
+        Err(ConsentError::NotThisComputerAccount(why)) => {
+            assert!(
+                why.contains(&format!("started this request for {COLLEAGUE}")),
+                "{why}"
+            )
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(t.sent(), 0, "nothing was sent");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_model_refuses_another_employee_than_the_named_one() {
     let t = world().await;

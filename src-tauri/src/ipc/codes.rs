@@ -44,6 +44,12 @@ pub enum ErrorCode {
     Protocol,
     /// The new organization key is not served by the web server yet (activation refused).
     KeyNotPublished,
+    /// A managed workstation: the organization profile sets this.
+    Managed,
+    /// A managed workstation whose organization profile expired.
+    ProfileExpired,
+    /// Employees are chosen by OS account and this OS user cannot approve.
+    OsAccount,
     // The HSM holding the organization key (`wallet_core::org::Pkcs11Error::code`).
     Pkcs11InvalidUri,
     Pkcs11ModuleNotFound,

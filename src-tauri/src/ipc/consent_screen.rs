@@ -176,6 +176,7 @@ impl From<ConsentError> for IpcError {
             ConsentError::Refused { error, .. } => format!("refused.{}", error.code()),
             // The same code as dispatch's own check, which the model now makes first.
             ConsentError::NotTheNamedEmployee { .. } => "dispatch.employee".to_owned(),
+            ConsentError::NotThisComputerAccount(_) => "os_account".to_owned(),
             ConsentError::Dispatch(d) => format!("dispatch.{}", d.code()),
         };
         IpcError {

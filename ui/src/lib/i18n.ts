@@ -48,6 +48,11 @@ const en = {
   "common.error.newer_schema": "This wallet was saved by a newer version of Nuts Wallet. Update the app; your data was left untouched.",
   "common.error.corrupt": "The wallet file cannot be read. It was left untouched; contact your administrator (a backup can be restored).",
   "common.error.invalid_input": "Please check what you entered.",
+  "common.error.managed": "Your organization manages this setting for all its computers; it cannot be changed here.",
+  "common.error.profile_expired":
+    "This computer could not get your organization's current settings in time. Requests for other organizations are paused until it can; tell your administrator.",
+  "common.error.os_account":
+    "This computer's account cannot approve this request.",
   "common.error.other": "Something went wrong.",
   "setup.title": "Set up Nuts Wallet",
   "setup.intro": "This wallet keeps your organization's keys and credentials encrypted on this computer. Choose how it is unlocked, and set an administrator passphrase.",
@@ -418,6 +423,11 @@ const nl: Record<MessageKey, string> = {
   "common.error.newer_schema": "Deze wallet is opgeslagen door een nieuwere versie van Nuts Wallet. Werk de app bij; uw gegevens zijn niet aangeraakt.",
   "common.error.corrupt": "Het walletbestand kan niet worden gelezen. Het is niet aangeraakt; neem contact op met uw beheerder (een back-up kan worden teruggezet).",
   "common.error.invalid_input": "Controleer wat u heeft ingevuld.",
+  "common.error.managed": "Uw organisatie beheert deze instelling voor al haar computers; u kunt hem hier niet wijzigen.",
+  "common.error.profile_expired":
+    "Deze computer kon de actuele instellingen van uw organisatie niet op tijd ophalen. Verzoeken voor andere organisaties wachten tot dat lukt; meld het uw beheerder.",
+  "common.error.os_account":
+    "Het computeraccount waarmee u bent aangemeld kan dit verzoek niet goedkeuren.",
   "common.error.other": "Er ging iets mis.",
   "setup.title": "Nuts Wallet instellen",
   "setup.intro": "Deze wallet bewaart de sleutels en verklaringen van uw organisatie versleuteld op deze computer. Kies hoe hij wordt ontgrendeld en stel een beheerderswachtwoord in.",

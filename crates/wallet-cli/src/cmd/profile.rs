@@ -236,7 +236,10 @@ pub fn run(ctx: &Ctx, args: ProfileArgs) -> anyhow::Result<ExitCode> {
             } else {
                 match &out {
                     RefreshOutcome::Applied { from, to, changes } => {
-                        println!("Profile version {to} applied (was {from}): {}", changes.join("; "))
+                        println!(
+                            "Profile version {to} applied (was {from}): {}",
+                            changes.join("; ")
+                        )
                     }
                     RefreshOutcome::Unchanged { version } => {
                         println!("Profile version {version} is current.")

@@ -71,6 +71,10 @@ pub enum ConsentError {
     /// Approving needs an approver.
     #[error("choose who approves")]
     NoApprover,
+    /// Employees are chosen by OS account here, and this OS user cannot approve (not linked,
+    /// deactivated, or not the employee the healthcare application named).
+    #[error("{0}")]
+    NotThisComputerAccount(String),
     /// The healthcare application named another employee for this request.
     #[error("the healthcare application started this request for {named}, not for {chosen}")]
     NotTheNamedEmployee {
@@ -93,6 +97,16 @@ impl From<DispatchError> for ConsentError {
 /// The named-employee rule for `employee` (roster id or identifier). An employee who is not
 /// on the roster is left to the view (it shows why) and to dispatch (it refuses).
 fn check_approver(r: &Resolved, vault: &Vault, employee: &str) -> Result<(), ConsentError> {
+    if let Some(os) = crate::roster::os_approver(vault)? {
+        let me = os.map_err(ConsentError::NotThisComputerAccount)?;
+        let chosen = crate::roster::find_employee(vault, employee)?;
+        if chosen.id != me.id {
+            return Err(ConsentError::NotThisComputerAccount(format!(
+                "on this computer only {} (your computer account) can approve",
+                me.identifier
+            )));
+        }
+    }
     match crate::roster::find_employee(vault, employee) {
         Ok(e) => {
             approver_allowed(r, &e.identifier).map_err(|named| ConsentError::NotTheNamedEmployee {
@@ -138,8 +152,34 @@ impl WalletRuntime {
                 return Err(ConsentError::InvalidLink(e));
             }
         };
+        // Employees chosen by OS account: an OS user on no roster entry is refused before
+        // anything is fetched.
+        let os = match crate::roster::os_approver(&env.vault) {
+            Ok(os) => os,
+            Err(e) => {
+                self.slots.finish(id, None);
+                return Err(e.into());
+            }
+        };
+        if let Some(Err(why)) = &os {
+            self.slots.finish(id, None);
+            tracing::info!(id, "request refused: the OS user is no roster entry");
+            return Err(ConsentError::NotThisComputerAccount(why.clone()));
+        }
         match openid4vp::resolve(&link, &env).await {
             Ok(resolved) => {
+                if let (Some(Ok(me)), Some(named)) =
+                    (&os, resolved.consent.preauthorized_user.as_ref())
+                {
+                    if *named != me.identifier {
+                        self.slots.finish(id, None);
+                        return Err(ConsentError::NotThisComputerAccount(format!(
+                            "the healthcare application started this request for {named}, but \
+                             this computer is signed in as {}",
+                            me.identifier
+                        )));
+                    }
+                }
                 let deadline = deadline_ms(incoming.received_at_ms, resolved.consent.expires_at);
                 let view = ConsentView::build(id, &resolved, deadline, &env.vault, None, now);
                 self.slots.finish(id, Some((resolved, deadline)));

@@ -234,9 +234,16 @@ impl ConsentView {
         now: i64,
     ) -> Result<Self, crate::org::IdentityError> {
         let c = &r.consent;
+        // By OS account: only the OS session's user is offered.
+        let os_only = match crate::roster::os_approver(vault)? {
+            Some(Ok(me)) => Some(me.id),
+            Some(Err(_)) => Some(String::new()),
+            None => None,
+        };
         let approvers: Vec<Approver> = crate::roster::list_employees(vault)?
             .into_iter()
             .filter(|e| e.active)
+            .filter(|e| os_only.as_ref().is_none_or(|id| *id == e.id))
             .filter(|e| approver_allowed(r, &e.identifier).is_ok())
             .map(|e| Approver {
                 id: e.id,

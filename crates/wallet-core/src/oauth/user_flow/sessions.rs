@@ -73,7 +73,9 @@ pub struct UserSession {
     /// browser and AS of this flow can end it there.
     return_key: String,
     created_at: i64,
-    started_at: Option<i64>,
+    /// When the flow was started: (Unix seconds, start number). The number orders flows
+    /// started within the same second, so "the latest" is always the latest.
+    started_at: Option<(i64, u64)>,
 }
 
 impl UserSession {
@@ -153,11 +155,16 @@ struct Inner {
     /// (summary, return key, until). The error callback carries no state, so it looks here
     /// first.
     returns: Vec<(FlowSummary, String, i64)>,
+    /// Flows started so far (orders starts within one second).
+    starts: u64,
 }
 
 impl Inner {
     /// The most recently started running flow that `pick` selects: `(started at, session id)`.
-    fn latest_running(&self, pick: impl Fn(&UserSession) -> bool) -> Option<(i64, String)> {
+    fn latest_running(
+        &self,
+        pick: impl Fn(&UserSession) -> bool,
+    ) -> Option<((i64, u64), String)> {
         self.sessions
             .iter()
             .filter_map(|(id, e)| match e {
@@ -224,7 +231,9 @@ impl UserSessions {
     fn prune(inner: &mut Inner, now: i64) {
         inner.landing.retain(|_, (_, until)| now < *until);
         inner.sessions.retain(|_, e| match e {
-            Entry::Flow(s) => now < s.started_at.unwrap_or(s.created_at) + FLOW_STATE_SECS,
+            Entry::Flow(s) => {
+                now < s.started_at.map_or(s.created_at, |(t, _)| t) + FLOW_STATE_SECS
+            }
             Entry::Done(_, at) => now < *at + TOKEN_PICKUP_SECS,
         });
         inner.returns.retain(|(_, _, until)| now < *until);
@@ -267,6 +276,8 @@ impl UserSessions {
         now: i64,
     ) -> Result<String, SessionError> {
         let mut inner = self.lock_pruned(now);
+        inner.starts += 1;
+        let start = inner.starts;
         let (id, _) = inner
             .landing
             .remove(landing_token)
@@ -276,7 +287,7 @@ impl UserSessions {
                 s.state = Some(state.clone());
                 s.verifier = Some(verifier);
                 s.token_endpoint = Some(token_endpoint);
-                s.started_at = Some(now);
+                s.started_at = Some((now, start));
             }
             _ => return Err(SessionError::UnknownLandingToken),
         }
