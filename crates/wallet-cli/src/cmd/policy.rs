@@ -71,6 +71,14 @@ enum PolicyCommand {
         #[arg(value_parser = ["refuse", "flag"])]
         mode: String,
     },
+    /// User flow: who approves on this computer: `os-account` (the employee linked to the OS
+    /// session's user; no picker; the default on managed workstations) or `pick` (choose from
+    /// the roster); without a value, show it (administrator to change)
+    EmployeeSelection {
+        /// `os-account` or `pick`
+        #[arg(value_parser = ["os-account", "pick"])]
+        mode: Option<String>,
+    },
     /// List recent service token requests, newest first
     Recent {
         /// At most this many
@@ -123,6 +131,28 @@ pub fn run(ctx: &Ctx, args: PolicyArgs) -> anyhow::Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&p)?);
             } else {
                 print_policy(&p);
+            }
+        }
+        PolicyCommand::EmployeeSelection { mode } => {
+            use wallet_core::profile::EmployeeSelection;
+            if let Some(mode) = mode {
+                let admin = admin_session(&vault)?;
+                let sel = if mode == "pick" {
+                    EmployeeSelection::Pick
+                } else {
+                    EmployeeSelection::OsAccount
+                };
+                wallet_core::roster::set_employee_selection(&vault, &admin, sel)?;
+            }
+            match wallet_core::roster::employee_selection(&vault)? {
+                EmployeeSelection::OsAccount => println!(
+                    "Employee selection: os-account (the employee linked to this computer's \
+                     account approves; this computer's account: {})",
+                    wallet_core::roster::current_os_account().unwrap_or_else(|| "unknown".into())
+                ),
+                EmployeeSelection::Pick => {
+                    println!("Employee selection: pick (the clinician chooses from the roster)")
+                }
             }
         }
         PolicyCommand::Recent { limit, json } => {
@@ -181,7 +211,9 @@ pub fn run(ctx: &Ctx, args: PolicyArgs) -> anyhow::Result<ExitCode> {
                     p.unlisted_verifiers = m;
                     changed
                 }
-                PolicyCommand::Show { .. } | PolicyCommand::Recent { .. } => false,
+                PolicyCommand::Show { .. }
+                | PolicyCommand::Recent { .. }
+                | PolicyCommand::EmployeeSelection { .. } => false,
             };
             if changed {
                 p.save(&vault, &admin)?;
