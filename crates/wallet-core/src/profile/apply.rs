@@ -612,3 +612,31 @@ fn listing_of(raw: &str, org_did: &str, now: i64) -> Result<NewCredential> {
         raw: SecretString::from(raw.trim().to_owned()),
     })
 }
+
+/// How often a running wallet (the app, `serve`) refreshes its profile.
+pub const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Refreshes the profile now and then every [`REFRESH_EVERY`], whenever `vault` gives an
+/// unlocked, enrolled vault. Problems are recorded by [`refresh`] and logged; the loop goes on.
+/// Hosts spawn this at start with their runtime's sleep (the core has no timer of its own);
+/// the app also calls [`refresh`] right after an unlock.
+pub async fn keep_fresh<F, Fut>(vault: Arc<dyn crate::runtime::VaultAccess>, net: Network, sleep: F)
+where
+    F: Fn(std::time::Duration) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    loop {
+        if let Ok(v) = vault.vault() {
+            if !v.is_locked() && matches!(profile_state(&v), Ok(Some(_))) {
+                match refresh(&v, &net).await {
+                    Ok(RefreshOutcome::Applied { from, to, .. }) => {
+                        tracing::info!(from, to, "organization profile applied")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(code = e.code(), "organization profile refresh: {e}"),
+                }
+            }
+        }
+        sleep(REFRESH_EVERY).await;
+    }
+}

@@ -23,8 +23,8 @@ mod publish;
 
 pub(crate) use apply::guard;
 pub use apply::{
-    enroll, guard_unmanaged, in_force, managed_by, profile_state, refresh, EnrollOptions,
-    ManagedInstall, RefreshOutcome,
+    enroll, guard_unmanaged, in_force, keep_fresh, managed_by, profile_state, refresh,
+    EnrollOptions, ManagedInstall, RefreshOutcome, REFRESH_EVERY,
 };
 pub use envelope::{EnrollmentSecret, ProfileSource};
 pub use model::{EmployeeSelection, OrgProfile, ProfileEmployee, ProfileState};
