@@ -184,3 +184,44 @@ fn forward_over_tls_with_the_ca_file() {
     );
     assert_eq!(status(&dir)["pending"], 0);
 }
+
+#[test]
+fn a_hung_collector_holds_a_command_about_two_seconds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("w");
+    ok(&nuts_wallet(&["init", "--passphrase-env"], &dir));
+    let rs = Rsyslog::tcp();
+    ok(&nuts_wallet(
+        &["audit", "forward", "--syslog", &rs.url()],
+        &dir,
+    ));
+    // Frozen: connections are accepted by the kernel, nothing is read or closed.
+    rs.pause();
+    let started = Instant::now();
+    ok(&nuts_wallet(&["audit", "verify"], &dir));
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(1500), "{took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let st = status(&dir);
+    assert_eq!(st["pending"], 1, "{st}");
+    assert!(
+        st["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer in time"),
+        "{st}"
+    );
+    rs.resume();
+    ok(&nuts_wallet(&["audit", "forward", "--flush"], &dir));
+    let st = status(&dir);
+    assert_eq!(st["pending"], 0, "{st}");
+    let waited = st["last_delivered_seq"].as_i64().unwrap();
+    let lines = rs.wait_for(Duration::from_secs(5), |l| seqs(l).contains(&waited));
+    // The entry that waited arrived (perhaps twice: the frozen daemon read the first try too).
+    assert!(
+        lines
+            .iter()
+            .any(|l| seq_of(l) == Some(waited) && l.contains(" vault.unlock ")),
+        "{lines:?}"
+    );
+}

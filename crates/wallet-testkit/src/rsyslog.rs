@@ -136,6 +136,7 @@ impl Rsyslog {
 
     /// Stops the daemon with SIGTERM (it writes out what it has received) and waits for it.
     pub fn stop(&mut self) {
+        self.resume();
         if let Some(mut child) = self.child.take() {
             let _ = Command::new("kill")
                 .arg("-TERM")
@@ -153,6 +154,28 @@ impl Rsyslog {
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
+        }
+    }
+
+    /// Freezes the daemon (SIGSTOP): the kernel still accepts connections and data, nothing
+    /// is read — a hung collector.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused daemon go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        if let Some(child) = &self.child {
+            let ok = Command::new("kill")
+                .arg(sig)
+                .arg(child.id().to_string())
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "kill {sig} rsyslogd");
         }
     }
 
