@@ -36,7 +36,16 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let net = wallet.network().clone();
     rt.block_on(async move {
+        // A managed workstation keeps its organization profile current while serving.
+        let refresh_vault: std::sync::Arc<dyn wallet_core::runtime::VaultAccess> =
+            std::sync::Arc::new(vault.clone());
+        let _refresher = tokio::spawn(wallet_core::profile::keep_fresh(
+            refresh_vault,
+            net,
+            tokio::time::sleep,
+        ));
         let handle =
             wallet_api::serve(wallet_api::ApiConfig::from_runtime(wallet, args.port)).await?;
         println!(

@@ -161,10 +161,7 @@ struct Inner {
 
 impl Inner {
     /// The most recently started running flow that `pick` selects: `(started at, session id)`.
-    fn latest_running(
-        &self,
-        pick: impl Fn(&UserSession) -> bool,
-    ) -> Option<((i64, u64), String)> {
+    fn latest_running(&self, pick: impl Fn(&UserSession) -> bool) -> Option<((i64, u64), String)> {
         self.sessions
             .iter()
             .filter_map(|(id, e)| match e {
@@ -231,9 +228,7 @@ impl UserSessions {
     fn prune(inner: &mut Inner, now: i64) {
         inner.landing.retain(|_, (_, until)| now < *until);
         inner.sessions.retain(|_, e| match e {
-            Entry::Flow(s) => {
-                now < s.started_at.map_or(s.created_at, |(t, _)| t) + FLOW_STATE_SECS
-            }
+            Entry::Flow(s) => now < s.started_at.map_or(s.created_at, |(t, _)| t) + FLOW_STATE_SECS,
             Entry::Done(_, at) => now < *at + TOKEN_PICKUP_SECS,
         });
         inner.returns.retain(|(_, _, until)| now < *until);
