@@ -346,3 +346,56 @@ fn publish_enroll_refresh_and_refusals() {
         "{show}"
     );
 }
+
+/// Mass rollout: the managed-install file sets a workstation up without any typing (OS keyring
+/// protection; needs the Secret Service, which `scripts/test.sh` runs); a file every user may
+/// read is refused.
+#[test]
+fn enroll_from_the_managed_install_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let site = Site::new("profile-managed");
+    let file = site.share.join("org-profile.jwe");
+    let f = file.to_str().unwrap();
+    site.admin_ok(&["profile", "publish", "--out", f]);
+    let secret = site.admin_ok(&["profile", "secret"]).trim().to_owned();
+    let managed = site.tmp.path().join("managed.json");
+    std::fs::write(
+        &managed,
+        serde_json::json!({"profile": f, "org_did": site.org_did, "enrollment_secret": secret})
+            .to_string(),
+    )
+    .unwrap();
+    let m = managed.to_str().unwrap();
+    std::fs::set_permissions(&managed, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = site.cli(
+        &site.ws(),
+        &["enroll", "--managed"],
+        &[("NUTS_WALLET_MANAGED_FILE", m)],
+    );
+    refused(&o, "chmod 0640");
+    assert!(!wallet_vault::Vault::exists(&site.ws()));
+    std::fs::set_permissions(&managed, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let service = format!("nuts-wallet-test-{}", std::process::id());
+    let o = site.cli(
+        &site.ws(),
+        &["enroll", "--managed"],
+        &[
+            ("NUTS_WALLET_MANAGED_FILE", m),
+            ("NUTS_WALLET_KEYRING_SERVICE", service.as_str()),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Unlocks through the keyring, nothing typed.
+    let o = site.cli(
+        &site.ws(),
+        &["profile", "show", "--json"],
+        &[
+            ("NUTS_WALLET_KEYRING_SERVICE", service.as_str()),
+            ("NUTS_WALLET_PASSPHRASE", ""),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let show: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(show["version"], 1);
+    assert_eq!(show["org_did"], site.org_did.as_str());
+}

@@ -201,7 +201,7 @@ impl World {
                 Stdio::null()
             }
         };
-        let child = self
+        let mut child = self
             .cmd(&["serve", "--port", &port.to_string()])
             .stdout(out())
             .stderr(out())
@@ -218,6 +218,8 @@ impl World {
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("serve did not come up");
     }
 

@@ -17,9 +17,7 @@ use wallet_protocol::SystemClock;
 use wallet_vault::{Passphrase, Protection};
 
 use super::credential::runtime;
-use super::vault::{
-    admin_session, kdf, keystore, open_unlocked, passphrase, protection, ProtectionArgs,
-};
+use super::vault::{admin_session, kdf, keystore, open_unlocked, passphrase};
 use crate::Ctx;
 
 /// Arguments of `profile`.
@@ -71,10 +69,14 @@ pub struct EnrollArgs {
     org_did: Option<String>,
     /// Take profile, DID and enrollment secret from the managed-install file
     /// (/etc/nuts-wallet/managed.json, or NUTS_WALLET_MANAGED_FILE); keyring protection
-    #[arg(long, conflicts_with_all = ["profile", "org_did"])]
+    #[arg(long, conflicts_with_all = ["profile", "org_did", "keyring", "passphrase_env"])]
     managed: bool,
-    #[command(flatten)]
-    protection: Option<ProtectionArgs>,
+    /// Protect this workstation's vault with a key in the OS keyring
+    #[arg(long, conflicts_with = "passphrase_env", required_unless_present_any = ["managed", "passphrase_env"])]
+    keyring: bool,
+    /// Protect it with a passphrase, read from NUTS_WALLET_PASSPHRASE (or prompted)
+    #[arg(long, alias = "passphrase")]
+    passphrase_env: bool,
 }
 
 fn network(ctx: &Ctx) -> anyhow::Result<Network> {
@@ -117,15 +119,19 @@ pub fn run_enroll(ctx: &Ctx, args: EnrollArgs) -> anyhow::Result<ExitCode> {
             admin,
         )
     } else {
-        let p = args
-            .protection
-            .as_ref()
-            .context("choose --keyring or --passphrase-env")?;
+        let protection = if args.keyring {
+            Protection::Keyring
+        } else {
+            Protection::Passphrase {
+                passphrase: passphrase("NUTS_WALLET_PASSPHRASE", "New vault passphrase", true)?,
+                kdf: kdf(),
+            }
+        };
         (
             ProfileSource::parse(args.profile.as_deref().unwrap_or_default())?,
             args.org_did.clone().unwrap_or_default(),
             secret_from_env_or_prompt()?,
-            protection(p)?,
+            protection,
             passphrase(
                 "NUTS_WALLET_ADMIN_PASSPHRASE",
                 "New administrator passphrase for this workstation",
