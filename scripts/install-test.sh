@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Install test of the .deb (run by `PACKAGE_TESTS=1 make test`, inside Xvfb + D-Bus):
-# install it, check where the files land, register and query the nuts-wallet: handler, open a
-# link with `gio open` so the *installed* app starts and shows the request, then uninstall and
+# Install test of the .deb (run by `PACKAGE_TESTS=1 make test`, inside Xvfb + D-Bus): check the
+# .deb's and the .rpm's contents and dependencies (scripts/package-check.sh), install the .deb,
+# check where the files land, register and query the nuts-wallet: handler, open a link with
+# `gio open` so the *installed* app starts and shows the request, then uninstall and
 # check that the user's data directory survives.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/package-check.sh
 deb=$(find target/*/bundle/deb -name '*.deb' -printf '%T@ %p\n' | sort -n | tail -n1 | cut -d' ' -f2-)
 [ -n "$deb" ] || { echo "install-test: no .deb found; run scripts/package.sh first" >&2; exit 1; }
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

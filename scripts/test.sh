@@ -49,7 +49,7 @@ xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" \
 
 if [ "${PACKAGE_TESTS:-0}" = 1 ]; then
   step "package (debug .deb) and install test"
-  PACKAGE_PROFILE=debug PACKAGE_BUNDLES=deb scripts/package.sh
+  PACKAGE_PROFILE=debug PACKAGE_BUNDLES=deb,rpm scripts/package.sh
   xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" dbus-run-session -- bash -c \
     'echo -n nuts-wallet-test-keyring | gnome-keyring-daemon --unlock --components=secrets >/dev/null; scripts/install-test.sh'
 fi
