@@ -86,6 +86,17 @@ async fn loopback_api_serves_tokens_and_dpop_proofs_behind_the_api_key() {
     assert_eq!(i["employee_identifier"], "123456");
     assert_eq!(w.last_token_entry().detail["channel"], "api");
 
+    // From the cache a moment later: the same token with the lifetime it has left, as a Nuts
+    // node answers (not the lifetime it was issued with).
+    let first_expires_in = v["expires_in"].as_i64().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (s, again) = post(&http, &url, Some(&key), &body, &[]).await;
+    assert_eq!(s, 200, "{again}");
+    assert_eq!(again["access_token"], v["access_token"], "served from the cache");
+    assert_eq!(again["expires_at"], v["expires_at"]);
+    let left = again["expires_in"].as_i64().unwrap();
+    assert!(left <= first_expires_in - 2 && left > 0, "{left} vs {first_expires_in}");
+
     // DPoP (the default token type), then a proof for a resource request.
     let mut dbody = body.clone();
     dbody.as_object_mut().unwrap().remove("token_type");
