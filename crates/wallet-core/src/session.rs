@@ -164,6 +164,43 @@ impl WalletSession {
         self.status()
     }
 
+    /// First-run enrollment in an organization profile ([`crate::profile::enroll`]) with this
+    /// session's keystore and key-derivation cost; the new vault, unlocked, becomes this
+    /// session's.
+    pub async fn enroll(
+        &self,
+        source: crate::profile::ProfileSource,
+        org_did: wallet_protocol::did::Did,
+        secret: crate::profile::EnrollmentSecret,
+        protection: SetupProtection,
+        admin_passphrase: Passphrase,
+        net: &crate::runtime::Network,
+    ) -> Result<SessionStatus, crate::profile::ProfileError> {
+        let protection = match protection {
+            SetupProtection::Keyring => Protection::Keyring,
+            SetupProtection::Passphrase(p) => Protection::Passphrase {
+                passphrase: p,
+                kdf: self.kdf,
+            },
+        };
+        let vault = crate::profile::enroll(
+            &self.data_dir,
+            self.keystore.clone(),
+            crate::profile::EnrollOptions {
+                source,
+                org_did,
+                secret,
+                protection,
+                admin_passphrase,
+                admin_kdf: self.kdf,
+            },
+            net,
+        )
+        .await?;
+        *self.slot() = Some(vault);
+        Ok(self.status()?)
+    }
+
     /// Unlocks with the passphrase when given, else with the OS keyring.
     pub fn unlock(&self, passphrase: Option<Passphrase>) -> Result<SessionStatus, VaultError> {
         let vault = self.vault()?;
