@@ -51,6 +51,19 @@ fn spawn_auto_lock<R: Runtime>(app: tauri::AppHandle<R>) {
     });
 }
 
+/// Keeps a managed workstation's organization profile fresh while the app runs (now, then every
+/// 15 minutes; it waits quietly while the vault is locked or not enrolled).
+fn spawn_profile_refresh(state: &AppState) {
+    let Ok(runtime) = state.runtime() else {
+        return;
+    };
+    let vault: Arc<dyn wallet_core::runtime::VaultAccess> = state.session.clone();
+    let net = runtime.network().clone();
+    tauri::async_runtime::spawn(wallet_core::profile::keep_fresh(vault, net, |d| {
+        tokio::time::sleep(d)
+    }));
+}
+
 /// Starts the desktop app.
 pub fn run() {
     // Before any plugin reads the arguments (they panic on non-UTF-8 ones).
@@ -109,6 +122,8 @@ pub fn run() {
                 tracing::info!("vault unlocked with the OS keyring at start");
                 services::ensure_api(app.handle());
             }
+            ipc::commands::start_managed_enrollment(app.handle());
+            spawn_profile_refresh(&app.state::<AppState>());
             spawn_auto_lock(app.handle().clone());
             if let Some(w) = app.get_webview_window("main") {
                 let _ = w.set_title(&format!("Nuts Wallet {}", wallet_core::build_info::VERSION));

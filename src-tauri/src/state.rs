@@ -21,6 +21,25 @@ pub enum ApiState {
     Failed(String),
 }
 
+/// The unattended enrollment of a mass rollout (the managed-install file), as far as it got.
+#[derive(Debug, Clone, Default)]
+pub enum ManagedSetup {
+    /// No managed-install file, or a wallet existed already.
+    #[default]
+    None,
+    /// Enrolling now.
+    Running,
+    /// Enrolled in this run; the organization's name.
+    Done(String),
+    /// Failed: the core's error code and message.
+    Failed {
+        /// Stable code (`ProfileError::code`).
+        code: String,
+        /// English message.
+        message: String,
+    },
+}
+
 /// Delivers the employee's answer to a waiting service-token prompt.
 pub trait PromptAnswerer: Send + Sync {
     /// False when the prompt is unknown or already closed (timed out).
@@ -38,6 +57,7 @@ pub struct AppState {
     net_error: Option<String>,
     api: Mutex<ApiState>,
     service_prompt: Mutex<Option<Arc<dyn PromptAnswerer>>>,
+    managed_setup: Mutex<ManagedSetup>,
 }
 
 impl AppState {
@@ -64,6 +84,7 @@ impl AppState {
             dev,
             api: Mutex::new(ApiState::NotStarted),
             service_prompt: Mutex::new(None),
+            managed_setup: Mutex::new(ManagedSetup::None),
         }
     }
 
@@ -113,6 +134,19 @@ impl AppState {
     /// Records the loopback API's state.
     pub fn set_api_state(&self, s: ApiState) {
         *self.api.lock().unwrap_or_else(|p| p.into_inner()) = s;
+    }
+
+    /// Where the unattended enrollment of a mass rollout stands.
+    pub fn managed_setup(&self) -> ManagedSetup {
+        self.managed_setup
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Records where the unattended enrollment stands.
+    pub fn set_managed_setup(&self, s: ManagedSetup) {
+        *self.managed_setup.lock().unwrap_or_else(|p| p.into_inner()) = s;
     }
 
     /// Installs the service-token prompt that `consent_answer` answers.

@@ -357,11 +357,18 @@ fn every_contract_command_takes_its_declared_arguments_and_access() {
         "OrgInitInput" => {
             json!({"subject": "zorg", "baseUrl": "https://wallet.example", "did": null})
         }
-        "EmployeeInput" => json!({"identifier": "e1", "name": "Ann", "role": "nurse"}),
+        "EmployeeInput" => {
+            json!({"identifier": "e1", "name": "Ann", "role": "nurse", "osAccount": null})
+        }
         "PolicyChange" => {
             json!({"kind": "allowServer", "authorizationServer": "https://as.example/oauth2/a"})
         }
         "DecisionInput" => json!({"id": 1, "approve": false, "employee": null}),
+        "EnrollInput" => json!({
+            "profile": folder, "orgDid": "did:web:zorg.example", "secret": "nwe_x",
+            "useKeyring": true, "passphrase": null, "adminPassphrase": "admin pass 1"
+        }),
+        "ApproverChoice" => json!("pick"),
         other => panic!("no sample argument of type {other}: add one here"),
     };
     let mut all = commands();

@@ -50,6 +50,27 @@ pub enum ErrorCode {
     ProfileExpired,
     /// Employees are chosen by OS account and this OS user cannot approve.
     OsAccount,
+    // The organization profile (`wallet_core::profile::ProfileError::code`).
+    /// The profile file or URL could not be read.
+    ProfileUnreachable,
+    /// The enrollment secret does not open the file, or the file was changed.
+    ProfileUndecryptable,
+    /// The profile is refused (signature, type, content).
+    ProfileRefused,
+    /// The organization's DID document could not be read.
+    ProfileDidUnreachable,
+    /// A profile not newer than the one in force.
+    ProfileRollback,
+    // Refinements the app makes of `profile_refused` and `invalid_input` (see
+    // `identity::refine_profile_error`), so the screens can say what to do.
+    /// The profile was published by another organization than the DID given.
+    ProfileWrongOrganization,
+    /// The profile file itself has expired (the administrator must publish again).
+    ProfileFileExpired,
+    /// The profile would be written into the folder of the public publication bundle.
+    ProfileNextToBundle,
+    /// The organization key is in the administrator's vault: workstations cannot sign with it.
+    ProfileKeyInVault,
     // The HSM holding the organization key (`wallet_core::org::Pkcs11Error::code`).
     Pkcs11InvalidUri,
     Pkcs11ModuleNotFound,
@@ -484,6 +505,39 @@ mod tests {
         }
         let code = IdentityError::NotPublished("x".into()).code();
         assert_eq!(wire(ErrorCode::of(code)), "key_not_published");
+    }
+
+    /// Every organization-profile problem reaches the UI with its own code.
+    #[test]
+    fn profile_codes_keep_their_wire_strings() {
+        use wallet_core::profile::ProfileError as P;
+        let errors = [
+            P::InvalidInput("x".into()),
+            P::Unreachable {
+                source_name: "f".into(),
+                detail: "d".into(),
+            },
+            P::Undecryptable("x".into()),
+            P::Refused("x".into()),
+            P::DidUnreachable("x".into()),
+            P::Rollback {
+                offered: 1,
+                current: 2,
+            },
+            P::Expired {
+                expired_at: "t".into(),
+                last_error: "e".into(),
+            },
+            P::Managed {
+                organization: "o".into(),
+            },
+        ];
+        for e in errors {
+            let code = e.code();
+            let parsed = ErrorCode::of(code);
+            assert_ne!(parsed, ErrorCode::Internal, "{code}");
+            assert_eq!(wire(parsed), code);
+        }
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Tauri commands: thin adapters (read state or call the core, map to DTOs and errors).
 
-use tauri::{AppHandle, Emitter, Runtime, State};
-use wallet_core::session::{ActivityQuery as CoreQuery, SetupProtection};
+use tauri::{AppHandle, Emitter, Manager, Runtime, State};
+use wallet_core::profile::{self, EnrollmentSecret, ManagedInstall, ProfileSource};
+use wallet_core::session::{ActivityQuery as CoreQuery, SetupProtection, VaultState};
+use wallet_protocol::did::Did;
 use wallet_vault::Passphrase;
 
 use super::codes::ErrorCode;
@@ -9,7 +11,9 @@ use super::dto::{
     ActivityCheck, ActivityItem, ActivityQuery, AdminLoginInput, AdminView, AppInfo,
     IncomingRequest, IpcError, SetupInput, UnlockInput, VaultView,
 };
-use crate::state::AppState;
+use super::identity::TypedSecret;
+use super::identity_dto::{EnrollInput, ManagedSetupView};
+use crate::state::{AppState, ManagedSetup};
 
 /// Name of the event sent when the vault locks by itself (idle) or on request.
 pub const VAULT_LOCKED_EVENT: &str = "vault-locked";
@@ -57,19 +61,22 @@ pub async fn keyring_available() -> Result<bool> {
     .await
 }
 
+/// The protection chosen on the first-run screen.
+fn setup_protection(use_keyring: bool, passphrase: Option<String>) -> Result<SetupProtection> {
+    match (use_keyring, passphrase) {
+        (true, _) => Ok(SetupProtection::Keyring),
+        (false, Some(p)) => Ok(SetupProtection::Passphrase(Passphrase::new(p))),
+        (false, None) => Err(IpcError {
+            code: ErrorCode::InvalidInput,
+            message: "a vault passphrase is required when the OS keyring is not used".into(),
+        }),
+    }
+}
+
 /// First-run setup: create the vault and set the administrator passphrase.
 #[tauri::command]
 pub async fn vault_setup(state: State<'_, AppState>, input: SetupInput) -> Result<VaultView> {
-    let protection = match (input.use_keyring, input.passphrase) {
-        (true, _) => SetupProtection::Keyring,
-        (false, Some(p)) => SetupProtection::Passphrase(Passphrase::new(p)),
-        (false, None) => {
-            return Err(IpcError {
-                code: ErrorCode::InvalidInput,
-                message: "a vault passphrase is required when the OS keyring is not used".into(),
-            })
-        }
-    };
+    let protection = setup_protection(input.use_keyring, input.passphrase)?;
     let admin = Passphrase::new(input.admin_passphrase);
     let session = state.session.clone();
     blocking(move || {
@@ -79,6 +86,166 @@ pub async fn vault_setup(state: State<'_, AppState>, input: SetupInput) -> Resul
         Ok(view.into())
     })
     .await
+}
+
+/// Profile location, organization DID and enrollment secret as typed or read from the
+/// managed-install file.
+fn enrollment_inputs(
+    profile: &str,
+    org_did: &str,
+    secret: &str,
+) -> Result<(ProfileSource, Did, EnrollmentSecret)> {
+    let source = ProfileSource::parse(profile)?;
+    let did = Did::parse(org_did.trim()).map_err(|e| IpcError {
+        code: ErrorCode::InvalidInput,
+        message: format!("the organization's DID is not valid: {e}"),
+    })?;
+    Ok((source, did, EnrollmentSecret::parse(secret)?))
+}
+
+/// Enrolls this workstation (the core fetches, decrypts and verifies the profile before
+/// anything is made), then gives it the loopback API's key and starts the API.
+async fn enroll_workstation<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &AppState,
+    inputs: (ProfileSource, Did, EnrollmentSecret),
+    protection: SetupProtection,
+    admin: Passphrase,
+) -> Result<VaultView> {
+    let (source, did, secret) = inputs;
+    let net = state.wallet()?.network().clone();
+    let status = state
+        .session
+        .enroll(source, did, secret, protection, admin, &net)
+        .await?;
+    wallet_api::api_key::ensure(&state.session.vault()?)?;
+    crate::services::ensure_api(app);
+    Ok(status.into())
+}
+
+/// First-run "Join your organization": a workstation wallet made from the organization's
+/// profile. The secret is used for this call only (the vault keeps it sealed for refreshes).
+#[tauri::command]
+pub async fn vault_enroll<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    input: EnrollInput,
+) -> Result<VaultView> {
+    let secret = TypedSecret(input.secret);
+    let inputs = enrollment_inputs(&input.profile, &input.org_did, &secret.0)?;
+    let protection = setup_protection(input.use_keyring, input.passphrase)?;
+    let admin = Passphrase::new(input.admin_passphrase);
+    let view = enroll_workstation(&app, &state, inputs, protection, admin).await?;
+    tracing::info!("workstation enrolled in the organization profile");
+    Ok(view)
+}
+
+/// Where the unattended enrollment of a mass rollout stands.
+#[tauri::command]
+pub fn managed_setup_status(state: State<'_, AppState>) -> ManagedSetupView {
+    managed_setup_view(state.managed_setup())
+}
+
+/// The view of the unattended enrollment's state.
+pub fn managed_setup_view(s: ManagedSetup) -> ManagedSetupView {
+    match s {
+        ManagedSetup::None => ManagedSetupView::None,
+        ManagedSetup::Running => ManagedSetupView::Running,
+        ManagedSetup::Done(organization) => ManagedSetupView::Done { organization },
+        ManagedSetup::Failed { code, message } => ManagedSetupView::Failed {
+            error: IpcError {
+                code: ErrorCode::of(&code),
+                message,
+            },
+        },
+    }
+}
+
+fn failed(e: IpcError) -> ManagedSetup {
+    ManagedSetup::Failed {
+        code: serde_json::to_value(e.code)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_else(|| "internal".into()),
+        message: e.message,
+    }
+}
+
+/// Mass rollout: with no wallet yet and a managed-install file, enroll without asking
+/// anything: keyring protection and a random workstation administrator passphrase that is
+/// forgotten (the organization's profile is the authority here). The first-run screen shows
+/// the progress, or the problem in plain words.
+pub fn start_managed_enrollment<R: Runtime>(app: &AppHandle<R>) {
+    let state = app.state::<AppState>();
+    if !matches!(state.session.status(), Ok(s) if s.state == VaultState::Uninitialized) {
+        return;
+    }
+    let install = match ManagedInstall::load() {
+        Ok(None) => return,
+        Ok(Some(m)) => m,
+        Err(e) => {
+            tracing::warn!(code = e.code(), "managed-install file: {e}");
+            state.set_managed_setup(failed(e.into()));
+            return;
+        }
+    };
+    state.set_managed_setup(ManagedSetup::Running);
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let state = app.state::<AppState>();
+        let secret = TypedSecret(install.enrollment_secret.clone());
+        let result = match enrollment_inputs(&install.profile, &install.org_did, &secret.0) {
+            Ok(inputs) => {
+                let admin = Passphrase::new(wallet_protocol::random::random_token());
+                enroll_workstation(&app, &state, inputs, SetupProtection::Keyring, admin).await
+            }
+            Err(e) => Err(e),
+        };
+        drop(secret);
+        let outcome = match result {
+            Ok(_) => {
+                let organization = state
+                    .session
+                    .vault()
+                    .ok()
+                    .and_then(|v| super::identity::profile_view(&v).ok().flatten())
+                    .map(|p| p.organization)
+                    .unwrap_or_default();
+                tracing::info!("workstation enrolled from the managed-install file");
+                ManagedSetup::Done(organization)
+            }
+            Err(e) => {
+                tracing::warn!(code = ?e.code, "enrollment from the managed-install file failed: {}", e.message);
+                failed(e)
+            }
+        };
+        state.set_managed_setup(outcome);
+    });
+}
+
+/// Checks for a newer organization profile in the background (after an unlock): the source
+/// may be slow or unreachable, which must not hold up the window.
+pub fn refresh_profile_soon(state: &AppState) {
+    let Ok(runtime) = state.runtime() else {
+        return;
+    };
+    let net = runtime.network().clone();
+    let session = state.session.clone();
+    tauri::async_runtime::spawn(async move {
+        let Ok(vault) = session.vault() else {
+            return;
+        };
+        if !matches!(profile::profile_state(&vault), Ok(Some(_))) {
+            return;
+        }
+        match profile::refresh(&vault, &net).await {
+            Ok(profile::RefreshOutcome::Applied { from, to, .. }) => {
+                tracing::info!(from, to, "organization profile applied after unlock")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(code = e.code(), "organization profile refresh: {e}"),
+        }
+    });
 }
 
 /// Unlock with the passphrase, or with the OS keyring when none is given.
@@ -92,6 +259,7 @@ pub async fn vault_unlock<R: Runtime>(
     let session = state.session.clone();
     let view = blocking(move || Ok(session.unlock(passphrase)?.into())).await?;
     crate::services::ensure_api(&app);
+    refresh_profile_soon(&state);
     Ok(view)
 }
 

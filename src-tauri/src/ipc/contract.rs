@@ -25,6 +25,8 @@ macro_rules! with_ipc_contract {
             user commands::vault_status() -> VaultView;
             user commands::keyring_available() -> bool;
             user commands::vault_setup(input: SetupInput) -> VaultView;
+            user commands::vault_enroll(input: EnrollInput) -> VaultView;
+            user commands::managed_setup_status() -> ManagedSetupView;
             user commands::vault_unlock(input: UnlockInput) -> VaultView;
             user commands::vault_lock() -> VaultView;
             user commands::vault_touch() -> ();
@@ -58,6 +60,16 @@ macro_rules! with_ipc_contract {
             admin identity::employee_update(id: String, name: String, role: String) -> EmployeeRow;
             user identity::employee_validity() -> i64;
             admin identity::set_employee_validity(minutes: i64) -> i64;
+            admin identity::employee_set_os_account(
+                id: String,
+                os_account: Option<String>
+            ) -> EmployeeRow;
+            user identity::approver_choice() -> ApproverView;
+            admin identity::set_approver_choice(choice: ApproverChoice) -> ApproverView;
+            user identity::profile_status() -> Option<ProfileView>;
+            user identity::profile_refresh() -> ProfileRefreshView;
+            admin identity::profile_publish(out: String, valid_days: u32) -> ProfilePublishView;
+            admin identity::profile_enrollment_secret() -> String;
             user services::services_overview() -> ServicesView;
             user services::policy_get() -> Vec<PolicyServer>;
             admin services::policy_change(change: PolicyChange) -> Vec<PolicyServer>;

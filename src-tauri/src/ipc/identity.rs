@@ -4,13 +4,14 @@
 use std::path::PathBuf;
 
 use tauri::State;
-use wallet_core::{credentials, org, roster};
+use wallet_core::{credentials, org, profile, roster};
 
 use super::codes::ErrorCode;
 use super::dto::IpcError;
 use super::identity_dto::{
-    CredentialDetailView, CredentialRow, EmployeeInput, EmployeeRow, LiveCheckView, OrgInitInput,
-    OrgView, PublishView,
+    ApproverChoice, ApproverView, CredentialDetailView, CredentialRow, EmployeeInput, EmployeeRow,
+    LiveCheckView, OrgInitInput, OrgView, ProfilePublishView, ProfileRefreshView, ProfileView,
+    PublishView,
 };
 use crate::state::AppState;
 
@@ -70,10 +71,10 @@ pub async fn org_init<R: tauri::Runtime>(
     Ok(info.into())
 }
 
-/// A PIN as typed in the window: wiped from memory when dropped, never printed.
-struct TypedPin(String);
+/// A PIN or secret as typed in the window: wiped from memory when dropped, never printed.
+pub(crate) struct TypedSecret(pub(crate) String);
 
-impl Drop for TypedPin {
+impl Drop for TypedSecret {
     fn drop(&mut self) {
         let mut bytes = std::mem::take(&mut self.0).into_bytes();
         bytes.fill(0);
@@ -136,7 +137,7 @@ pub async fn org_provide_pin(
     pin: String,
     remember: bool,
 ) -> Result<()> {
-    let pin = TypedPin(pin);
+    let pin = TypedSecret(pin);
     if pin.0.is_empty() {
         return Err(invalid("type the PIN of the security module"));
     }
@@ -319,10 +320,22 @@ pub async fn employee_add(state: State<'_, AppState>, input: EmployeeInput) -> R
         name: input.name,
         role: input.role,
     };
+    let os_account = input
+        .os_account
+        .map(|a| a.trim().to_owned())
+        .filter(|a| !a.is_empty());
     tauri::async_runtime::spawn_blocking(move || {
         session
             .with_admin("changing the roster", |v, a| {
-                roster::add_employee(v, a, entry)
+                // Checked first, so a bad account name adds nobody.
+                if let Some(acc) = &os_account {
+                    roster::check_os_account(acc)?;
+                }
+                let e = roster::add_employee(v, a, entry)?;
+                match &os_account {
+                    Some(acc) => roster::set_os_account(v, a, &e.id, Some(acc)),
+                    None => Ok(e),
+                }
             })
             .map(Into::into)
             .map_err(IpcError::from)
@@ -363,6 +376,109 @@ pub fn employee_update(
         roster::update_employee(v, a, &id, Some(&name), Some(&role))
     })?;
     Ok(row.into())
+}
+
+/// Link an employee to the login name of their computer account, or unlink with null
+/// (administrator). Two employees cannot share one account.
+#[tauri::command]
+pub fn employee_set_os_account(
+    state: State<'_, AppState>,
+    id: String,
+    os_account: Option<String>,
+) -> Result<EmployeeRow> {
+    let account = os_account
+        .map(|a| a.trim().to_owned())
+        .filter(|a| !a.is_empty());
+    let row = state.session.with_admin("changing the roster", |v, a| {
+        roster::set_os_account(v, a, &id, account.as_deref())
+    })?;
+    Ok(row.into())
+}
+
+/// Who approves on this computer, and this computer's account name.
+#[tauri::command]
+pub fn approver_choice(state: State<'_, AppState>) -> Result<ApproverView> {
+    let vault = state.session.vault()?;
+    Ok(ApproverView {
+        choice: roster::employee_selection(&vault)?.into(),
+        this_account: roster::current_os_account(),
+    })
+}
+
+/// Set who approves on this computer (administrator).
+#[tauri::command]
+pub fn set_approver_choice(
+    state: State<'_, AppState>,
+    choice: ApproverChoice,
+) -> Result<ApproverView> {
+    state.session.with_admin("choosing who approves", |v, a| {
+        roster::set_employee_selection(v, a, choice.into())
+    })?;
+    approver_choice(state)
+}
+
+/// The organization profile in force, or null on a wallet that is not managed.
+#[tauri::command]
+pub fn profile_status(state: State<'_, AppState>) -> Result<Option<ProfileView>> {
+    let vault = state.session.vault()?;
+    profile_view(&vault)
+}
+
+/// The profile in force as the screens show it.
+pub(crate) fn profile_view(vault: &wallet_vault::Vault) -> Result<Option<ProfileView>> {
+    let subject = org::organization(vault).ok().flatten().map(|o| o.subject);
+    Ok(profile::profile_state(vault)?.map(|s| ProfileView::of(s, subject, now())))
+}
+
+/// "Check for new settings now": fetch the profile from where this workstation enrolled and
+/// apply it when newer (anyone at the window may ask; what applies is the organization's).
+#[tauri::command]
+pub async fn profile_refresh(state: State<'_, AppState>) -> Result<ProfileRefreshView> {
+    let vault = state.session.vault()?;
+    let net = state.wallet()?.network().clone();
+    let out = profile::refresh(&vault, &net).await?;
+    let view = profile_view(&vault)?
+        .ok_or_else(|| invalid("this wallet is not enrolled in an organization profile"))?;
+    Ok(ProfileRefreshView::of(out, view))
+}
+
+/// Publish the organization profile for the workstations to `out` (administrator): a file on
+/// an internal share or intranet server, never next to the public bundle. The HSM key is
+/// probed first, so a missing PIN comes back as its own error.
+#[tauri::command]
+pub async fn profile_publish(
+    state: State<'_, AppState>,
+    out: String,
+    valid_days: u32,
+) -> Result<ProfilePublishView> {
+    let out = PathBuf::from(out.trim());
+    if !out.is_absolute() {
+        return Err(invalid("choose an absolute file path"));
+    }
+    let session = state.session.clone();
+    blocking(move || {
+        let (vault, admin) = session.admin("publishing the organization profile")?;
+        if let Some(info) = org::organization(&vault)? {
+            check_hsm(&info)?;
+        }
+        Ok(profile::publish_profile(
+            &vault,
+            &admin,
+            &out,
+            Some(valid_days),
+            &wallet_protocol::clock::SystemClock,
+        )?
+        .into())
+    })
+    .await
+}
+
+/// The enrollment secret to hand to the workstations (administrator; made on first use).
+#[tauri::command]
+pub fn profile_enrollment_secret(state: State<'_, AppState>) -> Result<String> {
+    let (vault, admin) = state.session.admin("reading the enrollment secret")?;
+    let (secret, _) = profile::enrollment_secret(&vault, &admin)?;
+    Ok(secret.expose().as_str().to_owned())
 }
 
 /// Minutes an issued employee credential stays valid.

@@ -7,9 +7,12 @@ use wallet_core::org::{
     IdentityError, KeyRole, KeyStoreKind, LiveCheck, LiveKey, OrgInfo, OrgKey, Pkcs11Uri,
     PublishReport,
 };
+use wallet_core::profile::{
+    EmployeeSelection, ProfileError, ProfilePublished, ProfileState, RefreshOutcome,
+};
 use wallet_core::roster::EmployeeView;
 
-use super::codes::{RevocationState, WarningCode};
+use super::codes::{ErrorCode, RevocationState, WarningCode};
 use super::consent_screen::EmployeeChoice;
 use super::dto::{move_fields, IpcError};
 
@@ -420,12 +423,14 @@ pub struct EmployeeRow {
     pub did: Option<String>,
     /// Whether credentials may be issued.
     pub active: bool,
+    /// The employee's OS account (login name) on the workstations, if linked.
+    pub os_account: Option<String>,
 }
 
 impl From<EmployeeView> for EmployeeRow {
     fn from(e: EmployeeView) -> Self {
         move_fields!(e => EmployeeRow {
-            did, active;
+            did, active, os_account;
             employee: move_fields!(e => EmployeeChoice { id, identifier, name, role }),
         })
     }
@@ -441,6 +446,277 @@ pub struct EmployeeInput {
     pub name: String,
     /// Role.
     pub role: String,
+    /// OS account (login name) to link, if any.
+    pub os_account: Option<String>,
+}
+
+/// "Join your organization" on the first-run screen.
+#[derive(Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct EnrollInput {
+    /// The profile: a file path or an `https://` URL.
+    pub profile: String,
+    /// The organization's DID the profile must be signed by.
+    pub org_did: String,
+    /// The enrollment secret (never stored by the UI).
+    pub secret: String,
+    /// Protect the vault key with the OS keyring (else with `passphrase`).
+    pub use_keyring: bool,
+    /// Vault passphrase when not using the keyring.
+    pub passphrase: Option<String>,
+    /// This workstation's own administrator passphrase.
+    pub admin_passphrase: String,
+}
+
+/// The organization profile in force on a managed workstation.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileView {
+    /// The organization's name for screens ("Managed by ...").
+    pub organization: String,
+    /// The pinned organization DID.
+    pub org_did: String,
+    /// Version in force.
+    #[ts(type = "number")]
+    pub version: u64,
+    /// RFC 3339.
+    pub issued_at: String,
+    /// RFC 3339: organization presentations stop after this unless a newer one arrives.
+    pub expires_at: String,
+    /// Whether `expires_at` has passed.
+    pub expired: bool,
+    /// Where it is refreshed from (file path or URL).
+    pub source: String,
+    /// RFC 3339 of the last successful check.
+    pub last_refresh: Option<String>,
+    /// The last check's problem, as the core words it (technical, English).
+    pub last_error: Option<String>,
+    /// What kind of problem `last_error` is, to say it in plain words.
+    pub last_error_code: Option<ErrorCode>,
+}
+
+impl ProfileView {
+    /// The view of `s` at Unix time `now`; `subject` is the organization's own short name
+    /// (its tenant subject), shown instead of the client id URL when known.
+    pub fn of(s: ProfileState, subject: Option<String>, now: i64) -> Self {
+        let last_error_code = s.last_error.as_deref().map(profile_error_kind);
+        let organization = subject
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| organization_label(&s.organization));
+        move_fields!(s => ProfileView {
+            org_did, version, issued_at, expires_at, source, last_refresh, last_error;
+            organization,
+            expired: now >= s.expires_at_unix,
+            last_error_code,
+        })
+    }
+}
+
+/// A short name for the organization from its client id (`https://host/oauth2/<subject>` →
+/// `<subject>`); the text itself when it has no path.
+pub fn organization_label(client_id: &str) -> String {
+    client_id
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|s| !s.is_empty() && !s.contains(':'))
+        .unwrap_or(client_id)
+        .to_owned()
+}
+
+/// The kind of a stored refresh error. The workstation keeps only the text of the last
+/// problem, so it is read back from the core's wording ([`ProfileError`]'s messages).
+pub fn profile_error_kind(message: &str) -> ErrorCode {
+    let m = message;
+    if m.starts_with("the organization profile could not be read from") {
+        ErrorCode::ProfileUnreachable
+    } else if m.starts_with("the organization's DID document could not be read") {
+        ErrorCode::ProfileDidUnreachable
+    } else if m.starts_with("the organization profile cannot be opened") {
+        ErrorCode::ProfileUndecryptable
+    } else if m.contains("refused as a rollback") {
+        ErrorCode::ProfileRollback
+    } else if m.starts_with("the organization profile is refused") {
+        refine_refused(m)
+    } else {
+        ErrorCode::Internal
+    }
+}
+
+/// `profile_refused` said more precisely when the core's reason names the case: another
+/// organization's profile, or one that expired before it arrived.
+pub fn refine_refused(message: &str) -> ErrorCode {
+    if message.contains("it is signed for")
+        || message.contains("it describes")
+        || message.contains("DID document does not list")
+    {
+        ErrorCode::ProfileWrongOrganization
+    } else if message.contains("it expired at") {
+        ErrorCode::ProfileFileExpired
+    } else {
+        ErrorCode::ProfileRefused
+    }
+}
+
+impl From<ProfileError> for IpcError {
+    fn from(e: ProfileError) -> Self {
+        let message = e.to_string();
+        let code = match e {
+            ProfileError::Vault(v) => return v.into(),
+            ProfileError::Identity(i) => return i.into(),
+            ProfileError::Refused(_) => refine_refused(&message),
+            ProfileError::InvalidInput(_)
+                if message.contains("holds the public publication bundle") =>
+            {
+                ErrorCode::ProfileNextToBundle
+            }
+            ProfileError::InvalidInput(_)
+                if message.contains("the organization key is in this wallet's vault") =>
+            {
+                ErrorCode::ProfileKeyInVault
+            }
+            other => {
+                if matches!(other, ProfileError::Io { .. }) {
+                    tracing::warn!(error = %other, "organization profile");
+                }
+                other.code().into()
+            }
+        };
+        IpcError { code, message }
+    }
+}
+
+/// What checking for new settings did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshResult {
+    /// A newer profile was applied.
+    Applied,
+    /// The profile in force is the current one.
+    Unchanged,
+    /// The source could not be read; the profile in force stays until it expires.
+    Unreachable,
+}
+
+/// The answer of "Check for new settings now".
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileRefreshView {
+    /// What happened.
+    pub result: RefreshResult,
+    /// What changed (for an applied profile), as the core lists it.
+    pub changes: Vec<String>,
+    /// The profile in force now.
+    pub profile: ProfileView,
+}
+
+impl ProfileRefreshView {
+    /// The view of a refresh's outcome with the state after it.
+    pub fn of(out: RefreshOutcome, profile: ProfileView) -> Self {
+        let (result, changes) = match out {
+            RefreshOutcome::Applied { changes, .. } => (RefreshResult::Applied, changes),
+            RefreshOutcome::Unchanged { .. } => (RefreshResult::Unchanged, vec![]),
+            RefreshOutcome::Unreachable { .. } => (RefreshResult::Unreachable, vec![]),
+        };
+        ProfileRefreshView {
+            result,
+            changes,
+            profile,
+        }
+    }
+}
+
+/// The enrollment at start of a mass rollout (the managed-install file).
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(
+    tag = "state",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum ManagedSetupView {
+    /// No managed-install file (or a wallet existed already).
+    None,
+    /// Enrolling now.
+    Running,
+    /// Enrolled in this run of the app.
+    Done {
+        /// The organization's name.
+        organization: String,
+    },
+    /// The file or the enrollment failed; the first-run screen stays.
+    Failed {
+        /// What went wrong.
+        error: IpcError,
+    },
+}
+
+/// What publishing the organization profile wrote.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfilePublishView {
+    /// The file.
+    pub path: String,
+    /// Its version.
+    #[ts(type = "number")]
+    pub version: u64,
+    /// RFC 3339.
+    pub expires_at: String,
+    /// Roster entries in it.
+    #[ts(type = "number")]
+    pub employees: usize,
+    /// Credentials in it.
+    #[ts(type = "number")]
+    pub credentials: usize,
+    /// Whether this publication made the enrollment secret.
+    pub new_secret: bool,
+}
+
+impl From<ProfilePublished> for ProfilePublishView {
+    fn from(p: ProfilePublished) -> Self {
+        move_fields!(p => ProfilePublishView {
+            version, employees, credentials, new_secret;
+            path: p.path.display().to_string(),
+            expires_at: wallet_protocol::clock::format_rfc3339(p.expires_at),
+        })
+    }
+}
+
+/// Who approves on this computer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum ApproverChoice {
+    /// The person signed in to this computer (their OS account).
+    OsAccount,
+    /// The clinician picks from the roster.
+    Pick,
+}
+
+impl From<EmployeeSelection> for ApproverChoice {
+    fn from(s: EmployeeSelection) -> Self {
+        match s {
+            EmployeeSelection::OsAccount => ApproverChoice::OsAccount,
+            EmployeeSelection::Pick => ApproverChoice::Pick,
+        }
+    }
+}
+
+impl From<ApproverChoice> for EmployeeSelection {
+    fn from(c: ApproverChoice) -> Self {
+        match c {
+            ApproverChoice::OsAccount => EmployeeSelection::OsAccount,
+            ApproverChoice::Pick => EmployeeSelection::Pick,
+        }
+    }
+}
+
+/// How the approving employee is chosen here, and this computer's account.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ApproverView {
+    /// The choice in force.
+    pub choice: ApproverChoice,
+    /// The login name of the person signed in to this computer (null: unknown).
+    pub this_account: Option<String>,
 }
 
 /// Writes the TypeScript declarations of these DTOs.
@@ -453,6 +729,12 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     CredentialDetailView::export_all_to(dir)?;
     EmployeeRow::export_all_to(dir)?;
     EmployeeInput::export_all_to(dir)?;
+    EnrollInput::export_all_to(dir)?;
+    ProfileView::export_all_to(dir)?;
+    ProfileRefreshView::export_all_to(dir)?;
+    ManagedSetupView::export_all_to(dir)?;
+    ProfilePublishView::export_all_to(dir)?;
+    ApproverView::export_all_to(dir)?;
     Ok(())
 }
 
@@ -586,6 +868,142 @@ mod tests {
         let json = serde_json::to_value(&all).unwrap();
         assert_eq!(json["verdict"], "all_served");
         assert_eq!(json["keys"][0]["inDidDocument"], true);
+    }
+
+    fn state(last_error: Option<String>, expires_at_unix: i64) -> ProfileState {
+        ProfileState {
+            version: 3,
+            org_did: "did:web:zorg.example:iam:1".into(),
+            issued_at: "2026-12-01T00:00:00Z".into(),
+            expires_at: "2026-12-31T00:00:00Z".into(),
+            expires_at_unix,
+            source: "/srv/share/org-profile.jwe".into(),
+            last_refresh: Some("2026-12-07T08:00:00Z".into()),
+            last_error,
+            digest: "d".into(),
+            organization: "https://zorg.example/oauth2/ziekenhuis-oost".into(),
+        }
+    }
+
+    /// A stored refresh problem is only text: each of the core's problems must be read back as
+    /// its own kind, so the screen can say it in plain words.
+    #[test]
+    fn a_stored_refresh_error_is_read_back_as_its_kind() {
+        let cases: Vec<(ProfileError, &str)> = vec![
+            (
+                ProfileError::Unreachable {
+                    source_name: "/srv/share/p.jwe".into(),
+                    detail: "No such file or directory".into(),
+                },
+                "profile_unreachable",
+            ),
+            (
+                ProfileError::DidUnreachable("connection refused".into()),
+                "profile_did_unreachable",
+            ),
+            (
+                ProfileError::Undecryptable(
+                    "the enrollment secret does not open it, or the file was changed".into(),
+                ),
+                "profile_undecryptable",
+            ),
+            (
+                ProfileError::Rollback {
+                    offered: 2,
+                    current: 3,
+                },
+                "profile_rollback",
+            ),
+            (
+                ProfileError::Refused("its signature does not verify: the file was changed".into()),
+                "profile_refused",
+            ),
+            (
+                ProfileError::Refused(
+                    "it is signed for did:web:other.example, not for did:web:zorg.example".into(),
+                ),
+                "profile_wrong_organization",
+            ),
+            (
+                ProfileError::Refused("it expired at 2026-12-01T00:00:00Z".into()),
+                "profile_file_expired",
+            ),
+        ];
+        for (e, want) in cases {
+            let text = e.to_string();
+            assert_eq!(profile_error_kind(&text), want, "{text}");
+            // The same kind when the error comes back from a command.
+            assert_eq!(IpcError::from(e).code, want);
+        }
+        assert_eq!(profile_error_kind("something new"), "internal");
+    }
+
+    #[test]
+    fn the_profile_view_names_the_organization_and_its_expiry() {
+        let v = ProfileView::of(state(None, 100), Some("acme".into()), 99);
+        assert_eq!(v.organization, "acme");
+        assert!(!v.expired);
+        assert_eq!(v.last_error_code, None);
+        let v = ProfileView::of(
+            state(
+                Some(ProfileError::DidUnreachable("timeout".into()).to_string()),
+                100,
+            ),
+            None,
+            100,
+        );
+        assert!(v.expired, "expired at the second it expires");
+        assert_eq!(v.organization, "ziekenhuis-oost");
+        assert_eq!(v.last_error_code, Some(ErrorCode::ProfileDidUnreachable));
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(json["lastErrorCode"], "profile_did_unreachable");
+        assert_eq!(json["orgDid"], "did:web:zorg.example:iam:1");
+        assert_eq!(organization_label("did:web:x"), "did:web:x");
+    }
+
+    /// The refusal to write the profile beside the public bundle comes back with its own code,
+    /// from the core's real check.
+    #[test]
+    fn publishing_next_to_the_public_bundle_has_its_own_code() {
+        use wallet_vault::{CreateOptions, KdfParams, MemoryKeyStore, Passphrase, Protection};
+        let tmp = tempfile::tempdir().unwrap();
+        let vault = wallet_vault::Vault::create(
+            &tmp.path().join("wallet"),
+            std::sync::Arc::new(MemoryKeyStore::new()),
+            CreateOptions {
+                protection: Protection::Keyring,
+                admin_passphrase: Passphrase::from("admin passphrase 1"),
+                admin_kdf: KdfParams::INSECURE_TEST,
+            },
+        )
+        .unwrap();
+        let admin = vault
+            .admin_session(&Passphrase::from("admin passphrase 1"))
+            .unwrap();
+        let bundle = tmp.path().join("bundle");
+        std::fs::create_dir_all(bundle.join(".well-known")).unwrap();
+        let e = wallet_core::profile::publish_profile(
+            &vault,
+            &admin,
+            &bundle.join("org-profile.jwe"),
+            Some(30),
+            &wallet_protocol::clock::SystemClock,
+        )
+        .unwrap_err();
+        let ipc = IpcError::from(e);
+        assert_eq!(ipc.code, "profile_next_to_bundle", "{}", ipc.message);
+        // Elsewhere the same vault gets past that check (and stops at the missing organization).
+        let share = tmp.path().join("share");
+        std::fs::create_dir_all(&share).unwrap();
+        let e = wallet_core::profile::publish_profile(
+            &vault,
+            &admin,
+            &share.join("org-profile.jwe"),
+            Some(30),
+            &wallet_protocol::clock::SystemClock,
+        )
+        .unwrap_err();
+        assert_eq!(IpcError::from(e).code, "no_organization");
     }
 
     #[test]

@@ -6,6 +6,8 @@ import type { ActivityQuery } from "./bindings/ActivityQuery";
 import type { AdminLoginInput } from "./bindings/AdminLoginInput";
 import type { AdminView } from "./bindings/AdminView";
 import type { AppInfo } from "./bindings/AppInfo";
+import type { ApproverChoice } from "./bindings/ApproverChoice";
+import type { ApproverView } from "./bindings/ApproverView";
 import type { ConsentPrompt } from "./bindings/ConsentPrompt";
 import type { CredentialDetailView } from "./bindings/CredentialDetailView";
 import type { CredentialRow } from "./bindings/CredentialRow";
@@ -13,13 +15,18 @@ import type { DecisionInput } from "./bindings/DecisionInput";
 import type { DecisionView } from "./bindings/DecisionView";
 import type { EmployeeInput } from "./bindings/EmployeeInput";
 import type { EmployeeRow } from "./bindings/EmployeeRow";
+import type { EnrollInput } from "./bindings/EnrollInput";
 import type { IncomingRequest } from "./bindings/IncomingRequest";
 import type { LiveCheckView } from "./bindings/LiveCheckView";
+import type { ManagedSetupView } from "./bindings/ManagedSetupView";
 import type { OrgInitInput } from "./bindings/OrgInitInput";
 import type { OrgView } from "./bindings/OrgView";
 import type { PolicyChange } from "./bindings/PolicyChange";
 import type { PolicyServer } from "./bindings/PolicyServer";
 import type { PresentationView } from "./bindings/PresentationView";
+import type { ProfilePublishView } from "./bindings/ProfilePublishView";
+import type { ProfileRefreshView } from "./bindings/ProfileRefreshView";
+import type { ProfileView } from "./bindings/ProfileView";
 import type { PublishView } from "./bindings/PublishView";
 import type { ServicesView } from "./bindings/ServicesView";
 import type { SetupInput } from "./bindings/SetupInput";
@@ -28,10 +35,10 @@ import type { VaultView } from "./bindings/VaultView";
 import { call, listen } from "./invoke";
 
 /** Every command the window may call. */
-export type CommandName = "app_info" | "incoming_requests" | "vault_status" | "keyring_available" | "vault_setup" | "vault_unlock" | "vault_lock" | "vault_touch" | "activity_list" | "activity_verify" | "admin_status" | "admin_login" | "admin_logout" | "set_auto_lock" | "org_info" | "org_init" | "org_default_publish_dir" | "org_publish" | "org_provide_pin" | "org_key_check" | "org_key_rotate" | "org_key_activate" | "org_key_retire" | "org_verify_live" | "credentials_list" | "credential_detail" | "credential_import" | "credential_delete" | "employees_list" | "employee_add" | "employee_set_active" | "employee_update" | "employee_validity" | "set_employee_validity" | "services_overview" | "policy_get" | "policy_change" | "api_key_show" | "api_key_rotate" | "consent_answer" | "presentation_resolve" | "presentation_select" | "presentation_employee" | "presentation_decide";
+export type CommandName = "app_info" | "incoming_requests" | "vault_status" | "keyring_available" | "vault_setup" | "vault_enroll" | "managed_setup_status" | "vault_unlock" | "vault_lock" | "vault_touch" | "activity_list" | "activity_verify" | "admin_status" | "admin_login" | "admin_logout" | "set_auto_lock" | "org_info" | "org_init" | "org_default_publish_dir" | "org_publish" | "org_provide_pin" | "org_key_check" | "org_key_rotate" | "org_key_activate" | "org_key_retire" | "org_verify_live" | "credentials_list" | "credential_detail" | "credential_import" | "credential_delete" | "employees_list" | "employee_add" | "employee_set_active" | "employee_update" | "employee_validity" | "set_employee_validity" | "employee_set_os_account" | "approver_choice" | "set_approver_choice" | "profile_status" | "profile_refresh" | "profile_publish" | "profile_enrollment_secret" | "services_overview" | "policy_get" | "policy_change" | "api_key_show" | "api_key_rotate" | "consent_answer" | "presentation_resolve" | "presentation_select" | "presentation_employee" | "presentation_decide";
 
 /** Commands that need the live administrator session. */
-export const ADMIN_COMMANDS: readonly CommandName[] = ["set_auto_lock", "org_init", "org_publish", "org_key_rotate", "org_key_activate", "org_key_retire", "credential_import", "credential_delete", "employee_add", "employee_set_active", "employee_update", "set_employee_validity", "policy_change", "api_key_show", "api_key_rotate"];
+export const ADMIN_COMMANDS: readonly CommandName[] = ["set_auto_lock", "org_init", "org_publish", "org_key_rotate", "org_key_activate", "org_key_retire", "credential_import", "credential_delete", "employee_add", "employee_set_active", "employee_update", "set_employee_validity", "employee_set_os_account", "set_approver_choice", "profile_publish", "profile_enrollment_secret", "policy_change", "api_key_show", "api_key_rotate"];
 
 /** Every event the window may listen to. */
 export type EventName = "incoming-request" | "vault-locked" | "consent-request";
@@ -59,6 +66,16 @@ export function keyringAvailable(): Promise<boolean> {
 /** `vault_setup` */
 export function vaultSetup(input: SetupInput): Promise<VaultView> {
   return call<VaultView>("vault_setup", { input });
+}
+
+/** `vault_enroll` */
+export function vaultEnroll(input: EnrollInput): Promise<VaultView> {
+  return call<VaultView>("vault_enroll", { input });
+}
+
+/** `managed_setup_status` */
+export function managedSetupStatus(): Promise<ManagedSetupView> {
+  return call<ManagedSetupView>("managed_setup_status");
 }
 
 /** `vault_unlock` */
@@ -204,6 +221,41 @@ export function employeeValidity(): Promise<number> {
 /** `set_employee_validity` (administrator) */
 export function setEmployeeValidity(minutes: number): Promise<number> {
   return call<number>("set_employee_validity", { minutes });
+}
+
+/** `employee_set_os_account` (administrator) */
+export function employeeSetOsAccount(id: string, osAccount: string | null): Promise<EmployeeRow> {
+  return call<EmployeeRow>("employee_set_os_account", { id, osAccount });
+}
+
+/** `approver_choice` */
+export function approverChoice(): Promise<ApproverView> {
+  return call<ApproverView>("approver_choice");
+}
+
+/** `set_approver_choice` (administrator) */
+export function setApproverChoice(choice: ApproverChoice): Promise<ApproverView> {
+  return call<ApproverView>("set_approver_choice", { choice });
+}
+
+/** `profile_status` */
+export function profileStatus(): Promise<ProfileView | null> {
+  return call<ProfileView | null>("profile_status");
+}
+
+/** `profile_refresh` */
+export function profileRefresh(): Promise<ProfileRefreshView> {
+  return call<ProfileRefreshView>("profile_refresh");
+}
+
+/** `profile_publish` (administrator) */
+export function profilePublish(out: string, validDays: number): Promise<ProfilePublishView> {
+  return call<ProfilePublishView>("profile_publish", { out, validDays });
+}
+
+/** `profile_enrollment_secret` (administrator) */
+export function profileEnrollmentSecret(): Promise<string> {
+  return call<string>("profile_enrollment_secret");
 }
 
 /** `services_overview` */

@@ -15,4 +15,8 @@ name: string,
 /**
  * Role.
  */
-role: string, };
+role: string, 
+/**
+ * OS account (login name) to link, if any.
+ */
+osAccount: string | null, };

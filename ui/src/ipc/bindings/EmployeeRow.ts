@@ -15,6 +15,10 @@ did: string | null,
  */
 active: boolean, 
 /**
+ * The employee's OS account (login name) on the workstations, if linked.
+ */
+osAccount: string | null, 
+/**
  * Roster id.
  */
 id: string, 
