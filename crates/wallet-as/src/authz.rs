@@ -86,6 +86,15 @@ async fn client_entity_statement(
         tracing::info!(%why, "client entity statement");
         request_object_error("failed to retrieve or verify the client's OpenID configuration")
     };
+    // Not fetched at all is the server's failure, as a Nuts node reports it (500), not a
+    // fault of the request object.
+    let unreachable = |why: String| {
+        tracing::info!(%why, "client entity statement not fetched");
+        OAuthError::new(
+            ErrorCode::ServerError,
+            "failed to retrieve OpenID configuration",
+        )
+    };
     let client = Url::parse(client_id).map_err(|e| fail(e.to_string()))?;
     let url = metadata::well_known_url(&client, "openid-configuration")
         .map_err(|e| fail(e.to_string()))?;
@@ -96,9 +105,9 @@ async fn client_entity_statement(
             metadata::ENTITY_STATEMENT_CONTENT_TYPE,
         ))
         .await
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| unreachable(e.to_string()))?;
     if resp.status != 200 {
-        return Err(fail(format!("status {}", resp.status)));
+        return Err(unreachable(format!("status {}", resp.status)));
     }
     let text = String::from_utf8(resp.body).map_err(|e| fail(e.to_string()))?;
     metadata::verify_entity_statement(text.trim(), state.resolver.as_ref(), state.clock.as_ref())
@@ -241,17 +250,19 @@ async fn authorize(state: &AppState, query: &HashMap<String, String>) -> OAuthRe
     let client_id = q(query, "client_id").unwrap_or_default();
     let (claims, statement) = validate_request_object(state, &raw, client_id).await?;
 
-    if claim_str(&claims, "response_type") != Some("code") {
-        return Err(OAuthError::new(
-            ErrorCode::UnsupportedResponseType,
-            "response_type must be code",
-        ));
-    }
     let redirect_uri = claim_str(&claims, "redirect_uri")
         .and_then(|r| Url::parse(r).ok())
         .ok_or_else(|| OAuthError::invalid_request("missing or invalid redirect_uri"))?;
     let client_state = claim_str(&claims, "state").map(str::to_owned);
     let to_client = |e: OAuthError| e.redirect_to(redirect_uri.clone(), client_state.clone());
+    // With a usable redirect_uri, a wrong response_type goes back to the client (RFC 6749
+    // §4.1.2.1), as a Nuts node does.
+    if claim_str(&claims, "response_type") != Some("code") {
+        return Err(to_client(OAuthError::new(
+            ErrorCode::UnsupportedResponseType,
+            "response_type must be code",
+        )));
+    }
     if !aud_matches(&claims, &state.identity.issuer) {
         return Err(to_client(OAuthError::invalid_request(
             "invalid audience, verifier = ".to_owned() + &state.identity.issuer,

@@ -68,6 +68,10 @@ pub fn router(state: Arc<AppState>) -> Result<Router> {
             "/internal/auth/v2/accesstoken/introspect",
             post(token::introspect_endpoint),
         )
+        .route(
+            "/internal/auth/v2/dpop/validate",
+            post(crate::dpop::validate_endpoint),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state);
     Ok(r)

@@ -127,6 +127,44 @@ async fn loopback_api_serves_tokens_and_dpop_proofs_behind_the_api_key() {
         p.ath.as_deref(),
         Some(wallet_protocol::dpop::access_token_hash(&token).as_str())
     );
+    // The resource server has the proof checked by its Nuts node (here the reference AS), as
+    // with a Nuts node: valid once, for that method, URL, key and token only.
+    let proof = v["dpop"].as_str().unwrap().to_owned();
+    let validate = format!("{}/internal/auth/v2/dpop/validate", as_.base);
+    let check = |method: &str, url: &str, thumbprint: &str, token: &str| {
+        json!({"dpop_proof": proof, "method": method, "url": url,
+               "thumbprint": thumbprint, "token": token})
+    };
+    let jkt = i["cnf"]["jkt"].as_str().unwrap().to_owned();
+    for (body, reason) in [
+        (
+            check("POST", "https://rs.example/fhir/Patient", &jkt, &token),
+            "method",
+        ),
+        (
+            check("GET", "https://rs.example/fhir/Other", &jkt, &token),
+            "url",
+        ),
+        (
+            check("GET", "https://rs.example/fhir/Patient", &w.org_jkt(), &token),
+            "key",
+        ),
+        (
+            check("GET", "https://rs.example/fhir/Patient", &jkt, "another-token"),
+            "ath",
+        ),
+    ] {
+        let (s, v) = post(&http, &validate, None, &body, &[]).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["valid"], false, "{v}");
+        assert!(v["reason"].as_str().unwrap().contains(reason), "{v}");
+    }
+    let good = check("GET", "https://rs.example/fhir/Patient?x=2", &jkt, &token);
+    let (_, v) = post(&http, &validate, None, &good, &[]).await;
+    assert_eq!(v, json!({"valid": true}));
+    let (_, v) = post(&http, &validate, None, &good, &[]).await;
+    assert_eq!(v["valid"], false, "a proof is valid once");
+    assert!(v["reason"].as_str().unwrap().contains("jti"), "{v}");
     // With the resource server's nonce (after use_dpop_nonce).
     let mut with_nonce = req.clone();
     with_nonce["nonce"] = json!("rs-nonce-1");

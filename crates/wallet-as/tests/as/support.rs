@@ -324,6 +324,11 @@ impl ClientOrg {
             .insert(path.to_owned(), (ct.to_owned(), body, once));
     }
 
+    /// Stops serving `path` (404 from now on).
+    pub fn remove(&self, path: &str) {
+        self.routes.lock().unwrap().remove(path);
+    }
+
     pub fn hits(&self, path: &str) -> usize {
         self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
     }

@@ -557,6 +557,31 @@ async fn b2_request_uri_method_and_fetch_failures() {
 }
 
 #[tokio::test]
+async fn b2_an_entity_statement_that_cannot_be_fetched_is_a_server_error() {
+    let f = Flow::one_round().await;
+    f.org
+        .remove("/.well-known/openid-configuration/oauth2/client");
+    let v = f
+        .authorize_by_value(&f.jar())
+        .await
+        .assert_error(500, "server_error");
+    assert_eq!(desc(&v), "failed to retrieve OpenID configuration", "{v}");
+}
+
+#[tokio::test]
+async fn b2_wrong_response_type_is_redirected_to_the_client() {
+    let f = Flow::one_round().await;
+    let jar = f.jar_with(|c| {
+        c.insert("response_type".into(), json!("token"));
+    });
+    let q = f
+        .authorize_by_value(&jar)
+        .await
+        .assert_redirect_error(&f.org.redirect_uri(), "unsupported_response_type");
+    assert_eq!(q["state"], "client-state-1");
+}
+
+#[tokio::test]
 async fn b2_missing_redirect_uri_is_answered_directly() {
     let f = Flow::one_round().await;
     let jar = f.jar_with(|c| {
