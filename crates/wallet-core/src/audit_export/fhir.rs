@@ -11,11 +11,11 @@
 //! |---|---|---|---|
 //! | `presentation.send`, `presentation.decline`, `s2s.token` (not from the cache) | DCM 110106 Export (BALP PrivacyDisclosure at the source) | iso-21089 `disclose`; `s2s.token` also IHE `ITI-71` | R |
 //! | `s2s.token` from the cache, `user_token.start`, `user_token.finish` | DCM 110114 User Authentication | IHE `ITI-71` Get Access Token | E |
-//! | `presentation.refuse` | DCM 110113 Security Alert | — | E |
+//! | `presentation.refuse`, `*_refused` (e.g. `profile.rollback_refused`) | DCM 110113 Security Alert | — | E |
 //! | `vault.unlock`, `admin.login` | DCM 110114 User Authentication | DCM 110122 Login | E |
 //! | `vault.backup` | DCM 110106 Export | — | R |
 //! | `vault.restore` | DCM 110107 Import | — | C |
-//! | administrator changes (`*.add`, `.create`, `.import`, `.generate`, `.adopt`, `.issue` / `.update`, `.change`, `.rotate`, `.activate`, `.retire`, `.kid`, `.publish` / `.delete`, `.remove`) | `rest` RESTful Operation | `create` / `update` / `delete` | C / U / D |
+//! | administrator changes (`*.add`, `.create`, `.import`, `.generate`, `.adopt`, `.issue` / `.update`, `.change`, `.rotate`, `.activate`, `.retire`, `.kid`, `.publish`, `.configure`, `.off`, `.apply`, `.refresh`, `.enroll` / `.delete`, `.remove`) | `rest` RESTful Operation | `create` / `update` / `delete` | C / U / D |
 //! | anything else | DCM 110100 Application Activity | — | E |
 //!
 //! Every event also carries the action as a coding of [`ACTION_SYSTEM`] in `subtype`.
@@ -130,10 +130,12 @@ pub fn classify(entry: &ActivityEntry) -> EventKind {
             "add" | "create" | "import" | "generate" | "adopt" | "issue" => {
                 EventKind::Change(Interaction::Create)
             }
-            "update" | "change" | "rotate" | "activate" | "retire" | "kid" | "publish" => {
+            "update" | "change" | "rotate" | "activate" | "retire" | "kid" | "publish"
+            | "configure" | "off" | "apply" | "refresh" | "enroll" => {
                 EventKind::Change(Interaction::Update)
             }
             "delete" | "remove" => EventKind::Change(Interaction::Delete),
+            verb if verb == "refuse" || verb.ends_with("_refused") => EventKind::SecurityAlert,
             _ => EventKind::Application,
         },
     }
