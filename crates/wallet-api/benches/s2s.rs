@@ -125,6 +125,7 @@ async fn run(n: usize) {
         token_type: tt,
         credentials: vec![employee()],
         no_cache: true,
+        credential_selection: Default::default(),
     };
 
     println!("s2s token request against the reference AS on loopback (warm caches, token cache bypassed)");
@@ -162,6 +163,7 @@ async fn run(n: usize) {
         token_type: TokenType::DPoP,
         credentials: vec![],
         no_cache: true,
+        credential_selection: Default::default(),
     };
     for _ in 0..5 {
         jservice

@@ -536,14 +536,23 @@ async fn request_service_access_token(
                 "service_provider_subject_id (two-VP flow) is not supported".into(),
             ));
         }
-        if b.credential_selection
-            .as_ref()
-            .is_some_and(|v| !v.is_null())
-        {
-            return Err(ServiceTokenError::InvalidRequest(
-                "credential_selection is not supported".into(),
-            ));
-        }
+        let credential_selection = match &b.credential_selection {
+            None | Some(serde_json::Value::Null) => Default::default(),
+            Some(serde_json::Value::Object(m)) => m
+                .iter()
+                .map(|(k, v)| match v {
+                    serde_json::Value::String(s) => Ok((k.clone(), s.clone())),
+                    _ => Err(ServiceTokenError::InvalidRequest(format!(
+                        "credential_selection: the value of {k} must be a string"
+                    ))),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => {
+                return Err(ServiceTokenError::InvalidRequest(
+                    "credential_selection must be an object of strings".into(),
+                ))
+            }
+        };
         Ok(ServiceTokenRequest {
             authorization_server: AuthorizationServerId::parse(&b.authorization_server)?,
             scope: Scope::parse(&b.scope)?,
@@ -553,6 +562,7 @@ async fn request_service_access_token(
             },
             credentials: b.credentials.clone().unwrap_or_default(),
             no_cache: no_cache(&headers),
+            credential_selection,
         })
     })();
     let req = match parsed {

@@ -164,6 +164,7 @@ mod service_tokens {
             token_type: TokenType::DPoP,
             credentials: vec![credential],
             no_cache: true,
+            credential_selection: Default::default(),
         }
     }
 

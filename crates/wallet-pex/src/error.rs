@@ -99,6 +99,22 @@ pub enum SubmissionError {
     /// A selection names an input descriptor the definition does not have.
     #[error("unknown input descriptor `{0}`")]
     UnknownDescriptor(String),
+    /// A `credential_selection` key is no field id of the definition.
+    #[error("credential_selection: field `{0}` is not in the presentation definition")]
+    UnknownSelectionField(String),
+    /// A `credential_selection` leaves no credential for an input descriptor.
+    #[error(
+        "credential_selection: no credential for input descriptor `{0}` has the selected value(s)"
+    )]
+    SelectionNoMatch(String),
+    /// A `credential_selection` leaves more than one credential for an input descriptor.
+    #[error("credential_selection: {count} credentials for input descriptor `{descriptor}` have the selected value(s); it must narrow to exactly one")]
+    SelectionAmbiguous {
+        /// Input descriptor id.
+        descriptor: String,
+        /// How many remain.
+        count: usize,
+    },
     /// No order of the selected credentials lets a Nuts verifier re-derive this submission
     /// (it always takes the first matching credential of the presentation).
     #[error("a Nuts verifier cannot re-derive this selection: {0}")]

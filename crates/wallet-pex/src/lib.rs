@@ -50,7 +50,8 @@ pub use format::{
     negotiate_vp_format, nuts_default_formats, FormatDesignations, NegotiatedFormat, VpFormat,
 };
 pub use matcher::{
-    evaluate, evaluate_with, DescriptorEvaluation, DescriptorMatch, EvaluateOptions, Evaluation,
+    evaluate, evaluate_with, select_by_fields, DescriptorEvaluation, DescriptorMatch,
+    EvaluateOptions, Evaluation,
 };
 pub use path::{FieldPath, PathValue};
 pub use policy_file::{PolicyFile, ScopePolicy, WalletOwnerType};

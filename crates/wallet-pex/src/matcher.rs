@@ -123,6 +123,67 @@ fn unreachable_evaluation(pd: &PresentationDefinition) -> Evaluation {
     }
 }
 
+/// Turns a Nuts `credential_selection` (field id → value) into a per-descriptor selection:
+/// for every input descriptor with a selected field, the one candidate whose field has that
+/// value (compared as text). Zero or several such candidates, or a field id the definition does
+/// not have, is an error, as with a Nuts node. Descriptors without a selected field are not
+/// in the result (they take their first candidate).
+pub fn select_by_fields(
+    pd: &PresentationDefinition,
+    creds: &[WalletCredential],
+    field_selection: &BTreeMap<String, String>,
+    now: Option<i64>,
+) -> Result<BTreeMap<String, usize>, SubmissionError> {
+    for key in field_selection.keys() {
+        let known = pd
+            .input_descriptors()
+            .iter()
+            .any(|d| d.fields().iter().any(|f| f.id() == Some(key.as_str())));
+        if !known {
+            return Err(SubmissionError::UnknownSelectionField(key.clone()));
+        }
+    }
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut out = BTreeMap::new();
+    for d in pd.input_descriptors() {
+        let selected: Vec<(&String, &String)> = field_selection
+            .iter()
+            .filter(|(k, _)| d.fields().iter().any(|f| f.id() == Some(k.as_str())))
+            .collect();
+        if selected.is_empty() {
+            continue;
+        }
+        let matching: Vec<usize> = creds
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| accepts(pd, d, c, now))
+            .filter(|(_, c)| {
+                let fields = extract_fields(d, c);
+                selected
+                    .iter()
+                    .all(|(k, want)| fields.get(*k).is_some_and(|v| text(v) == **want))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        match matching.as_slice() {
+            [] => return Err(SubmissionError::SelectionNoMatch(d.id().to_string())),
+            [one] => {
+                out.insert(d.id().to_string(), *one);
+            }
+            many => {
+                return Err(SubmissionError::SelectionAmbiguous {
+                    descriptor: d.id().to_string(),
+                    count: many.len(),
+                })
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Evaluates with options (evaluation time, user selection).
 pub fn evaluate_with(
     pd: &PresentationDefinition,

@@ -86,16 +86,55 @@ async fn loopback_api_serves_tokens_and_dpop_proofs_behind_the_api_key() {
     assert_eq!(i["employee_identifier"], "123456");
     assert_eq!(w.last_token_entry().detail["channel"], "api");
 
+    // credential_selection (a Nuts node's): a field id and value that narrow the match to one
+    // credential; none or an unknown field is an invalid request, and never a cached token.
+    let with = |sel: serde_json::Value| {
+        let mut b = body.clone();
+        b["credential_selection"] = sel;
+        b
+    };
+    let (s, sv) = post(
+        &http,
+        &url,
+        Some(&key),
+        &with(json!({"employee_identifier": "123456"})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, 200, "{sv}");
+    for (sel, expect) in [
+        (json!({"employee_identifier": "999"}), "no credential"),
+        (
+            json!({"patient_id": "1"}),
+            "not in the presentation definition",
+        ),
+        (json!({"employee_identifier": 123456}), "must be a string"),
+    ] {
+        let (s, e) = post(&http, &url, Some(&key), &with(sel), &[]).await;
+        assert_eq!(s, 400, "{e}");
+        assert_eq!(e["error"], "invalid_request", "{e}");
+        assert!(
+            e["error_description"].as_str().unwrap().contains(expect),
+            "{e}"
+        );
+    }
+
     // From the cache a moment later: the same token with the lifetime it has left, as a Nuts
     // node answers (not the lifetime it was issued with).
     let first_expires_in = v["expires_in"].as_i64().unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let (s, again) = post(&http, &url, Some(&key), &body, &[]).await;
     assert_eq!(s, 200, "{again}");
-    assert_eq!(again["access_token"], v["access_token"], "served from the cache");
+    assert_eq!(
+        again["access_token"], v["access_token"],
+        "served from the cache"
+    );
     assert_eq!(again["expires_at"], v["expires_at"]);
     let left = again["expires_in"].as_i64().unwrap();
-    assert!(left <= first_expires_in - 2 && left > 0, "{left} vs {first_expires_in}");
+    assert!(
+        left <= first_expires_in - 2 && left > 0,
+        "{left} vs {first_expires_in}"
+    );
 
     // DPoP (the default token type), then a proof for a resource request.
     let mut dbody = body.clone();
@@ -146,11 +185,21 @@ async fn loopback_api_serves_tokens_and_dpop_proofs_behind_the_api_key() {
             "url",
         ),
         (
-            check("GET", "https://rs.example/fhir/Patient", &w.org_jkt(), &token),
+            check(
+                "GET",
+                "https://rs.example/fhir/Patient",
+                &w.org_jkt(),
+                &token,
+            ),
             "key",
         ),
         (
-            check("GET", "https://rs.example/fhir/Patient", &jkt, "another-token"),
+            check(
+                "GET",
+                "https://rs.example/fhir/Patient",
+                &jkt,
+                "another-token",
+            ),
             "ath",
         ),
     ] {

@@ -341,5 +341,6 @@ pub fn request(
         token_type,
         credentials: creds,
         no_cache: false,
+        credential_selection: Default::default(),
     }
 }

@@ -49,6 +49,11 @@ enum TokenCommand {
         /// Ignore the token cache
         #[arg(long)]
         no_cache: bool,
+        /// Narrow a presentation-definition field to a value when several credentials match
+        /// (the loopback API's `credential_selection`), e.g. `--select organization_ura=12345`;
+        /// repeatable
+        #[arg(long = "select", value_name = "FIELD=VALUE")]
+        select: Vec<String>,
         /// Print the token response JSON only (as the loopback API returns it)
         #[arg(long)]
         json: bool,
@@ -149,6 +154,7 @@ pub fn run(ctx: &Ctx, args: TokenArgs) -> anyhow::Result<ExitCode> {
             token_type,
             credentials,
             no_cache,
+            select,
             json,
         } => {
             let req = ServiceTokenRequest {
@@ -160,6 +166,15 @@ pub fn run(ctx: &Ctx, args: TokenArgs) -> anyhow::Result<ExitCode> {
                     .map(read_credential)
                     .collect::<anyhow::Result<_>>()?,
                 no_cache,
+                credential_selection: select
+                    .iter()
+                    .map(|s| {
+                        s.split_once('=')
+                            .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
+                            .filter(|(k, _)| !k.is_empty())
+                            .ok_or_else(|| anyhow::anyhow!("--select {s:?}: use FIELD=VALUE"))
+                    })
+                    .collect::<anyhow::Result<_>>()?,
             };
             let vault = open_unlocked(&ctx.data_dir)?;
             let org = wallet_core::org::require_organization(&vault)?;

@@ -47,6 +47,9 @@ pub struct ServiceTokenRequest {
     pub credentials: Vec<Value>,
     /// Bypass the token cache (`Cache-Control: no-cache`).
     pub no_cache: bool,
+    /// Nuts `credential_selection`: presentation-definition field id → the value that must
+    /// narrow that input descriptor's match to exactly one credential.
+    pub credential_selection: std::collections::BTreeMap<String, String>,
 }
 
 /// A credential that went into (or was prepared for) the presentation. No claim values.
@@ -225,12 +228,18 @@ impl S2sClient {
             from_cache: false,
         };
         let now = self.clock.now_unix();
+        // The selection picks which credentials are presented: part of the key, so a token
+        // for one selection is never handed out for another.
+        let mut keyed = req.credentials.clone();
+        if !req.credential_selection.is_empty() {
+            keyed.push(serde_json::json!({ "credential_selection": req.credential_selection }));
+        }
         let key = TokenCacheKey::new(
             &requester.subject,
             &req.authorization_server,
             &req.scope,
             req.token_type,
-            &req.credentials,
+            &keyed,
         );
         if !req.no_cache {
             if let Some(t) = self.tokens.get(&key, now) {
@@ -348,7 +357,22 @@ impl S2sClient {
         now: i64,
         attempt: &mut S2sAttempt,
     ) -> Result<(String, String), ServiceTokenError> {
-        let evaluation = evaluate(pd, candidates, Some(now));
+        let evaluation = if req.credential_selection.is_empty() {
+            evaluate(pd, candidates, Some(now))
+        } else {
+            let selection =
+                wallet_pex::select_by_fields(pd, candidates, &req.credential_selection, Some(now))
+                    .map_err(|e| ServiceTokenError::InvalidRequest(e.to_string()))?;
+            wallet_pex::evaluate_with(
+                pd,
+                candidates,
+                &wallet_pex::EvaluateOptions {
+                    now: Some(now),
+                    selection,
+                },
+            )
+            .map_err(|e| ServiceTokenError::InvalidRequest(e.to_string()))?
+        };
         if !evaluation.fulfilled {
             let mut reasons: Vec<String> = evaluation
                 .descriptors

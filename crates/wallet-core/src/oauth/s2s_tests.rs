@@ -127,6 +127,7 @@ fn request(tt: TokenType) -> ServiceTokenRequest {
         token_type: tt,
         credentials: vec![],
         no_cache: false,
+        credential_selection: Default::default(),
     }
 }
 

@@ -127,3 +127,56 @@ fn validity_window_is_applied_only_with_a_time() {
         "TestCredential: not valid before 2030-01-01T00:00:00Z"
     );
 }
+
+/// Nuts `credential_selection`: a field id and value narrow a descriptor to exactly one
+/// credential; none, several, or a field the definition lacks is an error.
+#[test]
+fn credential_selection_narrows_to_exactly_one() {
+    use std::collections::BTreeMap;
+    use wallet_pex::{evaluate_with, select_by_fields, EvaluateOptions, SubmissionError};
+    let pd = one_field(json!({"id": "ura", "path": ["$.credentialSubject.ura"]}));
+    let mk = |ura: &str, id: &str| {
+        let mut c = json!({"id": id, "type": ["VerifiableCredential", "TestCredential"],
+                           "issuer": "did:web:i", "issuanceDate": "2025-01-01T00:00:00Z",
+                           "credentialSubject": {"ura": ura}});
+        c["id"] = json!(id);
+        WalletCredential::from_json_ld(c).unwrap()
+    };
+    let creds = vec![
+        mk("111", "urn:a"),
+        mk("222", "urn:b"),
+        mk("222", "urn:c"),
+        mk("333", "urn:d"),
+    ];
+    let sel = |v: &str| BTreeMap::from([("ura".to_owned(), v.to_owned())]);
+
+    // Without a selection the first candidate is used; with one, exactly the one named.
+    assert_eq!(evaluate(&pd, &creds, None).mapping[0].credential.index, 0);
+    let picked = select_by_fields(&pd, &creds, &sel("333"), None).unwrap();
+    assert_eq!(picked, BTreeMap::from([("d".to_owned(), 3)]));
+    let e = evaluate_with(
+        &pd,
+        &creds,
+        &EvaluateOptions {
+            now: None,
+            selection: picked,
+        },
+    )
+    .unwrap();
+    assert!(e.fulfilled);
+    assert_eq!(e.mapping[0].credential.id, "urn:d");
+
+    assert!(matches!(
+        select_by_fields(&pd, &creds, &sel("222"), None),
+        Err(SubmissionError::SelectionAmbiguous { count: 2, .. })
+    ));
+    assert!(matches!(
+        select_by_fields(&pd, &creds, &sel("999"), None),
+        Err(SubmissionError::SelectionNoMatch(_))
+    ));
+    let unknown = BTreeMap::from([("patient_id".to_owned(), "1".to_owned())]);
+    assert!(matches!(
+        select_by_fields(&pd, &creds, &unknown, None),
+        Err(SubmissionError::UnknownSelectionField(_))
+    ));
+}
