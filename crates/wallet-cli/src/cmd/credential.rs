@@ -1,14 +1,19 @@
-//! Credential commands: `credential import FILE|-`, `list`, `show`, `delete`, `trust`. Thin
-//! adapters over `wallet_core::credentials`. Import, delete and trust are administrator
-//! actions. Network access (DID resolution, status lists) follows `--dev` and `--ca-file`.
+//! Credential commands: `credential import FILE|-`, `issue-x509`, `list`, `show`, `export`,
+//! `delete`, `trust`. Thin adapters over `wallet_core::credentials`. Import, issue-x509,
+//! delete and trust are administrator actions. Network access (DID resolution, status lists)
+//! follows `--dev` and `--ca-file`.
 
 use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use wallet_core::credentials::{self, CredentialSummary, VerifyEnv, Warning};
+use wallet_core::credentials::{
+    self, CertificateSource, CredentialSummary, VerifyEnv, Warning, X509CredentialView,
+};
 use wallet_protocol::net::NetPolicy;
 use wallet_protocol::Clock;
+use zeroize::Zeroizing;
 
 use super::vault::{admin_session, open_unlocked};
 use crate::Ctx;
@@ -32,6 +37,30 @@ enum CredentialCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Issue the organization's X509Credential from its UZI server certificate and store it
+    /// (administrator)
+    #[command(name = "issue-x509")]
+    IssueX509 {
+        /// PKCS#12 file with the certificate, its key and the CA certificates (password from
+        /// NUTS_WALLET_PKCS12_PASSWORD or a prompt)
+        #[arg(long, value_name = "FILE", required_unless_present = "chain", conflicts_with_all = ["chain", "key"])]
+        pkcs12: Option<PathBuf>,
+        /// PEM file with the certificate and its CA certificates up to the root
+        #[arg(long, value_name = "PEM", requires = "key")]
+        chain: Option<PathBuf>,
+        /// Unencrypted PEM private key of the certificate
+        #[arg(long, value_name = "PEM", requires = "chain")]
+        key: Option<String>,
+        /// Subject DN (RFC 4514) of the CA in the chain whose fingerprint goes into the DID
+        #[arg(long, value_name = "DN")]
+        ca: String,
+        /// Print the claims; store nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the result as JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// List the stored credentials with warnings
     List {
         /// Print JSON (one array)
@@ -45,6 +74,11 @@ enum CredentialCommand {
         /// Print JSON
         #[arg(long)]
         json: bool,
+    },
+    /// Print a stored credential exactly as stored (compact JWT or JSON-LD)
+    Export {
+        /// Credential id (or a unique prefix of at least 4 characters)
+        id: String,
     },
     /// Delete a credential (administrator)
     Delete {
@@ -125,6 +159,30 @@ fn print_summary(c: &CredentialSummary) {
     println!("  imported    {}", c.imported_at);
 }
 
+/// Environment variable with the PKCS#12 password (else it is asked for).
+const ENV_PKCS12_PASSWORD: &str = "NUTS_WALLET_PKCS12_PASSWORD";
+
+fn pkcs12_password() -> anyhow::Result<Zeroizing<String>> {
+    if let Ok(v) = std::env::var(ENV_PKCS12_PASSWORD) {
+        return Ok(Zeroizing::new(v));
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("PKCS#12 password needed: set {ENV_PKCS12_PASSWORD} (no terminal to prompt on)");
+    }
+    Ok(Zeroizing::new(
+        rpassword::prompt_password("PKCS#12 password: ").context("reading the password")?,
+    ))
+}
+
+fn print_x509(c: &X509CredentialView) {
+    println!("  URA          {}", c.ura);
+    println!("  organization {}", c.organization);
+    println!("  city         {}", c.locality.as_deref().unwrap_or("-"));
+    println!("  valid        {} .. {}", c.valid_from, c.valid_until);
+    println!("  CA           {}", c.ca);
+    println!("  DID          {}", c.issuer);
+}
+
 fn confirm(question: &str) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
         bail!("confirmation needed and no terminal to ask on: pass --yes");
@@ -152,6 +210,62 @@ pub fn run(ctx: &Ctx, args: CredentialArgs) -> anyhow::Result<ExitCode> {
                 print_summary(&imported.summary);
                 print_warnings(&imported.summary.warnings);
             }
+        }
+        CredentialCommand::IssueX509 {
+            pkcs12,
+            chain,
+            key,
+            ca,
+            dry_run,
+            json,
+        } => {
+            let admin = if dry_run {
+                None
+            } else {
+                Some(admin_session(&vault)?)
+            };
+            let source = match (pkcs12, chain, key) {
+                (Some(path), _, _) => CertificateSource::Pkcs12 {
+                    path,
+                    password: pkcs12_password()?,
+                },
+                (None, Some(chain), Some(key)) => CertificateSource::Pem { chain, key },
+                _ => bail!("give --pkcs12 FILE, or --chain PEM and --key PEM"),
+            };
+            if let Some(admin) = admin {
+                let env = verify_env(ctx)?;
+                let issued = runtime()?.block_on(credentials::issue_x509_credential(
+                    &vault, &admin, &source, &ca, &env,
+                ))?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&issued)?);
+                } else {
+                    println!(
+                        "Issued and stored X509Credential {}:",
+                        issued.imported.summary.id
+                    );
+                    print_x509(&issued.credential);
+                    print_warnings(&issued.imported.summary.warnings);
+                }
+            } else {
+                let now = wallet_protocol::SystemClock.now_unix();
+                let issued = credentials::prepare_x509_credential(&vault, &source, &ca, now)?;
+                let view = X509CredentialView::from(&issued);
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&view)?);
+                } else {
+                    println!("X509Credential (dry run, not stored):");
+                    print_x509(&view);
+                    println!("  claims:");
+                    for line in serde_json::to_string_pretty(&view.claims)?.lines() {
+                        println!("    {line}");
+                    }
+                }
+            }
+        }
+        CredentialCommand::Export { id } => {
+            let text = credentials::export_credential(&vault, &id)?;
+            println!("{}", text.as_str());
         }
         CredentialCommand::List { json } => {
             let now = wallet_protocol::SystemClock.now_unix();

@@ -21,24 +21,34 @@
 //! list_credentials(vault, now) -> Vec<CredentialSummary>
 //! credential_detail(vault, id, env).await -> CredentialDetail
 //! delete_credential(vault, admin, id)
+//! export_credential(vault, id) -> stored text
+//! issue_x509_credential(vault, admin, source, ca_dn, env).await -> X509Issued
 //! trusted_issuers(vault) / set_issuer_trust(vault, admin, did, trusted)
 //! ```
 
 //!
-//! Layout: `import.rs` (the checks and the refusals), `listing.rs` (list, show, delete, the
+//! Layout: `import.rs` (the checks and the refusals), `export.rs` (the stored text), `listing.rs` (list, show, delete, the
 //! trusted issuer list), `views.rs` (what the UI and CLI show: summaries, warnings,
-//! revocation status).
+//! revocation status), `x509_issue.rs` (the organization's own X509Credential from its UZI
+//! server certificate, stored through the import).
 
+mod export;
 mod import;
 mod listing;
 mod views;
+mod x509_issue;
 
+pub use export::export_credential;
 pub use import::import_credential;
 pub use listing::{
     credential_detail, delete_credential, find_credential_id, list_credentials, set_issuer_trust,
     trusted_issuers, SETTING_TRUSTED_ISSUERS,
 };
 pub use views::{CredentialDetail, CredentialSummary, Imported, RevocationView, Warning};
+pub use x509_issue::{
+    issue_x509_credential, prepare_x509_credential, CertificateSource, IssueX509Error,
+    X509CredentialView, X509Issued,
+};
 
 use std::sync::Arc;
 

@@ -7,6 +7,7 @@ pub mod jwt;
 pub mod ldp;
 pub mod normalize;
 pub mod status;
+pub mod x509_issue;
 
 use serde_json::Value;
 

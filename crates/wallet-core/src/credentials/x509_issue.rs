@@ -1,0 +1,209 @@
+//! The organization issues its own X509Credential from its UZI server certificate
+//! (administrator): the certificate and key come from a PKCS#12 file or a PEM chain + PEM
+//! key, the credential is built by [`wallet_protocol::vc::x509_issue`] and stored through
+//! [`import_credential`], so it is verified like any imported credential. The key is read,
+//! used for the one signature and dropped; the file contents and the password are zeroized.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::Value;
+use wallet_protocol::did::Did;
+use wallet_protocol::vc::x509_issue::{
+    self, CertificateKey, IssuedX509Credential, X509CredentialRequest, X509IssueError,
+};
+use wallet_vault::{AdminSession, Vault, VaultError};
+use zeroize::Zeroizing;
+
+use super::{import_credential, Imported, VerifyEnv};
+use crate::org::{self, IdentityError};
+
+/// Where the certificate and its key are.
+#[derive(Debug)]
+pub enum CertificateSource {
+    /// A PKCS#12 file and its password.
+    Pkcs12 {
+        /// The file.
+        path: PathBuf,
+        /// Its password.
+        password: Zeroizing<String>,
+    },
+    /// A PEM chain (leaf and CAs) and a PEM key file, or a `pkcs11:` URI (not supported yet
+    /// for these RSA keys).
+    Pem {
+        /// The chain file.
+        chain: PathBuf,
+        /// The key file or URI.
+        key: String,
+    },
+}
+
+/// Why the credential was not issued. [`IssueX509Error::code`] is stable.
+#[derive(Debug, thiserror::Error)]
+pub enum IssueX509Error {
+    /// The certificate, chain or key is refused.
+    #[error(transparent)]
+    Certificate(#[from] X509IssueError),
+    /// A `pkcs11:` key: PS256 in an HSM needs CKM_RSA_PKCS_PSS, not supported yet.
+    #[error("keys in an HSM (pkcs11:) are not supported yet for RSA keys (PS256): export the certificate and key as a PKCS#12 file")]
+    Pkcs11NotSupported,
+    /// The vault, the organization or the import refused.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// A file cannot be read.
+    #[error("{context}: {source}")]
+    Io {
+        /// Which file.
+        context: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl IssueX509Error {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Certificate(e) => e.code(),
+            Self::Pkcs11NotSupported => "pkcs11_rsa_not_supported",
+            Self::Identity(e) => e.code(),
+            Self::Io { .. } => "io",
+        }
+    }
+}
+
+impl From<VaultError> for IssueX509Error {
+    fn from(e: VaultError) -> Self {
+        Self::Identity(e.into())
+    }
+}
+
+type Result<T> = std::result::Result<T, IssueX509Error>;
+
+/// What the issued credential says (for the summary and `--dry-run`).
+#[derive(Debug, Clone, Serialize)]
+pub struct X509CredentialView {
+    /// The organization's URA (from the UZI otherName).
+    pub ura: String,
+    /// Subject O.
+    pub organization: String,
+    /// Subject L.
+    pub locality: Option<String>,
+    /// The UZI otherName.
+    pub uzi_other_name: String,
+    /// The did:x509 issuer.
+    pub issuer: String,
+    /// The CA in the DID (RFC 4514).
+    pub ca: String,
+    /// Its SHA-256 fingerprint (base64url), as in the DID.
+    pub ca_fingerprint: String,
+    /// Valid from (RFC 3339).
+    pub valid_from: String,
+    /// Valid until (RFC 3339) = the certificate's notAfter.
+    pub valid_until: String,
+    /// The JWT claims.
+    pub claims: Value,
+}
+
+impl From<&IssuedX509Credential> for X509CredentialView {
+    fn from(c: &IssuedX509Credential) -> Self {
+        Self {
+            ura: c.ura.clone(),
+            organization: c.organization.clone(),
+            locality: c.locality.clone(),
+            uzi_other_name: c.uzi_other_name.clone(),
+            issuer: c.issuer.to_string(),
+            ca: c.ca_dn.clone(),
+            ca_fingerprint: c.ca_fingerprint.clone(),
+            valid_from: wallet_protocol::clock::format_rfc3339(c.not_before),
+            valid_until: wallet_protocol::clock::format_rfc3339(c.expires),
+            claims: Value::Object(c.claims.clone()),
+        }
+    }
+}
+
+/// An issued and stored X509Credential.
+#[derive(Debug, Clone, Serialize)]
+pub struct X509Issued {
+    /// What it says.
+    pub credential: X509CredentialView,
+    /// The import result (the stored credential's summary).
+    pub imported: Imported,
+}
+
+fn read(path: &Path, what: &str) -> Result<Zeroizing<Vec<u8>>> {
+    const MAX: u64 = 1024 * 1024;
+    let meta = std::fs::metadata(path).map_err(|source| IssueX509Error::Io {
+        context: format!("reading the {what} {}", path.display()),
+        source,
+    })?;
+    if meta.len() > MAX {
+        return Err(X509IssueError::Invalid(format!("the {what} is larger than 1 MiB")).into());
+    }
+    std::fs::read(path)
+        .map(Zeroizing::new)
+        .map_err(|source| IssueX509Error::Io {
+            context: format!("reading the {what} {}", path.display()),
+            source,
+        })
+}
+
+fn load(source: &CertificateSource) -> Result<CertificateKey> {
+    match source {
+        CertificateSource::Pkcs12 { path, password } => {
+            let der = read(path, "PKCS#12 file")?;
+            Ok(CertificateKey::from_pkcs12(&der, password)?)
+        }
+        CertificateSource::Pem { chain, key } => {
+            if key.trim_start().to_ascii_lowercase().starts_with("pkcs11:") {
+                return Err(IssueX509Error::Pkcs11NotSupported);
+            }
+            let chain = read(chain, "certificate chain")?;
+            let key = read(Path::new(key), "key file")?;
+            Ok(CertificateKey::from_pem(&chain, &key)?)
+        }
+    }
+}
+
+/// Builds and signs the credential for the organization, without storing it (`--dry-run`,
+/// and the first step of [`issue_x509_credential`]).
+pub fn prepare_x509_credential(
+    vault: &Vault,
+    source: &CertificateSource,
+    ca_dn: &str,
+    now: i64,
+) -> Result<IssuedX509Credential> {
+    let org = org::require_organization(vault)?;
+    let subject = Did::parse(&org.did).map_err(IdentityError::protocol)?;
+    let material = load(source)?;
+    Ok(x509_issue::issue_x509_credential(
+        material,
+        &X509CredentialRequest {
+            ca_dn,
+            subject: &subject,
+            now,
+        },
+    )?)
+}
+
+/// Issues the organization's X509Credential and stores it (administrator action). The
+/// stored credential went through the full import check.
+pub async fn issue_x509_credential(
+    vault: &Vault,
+    admin: &AdminSession,
+    source: &CertificateSource,
+    ca_dn: &str,
+    env: &VerifyEnv,
+) -> Result<X509Issued> {
+    if vault.admin_session_remaining(admin).is_none() {
+        return Err(VaultError::AdminRequired("issuing credentials").into());
+    }
+    crate::profile::guard(vault).map_err(IssueX509Error::Identity)?;
+    let issued = prepare_x509_credential(vault, source, ca_dn, env.clock.now_unix())?;
+    let imported = import_credential(vault, admin, &issued.jwt, env).await?;
+    Ok(X509Issued {
+        credential: X509CredentialView::from(&issued),
+        imported,
+    })
+}
