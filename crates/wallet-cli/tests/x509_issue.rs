@@ -463,6 +463,33 @@ fn issue_x509_refusals() {
         &["broken certificate chain", "root"],
     );
 
+    // A PKCS#12 file without the CA certificates: broken, unless --chain adds them.
+    let bare = tmp.path().join("bare.p12");
+    std::fs::write(&bare, good.pkcs12_server_only(P12_PW)).unwrap();
+    fails_with(
+        &issue(&["--pkcs12", p(&bare), "--ca", INTERMEDIATE_DN]),
+        &["broken certificate chain"],
+    );
+    let cas = tmp.path().join("cas.pem");
+    std::fs::write(
+        &cas,
+        format!("{}{}", good.intermediate.pem(), good.root.pem()),
+    )
+    .unwrap();
+    let dry = issue(&[
+        "--pkcs12",
+        p(&bare),
+        "--chain",
+        p(&cas),
+        "--ca",
+        INTERMEDIATE_DN,
+        "--dry-run",
+        "--json",
+    ]);
+    assert!(dry.status.success(), "{}", text(&dry.stderr));
+    let dry: Value = serde_json::from_slice(&dry.stdout).unwrap();
+    assert_eq!(dry["ura"], URA);
+
     // A CA that is not in the chain: the error lists the chain's CAs.
     fails_with(
         &issue(&[

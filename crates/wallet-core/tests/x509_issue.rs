@@ -74,6 +74,7 @@ async fn issued_stored_and_exported() {
     let source = CertificateSource::Pkcs12 {
         path: files.pkcs12.clone(),
         password: Zeroizing::new(P12_PW.into()),
+        extra_chain: None,
     };
     let issued = issue_x509_credential(&w.vault, &admin, &source, INTERMEDIATE_DN, &env(now))
         .await
@@ -230,6 +231,7 @@ async fn refusals_have_stable_codes() {
     let wrong_pw = CertificateSource::Pkcs12 {
         path: files.pkcs12.clone(),
         password: Zeroizing::new("nope".into()),
+        extra_chain: None,
     };
     let e = prepare_x509_credential(&w.vault, &wrong_pw, INTERMEDIATE_DN, now).unwrap_err();
     assert_eq!(code(e), "wrong_pkcs12_password");

@@ -301,6 +301,18 @@ impl UziPki {
             .unwrap()
     }
 
+    /// A PKCS#12 file with only the server key and certificate (no CA certificates).
+    pub fn pkcs12_server_only(&self, password: &str) -> Vec<u8> {
+        Pkcs12::builder()
+            .name("zorg.example.nl")
+            .pkey(&self.server.key)
+            .cert(&self.server.cert)
+            .build2(password)
+            .unwrap()
+            .to_der()
+            .unwrap()
+    }
+
     /// Writes `chain.pem`, `server-key.pem`, `server.p12` (with `password`), `root.pem` and
     /// `intermediate.pem` into `dir`.
     pub fn write_files(&self, dir: &Path, password: &str) -> UziFiles {

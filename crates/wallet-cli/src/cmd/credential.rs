@@ -43,12 +43,18 @@ enum CredentialCommand {
     IssueX509 {
         /// PKCS#12 file with the certificate, its key and the CA certificates (password from
         /// NUTS_WALLET_PKCS12_PASSWORD or a prompt)
-        #[arg(long, value_name = "FILE", required_unless_present = "chain", conflicts_with_all = ["chain", "key"])]
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "key",
+            conflicts_with = "key"
+        )]
         pkcs12: Option<PathBuf>,
-        /// PEM file with the certificate and its CA certificates up to the root
-        #[arg(long, value_name = "PEM", requires = "key")]
+        /// PEM file with the certificate and its CA certificates up to the root (with
+        /// --pkcs12: CA certificates the PKCS#12 file lacks)
+        #[arg(long, value_name = "PEM")]
         chain: Option<PathBuf>,
-        /// Unencrypted PEM private key of the certificate
+        /// Unencrypted PEM private key of the certificate (with --chain)
         #[arg(long, value_name = "PEM", requires = "chain")]
         key: Option<String>,
         /// Subject DN (RFC 4514) of the CA in the chain whose fingerprint goes into the DID
@@ -225,9 +231,10 @@ pub fn run(ctx: &Ctx, args: CredentialArgs) -> anyhow::Result<ExitCode> {
                 Some(admin_session(&vault)?)
             };
             let source = match (pkcs12, chain, key) {
-                (Some(path), _, _) => CertificateSource::Pkcs12 {
+                (Some(path), extra_chain, None) => CertificateSource::Pkcs12 {
                     path,
                     password: pkcs12_password()?,
+                    extra_chain,
                 },
                 (None, Some(chain), Some(key)) => CertificateSource::Pem { chain, key },
                 _ => bail!("give --pkcs12 FILE, or --chain PEM and --key PEM"),

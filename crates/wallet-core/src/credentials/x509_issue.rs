@@ -21,12 +21,15 @@ use crate::org::{self, IdentityError};
 /// Where the certificate and its key are.
 #[derive(Debug)]
 pub enum CertificateSource {
-    /// A PKCS#12 file and its password.
+    /// A PKCS#12 file and its password, and optionally a PEM file with CA certificates the
+    /// PKCS#12 file lacks.
     Pkcs12 {
         /// The file.
         path: PathBuf,
         /// Its password.
         password: Zeroizing<String>,
+        /// Extra CA certificates (PEM).
+        extra_chain: Option<PathBuf>,
     },
     /// A PEM chain (leaf and CAs) and a PEM key file, or a `pkcs11:` URI (not supported yet
     /// for these RSA keys).
@@ -151,9 +154,17 @@ fn read(path: &Path, what: &str) -> Result<Zeroizing<Vec<u8>>> {
 
 fn load(source: &CertificateSource) -> Result<CertificateKey> {
     match source {
-        CertificateSource::Pkcs12 { path, password } => {
+        CertificateSource::Pkcs12 {
+            path,
+            password,
+            extra_chain,
+        } => {
             let der = read(path, "PKCS#12 file")?;
-            Ok(CertificateKey::from_pkcs12(&der, password)?)
+            let mut material = CertificateKey::from_pkcs12(&der, password)?;
+            if let Some(chain) = extra_chain {
+                material.add_certificates_pem(&read(chain, "certificate chain")?)?;
+            }
+            Ok(material)
         }
         CertificateSource::Pem { chain, key } => {
             if key.trim_start().to_ascii_lowercase().starts_with("pkcs11:") {

@@ -159,6 +159,18 @@ impl CertificateKey {
             .map_err(|_| invalid("the key file is not a PEM private key"))?;
         Ok(Self { certs, key })
     }
+
+    /// Adds CA certificates from PEM (e.g. the UZI CA chain next to a PKCS#12 file that holds
+    /// only the server certificate). Certificates off the path are ignored later.
+    pub fn add_certificates_pem(&mut self, pem: &[u8]) -> Result<()> {
+        let more = X509::stack_from_pem(pem)
+            .map_err(|_| invalid("the chain file is not PEM certificates"))?;
+        if more.is_empty() {
+            return Err(invalid("the chain file holds no certificate"));
+        }
+        self.certs.extend(more);
+        Ok(())
+    }
 }
 
 /// What the administrator asks for.
