@@ -158,7 +158,8 @@ async fn refusals_have_stable_codes() {
     let admin = w.vault.admin_session(&Passphrase::from(ADMIN_PW)).unwrap();
     let now = SystemClock.now_unix();
     let opts = UziOptions::valid(now);
-    let files = UziPki::new(&opts).write_files(&tmp.path().join("good"), P12_PW);
+    let good_pki = UziPki::new(&opts);
+    let files = good_pki.write_files(&tmp.path().join("good"), P12_PW);
     let other = UziPki::new(&opts).write_files(&tmp.path().join("other"), P12_PW);
     let count = || credentials::list_credentials(&w.vault, now).unwrap().len();
     let before = count();
@@ -226,6 +227,35 @@ async fn refusals_have_stable_codes() {
         now,
     )
     .unwrap_err();
+    assert_eq!(code(e), "broken_chain");
+
+    // The leaf is not signed by the next certificate (its signature was altered).
+    let tampered = tmp.path().join("tampered.pem");
+    std::fs::write(
+        &tampered,
+        format!(
+            "{}{}{}",
+            good_pki.tampered_server_pem(),
+            good_pki.intermediate.pem(),
+            good_pki.root.pem()
+        ),
+    )
+    .unwrap();
+    let e = prepare_x509_credential(
+        &w.vault,
+        &CertificateSource::Pem {
+            chain: tampered,
+            key: files.key.to_str().unwrap().to_owned(),
+        },
+        INTERMEDIATE_DN,
+        now,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains(&format!("is not signed by {INTERMEDIATE_DN}")),
+        "{e}"
+    );
     assert_eq!(code(e), "broken_chain");
 
     let wrong_pw = CertificateSource::Pkcs12 {

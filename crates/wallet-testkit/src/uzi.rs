@@ -301,6 +301,15 @@ impl UziPki {
             .unwrap()
     }
 
+    /// The server certificate with one bit of its signature flipped (PEM): names and key
+    /// as before, but the intermediate's signature no longer verifies.
+    pub fn tampered_server_pem(&self) -> String {
+        let mut der = self.server.der();
+        let last = der.len() - 1;
+        der[last] ^= 0x01;
+        String::from_utf8(X509::from_der(&der).unwrap().to_pem().unwrap()).unwrap()
+    }
+
     /// A PKCS#12 file with only the server key and certificate (no CA certificates).
     pub fn pkcs12_server_only(&self, password: &str) -> Vec<u8> {
         Pkcs12::builder()

@@ -487,8 +487,32 @@ fn single_attr(
     }
 }
 
+fn signed_by(cert: &X509, issuer: &X509) -> bool {
+    issuer
+        .public_key()
+        .ok()
+        .and_then(|k| cert.verify(&k).ok())
+        .unwrap_or(false)
+}
+
+fn self_signed(cert: &X509) -> bool {
+    cert.issued(cert) == X509VerifyResult::OK && signed_by(cert, cert)
+}
+
+fn dn_of(cert: &X509) -> String {
+    cert.to_der()
+        .ok()
+        .and_then(|d| {
+            X509Certificate::from_der(&d)
+                .ok()
+                .map(|(_, x)| rfc4514(x.subject()))
+        })
+        .unwrap_or_default()
+}
+
 /// Orders the certificates as the path leaf → … → self-signed root, starting from the one
-/// that belongs to the key. Certificates not on the path are dropped.
+/// that belongs to the key. Certificates not on the path are dropped; where several could
+/// issue a certificate, one whose signature verifies is taken, a self-signed one first.
 fn build_path(certs: &[X509], key: &PKey<Private>) -> Result<Vec<X509>> {
     let leaf = certs
         .iter()
@@ -497,51 +521,40 @@ fn build_path(certs: &[X509], key: &PKey<Private>) -> Result<Vec<X509>> {
     let mut path = vec![leaf.clone()];
     loop {
         let cur = path.last().expect("non-empty");
-        let self_signed = cur.issued(cur) == X509VerifyResult::OK
-            && cur
-                .public_key()
-                .ok()
-                .and_then(|k| cur.verify(&k).ok())
-                .unwrap_or(false);
-        if self_signed {
+        if self_signed(cur) {
             return Ok(path);
         }
         if path.len() > certs.len() {
             return Err(X509IssueError::BrokenChain("the chain has a loop".into()));
         }
-        let issuer = certs.iter().find(|c| {
-            c.issued(cur) == X509VerifyResult::OK
-                && !path.iter().any(|p| p.to_der().ok() == c.to_der().ok())
-        });
-        let dn = |c: &X509| {
-            c.to_der()
-                .ok()
-                .and_then(|d| {
-                    X509Certificate::from_der(&d)
-                        .ok()
-                        .map(|(_, x)| rfc4514(x.subject()))
-                })
-                .unwrap_or_default()
-        };
-        let Some(issuer) = issuer else {
-            return Err(X509IssueError::BrokenChain(format!(
-                "the issuer of {} is not in the chain (the chain must run from the certificate up to its root CA)",
-                dn(cur)
-            )));
-        };
-        let signed = issuer
-            .public_key()
-            .ok()
-            .and_then(|k| cur.verify(&k).ok())
-            .unwrap_or(false);
-        if !signed {
-            return Err(X509IssueError::BrokenChain(format!(
-                "{} is not signed by {}",
-                dn(cur),
-                dn(issuer)
-            )));
+        let candidates: Vec<&X509> = certs
+            .iter()
+            .filter(|c| {
+                c.issued(cur) == X509VerifyResult::OK
+                    && !path.iter().any(|p| p.to_der().ok() == c.to_der().ok())
+            })
+            .collect();
+        let issuer = candidates
+            .iter()
+            .copied()
+            .filter(|c| signed_by(cur, c))
+            .max_by_key(|c| self_signed(c));
+        match (issuer, candidates.first()) {
+            (Some(issuer), _) => path.push(issuer.clone()),
+            (None, Some(named)) => {
+                return Err(X509IssueError::BrokenChain(format!(
+                    "{} is not signed by {}",
+                    dn_of(cur),
+                    dn_of(named)
+                )))
+            }
+            (None, None) => {
+                return Err(X509IssueError::BrokenChain(format!(
+                    "the issuer of {} is not in the chain (the chain must run from the certificate up to its root CA)",
+                    dn_of(cur)
+                )))
+            }
         }
-        path.push(issuer.clone());
     }
 }
 
