@@ -144,8 +144,9 @@ fn subject_oid(attr: &str) -> Option<x509_parser::der_parser::Oid<'static>> {
     })
 }
 
-/// Extracts the string inside an otherName value (`[0] EXPLICIT` around a string type).
-fn other_name_string(mut der: &[u8]) -> Option<String> {
+/// Extracts the string inside an otherName value (`[0] EXPLICIT` around a string type), as
+/// x509-parser gives it with or without the explicit tag. Also used when issuing.
+pub(crate) fn other_name_string(mut der: &[u8]) -> Option<String> {
     for _ in 0..4 {
         let (&tag, rest) = der.split_first()?;
         let (&l0, mut rest) = rest.split_first()?;

@@ -413,35 +413,6 @@ fn dn_matches(wanted: &str, name: &X509Name<'_>) -> bool {
     !want.is_empty() && (want == reverse || want == forward)
 }
 
-/// The string of an otherName value (`[0] EXPLICIT` around IA5String, UTF8String or
-/// PrintableString), as x509-parser gives it with or without the explicit tag.
-fn other_name_value(mut der: &[u8]) -> Option<String> {
-    for _ in 0..3 {
-        let (&tag, rest) = der.split_first()?;
-        let (&l0, mut rest) = rest.split_first()?;
-        let len = if l0 < 0x80 {
-            usize::from(l0)
-        } else {
-            let n = usize::from(l0 & 0x7f);
-            if n == 0 || n > 2 || rest.len() < n {
-                return None;
-            }
-            let v = rest[..n]
-                .iter()
-                .fold(0usize, |a, b| (a << 8) | usize::from(*b));
-            rest = &rest[n..];
-            v
-        };
-        let content = rest.get(..len)?;
-        match tag {
-            0x16 | 0x0c | 0x13 => return String::from_utf8(content.to_vec()).ok(),
-            0xa0 => der = content,
-            _ => return None,
-        }
-    }
-    None
-}
-
 /// The UZI otherName (OID 2.5.5.5) values of a certificate.
 fn uzi_other_names(cert: &X509Certificate<'_>) -> Result<Vec<String>> {
     let san = cert
@@ -454,7 +425,7 @@ fn uzi_other_names(cert: &X509Certificate<'_>) -> Result<Vec<String>> {
     for g in &san.value.general_names {
         if let GeneralName::OtherName(oid, raw) = g {
             if oid.to_id_string() == UZI_OTHER_NAME_OID {
-                if let Some(v) = other_name_value(raw) {
+                if let Some(v) = crate::did::x509::other_name_string(raw) {
                     if !out.contains(&v) {
                         out.push(v);
                     }
@@ -821,10 +792,17 @@ mod tests {
     #[test]
     fn other_name_values() {
         assert_eq!(
-            other_name_value(&[0xa0, 0x05, 0x16, 0x03, b'a', b'-', b'1']).as_deref(),
+            crate::did::x509::other_name_string(&[0xa0, 0x05, 0x16, 0x03, b'a', b'-', b'1'])
+                .as_deref(),
             Some("a-1")
         );
-        assert_eq!(other_name_value(&[0x16, 0x01, b'x']).as_deref(), Some("x"));
-        assert_eq!(other_name_value(&[0x02, 0x01, 0x01]), None);
+        assert_eq!(
+            crate::did::x509::other_name_string(&[0x16, 0x01, b'x']).as_deref(),
+            Some("x")
+        );
+        assert_eq!(
+            crate::did::x509::other_name_string(&[0x02, 0x01, 0x01]),
+            None
+        );
     }
 }
