@@ -412,7 +412,11 @@ pub fn publish(
     let signer = organization_signer(vault, &info)?;
     // An HSM that cannot sign now is named as such (a failed signature further down would
     // reach the caller only as a protocol error).
-    if let Some(uri) = info.key_uri.as_deref().and_then(|u| u.parse::<Pkcs11Uri>().ok()) {
+    if let Some(uri) = info
+        .key_uri
+        .as_deref()
+        .and_then(|u| u.parse::<Pkcs11Uri>().ok())
+    {
         hsm::check(&uri)?;
     }
     let validity = metadata::ENTITY_STATEMENT_DEFAULT_VALIDITY_SECS;
