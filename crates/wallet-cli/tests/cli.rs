@@ -78,3 +78,115 @@ fn dev_flag_is_announced() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("development mode is on"));
     assert!(stdout(&o).contains("development mode  ON"));
 }
+
+/// `doctor` names credentials that expire within 30 days (a warning) or have expired (an error,
+/// exit 1), when the vault opens without typing.
+#[test]
+fn doctor_warns_about_expiring_and_expired_credentials() {
+    use wallet_vault::{
+        CreateOptions, CredentialListing, KdfParams, MemoryKeyStore, NewCredential, Passphrase,
+        Protection, SecretString, Vault,
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("wallet");
+    let vault = Vault::create(
+        &dir,
+        std::sync::Arc::new(MemoryKeyStore::new()),
+        CreateOptions {
+            protection: Protection::Passphrase {
+                passphrase: Passphrase::from("doctor vault passphrase"),
+                kdf: KdfParams::INSECURE_TEST,
+            },
+            admin_passphrase: Passphrase::from("doctor admin passphrase"),
+            admin_kdf: KdfParams::INSECURE_TEST,
+        },
+    )
+    .unwrap();
+    let admin = vault
+        .admin_session(&Passphrase::from("doctor admin passphrase"))
+        .unwrap();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let import = |until_ms: i64, n: u32| {
+        vault
+            .credentials()
+            .import(
+                &admin,
+                NewCredential {
+                    listing: CredentialListing {
+                        types: vec![
+                            "VerifiableCredential".into(),
+                            "NutsOrganizationCredential".into(),
+                        ],
+                        format: "jwt_vc".into(),
+                        issuer: "did:web:issuer.example".into(),
+                        subject: Some("did:web:zorg.example".into()),
+                        valid_from_ms: Some(now_ms - 86_400_000),
+                        valid_until_ms: Some(until_ms),
+                    },
+                    raw: SecretString::from(format!("eyJhbGciOiJFUzI1NiJ9.c{n}.sig")),
+                },
+            )
+            .unwrap()
+    };
+    let run = |dir: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_nuts-wallet"))
+            .args(["doctor", "--json"])
+            .env("NUTS_WALLET_DATA_DIR", dir)
+            .env("NUTS_WALLET_PASSPHRASE", "doctor vault passphrase")
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    };
+    import(now_ms + 10 * 86_400_000, 1);
+    drop(admin);
+    let o = run(&dir);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["credentials_check"]["status"], "warning", "{v}");
+    assert!(
+        v["credentials_check"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("expiring within 30 days"),
+        "{v}"
+    );
+    let admin = vault
+        .admin_session(&Passphrase::from("doctor admin passphrase"))
+        .unwrap();
+    let import2 = |until_ms: i64| {
+        vault
+            .credentials()
+            .import(
+                &admin,
+                NewCredential {
+                    listing: CredentialListing {
+                        types: vec![
+                            "VerifiableCredential".into(),
+                            "NutsOrganizationCredential".into(),
+                        ],
+                        format: "jwt_vc".into(),
+                        issuer: "did:web:issuer.example".into(),
+                        subject: Some("did:web:zorg.example".into()),
+                        valid_from_ms: Some(now_ms - 2 * 86_400_000),
+                        valid_until_ms: Some(until_ms),
+                    },
+                    raw: SecretString::from("eyJhbGciOiJFUzI1NiJ9.c2.sig".to_owned()),
+                },
+            )
+            .unwrap()
+    };
+    import2(now_ms - 60_000);
+    let o = run(&dir);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["credentials_check"]["status"], "error", "{v}");
+    assert!(
+        v["credentials_check"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{v}"
+    );
+}

@@ -36,12 +36,60 @@ pub struct Report {
     pub data_dir_check: Check,
     /// Whether the OS keyring can store and return a secret.
     pub keyring_check: Check,
+    /// The organization's credentials (expired, expiring within 30 days), when the vault could
+    /// be unlocked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credentials_check: Option<Check>,
 }
 
 impl Report {
     /// True when nothing is an error (warnings allowed).
     pub fn healthy(&self) -> bool {
-        !self.data_dir_check.is_error() && !self.keyring_check.is_error()
+        !self.data_dir_check.is_error()
+            && !self.keyring_check.is_error()
+            && !self.credentials_check.as_ref().is_some_and(Check::is_error)
+    }
+}
+
+/// The organization's credentials at `now`: an error when one has expired, a warning when one
+/// expires within 30 days (or was revoked or suspended when last checked), else ok. Needs the
+/// vault unlocked.
+pub fn check_credentials(vault: &wallet_vault::Vault, now: i64) -> Check {
+    let list = match crate::credentials::list_credentials(vault, now) {
+        Ok(l) => l,
+        Err(e) => return Check::Warning(format!("not checked: {e}")),
+    };
+    let with = |code: &str| -> Vec<String> {
+        list.iter()
+            .filter(|c| c.warnings.iter().any(|w| w.code == code))
+            .map(|c| {
+                format!(
+                    "{} {} (until {})",
+                    c.display_type,
+                    &c.id[..c.id.len().min(8)],
+                    c.valid_until.as_deref().unwrap_or("?")
+                )
+            })
+            .collect()
+    };
+    let (expired, soon) = (with("expired"), with("expiring_soon"));
+    if list.is_empty() {
+        Check::Warning("no organization credentials stored yet".into())
+    } else if !expired.is_empty() {
+        Check::Error(format!(
+            "expired (never presented; import a new one): {}",
+            expired.join(", ")
+        ))
+    } else if !soon.is_empty() {
+        Check::Warning(format!(
+            "expiring within 30 days (renew them now): {}",
+            soon.join(", ")
+        ))
+    } else {
+        Check::Ok(format!(
+            "{} credential(s), none expiring within 30 days",
+            list.len()
+        ))
     }
 }
 
@@ -52,6 +100,7 @@ pub fn run(data_dir: &Path, keyring_service: &str) -> Report {
         data_dir: data_dir.to_path_buf(),
         data_dir_check: check_data_dir(data_dir),
         keyring_check: check_keyring(keyring_service),
+        credentials_check: None,
     }
 }
 
