@@ -191,10 +191,17 @@ mod tests {
             data_dir: tmp.path().into(),
             data_dir_check: check_data_dir(tmp.path()),
             keyring_check: Check::Warning("x".into()),
+            credentials_check: None,
         };
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(v["data_dir_check"]["status"], "ok");
         assert_eq!(v["keyring_check"]["status"], "warning");
+        assert!(v.get("credentials_check").is_none());
         assert!(r.healthy());
+        let expired = Report {
+            credentials_check: Some(Check::Error("expired".into())),
+            ..r
+        };
+        assert!(!expired.healthy());
     }
 }
