@@ -419,8 +419,9 @@ async fn setting_up_the_organization_with_the_key_in_an_hsm() {
         hsm: &hsm,
     };
     cli.run(&["init", "--keyring"], false);
+    // Another port than the first test's: its WebKitWebDriver may still hold the native port.
     let driver = Driver::start(
-        PORT,
+        PORT + 10,
         &[
             ("NUTS_WALLET_DATA_DIR", data_dir.clone()),
             ("NUTS_WALLET_API_PORT", "0".into()),

@@ -80,7 +80,7 @@ impl Driver {
         // tauri-driver listens before the WebKitWebDriver behind it does; on a loaded machine
         // the first session request can be cut off (hyper's IncompleteMessage). Retry that for
         // a few seconds; any other failure, or the last one, fails the test.
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let deadline = Instant::now() + Duration::from_secs(45);
         loop {
             // native-tls: the WebDriver connection is plain HTTP on loopback anyway, and it
             // keeps rustls' process-wide crypto provider choice out of this test binary.
