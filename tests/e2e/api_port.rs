@@ -41,7 +41,7 @@ async fn home_says_when_the_loopback_api_cannot_start() {
     let squatter = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = squatter.local_addr().unwrap().port();
     let driver = Driver::start(
-        4447,
+        4460,
         &[
             ("NUTS_WALLET_DATA_DIR", data_dir.clone()),
             ("NUTS_WALLET_API_PORT", port.to_string()),
