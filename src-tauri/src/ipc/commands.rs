@@ -352,3 +352,34 @@ pub fn set_auto_lock(state: State<'_, AppState>, minutes: u64) -> Result<VaultVi
     }
     Ok(state.session.set_auto_lock_secs(minutes * 60)?.into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failed unattended enrollment keeps its code for the first-run screen's plain words.
+    #[test]
+    fn a_failed_managed_enrollment_keeps_its_code() {
+        let e: IpcError = wallet_core::profile::ProfileError::Undecryptable("x".into()).into();
+        let view = managed_setup_view(failed(e));
+        match &view {
+            ManagedSetupView::Failed { error } => {
+                assert_eq!(error.code, "profile_undecryptable");
+                assert!(
+                    error.message.contains("cannot be opened"),
+                    "{}",
+                    error.message
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let json = serde_json::to_value(&view).unwrap();
+        assert_eq!(json["state"], "failed");
+        assert_eq!(json["error"]["code"], "profile_undecryptable");
+        let done = serde_json::to_value(managed_setup_view(ManagedSetup::Done("zorg".into())));
+        assert_eq!(
+            done.unwrap(),
+            serde_json::json!({"state": "done", "organization": "zorg"})
+        );
+    }
+}
