@@ -519,8 +519,8 @@ async fn joining_the_organization_on_the_first_run_screen() {
 }
 
 /// Mass rollout: the managed-install file (0640) sets the workstation up at the first start
-/// without any typing. A wrong secret in the file leaves the first-run screen with the problem
-/// in plain words.
+/// without any typing. A file every user may read, or a wrong secret in it, leaves the
+/// first-run screen with the problem in plain words.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_managed_install_sets_up_without_typing() {
     use std::os::unix::fs::PermissionsExt;
@@ -540,6 +540,28 @@ async fn a_managed_install_sets_up_without_typing() {
         .unwrap();
         std::fs::set_permissions(&managed, std::fs::Permissions::from_mode(0o640)).unwrap();
     };
+
+    // 0. A file every user may read (it holds the secret): refused, said so.
+    write(&site.secret);
+    std::fs::set_permissions(&managed, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let ws = scratch_data_dir("managed-install-ws0");
+    {
+        let driver = Driver::start(PORT, &site.app_env(&ws, &managed));
+        let app = AppGuard(ws.clone());
+        let c = driver.session().await;
+        wait_attr(&c, "#managed-error", "data-code", "profile_install_file").await;
+        wait_text(&c, "#managed-error", "cannot be used").await;
+        let reason = c
+            .find(Locator::Css("#managed-error-reason"))
+            .await
+            .unwrap()
+            .html(true)
+            .await
+            .unwrap();
+        assert!(reason.contains("chmod 0640"), "{reason}");
+        assert!(!vault_exists(&ws));
+        close(c, app).await;
+    }
 
     // 1. A secret that does not open the profile.
     write(WRONG_SECRET);

@@ -71,6 +71,8 @@ pub enum ErrorCode {
     ProfileNextToBundle,
     /// The organization key is in the administrator's vault: workstations cannot sign with it.
     ProfileKeyInVault,
+    /// The managed-install file of a mass rollout cannot be used (permissions, content).
+    ProfileInstallFile,
     // The HSM holding the organization key (`wallet_core::org::Pkcs11Error::code`).
     Pkcs11InvalidUri,
     Pkcs11ModuleNotFound,

@@ -185,7 +185,10 @@ pub fn start_managed_enrollment<R: Runtime>(app: &AppHandle<R>) {
         Ok(Some(m)) => m,
         Err(e) => {
             tracing::warn!(code = e.code(), "managed-install file: {e}");
-            state.set_managed_setup(failed(e.into()));
+            state.set_managed_setup(failed(IpcError {
+                code: ErrorCode::ProfileInstallFile,
+                message: e.to_string(),
+            }));
             return;
         }
     };
@@ -376,6 +379,13 @@ mod tests {
         let json = serde_json::to_value(&view).unwrap();
         assert_eq!(json["state"], "failed");
         assert_eq!(json["error"]["code"], "profile_undecryptable");
+        let file = managed_setup_view(failed(IpcError {
+            code: ErrorCode::ProfileInstallFile,
+            message: "m".into(),
+        }));
+        assert!(
+            matches!(&file, ManagedSetupView::Failed { error } if error.code == "profile_install_file")
+        );
         let done = serde_json::to_value(managed_setup_view(ManagedSetup::Done("zorg".into())));
         assert_eq!(
             done.unwrap(),
