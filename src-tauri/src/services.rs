@@ -19,7 +19,7 @@ pub const API_PORT_ENV: &str = "NUTS_WALLET_API_PORT";
 /// it runs already. Failures are recorded for the Services view, never fatal for the app.
 pub fn ensure_api<R: Runtime>(app: &AppHandle<R>) {
     let state = app.state::<AppState>();
-    if matches!(state.api_state(), ApiState::Running(_)) {
+    if matches!(state.api_state(), ApiState::Running(_) | ApiState::Starting) {
         return;
     }
     let Ok(vault) = state.session.vault() else {
@@ -27,6 +27,9 @@ pub fn ensure_api<R: Runtime>(app: &AppHandle<R>) {
     };
     ensure_audit_forwarder(&vault);
     if vault.is_locked() || !matches!(wallet_core::org::organization(&vault), Ok(Some(_))) {
+        return;
+    }
+    if !state.begin_api_start() {
         return;
     }
     let runtime = match state.runtime() {

@@ -15,6 +15,8 @@ pub enum ApiState {
     /// Not started yet (vault locked, or no organization).
     #[default]
     NotStarted,
+    /// Being started (binding the port).
+    Starting,
     /// Listening.
     Running(String),
     /// Could not start (e.g. port in use).
@@ -129,6 +131,18 @@ impl AppState {
     /// The loopback API's state.
     pub fn api_state(&self) -> ApiState {
         self.api.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Marks the API as starting, unless it is starting or running already: `true` when the
+    /// caller should start it. One check-and-set under the lock, so two callers in quick
+    /// succession (after unlock, and from Home) never start two listeners.
+    pub fn begin_api_start(&self) -> bool {
+        let mut api = self.api.lock().unwrap_or_else(|p| p.into_inner());
+        if matches!(*api, ApiState::Starting | ApiState::Running(_)) {
+            return false;
+        }
+        *api = ApiState::Starting;
+        true
     }
 
     /// Records the loopback API's state.

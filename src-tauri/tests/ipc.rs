@@ -403,3 +403,23 @@ fn every_contract_command_takes_its_declared_arguments_and_access() {
         );
     }
 }
+
+/// Two starts of the loopback API in quick succession (after unlock, then from Home) start one
+/// listener: the second caller sees it starting.
+#[test]
+fn the_loopback_api_is_started_once() {
+    use nuts_wallet_app::state::ApiState;
+    let tmp = tempfile::tempdir().unwrap();
+    let session = WalletSession::with_kdf(
+        tmp.path(),
+        Arc::new(MemoryKeyStore::new()),
+        KdfParams::INSECURE_TEST,
+    );
+    let state = AppState::new(tmp.path().to_path_buf(), true, session);
+    assert!(state.begin_api_start());
+    assert!(!state.begin_api_start(), "already starting");
+    state.set_api_state(ApiState::Running("http://127.0.0.1:1".into()));
+    assert!(!state.begin_api_start(), "already running");
+    state.set_api_state(ApiState::Failed("port in use".into()));
+    assert!(state.begin_api_start(), "a failed start may be tried again");
+}

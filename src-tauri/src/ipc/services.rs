@@ -124,7 +124,7 @@ pub fn services_overview<R: Runtime>(
     let (api_url, api_error) = match state.api_state() {
         ApiState::Running(url) => (Some(url), None),
         ApiState::Failed(e) => (None, Some(e)),
-        ApiState::NotStarted => (None, None),
+        ApiState::NotStarted | ApiState::Starting => (None, None),
     };
     Ok(ServicesView {
         api_url,
