@@ -13,8 +13,11 @@ use std::process::Command;
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
-use nuts_wallet_e2e::{app_binary, attr, click, scratch_data_dir, screenshot, wait_text, Driver};
-use wallet_testkit::https::{Route, StaticHttpsServer};
+use nuts_wallet_e2e::{
+    app_binary, attr, click, language, scratch_data_dir, screenshot, scroll_to, type_into, upload,
+    wait_attr, wait_text, Driver,
+};
+use wallet_testkit::https::StaticHttpsServer;
 use wallet_testkit::pki::TestPki;
 use wallet_testkit::softhsm::SoftHsm;
 
@@ -161,76 +164,6 @@ impl Site {
             ),
         ]
     }
-}
-
-/// "Uploads" the bundle: the web server serves every file of it (README.txt aside).
-fn upload(server: &StaticHttpsServer, root: &Path, dir: &Path) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            upload(server, root, &p);
-            continue;
-        }
-        let rel = p.strip_prefix(root).unwrap().to_string_lossy().to_string();
-        if rel == "README.txt" {
-            continue;
-        }
-        let content_type = if rel.ends_with("did.json") {
-            "application/did+json"
-        } else if rel.starts_with(".well-known/openid-configuration") {
-            wallet_protocol::metadata::ENTITY_STATEMENT_CONTENT_TYPE
-        } else {
-            "application/json"
-        };
-        server.route(
-            &format!("/{rel}"),
-            Route::ok(content_type, std::fs::read(&p).unwrap()),
-        );
-    }
-}
-
-async fn type_into(c: &Client, css: &str, text: &str) {
-    let el = c
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"));
-    el.clear().await.unwrap();
-    el.send_keys(text).await.unwrap();
-}
-
-/// Waits until `css` has attribute `name` = `want`.
-async fn wait_attr(c: &Client, css: &str, name: &str, want: &str) {
-    let mut last = None;
-    for _ in 0..150 {
-        last = attr(c, css, name).await;
-        if last.as_deref() == Some(want) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
-    panic!("{css} [{name}] is {last:?}, expected {want:?}");
-}
-
-async fn js(c: &Client, script: &str) {
-    c.execute(script, vec![]).await.expect(script);
-}
-
-/// Switches the language with the sidebar buttons.
-async fn language(c: &Client, lang: &str) {
-    js(
-        c,
-        &format!("document.getElementById('lang-{lang}').click()"),
-    )
-    .await;
-}
-
-/// Scrolls `id` to the top of the window (before a screenshot).
-async fn scroll_to(c: &Client, id: &str) {
-    js(
-        c,
-        &format!("document.getElementById('{id}').scrollIntoView({{block: 'start'}})"),
-    )
-    .await;
 }
 
 /// Whether the element matching `css` is disabled.

@@ -2,11 +2,12 @@
 //! app binary, wait for elements, take screenshots.
 
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use wallet_testkit::https::{Route, StaticHttpsServer};
 
 pub mod userflow;
 
@@ -236,4 +237,74 @@ pub async fn click(c: &Client, css: &str) {
         .click()
         .await
         .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+/// "Uploads" the bundle: the web server serves every file of it (README.txt aside).
+pub fn upload(server: &StaticHttpsServer, root: &Path, dir: &Path) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            upload(server, root, &p);
+            continue;
+        }
+        let rel = p.strip_prefix(root).unwrap().to_string_lossy().to_string();
+        if rel == "README.txt" {
+            continue;
+        }
+        let content_type = if rel.ends_with("did.json") {
+            "application/did+json"
+        } else if rel.starts_with(".well-known/openid-configuration") {
+            wallet_protocol::metadata::ENTITY_STATEMENT_CONTENT_TYPE
+        } else {
+            "application/json"
+        };
+        server.route(
+            &format!("/{rel}"),
+            Route::ok(content_type, std::fs::read(&p).unwrap()),
+        );
+    }
+}
+
+pub async fn type_into(c: &Client, css: &str, text: &str) {
+    let el = c
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    el.clear().await.unwrap();
+    el.send_keys(text).await.unwrap();
+}
+
+/// Waits until `css` has attribute `name` = `want`.
+pub async fn wait_attr(c: &Client, css: &str, name: &str, want: &str) {
+    let mut last = None;
+    for _ in 0..150 {
+        last = attr(c, css, name).await;
+        if last.as_deref() == Some(want) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    panic!("{css} [{name}] is {last:?}, expected {want:?}");
+}
+
+pub async fn js(c: &Client, script: &str) {
+    c.execute(script, vec![]).await.expect(script);
+}
+
+/// Scrolls `id` to the top of the window (before a screenshot).
+pub async fn scroll_to(c: &Client, id: &str) {
+    js(
+        c,
+        &format!("document.getElementById('{id}').scrollIntoView({{block: 'start'}})"),
+    )
+    .await;
+}
+
+/// Switches the language with the sidebar buttons, even behind an open dialog.
+pub async fn language(c: &Client, lang: &str) {
+    js(
+        c,
+        &format!("document.getElementById('lang-{lang}').click()"),
+    )
+    .await;
 }

@@ -109,11 +109,11 @@ fn doctor_warns_about_expiring_and_expired_credentials() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
-    let import = |until_ms: i64, n: u32| {
+    let import = |admin: &wallet_vault::AdminSession, until_ms: i64, n: u32| {
         vault
             .credentials()
             .import(
-                &admin,
+                admin,
                 NewCredential {
                     listing: CredentialListing {
                         types: vec![
@@ -123,7 +123,7 @@ fn doctor_warns_about_expiring_and_expired_credentials() {
                         format: "jwt_vc".into(),
                         issuer: "did:web:issuer.example".into(),
                         subject: Some("did:web:zorg.example".into()),
-                        valid_from_ms: Some(now_ms - 86_400_000),
+                        valid_from_ms: Some(now_ms - 2 * 86_400_000),
                         valid_until_ms: Some(until_ms),
                     },
                     raw: SecretString::from(format!("eyJhbGciOiJFUzI1NiJ9.c{n}.sig")),
@@ -140,7 +140,7 @@ fn doctor_warns_about_expiring_and_expired_credentials() {
             .output()
             .unwrap()
     };
-    import(now_ms + 10 * 86_400_000, 1);
+    import(&admin, now_ms + 10 * 86_400_000, 1);
     drop(admin);
     let o = run(&dir);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -155,29 +155,7 @@ fn doctor_warns_about_expiring_and_expired_credentials() {
     let admin = vault
         .admin_session(&Passphrase::from("doctor admin passphrase"))
         .unwrap();
-    let import2 = |until_ms: i64| {
-        vault
-            .credentials()
-            .import(
-                &admin,
-                NewCredential {
-                    listing: CredentialListing {
-                        types: vec![
-                            "VerifiableCredential".into(),
-                            "NutsOrganizationCredential".into(),
-                        ],
-                        format: "jwt_vc".into(),
-                        issuer: "did:web:issuer.example".into(),
-                        subject: Some("did:web:zorg.example".into()),
-                        valid_from_ms: Some(now_ms - 2 * 86_400_000),
-                        valid_until_ms: Some(until_ms),
-                    },
-                    raw: SecretString::from("eyJhbGciOiJFUzI1NiJ9.c2.sig".to_owned()),
-                },
-            )
-            .unwrap()
-    };
-    import2(now_ms - 60_000);
+    import(&admin, now_ms - 60_000, 2);
     let o = run(&dir);
     assert_eq!(o.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
