@@ -614,6 +614,87 @@ pub fn did() -> Target {
     })
 }
 
+/// PKCS#11 URIs as administrators type them (`org init --key`, stored organization keys):
+/// nothing panics, and a URI that parses prints to one that parses to the same.
+pub fn pkcs11_uri() -> Target {
+    let seeds = words(&[
+        "pkcs11:token=ziekenhuis;object=org?module-path=/usr/lib/softhsm/libsofthsm2.so",
+        "pkcs11:token=a%20b;object=%6Frg;id=%01%02;slot-id=3?module-path=/x.so",
+        "pkcs11:object=o;token=t?module-path=/m.so&pin-value=1234",
+    ]);
+    let dict = words(&[
+        "pkcs11:",
+        "token=",
+        "object=",
+        "id=",
+        "slot-id=",
+        "?",
+        "&",
+        ";",
+        "module-path=",
+        "pin-value=",
+        "pin-source=",
+        "%",
+        "%00",
+        "%2F",
+        "/",
+        "=",
+    ]);
+    Target::text("pkcs11_uri", seeds, dict, |s| {
+        let Ok(uri) = s.parse::<wallet_core::org::Pkcs11Uri>() else {
+            return false;
+        };
+        let printed = uri.to_string();
+        let again: wallet_core::org::Pkcs11Uri = printed
+            .parse()
+            .unwrap_or_else(|e| panic!("printed URI refused: {printed:?}: {e}"));
+        assert_eq!(again, uri, "PKCS#11 URI round trip");
+        // A PIN never sits in a stored URI: no query attribute named pin-… (a path may say it).
+        let query = printed.split_once('?').map_or("", |(_, q)| q);
+        assert!(
+            !query.split('&').any(|a| a.starts_with("pin-")),
+            "a PIN attribute survived: {printed}"
+        );
+        true
+    })
+}
+
+/// The organization profile's envelope as a workstation reads a file from a share: the compact
+/// JWE (header checks before decryption) and the enrollment secret's text form. Nothing panics;
+/// only the one key opens a sealed value.
+pub fn profile_envelope() -> Target {
+    use wallet_protocol::jwe;
+    const TYP: &str = "nuts-wallet-profile+jwe";
+    let key = [9u8; 32];
+    let sealed = jwe::seal_dir(&key, TYP, "JWT", b"header.payload.sig").expect("seal");
+    let seeds = vec![
+        sealed.clone().into_bytes(),
+        b"nwe_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".to_vec(),
+    ];
+    let dict = words(&[
+        "eyJ", ".", "nwe_", "A256GCM", "dir", "zip", "crit", "\"typ\"",
+    ]);
+    Target::text("profile_envelope", seeds, dict, move |s| {
+        let _ = wallet_core::profile::EnrollmentSecret::parse(s);
+        match jwe::open_dir(&key, TYP, s) {
+            Ok((payload, _)) => {
+                assert_eq!(
+                    payload, b"header.payload.sig",
+                    "only the sealed value opens"
+                );
+                true
+            }
+            Err(_) => {
+                assert!(
+                    jwe::open_dir(&[8u8; 32], TYP, s).is_err(),
+                    "another key opened it"
+                );
+                false
+            }
+        }
+    })
+}
+
 /// All the pure targets (no vault, no server).
 pub fn all() -> Vec<Target> {
     vec![
@@ -623,5 +704,7 @@ pub fn all() -> Vec<Target> {
         pex_definition(),
         pex_credential(),
         did(),
+        pkcs11_uri(),
+        profile_envelope(),
     ]
 }

@@ -22,6 +22,8 @@ fuzz_tests! {
     fuzz_pex_definition => targets::pex_definition(), 2_000;
     fuzz_pex_credential => targets::pex_credential(), 2_000;
     fuzz_did => targets::did(), 5_000;
+    fuzz_pkcs11_uri => targets::pkcs11_uri(), 5_000;
+    fuzz_profile_envelope => targets::profile_envelope(), 2_000;
     fuzz_backup_header => backup::backup_header(), 2_000;
     fuzz_api_request => api::api_request(), 1_000;
 }
