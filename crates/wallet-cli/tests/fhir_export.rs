@@ -7,8 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 
-use axum::http::{header, Uri};
-use axum::response::IntoResponse;
 use serde_json::{json, Value};
 use wallet_protocol::SystemClock;
 use wallet_vault::{KdfParams, Passphrase, Protection};
@@ -94,28 +92,13 @@ impl World {
     }
 }
 
-async fn https(pki_dir: &Path, router: axum::Router) -> (u16, tokio::task::JoinHandle<()>) {
-    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = tcp.local_addr().unwrap().port();
-    let tls =
-        wallet_as::server::tls_config(&pki_dir.join("server.pem"), &pki_dir.join("server-key.pem"))
-            .unwrap();
-    let h = tokio::spawn(async move {
-        let _ = wallet_as::server::serve(tcp, tls, router).await;
-    });
-    (port, h)
-}
-
 /// The reference AS, the organization's DID document server, and a passphrase vault with the
 /// organization, its credential and one employee.
 async fn world() -> (World, Vec<tokio::task::JoinHandle<()>>) {
     let tmp = tempfile::tempdir().unwrap();
     let pki_dir = tmp.path().join("pki");
-    std::fs::create_dir_all(&pki_dir).unwrap();
-    let pki = wallet_as::devca::generate(&["localhost".into()]).unwrap();
-    std::fs::write(pki_dir.join("ca.pem"), &pki.ca_pem).unwrap();
-    std::fs::write(pki_dir.join("server.pem"), &pki.cert_pem).unwrap();
-    std::fs::write(pki_dir.join("server-key.pem"), &pki.key_pem).unwrap();
+    let pki = wallet_testkit::pki::TestPki::localhost();
+    pki.write_files(&pki_dir);
 
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = tcp.local_addr().unwrap().port();
@@ -130,19 +113,8 @@ async fn world() -> (World, Vec<tokio::task::JoinHandle<()>>) {
         let _ = wallet_as::server::serve(tcp, tls, router).await;
     });
 
-    let doc: Arc<std::sync::Mutex<(String, String)>> = Arc::default();
-    let d2 = doc.clone();
-    let router = axum::Router::new().fallback(move |uri: Uri| {
-        let d = d2.lock().unwrap().clone();
-        async move {
-            if uri.path() == d.0 {
-                ([(header::CONTENT_TYPE, "application/did+json")], d.1).into_response()
-            } else {
-                (axum::http::StatusCode::NOT_FOUND, "").into_response()
-            }
-        }
-    });
-    let (org_port, org_task) = https(&pki_dir, router).await;
+    // The organization's web server: serves the DID document once it is known.
+    let org_web = wallet_testkit::https::StaticHttpsServer::start(&pki).await;
 
     let dir = tmp.path().join("wallet");
     let wallet_testkit::wallet::OrgWallet { vault, org } = wallet_testkit::wallet::org_wallet(
@@ -152,7 +124,7 @@ async fn world() -> (World, Vec<tokio::task::JoinHandle<()>>) {
             kdf: KdfParams::INSECURE_TEST,
         },
         ADMIN_PW,
-        &format!("https://localhost:{org_port}"),
+        &org_web.base(),
     );
     let admin = vault.admin_session(&Passphrase::from(ADMIN_PW)).unwrap();
     wallet_core::roster::add_employee(
@@ -165,14 +137,13 @@ async fn world() -> (World, Vec<tokio::task::JoinHandle<()>>) {
         },
     )
     .unwrap();
-    *doc.lock().unwrap() = (
-        url::Url::parse(&org.did_document_url)
-            .unwrap()
-            .path()
-            .to_owned(),
+    org_web.serve(
+        url::Url::parse(&org.did_document_url).unwrap().path(),
+        "application/did+json",
         wallet_core::org::own_did_document(&org)
             .unwrap()
-            .to_string(),
+            .to_string()
+            .into_bytes(),
     );
     vault.lock();
     drop(vault);
@@ -183,7 +154,7 @@ async fn world() -> (World, Vec<tokio::task::JoinHandle<()>>) {
         issuer: state.identity.issuer.clone(),
         did: org.did.clone(),
     };
-    (w, vec![as_task, org_task])
+    (w, vec![as_task])
 }
 
 fn events(bundle: &Value) -> Vec<&Value> {

@@ -13,6 +13,20 @@ use wallet_vault::{KdfParams, Passphrase, Protection};
 
 const ADMIN_PW: &str = "admin passphrase for attack tests";
 
+/// A passphrase vault with the organization `https://zorg.example` set up.
+fn attack_wallet(dir: &std::path::Path) -> wallet_vault::Vault {
+    wallet_testkit::wallet::org_wallet(
+        dir,
+        Protection::Passphrase {
+            passphrase: Passphrase::from("vault passphrase for attack tests"),
+            kdf: KdfParams::INSECURE_TEST,
+        },
+        ADMIN_PW,
+        "https://zorg.example",
+    )
+    .vault
+}
+
 /// Counts requests and answers none.
 #[derive(Default)]
 struct CountingHttp(AtomicUsize);
@@ -29,15 +43,7 @@ impl HttpClient for CountingHttp {
 #[tokio::test]
 async fn a_request_uri_on_another_origin_is_refused_before_any_fetch() {
     let tmp = tempfile::tempdir().unwrap();
-    let wallet_testkit::wallet::OrgWallet { vault, .. } = wallet_testkit::wallet::org_wallet(
-        tmp.path(),
-        Protection::Passphrase {
-            passphrase: Passphrase::from("vault passphrase for attack tests"),
-            kdf: KdfParams::INSECURE_TEST,
-        },
-        ADMIN_PW,
-        "https://zorg.example",
-    );
+    let vault = attack_wallet(tmp.path());
     let admin = vault.admin_session(&Passphrase::from(ADMIN_PW)).unwrap();
     let mut policy = ServicePolicy::load(&vault).unwrap();
     policy.allow_server("https://as.example/oauth2/a").unwrap();
@@ -73,15 +79,7 @@ async fn a_nonce_handled_by_one_process_is_refused_by_the_next() {
     use wallet_protocol::openid4vp::VerifyContext;
 
     let tmp = tempfile::tempdir().unwrap();
-    let wallet_testkit::wallet::OrgWallet { vault, .. } = wallet_testkit::wallet::org_wallet(
-        tmp.path(),
-        Protection::Passphrase {
-            passphrase: Passphrase::from("vault passphrase for attack tests"),
-            kdf: KdfParams::INSECURE_TEST,
-        },
-        ADMIN_PW,
-        "https://zorg.example",
-    );
+    let vault = attack_wallet(tmp.path());
     let process = || HolderEnv {
         vault: vault.clone(),
         http: Arc::new(CountingHttp::default()),
@@ -121,15 +119,7 @@ mod service_tokens {
 
     fn setup() -> (tempfile::TempDir, Vault, Arc<CountingHttp>, TokenService) {
         let tmp = tempfile::tempdir().unwrap();
-        let wallet_testkit::wallet::OrgWallet { vault, .. } = wallet_testkit::wallet::org_wallet(
-            tmp.path(),
-            Protection::Passphrase {
-                passphrase: Passphrase::from("vault passphrase for attack tests"),
-                kdf: KdfParams::INSECURE_TEST,
-            },
-            ADMIN_PW,
-            "https://zorg.example",
-        );
+        let vault = attack_wallet(tmp.path());
         let admin = vault.admin_session(&Passphrase::from(ADMIN_PW)).unwrap();
         let mut policy = ServicePolicy::load(&vault).unwrap();
         policy.allow_scope_without_prompt(AS, "zorg").unwrap();
@@ -252,15 +242,7 @@ async fn links_refused_before_any_fetch_do_not_flood_the_activity_log() {
     use wallet_vault::ActivityFilter;
 
     let tmp = tempfile::tempdir().unwrap();
-    let wallet_testkit::wallet::OrgWallet { vault, .. } = wallet_testkit::wallet::org_wallet(
-        tmp.path(),
-        Protection::Passphrase {
-            passphrase: Passphrase::from("vault passphrase for attack tests"),
-            kdf: KdfParams::INSECURE_TEST,
-        },
-        ADMIN_PW,
-        "https://zorg.example",
-    );
+    let vault = attack_wallet(tmp.path());
     let http = Arc::new(CountingHttp::default());
     let net = Network {
         http: http.clone(),
