@@ -80,7 +80,7 @@ async fn home_says_when_the_loopback_api_cannot_start() {
     let nl = wait_text(&c, "#home-api-failed h2", "niet bereiken").await;
     assert_ne!(nl, banner, "translated");
     screenshot(&c, "22-home-api-port-taken-nl").await;
-    // The language choice is kept in the web view's storage, which the other GUI tests share.
+    // And back: the switch works both ways.
     click(&c, "#lang-en").await;
     wait_text(&c, "#home-api-failed h2", "cannot reach this wallet").await;
     drop(squatter);

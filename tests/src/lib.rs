@@ -53,6 +53,13 @@ impl Driver {
             "--native-port",
             &(port + 1).to_string(),
         ]);
+        // Web view storage (localStorage keeps the language choice) per driver, so one test's
+        // choice never leaks into the next test's first screen.
+        let web = workspace_root().join(format!("run/e2e/webview-{port}"));
+        let _ = std::fs::remove_dir_all(&web);
+        std::fs::create_dir_all(&web).expect("create web view dir");
+        cmd.env("XDG_DATA_HOME", web.join("data"));
+        cmd.env("XDG_CACHE_HOME", web.join("cache"));
         for (k, v) in env {
             cmd.env(k, v);
         }
