@@ -197,14 +197,23 @@ async fn org_case(
 
     let http: Arc<dyn HttpClient> = Arc::new(ReqwestHttpClient::new(net.clone()).unwrap());
     let net = net.clone();
+    let resolver: Arc<dyn wallet_protocol::did::DidResolver> =
+        Arc::new(UniversalResolver::from_policy(&net).unwrap());
+    let clock: Arc<dyn wallet_protocol::Clock> = Arc::new(SystemClock);
     let env = HolderEnv {
         vault: vault.clone(),
         http: http.clone(),
-        resolver: Arc::new(UniversalResolver::from_policy(&net).unwrap()),
-        clock: Arc::new(SystemClock),
+        resolver: resolver.clone(),
+        clock: clock.clone(),
         seen: Arc::new(SeenRequests::default()),
         sessions: Some(Arc::new(UserSessions::default())),
         allow_unsolicited: false,
+        screener: wallet_core::credentials::Screener::new(wallet_core::credentials::VerifyEnv {
+            resolver,
+            http: http.clone(),
+            policy: net.clone(),
+            clock,
+        }),
     };
     let requester = VaultOrganization.requester(&vault, "zorg").unwrap();
     let browser = wallet_testkit::https::client_builder(Some(ca_pem.as_bytes()))

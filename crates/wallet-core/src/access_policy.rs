@@ -47,6 +47,25 @@ pub enum UnlistedVerifiers {
     Flag,
 }
 
+/// What happens to a credential whose revocation status cannot be fetched right before it
+/// is presented (the status list server is down or unreachable).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationPolicy {
+    /// Present it anyway (the verifier checks the status too); the consent screen and the
+    /// activity log say why it was not checked. The default, as in Nuts.
+    #[default]
+    Lenient,
+    /// Withhold it until its status can be checked.
+    Strict,
+}
+
+impl RevocationPolicy {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// The policy.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServicePolicy {
@@ -65,6 +84,10 @@ pub struct ServicePolicy {
     /// [`DEFAULT_SELF_ATTESTED_TYPES`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_attested_types: Option<Vec<String>>,
+    /// A credential whose revocation status cannot be fetched before presenting: presented
+    /// with a note (`lenient`, the default) or withheld (`strict`).
+    #[serde(default, skip_serializing_if = "RevocationPolicy::is_default")]
+    pub revocation: RevocationPolicy,
 }
 
 /// The self-attested credential types a caller may pass when the policy names none: the

@@ -88,6 +88,7 @@ async fn a_nonce_handled_by_one_process_is_refused_by_the_next() {
         seen: Arc::new(SeenRequests::default()),
         sessions: None,
         allow_unsolicited: false,
+        screener: screener(Arc::new(CountingHttp::default())),
     };
     let verifier = ClientId::from("https://as.example/oauth2/a");
     let now = 1_800_000_000;
@@ -143,6 +144,7 @@ mod service_tokens {
             vault.clone(),
             S2sClient::new(http.clone(), Arc::new(SystemClock)),
             Arc::new(VaultOrganization),
+            screener(http.clone()),
         );
         (tmp, vault, http, service)
     }
@@ -316,4 +318,14 @@ fn the_log_file_has_no_escapes_and_no_chatter_from_other_crates() {
     let mixed = d(Some("hyper=trace,wallet_api=debug,rustls"));
     assert!(!mixed.contains("hyper"), "{mixed}");
     assert!(mixed.contains("wallet_api=debug"), "{mixed}");
+}
+
+/// The presentation gate over `http` with the production resolver and clock.
+fn screener(http: Arc<dyn wallet_protocol::net::HttpClient>) -> wallet_core::credentials::Screener {
+    wallet_core::credentials::Screener::new(wallet_core::credentials::VerifyEnv {
+        resolver: Arc::new(UniversalResolver::from_policy(&NetPolicy::default()).unwrap()),
+        http,
+        policy: NetPolicy::default(),
+        clock: Arc::new(SystemClock),
+    })
 }

@@ -43,7 +43,7 @@ struct World {
     issuer: String,
     runtime: WalletRuntime,
     requester: Requester,
-    _org_server: StaticHttpsServer,
+    org_server: StaticHttpsServer,
     _as_task: tokio::task::JoinHandle<()>,
 }
 
@@ -121,7 +121,7 @@ async fn world_with(key: wallet_core::org::NewKeyLocation) -> World {
         issuer: state.identity.issuer.clone(),
         runtime,
         requester,
-        _org_server: org_server,
+        org_server,
         _as_task: as_task,
     }
 }
@@ -450,4 +450,121 @@ async fn a_malformed_link_is_kept_with_its_refusal_and_never_fetched() {
         t.runtime.open_consent(99).await,
         Err(ConsentError::Slot(wallet_core::runtime::SlotError::Unknown))
     ));
+}
+
+/// Revocation before presenting, user flow: the organization credential's status is
+/// re-checked when a request is opened. A revoked credential is withheld and the consent
+/// screen says which and why; an unreachable list lets it go ahead with the reason on the
+/// screen and in the activity log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consent_screen_withholds_a_revoked_credential_and_says_why() {
+    use wallet_core::credentials::NoteCode;
+    let t = world().await;
+    let admin = t.vault.admin_session(&Passphrase::from(ADMIN_PW)).unwrap();
+    let list_path = "/statuslist/7";
+    let issuer =
+        wallet_testkit::vc::StatusIssuer::new(&format!("{}{list_path}", t.org_server.base()));
+    let serve = |revoked: &[u64]| {
+        let list = issuer.status_list(revoked, SystemClock.now_unix(), 86_400);
+        t.org_server
+            .serve(list_path, "application/json", list.to_string().into_bytes());
+    };
+    serve(&[]);
+    for m in t
+        .vault
+        .credentials()
+        .list(&wallet_vault::CredentialFilter::default())
+        .unwrap()
+    {
+        t.vault.credentials().delete(&admin, &m.id).unwrap();
+    }
+    let org = wallet_core::org::require_organization(&t.vault).unwrap();
+    let cred = issuer.org_credential(&org.did, 5, SystemClock.now_unix());
+    wallet_core::credentials::import_credential(
+        &t.vault,
+        &admin,
+        &cred.to_string(),
+        &t.runtime.verify_env(),
+    )
+    .await
+    .unwrap();
+    let open = || async {
+        let (_, link) = t.start(EMPLOYEE).await;
+        let id = t.runtime.receive_link(&link).id;
+        (id, t.runtime.open_consent(id).await.expect("verified"))
+    };
+
+    // Active.
+    let (_, view) = open().await;
+    assert!(view.fulfilled, "{view:?}");
+    assert!(view.withheld.is_empty() && view.revocation_unchecked.is_empty());
+    let facts = view.organization[0].candidates[0]
+        .organization
+        .clone()
+        .expect("who the credential names");
+    assert_eq!(facts.name.as_deref(), Some("Zorg Utrecht"));
+    assert_eq!(facts.city.as_deref(), Some("Utrecht"));
+
+    // Revoked: withheld before the clinician is asked, with the reason.
+    serve(&[5]);
+    t.runtime.forget_status_lists();
+    let (_, view) = open().await;
+    assert!(!view.fulfilled, "nothing left to present");
+    assert_eq!(view.withheld.len(), 1, "{view:?}");
+    assert_eq!(view.withheld[0].code, NoteCode::Revoked);
+    assert!(view.withheld[0]
+        .types
+        .contains(&"NutsOrganizationCredential".to_owned()));
+
+    // The list server is down: offered, with the reason, and the reason is logged with
+    // what was sent.
+    t.org_server.route(
+        list_path,
+        wallet_testkit::https::Route {
+            status: 503,
+            content_type: "text/plain".into(),
+            headers: vec![],
+            body: b"down".to_vec(),
+        },
+    );
+    t.runtime.forget_status_lists();
+    let (id, view) = open().await;
+    assert!(view.fulfilled, "{view:?}");
+    assert_eq!(view.revocation_unchecked.len(), 1);
+    assert_eq!(
+        view.revocation_unchecked[0].code,
+        NoteCode::RevocationUnknown
+    );
+    assert!(
+        view.revocation_unchecked[0].detail.contains("503"),
+        "{:?}",
+        view.revocation_unchecked
+    );
+    t.runtime
+        .decide(
+            id,
+            Answer::Approve {
+                employee: EMPLOYEE.into(),
+            },
+        )
+        .await
+        .expect("sent");
+    let sent = t
+        .vault
+        .activity_log()
+        .list(&ActivityFilter {
+            action_prefix: Some(openid4vp::ACTION_SEND.into()),
+            ..ActivityFilter::default()
+        })
+        .unwrap();
+    let org_round = sent
+        .iter()
+        .find(|e| e.detail["round"] == "organization")
+        .expect("the organization round");
+    assert_eq!(org_round.outcome, "success");
+    assert_eq!(
+        org_round.detail["revocation_unchecked"][0]["code"], "revocation_unknown",
+        "{}",
+        org_round.detail
+    );
 }

@@ -38,3 +38,95 @@ pub fn org_credential(subject: &str, now: i64) -> Value {
     )
     .expect("signed credential")
 }
+
+/// A did:jwk issuer with a StatusList2021 list: issues NutsOrganizationCredentials that
+/// point at an index of the list, and signs the list with any set of revoked indexes.
+pub struct StatusIssuer {
+    key: wallet_protocol::jose::SoftwareSigner,
+    /// The issuer DID.
+    pub did: did::Did,
+    /// Where the list is served.
+    pub list_url: String,
+}
+
+impl StatusIssuer {
+    /// A fresh issuer whose list will be served at `list_url`.
+    pub fn new(list_url: &str) -> Self {
+        let mut key = SoftwareSigner::generate_es256("tmp").expect("P-256 key");
+        let did = did::jwk::create(&Jwk::from_map(key.public_jwk()).expect("jwk")).expect("did");
+        key.set_key_id(did::jwk::key_id(&did).as_str());
+        Self {
+            key,
+            did,
+            list_url: list_url.to_owned(),
+        }
+    }
+
+    fn sign(&self, doc: &Value, now: i64) -> Value {
+        ldp::sign(
+            doc,
+            &self.key,
+            &ldp::ProofOptions {
+                created: now - 60,
+                expires: None,
+                challenge: None,
+                nonce: None,
+                domain: None,
+            },
+        )
+        .expect("signed")
+    }
+
+    /// A NutsOrganizationCredential about `subject` ("Zorg Utrecht", Utrecht), valid for a
+    /// day, whose revocation status is bit `index` of the list.
+    pub fn org_credential(&self, subject: &str, index: u64, now: i64) -> Value {
+        let doc = json!({
+            "@context": [contexts::CREDENTIALS_V1, contexts::NUTS_V1, contexts::JWS2020_V1, contexts::STATUS_LIST_2021],
+            "id": format!("{}#{index}", self.did),
+            "type": ["VerifiableCredential", "NutsOrganizationCredential"],
+            "issuer": self.did.as_str(),
+            "issuanceDate": wallet_protocol::clock::format_rfc3339(now - 60),
+            "expirationDate": wallet_protocol::clock::format_rfc3339(now + 86_400),
+            "credentialStatus": {
+                "id": format!("{}#{index}", self.list_url),
+                "type": "StatusList2021Entry",
+                "statusPurpose": "revocation",
+                "statusListIndex": index.to_string(),
+                "statusListCredential": self.list_url,
+            },
+            "credentialSubject": {
+                "id": subject,
+                "organization": {"name": "Zorg Utrecht", "city": "Utrecht"}
+            }
+        });
+        self.sign(&doc, now)
+    }
+
+    /// The signed StatusList2021Credential (16 kbit) with `revoked` set, valid from
+    /// `now - 60` until `now + valid_secs`.
+    pub fn status_list(&self, revoked: &[u64], now: i64, valid_secs: i64) -> Value {
+        use std::io::Write as _;
+        let mut bits = vec![0u8; 2048];
+        for &i in revoked {
+            bits[(i / 8) as usize] |= 0x80 >> (i % 8);
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&bits).expect("gzip");
+        let encoded = wallet_protocol::jose::b64url(&gz.finish().expect("gzip"));
+        let doc = json!({
+            "@context": [contexts::CREDENTIALS_V1, contexts::STATUS_LIST_2021, contexts::JWS2020_V1],
+            "id": self.list_url,
+            "type": ["VerifiableCredential", "StatusList2021Credential"],
+            "issuer": self.did.as_str(),
+            "issuanceDate": wallet_protocol::clock::format_rfc3339(now - 60),
+            "expirationDate": wallet_protocol::clock::format_rfc3339(now + valid_secs),
+            "credentialSubject": {
+                "id": format!("{}#list", self.list_url),
+                "type": "StatusList2021",
+                "statusPurpose": "revocation",
+                "encodedList": encoded,
+            }
+        });
+        self.sign(&doc, now)
+    }
+}

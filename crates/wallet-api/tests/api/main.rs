@@ -4,6 +4,7 @@
 mod api;
 mod e2e;
 mod failures;
+mod revocation;
 mod support;
 mod user;
 mod user_world;

@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use wallet_core::access_policy::{ServicePolicy, UnlistedVerifiers};
+use wallet_core::access_policy::{RevocationPolicy, ServicePolicy, UnlistedVerifiers};
 use wallet_core::oauth::service::recent_service_tokens;
 use wallet_vault::format_rfc3339_ms;
 
@@ -79,6 +79,14 @@ enum PolicyCommand {
         #[arg(value_parser = ["os-account", "pick"])]
         mode: Option<String>,
     },
+    /// Before presenting, a credential whose revocation status cannot be fetched is
+    /// presented with a note (`lenient`, the default: the verifier checks it too) or withheld
+    /// (`strict`); without a value, show it (administrator to change)
+    Revocation {
+        /// `lenient` or `strict`
+        #[arg(value_parser = ["lenient", "strict"])]
+        mode: Option<String>,
+    },
     /// List recent service token requests, newest first
     Recent {
         /// At most this many
@@ -109,6 +117,14 @@ fn print_policy(p: &ServicePolicy) {
         }
         UnlistedVerifiers::Flag => {
             println!("Wallet requests from other verifiers: shown with a warning")
+        }
+    }
+    match p.revocation {
+        RevocationPolicy::Lenient => {
+            println!("Revocation status unavailable before presenting: presented, with a note")
+        }
+        RevocationPolicy::Strict => {
+            println!("Revocation status unavailable before presenting: withheld")
         }
     }
     if p.unsolicited_verifiers.is_empty() {
@@ -176,6 +192,9 @@ pub fn run(ctx: &Ctx, args: PolicyArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        PolicyCommand::Revocation { mode: None } => {
+            print_policy(&ServicePolicy::load(&vault)?);
+        }
         change => {
             let admin = admin_session(&vault)?;
             let mut p = ServicePolicy::load(&vault)?;
@@ -211,7 +230,18 @@ pub fn run(ctx: &Ctx, args: PolicyArgs) -> anyhow::Result<ExitCode> {
                     p.unlisted_verifiers = m;
                     changed
                 }
+                PolicyCommand::Revocation { mode: Some(mode) } => {
+                    let m = if mode == "strict" {
+                        RevocationPolicy::Strict
+                    } else {
+                        RevocationPolicy::Lenient
+                    };
+                    let changed = p.revocation != m;
+                    p.revocation = m;
+                    changed
+                }
                 PolicyCommand::Show { .. }
+                | PolicyCommand::Revocation { mode: None }
                 | PolicyCommand::Recent { .. }
                 | PolicyCommand::EmployeeSelection { .. } => false,
             };

@@ -142,6 +142,7 @@ pub async fn import_credential(
     )?;
     let trusted = trusted_issuers(vault)?;
     let mut summary = summarize(&meta, &trusted, env.clock.now_unix());
+    summary.organization = super::views::organization_facts(&verified.normalized);
     summary.warnings.extend(revocation_warning(&status));
     summary.warnings.extend(unsigned_warning(&credential));
     Ok(Imported {

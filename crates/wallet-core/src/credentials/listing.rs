@@ -7,7 +7,7 @@ use wallet_protocol::vc::status::RevocationStatus;
 use wallet_protocol::vc::{self, Credential, VerifiedCredential};
 use wallet_vault::{AdminSession, CredentialFilter, CredentialMeta, Vault, VaultError};
 
-use super::views::{revocation_warning, summarize, unsigned_warning};
+use super::views::{organization_facts, revocation_warning, summarize, unsigned_warning};
 use super::{normalized_of, own_resolver, CredentialDetail, CredentialSummary, ForwardResolver};
 use super::{RevocationView, VerifyEnv};
 use crate::org::{self, IdentityError, Result};
@@ -46,16 +46,22 @@ pub fn set_issuer_trust(
     Ok(list)
 }
 
-/// Lists the stored credentials with warnings at `now` (Unix seconds). Needs the vault
-/// unlocked; nothing is decrypted and nothing is fetched.
+/// Lists the stored credentials with warnings at `now` (Unix seconds) and who they name.
+/// Needs the vault unlocked; nothing is fetched.
 pub fn list_credentials(vault: &Vault, now: i64) -> Result<Vec<CredentialSummary>> {
     let trusted = trusted_issuers(vault)?;
-    Ok(vault
-        .credentials()
-        .list(&CredentialFilter::default())?
-        .iter()
-        .map(|m| summarize(m, &trusted, now))
-        .collect())
+    let mut out = Vec::new();
+    for m in vault.credentials().list(&CredentialFilter::default())? {
+        let mut summary = summarize(&m, &trusted, now);
+        // Who it names (URA, name, city): opened from the sealed credential, nothing fetched.
+        let stored = vault.credentials().get(&m.id)?;
+        summary.organization = Credential::parse(stored.raw.expose_secret())
+            .ok()
+            .and_then(|c| normalized_of(&c))
+            .and_then(|n| organization_facts(&n));
+        out.push(summary);
+    }
+    Ok(out)
 }
 
 /// Finds a stored credential by its vault id or a unique prefix of it (at least 4 characters).
@@ -100,6 +106,7 @@ pub async fn credential_detail(
     })?;
     let trusted = trusted_issuers(vault)?;
     let mut summary = summarize(&stored.meta, &trusted, env.clock.now_unix());
+    summary.organization = organization_facts(&normalized);
     let org = org::organization(vault)?;
     let resolver: Box<dyn DidResolver + '_> = match &org {
         Some(o) => Box::new(own_resolver(o, env.resolver.as_ref())),

@@ -27,24 +27,30 @@
 //! ```
 
 //!
-//! Layout: `import.rs` (the checks and the refusals), `export.rs` (the stored text), `listing.rs` (list, show, delete, the
+//! Layout: `import.rs` (the checks and the refusals), `export.rs` (the stored text),
+//! `gate.rs` (what may be presented right now: validity and revocation re-checked), `listing.rs` (list, show, delete, the
 //! trusted issuer list), `views.rs` (what the UI and CLI show: summaries, warnings,
 //! revocation status), `x509_issue.rs` (the organization's own X509Credential from its UZI
 //! server certificate, stored through the import).
 
 mod export;
+pub mod gate;
 mod import;
 mod listing;
 mod views;
 mod x509_issue;
 
 pub use export::export_credential;
+pub use gate::{CredentialNote, NoteCode, Screener, Screening, StatusGate};
 pub use import::import_credential;
 pub use listing::{
     credential_detail, delete_credential, find_credential_id, list_credentials, set_issuer_trust,
     trusted_issuers, SETTING_TRUSTED_ISSUERS,
 };
-pub use views::{CredentialDetail, CredentialSummary, Imported, RevocationView, Warning};
+pub use views::{
+    organization_facts, CredentialDetail, CredentialSummary, Imported, OrganizationFacts,
+    RevocationView, Warning,
+};
 pub use x509_issue::{
     issue_x509_credential, prepare_x509_credential, CertificateSource, IssueX509Error,
     X509CredentialView, X509Issued,

@@ -53,6 +53,46 @@ pub struct CredentialSummary {
     pub issuer_trusted: bool,
     /// Warnings at the time of listing (revocation is only checked by show/import).
     pub warnings: Vec<Warning>,
+    /// Who the credential says the organization is (URA, name, city), when it says so.
+    pub organization: Option<OrganizationFacts>,
+}
+
+/// What an organization credential says about the organization, for display: the URA (from
+/// the UZI otherName of an X509Credential), name (`O` / `organization.name`) and city (`L` /
+/// `organization.city`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OrganizationFacts {
+    /// The URA (UZI register subscriber number).
+    pub ura: Option<String>,
+    /// The organization's name.
+    pub name: Option<String>,
+    /// Its city.
+    pub city: Option<String>,
+}
+
+/// The organization facts of a normalized credential (X509Credential from a UZI server
+/// certificate, or NutsOrganizationCredential); `None` when it states none.
+pub fn organization_facts(normalized: &Value) -> Option<OrganizationFacts> {
+    let subject = match normalized.get("credentialSubject") {
+        Some(Value::Array(a)) => a.first()?,
+        Some(v) => v,
+        None => return None,
+    };
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+    let x509 = subject.get("subject");
+    let org = subject.get("organization");
+    let ura = subject
+        .get("san")
+        .and_then(|s| s.get("otherName"))
+        .and_then(Value::as_str)
+        .and_then(wallet_protocol::vc::x509_issue::parse_uzi_name)
+        .map(|u| u.ura);
+    let facts = OrganizationFacts {
+        ura,
+        name: text(x509.and_then(|s| s.get("O"))).or(text(org.and_then(|o| o.get("name")))),
+        city: text(x509.and_then(|s| s.get("L"))).or(text(org.and_then(|o| o.get("city")))),
+    };
+    (facts != OrganizationFacts::default()).then_some(facts)
 }
 
 /// Revocation status for display.
@@ -161,6 +201,7 @@ pub(super) fn summarize(meta: &CredentialMeta, trusted: &[String], now: i64) -> 
         imported_at: format_rfc3339(meta.created_at_ms.div_euclid(1000)),
         issuer_trusted,
         warnings,
+        organization: None,
     }
 }
 

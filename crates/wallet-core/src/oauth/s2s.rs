@@ -97,6 +97,22 @@ impl std::fmt::Debug for S2sClient {
     }
 }
 
+fn cache_key(requester: &Requester, req: &ServiceTokenRequest) -> TokenCacheKey {
+    // The selection picks which credentials are presented: part of the key, so a token for
+    // one selection is never handed out for another.
+    let mut keyed = req.credentials.clone();
+    if !req.credential_selection.is_empty() {
+        keyed.push(serde_json::json!({ "credential_selection": req.credential_selection }));
+    }
+    TokenCacheKey::new(
+        &requester.subject,
+        &req.authorization_server,
+        &req.scope,
+        req.token_type,
+        &keyed,
+    )
+}
+
 fn did_method(id: &str) -> Option<&str> {
     let rest = id.strip_prefix("did:")?;
     rest.split(':').next()
@@ -211,6 +227,13 @@ impl S2sClient {
         self.clock.now_unix()
     }
 
+    /// Whether a request like `req` would be answered from the token cache now.
+    pub fn has_cached(&self, requester: &Requester, req: &ServiceTokenRequest) -> bool {
+        self.tokens
+            .get(&cache_key(requester, req), self.clock.now_unix())
+            .is_some()
+    }
+
     /// Requests a service access token for `requester`, presenting from `wallet` (the
     /// organization's stored credentials, in wallet order) plus the request's
     /// self-attested credentials.
@@ -228,19 +251,7 @@ impl S2sClient {
             from_cache: false,
         };
         let now = self.clock.now_unix();
-        // The selection picks which credentials are presented: part of the key, so a token
-        // for one selection is never handed out for another.
-        let mut keyed = req.credentials.clone();
-        if !req.credential_selection.is_empty() {
-            keyed.push(serde_json::json!({ "credential_selection": req.credential_selection }));
-        }
-        let key = TokenCacheKey::new(
-            &requester.subject,
-            &req.authorization_server,
-            &req.scope,
-            req.token_type,
-            &keyed,
-        );
+        let key = cache_key(requester, req);
         if !req.no_cache {
             if let Some(t) = self.tokens.get(&key, now) {
                 attempt.from_cache = true;

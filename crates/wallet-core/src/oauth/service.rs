@@ -26,6 +26,7 @@ use super::error::{AuthorizationServerError, ServiceTokenError};
 use super::s2s::{S2sAttempt, S2sClient, ServiceTokenRequest};
 use super::{KeyId, Requester, TokenResponse, TokenType};
 use crate::access_policy::{PolicyDecision, ServicePolicy, EMPLOYEE_CREDENTIAL_TYPE};
+use crate::credentials::{Screener, Screening};
 
 /// Activity action of a service token request.
 pub const ACTION_S2S_TOKEN: &str = "s2s.token";
@@ -232,6 +233,7 @@ pub struct TokenService {
     requesters: Arc<dyn RequesterSource>,
     prompt: RwLock<Option<Arc<dyn ServiceTokenPrompt>>>,
     wallet: Mutex<HashMap<String, WalletCredential>>,
+    screener: Screener,
 }
 
 impl std::fmt::Debug for TokenService {
@@ -244,14 +246,21 @@ impl std::fmt::Debug for TokenService {
 
 impl TokenService {
     /// A service over `vault`; `requesters` names the organization (normally
-    /// `VaultOrganization`, the vault's organization identity).
-    pub fn new(vault: Vault, client: S2sClient, requesters: Arc<dyn RequesterSource>) -> Self {
+    /// `VaultOrganization`, the vault's organization identity); `screener` re-checks the
+    /// stored credentials (validity, revocation) right before each presentation.
+    pub fn new(
+        vault: Vault,
+        client: S2sClient,
+        requesters: Arc<dyn RequesterSource>,
+        screener: Screener,
+    ) -> Self {
         Self {
             vault,
             client,
             requesters,
             prompt: RwLock::new(None),
             wallet: Mutex::new(HashMap::new()),
+            screener,
         }
     }
 
@@ -261,17 +270,28 @@ impl TokenService {
         vault: Vault,
         policy: wallet_protocol::net::NetPolicy,
     ) -> Result<Self, ServiceTokenError> {
-        let http = wallet_protocol::net::ReqwestHttpClient::new(policy).map_err(|e| {
+        let http = wallet_protocol::net::ReqwestHttpClient::new(policy.clone()).map_err(|e| {
             ServiceTokenError::Server(AuthorizationServerError::Refused {
                 endpoint: super::error::Endpoint::Metadata,
                 source: e,
             })
         })?;
-        let client = S2sClient::new(Arc::new(http), Arc::new(wallet_protocol::SystemClock));
+        let http: Arc<dyn wallet_protocol::net::HttpClient> = Arc::new(http);
+        let resolver = wallet_protocol::did::UniversalResolver::from_policy(&policy)
+            .map_err(|e| ServiceTokenError::Storage(e.to_string()))?;
+        let clock: Arc<dyn wallet_protocol::Clock> = Arc::new(wallet_protocol::SystemClock);
+        let verify = crate::credentials::VerifyEnv {
+            resolver: Arc::new(resolver),
+            http: http.clone(),
+            policy,
+            clock: clock.clone(),
+        };
+        let client = S2sClient::new(http, clock);
         Ok(Self::new(
             vault,
             client,
             Arc::new(super::vault_org::VaultOrganization),
+            Screener::new(verify),
         ))
     }
 
@@ -347,8 +367,9 @@ impl TokenService {
         req: ServiceTokenRequest,
         channel: ChannelKind,
     ) -> Result<TokenResponse, ServiceTokenError> {
-        let (attempt, outcome) = self.run(subject, &req, channel).await;
-        self.record(subject, &req, channel, &attempt, outcome);
+        let mut screening = Screening::default();
+        let (attempt, outcome) = self.run(subject, &req, channel, &mut screening).await;
+        self.record(subject, &req, channel, &attempt, outcome, &screening);
         match &attempt.result {
             Ok(_) => tracing::info!(cached = attempt.from_cache, "service access token obtained"),
             Err(e) => {
@@ -363,6 +384,7 @@ impl TokenService {
         subject: &str,
         req: &ServiceTokenRequest,
         channel: ChannelKind,
+        screening: &mut Screening,
     ) -> (S2sAttempt, Outcome) {
         let fail = |e: ServiceTokenError| S2sAttempt {
             result: Err(e),
@@ -438,7 +460,23 @@ impl TokenService {
             Ok(w) => w,
             Err(e) => return (fail(e), Outcome::Failure),
         };
-        let attempt = self.client.request(&requester, &wallet, req).await;
+        // A cached token was obtained with credentials that were valid then; everything else
+        // is presented now, so it is screened now.
+        let wallet = if req.no_cache || !self.client.has_cached(&requester, req) {
+            *screening = self.screener.screen(wallet, policy.revocation).await;
+            std::mem::take(&mut screening.usable)
+        } else {
+            wallet
+        };
+        let mut attempt = self.client.request(&requester, &wallet, req).await;
+        if let Err(ServiceTokenError::NoMatchingCredential { reasons, .. }) = &mut attempt.result {
+            reasons.extend(
+                screening
+                    .withheld
+                    .iter()
+                    .map(|n| format!("not presented: {}", n.line())),
+            );
+        }
         let outcome = if attempt.result.is_ok() {
             Outcome::Success
         } else {
@@ -454,6 +492,7 @@ impl TokenService {
         channel: ChannelKind,
         attempt: &S2sAttempt,
         outcome: Outcome,
+        screening: &Screening,
     ) {
         let mut detail = json!({
             "organization": subject,
@@ -470,6 +509,12 @@ impl TokenService {
         }
         if let Some(f) = attempt.vp_format {
             detail["vp_format"] = json!(f);
+        }
+        if !screening.withheld.is_empty() {
+            detail["withheld"] = json!(screening.withheld);
+        }
+        if !screening.unchecked.is_empty() {
+            detail["revocation_unchecked"] = json!(screening.unchecked);
         }
         if let Err(e) = &attempt.result {
             detail["error"] = json!(e.code());

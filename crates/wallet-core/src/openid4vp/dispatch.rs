@@ -127,7 +127,7 @@ pub async fn dispatch(
         &signer,
         &holder,
         scope.as_deref(),
-        None,
+        resolved.consent.screening_detail(),
     )
     .await?;
     let mut rounds = vec![Round::Organization];
@@ -181,7 +181,7 @@ pub async fn dispatch(
         &emp_key,
         emp_key.did(),
         scope_of(&request).as_deref(),
-        Some(&e.identifier),
+        serde_json::Map::from_iter([("employee".to_owned(), json!(e.identifier))]),
     )
     .await?;
     drop(emp_key);
@@ -237,13 +237,13 @@ pub(super) async fn answer(
     signer: &dyn Signer,
     holder: &Did,
     scope: Option<&str>,
-    employee: Option<&str>,
+    extra: serde_json::Map<String, Value>,
 ) -> Result<String, DispatchError> {
     let verifier = req.client_id();
     let now = env.clock.now_unix();
     let mut detail = json!({"round": round, "scope": scope, "definition_id": pd.id()});
-    if let Some(e) = employee {
-        detail["employee"] = json!(e);
+    for (k, v) in extra {
+        detail[k] = v;
     }
     let result = async {
         let evaluation = evaluate_with(

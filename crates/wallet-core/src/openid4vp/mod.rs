@@ -52,6 +52,7 @@ pub use error::{
 pub use request::{PresentationRequest, SeenRequests, Unverified, Verified, SELF_ISSUED};
 
 use crate::access_policy::VerifierDecision;
+use crate::credentials::CredentialNote;
 use crate::deeplink::{AuthorizeLink, RequestUriMethod};
 use crate::oauth::error::sanitize;
 use crate::oauth::user::UserSessions;
@@ -87,6 +88,9 @@ pub struct HolderEnv {
     /// Accept unsolicited requests (administrator policy / `present --allow-unsolicited`);
     /// the consent then says the clinician did not start this request.
     pub allow_unsolicited: bool,
+    /// Re-checks the organization's credentials (validity, revocation) before they are
+    /// offered; shared with the service-token flow (one status list cache).
+    pub screener: crate::credentials::Screener,
 }
 
 /// Which wallet answers.
@@ -121,6 +125,8 @@ pub struct CredentialView {
     pub types: Vec<String>,
     /// Issuer.
     pub issuer: String,
+    /// Who it names (URA, name, city), when it says so.
+    pub organization: Option<crate::credentials::OrganizationFacts>,
 }
 
 /// What the consent screen shows for one round.
@@ -151,6 +157,28 @@ pub struct Consent {
     /// The employee the healthcare application named when it started this flow
     /// (`preauthorized_user`, checked against the roster then); only they may approve.
     pub preauthorized_user: Option<String>,
+    /// Organization credentials not offered (expired, not yet valid, revoked, suspended, or
+    /// status unknown under the strict policy), and why.
+    pub withheld: Vec<CredentialNote>,
+    /// Offered credentials whose revocation status could not be checked just now, and why.
+    pub revocation_unchecked: Vec<CredentialNote>,
+}
+
+impl Consent {
+    /// What the screening found, for the activity log (empty when it found nothing).
+    pub(crate) fn screening_detail(&self) -> serde_json::Map<String, Value> {
+        let mut m = serde_json::Map::new();
+        if !self.withheld.is_empty() {
+            m.insert("withheld".into(), json!(self.withheld));
+        }
+        if !self.revocation_unchecked.is_empty() {
+            m.insert(
+                "revocation_unchecked".into(),
+                json!(self.revocation_unchecked),
+            );
+        }
+        m
+    }
 }
 
 /// The second round as far as it can be known before the first is answered: the verifier's

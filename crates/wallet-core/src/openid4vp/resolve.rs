@@ -60,6 +60,7 @@ pub(super) fn views(creds: &[WalletCredential]) -> Vec<CredentialView> {
             id: c.id().to_owned(),
             types: c.types().to_vec(),
             issuer: issuer_of(c),
+            organization: crate::credentials::organization_facts(c.normalized()),
         })
         .collect()
 }
@@ -175,6 +176,8 @@ pub(super) fn consent_for(
         outside_policy: false,
         user_round: None,
         preauthorized_user: None,
+        withheld: Vec::new(),
+        revocation_unchecked: Vec::new(),
     }
 }
 
@@ -236,10 +239,16 @@ pub(super) async fn resolve_inner(
     }
     let (request, definition, formats) = resolve_request(env, link, Round::Organization).await?;
     let org = wallet_issuer(&env.vault)?;
-    let candidates = org_credentials(&env.vault, &org.did)?;
+    let stored = org_credentials(&env.vault, &org.did)?;
+    // Re-checked now (validity, revocation): what is withheld is never offered, and the
+    // consent screen says which and why.
+    let screening = env.screener.screen(stored, policy.revocation).await;
+    let candidates = screening.usable;
     let evaluation = evaluate(&definition, &candidates, Some(env.clock.now_unix()));
     let user_definition = user_definition(env, &request).await;
     let mut consent = consent_for(Round::Organization, &request, evaluation, &candidates);
+    consent.withheld = screening.withheld;
+    consent.revocation_unchecked = screening.unchecked;
     consent.unsolicited = unsolicited;
     consent.outside_policy = outside_policy;
     consent.preauthorized_user = env

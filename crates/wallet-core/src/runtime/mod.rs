@@ -43,7 +43,7 @@ pub use inbox::{Inbox, IncomingLink, LinkId};
 pub use slots::{ConsentSlots, SlotError, FLOW_WINDOW_MS};
 pub use view::ConsentView;
 
-use crate::credentials::VerifyEnv;
+use crate::credentials::{Screener, VerifyEnv};
 use crate::deeplink::AuthorizeLink;
 use crate::oauth::user::UserSessions;
 use crate::oauth::{S2sClient, TokenService, VaultOrganization};
@@ -112,6 +112,7 @@ pub struct WalletRuntime {
     seen: Arc<SeenRequests>,
     allow_unsolicited: bool,
     tokens: Mutex<Option<Arc<TokenService>>>,
+    screener: Screener,
     inbox: Inbox,
     slots: ConsentSlots,
 }
@@ -128,7 +129,14 @@ impl std::fmt::Debug for WalletRuntime {
 impl WalletRuntime {
     /// A runtime over `net` and `vault`.
     pub fn new(net: Network, vault: Arc<dyn VaultAccess>) -> Self {
+        let screener = Screener::new(VerifyEnv {
+            resolver: net.resolver.clone(),
+            http: net.http.clone(),
+            policy: net.policy.clone(),
+            clock: net.clock.clone(),
+        });
         Self {
+            screener,
             net,
             vault,
             sessions: Arc::default(),
@@ -162,12 +170,13 @@ impl WalletRuntime {
 
     /// What credential checks need (DID resolution, status lists, clock).
     pub fn verify_env(&self) -> VerifyEnv {
-        VerifyEnv {
-            resolver: self.net.resolver.clone(),
-            http: self.net.http.clone(),
-            policy: self.net.policy.clone(),
-            clock: self.net.clock.clone(),
-        }
+        self.screener.env.clone()
+    }
+
+    /// Forgets the cached status lists, so that the next presentation fetches them again
+    /// (the administrator's "check again", e.g. right after a credential was revoked).
+    pub fn forget_status_lists(&self) {
+        self.screener.gate.clear();
     }
 
     /// The vault handle (it may be locked).
@@ -204,6 +213,7 @@ impl WalletRuntime {
             seen: self.seen.clone(),
             sessions: Some(self.sessions.clone()),
             allow_unsolicited: self.allow_unsolicited,
+            screener: self.screener.clone(),
         })
     }
 
@@ -220,6 +230,7 @@ impl WalletRuntime {
             self.vault()?,
             client,
             Arc::new(VaultOrganization),
+            self.screener.clone(),
         ));
         *slot = Some(service.clone());
         Ok(service)

@@ -32,6 +32,8 @@ pub struct CredentialChoice {
     pub types: Vec<String>,
     /// Issuer DID.
     pub issuer: String,
+    /// Who it names (URA, name, city), when it says so.
+    pub organization: Option<crate::credentials::OrganizationFacts>,
 }
 
 /// One thing the verifier asks for.
@@ -105,6 +107,10 @@ pub struct ConsentView {
     pub approver: Option<String>,
     /// The employee the healthcare application named, if it did.
     pub named_employee: Option<String>,
+    /// Organization credentials not offered (expired, revoked, ...), and why.
+    pub withheld: Vec<crate::credentials::CredentialNote>,
+    /// Offered credentials whose revocation status could not be checked just now, and why.
+    pub revocation_unchecked: Vec<crate::credentials::CredentialNote>,
 }
 
 fn text(v: &Value) -> String {
@@ -162,6 +168,7 @@ fn item(d: &DescriptorEvaluation, creds: &[CredentialView]) -> RequestedItem {
                         })
                         .unwrap_or_default(),
                     issuer: v.map(|v| v.issuer.clone()).unwrap_or_default(),
+                    organization: v.and_then(|v| v.organization.clone()),
                 }
             })
             .collect(),
@@ -276,6 +283,8 @@ impl ConsentView {
             approvers,
             approver,
             named_employee: c.preauthorized_user.clone(),
+            withheld: c.withheld.clone(),
+            revocation_unchecked: c.revocation_unchecked.clone(),
         })
     }
 }

@@ -38,7 +38,7 @@ pub enum RevocationStatus {
     },
 }
 
-fn unknown(reason: impl Into<String>) -> RevocationStatus {
+pub(crate) fn unknown(reason: impl Into<String>) -> RevocationStatus {
     RevocationStatus::Unknown {
         reason: reason.into(),
     }
@@ -97,6 +97,70 @@ pub fn status_entry(normalized: &Value) -> Result<Option<StatusEntry>, String> {
 
 /// Returns bit `index` of a base64(url) GZIP-compressed bitstring (MSB first).
 pub fn bit_at(encoded_list: &str, index: u64) -> Result<bool, String> {
+    let byte = usize::try_from(index / 8).map_err(|_| "index out of range")?;
+    let bits = decode_bits(encoded_list)?;
+    let b = *bits.get(byte).ok_or("statusListIndex beyond the list")?;
+    Ok(b & (0x80 >> (index % 8)) != 0)
+}
+
+/// A fetched and verified status list credential: who issued it, its purpose, the
+/// decompressed bitstring and until when it is valid (for caching).
+#[derive(Clone, PartialEq, Eq)]
+pub struct StatusList {
+    /// Issuer DID of the list credential.
+    pub issuer: String,
+    /// `revocation` or `suspension`.
+    pub purpose: String,
+    /// The decompressed bitstring.
+    bits: Vec<u8>,
+    /// The list credential's `expirationDate`/`validUntil` (Unix s), if any.
+    pub valid_until: Option<i64>,
+}
+
+impl std::fmt::Debug for StatusList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatusList")
+            .field("issuer", &self.issuer)
+            .field("purpose", &self.purpose)
+            .field("bytes", &self.bits.len())
+            .field("valid_until", &self.valid_until)
+            .finish()
+    }
+}
+
+impl StatusList {
+    /// Bit `index` (MSB first).
+    pub fn bit(&self, index: u64) -> Result<bool, String> {
+        let byte = usize::try_from(index / 8).map_err(|_| "index out of range")?;
+        let b = *self
+            .bits
+            .get(byte)
+            .ok_or("statusListIndex beyond the list")?;
+        Ok(b & (0x80 >> (index % 8)) != 0)
+    }
+
+    /// The status of `entry` (of a credential by `credential_issuer`) in this list.
+    pub fn status_of(
+        &self,
+        entry: &StatusEntry,
+        credential_issuer: Option<&str>,
+    ) -> RevocationStatus {
+        if Some(self.issuer.as_str()) != credential_issuer {
+            return unknown("status list issued by another issuer");
+        }
+        if self.purpose != entry.purpose {
+            return unknown("status purpose of list and entry differ");
+        }
+        match self.bit(entry.index) {
+            Ok(false) => RevocationStatus::Active,
+            Ok(true) if entry.purpose == "suspension" => RevocationStatus::Suspended,
+            Ok(true) => RevocationStatus::Revoked,
+            Err(e) => unknown(e),
+        }
+    }
+}
+
+fn decode_bits(encoded_list: &str) -> Result<Vec<u8>, String> {
     let compressed = b64_lenient(encoded_list).ok_or("encodedList is not base64")?;
     let mut bits = Vec::new();
     flate2::read::GzDecoder::new(compressed.as_slice())
@@ -106,9 +170,58 @@ pub fn bit_at(encoded_list: &str, index: u64) -> Result<bool, String> {
     if bits.len() as u64 > MAX_BITSTRING_BYTES {
         return Err("status list too large".into());
     }
-    let byte = usize::try_from(index / 8).map_err(|_| "index out of range")?;
-    let b = *bits.get(byte).ok_or("statusListIndex beyond the list")?;
-    Ok(b & (0x80 >> (index % 8)) != 0)
+    Ok(bits)
+}
+
+/// Fetches the status list credential at `url` (network policy, size cap) and verifies it
+/// (proof by its issuer, validity window). Errors are reasons for
+/// [`RevocationStatus::Unknown`].
+pub async fn fetch_status_list(
+    url: &Url,
+    http: &dyn HttpClient,
+    policy: &NetPolicy,
+    resolver: &dyn DidResolver,
+    clock: &dyn Clock,
+) -> Result<StatusList, String> {
+    policy
+        .check_url(url)
+        .map_err(|e| format!("status list URL refused: {e}"))?;
+    let mut req = HttpRequest::get(
+        url.clone(),
+        "application/vc+ld+json, application/json, application/vc+jwt, application/jwt",
+    );
+    req.max_body_bytes = MAX_STATUS_LIST_BYTES;
+    let resp = match http.execute(req).await {
+        Ok(r) if r.status == 200 => r,
+        Ok(r) => return Err(format!("status list fetch returned HTTP {}", r.status)),
+        Err(e) => return Err(format!("status list unavailable: {e}")),
+    };
+    let text = String::from_utf8_lossy(&resp.body);
+    let list =
+        Credential::parse(&text).map_err(|e| format!("status list is not a credential: {e}"))?;
+    let verified = verify_credential(&list, resolver, clock, &VerifyOptions::default())
+        .await
+        .map_err(|e| format!("status list credential did not verify: {e}"))?;
+    let subject = match verified.normalized.get("credentialSubject") {
+        Some(Value::Array(a)) => a.first().cloned().unwrap_or_default(),
+        Some(v) => v.clone(),
+        None => Value::Null,
+    };
+    let purpose = subject
+        .get("statusPurpose")
+        .and_then(Value::as_str)
+        .unwrap_or("revocation")
+        .to_owned();
+    let encoded = subject
+        .get("encodedList")
+        .and_then(Value::as_str)
+        .ok_or("status list has no encodedList")?;
+    Ok(StatusList {
+        issuer: verified.issuer.to_string(),
+        purpose,
+        bits: decode_bits(encoded)?,
+        valid_until: super::validity_info(&verified.normalized, clock.now_unix()).valid_until,
+    })
 }
 
 /// Checks the StatusList2021 status of a verified credential (normalized JSON). The list
@@ -125,52 +238,9 @@ pub async fn check_status(
         Ok(Some(e)) => e,
         Err(e) => return unknown(e),
     };
-    if let Err(e) = policy.check_url(&entry.list_url) {
-        return unknown(format!("status list URL refused: {e}"));
-    }
-    let mut req = HttpRequest::get(
-        entry.list_url.clone(),
-        "application/vc+ld+json, application/json, application/vc+jwt, application/jwt",
-    );
-    req.max_body_bytes = MAX_STATUS_LIST_BYTES;
-    let resp = match http.execute(req).await {
-        Ok(r) if r.status == 200 => r,
-        Ok(r) => return unknown(format!("status list fetch returned HTTP {}", r.status)),
-        Err(e) => return unknown(format!("status list unavailable: {e}")),
-    };
-    let text = String::from_utf8_lossy(&resp.body);
-    let list = match Credential::parse(&text) {
-        Ok(c) => c,
-        Err(e) => return unknown(format!("status list is not a credential: {e}")),
-    };
-    let verified = match verify_credential(&list, resolver, clock, &VerifyOptions::default()).await
-    {
-        Ok(v) => v,
-        Err(e) => return unknown(format!("status list credential did not verify: {e}")),
-    };
-    if Some(verified.issuer.as_str()) != normalize::issuer_id(normalized) {
-        return unknown("status list issued by another issuer");
-    }
-    let subject = match verified.normalized.get("credentialSubject") {
-        Some(Value::Array(a)) => a.first().cloned().unwrap_or_default(),
-        Some(v) => v.clone(),
-        None => Value::Null,
-    };
-    let list_purpose = subject
-        .get("statusPurpose")
-        .and_then(Value::as_str)
-        .unwrap_or("revocation");
-    if list_purpose != entry.purpose {
-        return unknown("status purpose of list and entry differ");
-    }
-    let Some(encoded) = subject.get("encodedList").and_then(Value::as_str) else {
-        return unknown("status list has no encodedList");
-    };
-    match bit_at(encoded, entry.index) {
-        Ok(false) => RevocationStatus::Active,
-        Ok(true) if entry.purpose == "suspension" => RevocationStatus::Suspended,
-        Ok(true) => RevocationStatus::Revoked,
-        Err(e) => unknown(e),
+    match fetch_status_list(&entry.list_url, http, policy, resolver, clock).await {
+        Ok(list) => list.status_of(&entry, normalize::issuer_id(normalized)),
+        Err(reason) => RevocationStatus::Unknown { reason },
     }
 }
 
