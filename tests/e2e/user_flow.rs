@@ -62,6 +62,12 @@ async fn deep_link_consent_approve_then_decline() {
         claim(&c, "#presentation-organization", "organization_city").await,
         "Utrecht"
     );
+    // Who the offered credential names, from the credential itself.
+    wait_text(&c, "#presentation-organization .org-names", "Zorg Utrecht, Utrecht").await;
+    assert!(
+        c.find(Locator::Css("#presentation-withheld")).await.is_err(),
+        "nothing withheld"
+    );
     // The employee round, previewed for the one active employee.
     wait_text(&c, "#presentation-user", EMPLOYEE.1).await;
     assert_eq!(

@@ -12,7 +12,8 @@ use wallet_core::runtime::{
     view, Answer, ConsentError, ConsentView, IncomingLink, SlotError, WalletRuntime,
 };
 
-use super::codes::{ConsentRound, DecisionOutcome};
+use super::codes::{ConsentRound, DecisionOutcome, WarningCode};
+use super::identity_dto::OrganizationNames;
 use super::dto::{move_fields, AppInfo, IncomingOutcome, IncomingRequest, IpcError};
 use crate::state::AppState;
 use crate::window::open_in_browser;
@@ -51,6 +52,36 @@ pub struct CredentialChoice {
     pub types: Vec<String>,
     /// Issuer DID.
     pub issuer: String,
+    /// Who it names (URA, name, city), when it says so.
+    pub organization: Option<OrganizationNames>,
+}
+
+/// A credential the wallet did not offer, or offered without a revocation check, and why.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialNoteView {
+    /// Types without `VerifiableCredential`.
+    pub types: Vec<String>,
+    /// Why (translated as `warn.<code>`).
+    pub code: WarningCode,
+    /// English detail (the date, or why the status is unknown).
+    pub detail: String,
+}
+
+fn notes(ns: Vec<wallet_core::credentials::CredentialNote>) -> Vec<CredentialNoteView> {
+    ns.into_iter()
+        .filter_map(|n| {
+            Some(CredentialNoteView {
+                code: WarningCode::of(n.code.as_str())?,
+                types: n
+                    .types
+                    .into_iter()
+                    .filter(|t| t != "VerifiableCredential")
+                    .collect(),
+                detail: n.detail,
+            })
+        })
+        .collect()
 }
 
 /// One thing the verifier asks for.
@@ -126,6 +157,10 @@ pub struct PresentationView {
     pub employees: Vec<EmployeeChoice>,
     /// Employee preselected (the only active one).
     pub employee: Option<String>,
+    /// Organization credentials not offered (expired, revoked, ...), and why.
+    pub withheld: Vec<CredentialNoteView>,
+    /// Offered credentials whose revocation status could not be checked just now, and why.
+    pub revocation_unchecked: Vec<CredentialNoteView>,
 }
 
 /// Result of a decision.
@@ -248,6 +283,7 @@ impl From<view::RequestedItem> for RequestedItem {
                 .map(|c| move_fields!(c => CredentialChoice {
                     types, issuer;
                     index: c.index as u32,
+                    organization: c.organization.map(Into::into),
                 }))
                 .collect(),
             selected: i.selected.map(|s| s as u32),
@@ -273,6 +309,8 @@ impl From<ConsentView> for PresentationView {
                 .map(|e| move_fields!(e => EmployeeChoice { id, identifier, name, role }))
                 .collect(),
             employee: v.approver,
+            withheld: notes(v.withheld),
+            revocation_unchecked: notes(v.revocation_unchecked),
         })
     }
 }

@@ -335,6 +335,24 @@ fn warnings(ws: Vec<Warning>) -> Vec<CredentialWarning> {
         .collect()
 }
 
+/// Who a credential names: the URA (from a UZI server certificate), name and city.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganizationNames {
+    /// URA number.
+    pub ura: Option<String>,
+    /// Organization name.
+    pub name: Option<String>,
+    /// City.
+    pub city: Option<String>,
+}
+
+impl From<wallet_core::credentials::OrganizationFacts> for OrganizationNames {
+    fn from(f: wallet_core::credentials::OrganizationFacts) -> Self {
+        move_fields!(f => OrganizationNames { ura, name, city })
+    }
+}
+
 /// A stored credential in the list.
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -357,6 +375,8 @@ pub struct CredentialRow {
     pub valid_until: Option<String>,
     /// Warnings now.
     pub warnings: Vec<CredentialWarning>,
+    /// Who it names, when it says so.
+    pub organization: Option<OrganizationNames>,
 }
 
 impl From<CredentialSummary> for CredentialRow {
@@ -364,6 +384,7 @@ impl From<CredentialSummary> for CredentialRow {
         move_fields!(s => CredentialRow {
             id, display_type, types, format, issuer, issuer_trusted, valid_from, valid_until;
             warnings: warnings(s.warnings),
+            organization: s.organization.map(Into::into),
         })
     }
 }

@@ -146,6 +146,21 @@ fn print_warnings(warnings: &[Warning]) {
     }
 }
 
+fn print_organization(o: &credentials::OrganizationFacts) {
+    if let Some(ura) = &o.ura {
+        println!("  URA         {ura}");
+    }
+    if let Some(name) = &o.name {
+        println!(
+            "  name        {name}{}",
+            o.city
+                .as_ref()
+                .map(|c| format!(", {c}"))
+                .unwrap_or_default()
+        );
+    }
+}
+
 fn print_summary(c: &CredentialSummary) {
     println!("{}  {}", c.id, c.display_type);
     println!("  format      {}", c.format);
@@ -156,6 +171,9 @@ fn print_summary(c: &CredentialSummary) {
     );
     if let Some(s) = &c.subject {
         println!("  subject     {s}");
+    }
+    if let Some(o) = &c.organization {
+        print_organization(o);
     }
     println!(
         "  valid       {} .. {}",
@@ -297,6 +315,9 @@ pub fn run(ctx: &Ctx, args: CredentialArgs) -> anyhow::Result<ExitCode> {
                             format!("[{}]", warn.join(", "))
                         }
                     );
+                    if let Some(o) = &c.organization {
+                        print_organization(o);
+                    }
                 }
             }
         }

@@ -161,6 +161,8 @@ impl<'a> Shared<'a> {
             "expires_at": c.expires_at,
             "organization_round": self.round_json(&c.evaluation, true),
             "user_round": user,
+            "withheld": c.withheld,
+            "revocation_unchecked": c.revocation_unchecked,
         })
     }
 
@@ -242,6 +244,16 @@ impl<'a> Shared<'a> {
             if ev.fulfilled { "" } else { ", CANNOT be met" }
         )?;
         self.write_round(out, ev, true)?;
+        for n in &c.withheld {
+            writeln!(out, "  not offered   {}", n.line())?;
+        }
+        for n in &c.revocation_unchecked {
+            writeln!(
+                out,
+                "  unchecked     {} (offered anyway: the verifier checks the status too)",
+                n.line()
+            )?;
+        }
         match (&c.user_round, &self.user_round) {
             (None, _) => {}
             (Some(p), None) => writeln!(

@@ -49,6 +49,19 @@ pub enum NoteCode {
     RevocationUnknown,
 }
 
+impl NoteCode {
+    /// The stable code, as serialized (also a credential warning code).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::Revoked => "revoked",
+            Self::Suspended => "suspended",
+            Self::RevocationUnknown => "revocation_unknown",
+        }
+    }
+}
+
 /// One credential the screening has something to say about. No claim values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CredentialNote {
