@@ -369,6 +369,7 @@ fn every_contract_command_takes_its_declared_arguments_and_access() {
             "useKeyring": true, "passphrase": null, "adminPassphrase": "admin pass 1"
         }),
         "ApproverChoice" => json!("pick"),
+        "X509Input" => json!({"pkcs12Base64": "bm90IGEgZmlsZQ", "password": "x"}),
         other => panic!("no sample argument of type {other}: add one here"),
     };
     let mut all = commands();

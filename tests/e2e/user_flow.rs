@@ -63,9 +63,16 @@ async fn deep_link_consent_approve_then_decline() {
         "Utrecht"
     );
     // Who the offered credential names, from the credential itself.
-    wait_text(&c, "#presentation-organization .org-names", "Zorg Utrecht, Utrecht").await;
+    wait_text(
+        &c,
+        "#presentation-organization .org-names",
+        "Zorg Utrecht, Utrecht",
+    )
+    .await;
     assert!(
-        c.find(Locator::Css("#presentation-withheld")).await.is_err(),
+        c.find(Locator::Css("#presentation-withheld"))
+            .await
+            .is_err(),
         "nothing withheld"
     );
     // The employee round, previewed for the one active employee.

@@ -111,6 +111,43 @@ async fn issued_stored_and_exported() {
         .filter(|c| c.display_type.contains("X509Credential"))
         .count();
     assert_eq!(n, 2);
+
+    // The listing names the organization from the certificate: URA, O and L.
+    let listed = credentials::list_credentials(&w.vault, now).unwrap();
+    let facts = listed
+        .iter()
+        .find(|c| c.id == issued.imported.summary.id)
+        .and_then(|c| c.organization.clone())
+        .expect("organization facts");
+    assert_eq!(facts.ura.as_deref(), Some("90000380"));
+    assert_eq!(facts.name.as_deref(), Some("Zorg & Welzijn B.V."));
+    assert_eq!(facts.city, issued.credential.locality);
+    assert_eq!(issued.imported.summary.organization, Some(facts));
+}
+
+/// The app's path: the PKCS#12 file's bytes as picked, the CA chosen from the chain's CAs.
+#[tokio::test]
+async fn from_pkcs12_bytes_with_the_ca_chosen_from_the_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let w = setup(tmp.path());
+    let admin = w.vault.admin_session(&Passphrase::from(ADMIN_PW)).unwrap();
+    let now = SystemClock.now_unix();
+    let pki = UziPki::new(&UziOptions::valid(now));
+    let bytes = |pw: &str| CertificateSource::Pkcs12Bytes {
+        der: Zeroizing::new(pki.pkcs12(P12_PW)),
+        password: Zeroizing::new(pw.into()),
+    };
+    let cas = credentials::x509_authorities(&bytes(P12_PW)).unwrap();
+    assert_eq!(cas, [INTERMEDIATE_DN, ROOT_DN], "issuing CA first");
+    assert_eq!(
+        code(credentials::x509_authorities(&bytes("wrong")).unwrap_err()),
+        "wrong_pkcs12_password"
+    );
+    let issued = issue_x509_credential(&w.vault, &admin, &bytes(P12_PW), &cas[0], &env(now))
+        .await
+        .unwrap();
+    assert_eq!(issued.credential.ca, INTERMEDIATE_DN);
+    assert_eq!(issued.credential.ura, "90000380");
 }
 
 #[test]

@@ -73,6 +73,21 @@ pub enum ErrorCode {
     ProfileKeyInVault,
     /// The managed-install file of a mass rollout cannot be used (permissions, content).
     ProfileInstallFile,
+    // Issuing the X509Credential from the UZI server certificate
+    // (`wallet_core::credentials::IssueX509Error::code`).
+    NotUziServerCertificate,
+    CertificateExpired,
+    CertificateNotYetValid,
+    BrokenChain,
+    CaNotInChain,
+    #[serde(rename = "wrong_pkcs12_password")]
+    WrongPkcs12Password,
+    KeyMismatch,
+    UnsupportedKey,
+    InvalidCertificateInput,
+    IssueFailed,
+    #[serde(rename = "pkcs11_rsa_not_supported")]
+    Pkcs11RsaNotSupported,
     // The HSM holding the organization key (`wallet_core::org::Pkcs11Error::code`).
     Pkcs11InvalidUri,
     Pkcs11ModuleNotFound,
@@ -407,6 +422,35 @@ mod tests {
             .as_str()
             .unwrap()
             .to_owned()
+    }
+
+    #[test]
+    fn every_x509_issue_refusal_has_its_own_code() {
+        use wallet_core::credentials::IssueX509Error as I;
+        use wallet_protocol::vc::x509_issue::X509IssueError as X;
+        let s = || "x".to_owned();
+        let all = [
+            I::Certificate(X::NotUziServer(s())),
+            I::Certificate(X::Expired { dn: s(), at: s() }),
+            I::Certificate(X::NotYetValid { dn: s(), at: s() }),
+            I::Certificate(X::BrokenChain(s())),
+            I::Certificate(X::CaNotInChain {
+                wanted: s(),
+                candidates: vec![],
+            }),
+            I::Certificate(X::WrongPassword),
+            I::Certificate(X::KeyMismatch),
+            I::Certificate(X::UnsupportedKey(s())),
+            I::Certificate(X::Invalid(s())),
+            I::Certificate(X::Failed(s())),
+            I::Pkcs11NotSupported,
+        ];
+        for e in all {
+            let code = e.code();
+            let ipc = crate::ipc::dto::IpcError::from(e);
+            assert_eq!(ipc.code, code, "{code}");
+            assert_ne!(ipc.code, ErrorCode::Internal, "{code}");
+        }
     }
 
     #[test]

@@ -13,8 +13,8 @@ use wallet_core::runtime::{
 };
 
 use super::codes::{ConsentRound, DecisionOutcome, WarningCode};
-use super::identity_dto::OrganizationNames;
 use super::dto::{move_fields, AppInfo, IncomingOutcome, IncomingRequest, IpcError};
+use super::identity_dto::OrganizationNames;
 use crate::state::AppState;
 use crate::window::open_in_browser;
 

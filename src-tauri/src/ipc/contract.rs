@@ -53,6 +53,8 @@ macro_rules! with_ipc_contract {
             user identity::credentials_list() -> Vec<CredentialRow>;
             user identity::credential_detail(id: String) -> CredentialDetailView;
             admin identity::credential_import(text: String) -> CredentialRow;
+            admin identity::credential_x509_preview(input: X509Input, ca: Option<String>) -> X509Preview;
+            admin identity::credential_x509_issue(input: X509Input, ca: String) -> CredentialRow;
             admin identity::credential_delete(id: String) -> ();
             user identity::employees_list() -> Vec<EmployeeRow>;
             admin identity::employee_add(input: EmployeeInput) -> EmployeeRow;

@@ -11,7 +11,7 @@ use super::dto::IpcError;
 use super::identity_dto::{
     ApproverChoice, ApproverView, CredentialDetailView, CredentialRow, EmployeeInput, EmployeeRow,
     LiveCheckView, OrgInitInput, OrgView, ProfilePublishView, ProfileRefreshView, ProfileView,
-    PublishView,
+    PublishView, X509Input, X509Preview,
 };
 use crate::state::AppState;
 
@@ -290,6 +290,55 @@ pub async fn credential_import(state: State<'_, AppState>, text: String) -> Resu
     Ok(credentials::import_credential(&vault, &admin, &text, &env)
         .await?
         .into())
+}
+
+/// The X509Credential the organization's UZI server certificate would give (administrator):
+/// the chain's CAs to choose from and, for `ca` (default: the issuing CA), the claims. The
+/// file and password are only read; nothing is stored.
+#[tauri::command]
+pub fn credential_x509_preview(
+    state: State<'_, AppState>,
+    input: X509Input,
+    ca: Option<String>,
+) -> Result<X509Preview> {
+    let (vault, _admin) = state.session.admin("issuing credentials")?;
+    let source = input.into_source()?;
+    let authorities = credentials::x509_authorities(&source)?;
+    let ca = match ca {
+        Some(ca) => ca,
+        None => authorities.first().cloned().ok_or_else(|| IpcError {
+            code: ErrorCode::BrokenChain,
+            message: "the certificate is self-signed: it has no CA".into(),
+        })?,
+    };
+    let issued = credentials::prepare_x509_credential(&vault, &source, &ca, now())?;
+    let view = credentials::X509CredentialView::from(&issued);
+    Ok(X509Preview {
+        authorities,
+        ca: view.ca,
+        ura: view.ura,
+        organization: view.organization,
+        locality: view.locality,
+        issuer: view.issuer,
+        valid_from: view.valid_from,
+        valid_until: view.valid_until,
+    })
+}
+
+/// Issue and store the organization's X509Credential from its UZI server certificate, with
+/// `ca` in the did:x509 issuer (administrator). The certificate's key signs once and is
+/// dropped.
+#[tauri::command]
+pub async fn credential_x509_issue(
+    state: State<'_, AppState>,
+    input: X509Input,
+    ca: String,
+) -> Result<CredentialRow> {
+    let (vault, admin) = state.session.admin("issuing credentials")?;
+    let env = state.verify_env()?;
+    let source = input.into_source()?;
+    let issued = credentials::issue_x509_credential(&vault, &admin, &source, &ca, &env).await?;
+    Ok(issued.imported.into())
 }
 
 /// Delete a stored credential (administrator).

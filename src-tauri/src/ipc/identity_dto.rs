@@ -276,6 +276,81 @@ pub struct OrgInitInput {
     pub key_uri: Option<String>,
 }
 
+/// The organization's UZI server certificate for an X509Credential: the PKCS#12 file the
+/// administrator picked (base64) and its password. Neither is kept.
+#[derive(Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct X509Input {
+    /// The PKCS#12 file, base64.
+    pub pkcs12_base64: String,
+    /// Its password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for X509Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("X509Input")
+            .field("pkcs12_bytes", &self.pkcs12_base64.len())
+            .field("password", &"[redacted]")
+            .finish()
+    }
+}
+
+impl X509Input {
+    /// The core's source; the decoded bytes and the password are zeroized when it drops.
+    pub fn into_source(self) -> Result<wallet_core::credentials::CertificateSource, IpcError> {
+        let X509Input {
+            pkcs12_base64,
+            password,
+        } = self;
+        let pkcs12_base64 = zeroize::Zeroizing::new(pkcs12_base64);
+        let der =
+            wallet_protocol::jose::b64_lenient(pkcs12_base64.trim()).ok_or_else(|| IpcError {
+                code: ErrorCode::InvalidCertificateInput,
+                message: "the file could not be read".into(),
+            })?;
+        Ok(wallet_core::credentials::CertificateSource::Pkcs12Bytes {
+            der: zeroize::Zeroizing::new(der),
+            password: zeroize::Zeroizing::new(password),
+        })
+    }
+}
+
+/// What an X509Credential from the certificate would say, before it is issued.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct X509Preview {
+    /// The CAs on the certificate's path (RFC 4514), the issuing CA first.
+    pub authorities: Vec<String>,
+    /// The CA chosen for the DID.
+    pub ca: String,
+    /// The URA from the UZI otherName.
+    pub ura: String,
+    /// Subject O.
+    pub organization: String,
+    /// Subject L.
+    pub locality: Option<String>,
+    /// The did:x509 issuer.
+    pub issuer: String,
+    /// Valid from (RFC 3339).
+    pub valid_from: String,
+    /// Valid until (RFC 3339): the certificate's end.
+    pub valid_until: String,
+}
+
+impl From<wallet_core::credentials::IssueX509Error> for IpcError {
+    fn from(e: wallet_core::credentials::IssueX509Error) -> Self {
+        use wallet_core::credentials::IssueX509Error as E;
+        match e {
+            E::Identity(i) => i.into(),
+            other => IpcError {
+                code: other.code().into(),
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
 /// One file of the publication bundle.
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -756,6 +831,8 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     ManagedSetupView::export_all_to(dir)?;
     ProfilePublishView::export_all_to(dir)?;
     ApproverView::export_all_to(dir)?;
+    X509Input::export_all_to(dir)?;
+    X509Preview::export_all_to(dir)?;
     Ok(())
 }
 

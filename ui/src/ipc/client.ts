@@ -28,6 +28,8 @@ export type { PolicyServer } from "./bindings/PolicyServer";
 export type { PresentationView } from "./bindings/PresentationView";
 export type { ProtectionMethod } from "./bindings/ProtectionMethod";
 export type { PublishView } from "./bindings/PublishView";
+export type { X509Input } from "./bindings/X509Input";
+export type { X509Preview } from "./bindings/X509Preview";
 export type { RequestedItem } from "./bindings/RequestedItem";
 export type { ServiceRecord } from "./bindings/ServiceRecord";
 export type { ServicesView } from "./bindings/ServicesView";

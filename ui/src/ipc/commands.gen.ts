@@ -32,13 +32,15 @@ import type { ServicesView } from "./bindings/ServicesView";
 import type { SetupInput } from "./bindings/SetupInput";
 import type { UnlockInput } from "./bindings/UnlockInput";
 import type { VaultView } from "./bindings/VaultView";
+import type { X509Input } from "./bindings/X509Input";
+import type { X509Preview } from "./bindings/X509Preview";
 import { call, listen } from "./invoke";
 
 /** Every command the window may call. */
-export type CommandName = "app_info" | "incoming_requests" | "vault_status" | "keyring_available" | "vault_setup" | "vault_enroll" | "managed_setup_status" | "vault_unlock" | "vault_lock" | "vault_touch" | "activity_list" | "activity_verify" | "admin_status" | "admin_login" | "admin_logout" | "set_auto_lock" | "org_info" | "org_init" | "org_default_publish_dir" | "org_publish" | "org_provide_pin" | "org_key_check" | "org_key_rotate" | "org_key_activate" | "org_key_retire" | "org_verify_live" | "credentials_list" | "credential_detail" | "credential_import" | "credential_delete" | "employees_list" | "employee_add" | "employee_set_active" | "employee_update" | "employee_validity" | "set_employee_validity" | "employee_set_os_account" | "approver_choice" | "set_approver_choice" | "profile_status" | "profile_refresh" | "profile_publish" | "profile_enrollment_secret" | "services_overview" | "policy_get" | "policy_change" | "api_key_show" | "api_key_rotate" | "consent_answer" | "presentation_resolve" | "presentation_select" | "presentation_employee" | "presentation_decide";
+export type CommandName = "app_info" | "incoming_requests" | "vault_status" | "keyring_available" | "vault_setup" | "vault_enroll" | "managed_setup_status" | "vault_unlock" | "vault_lock" | "vault_touch" | "activity_list" | "activity_verify" | "admin_status" | "admin_login" | "admin_logout" | "set_auto_lock" | "org_info" | "org_init" | "org_default_publish_dir" | "org_publish" | "org_provide_pin" | "org_key_check" | "org_key_rotate" | "org_key_activate" | "org_key_retire" | "org_verify_live" | "credentials_list" | "credential_detail" | "credential_import" | "credential_x509_preview" | "credential_x509_issue" | "credential_delete" | "employees_list" | "employee_add" | "employee_set_active" | "employee_update" | "employee_validity" | "set_employee_validity" | "employee_set_os_account" | "approver_choice" | "set_approver_choice" | "profile_status" | "profile_refresh" | "profile_publish" | "profile_enrollment_secret" | "services_overview" | "policy_get" | "policy_change" | "api_key_show" | "api_key_rotate" | "consent_answer" | "presentation_resolve" | "presentation_select" | "presentation_employee" | "presentation_decide";
 
 /** Commands that need the live administrator session. */
-export const ADMIN_COMMANDS: readonly CommandName[] = ["set_auto_lock", "org_init", "org_publish", "org_key_rotate", "org_key_activate", "org_key_retire", "credential_import", "credential_delete", "employee_add", "employee_set_active", "employee_update", "set_employee_validity", "employee_set_os_account", "set_approver_choice", "profile_publish", "profile_enrollment_secret", "policy_change", "api_key_show", "api_key_rotate"];
+export const ADMIN_COMMANDS: readonly CommandName[] = ["set_auto_lock", "org_init", "org_publish", "org_key_rotate", "org_key_activate", "org_key_retire", "credential_import", "credential_x509_preview", "credential_x509_issue", "credential_delete", "employee_add", "employee_set_active", "employee_update", "set_employee_validity", "employee_set_os_account", "set_approver_choice", "profile_publish", "profile_enrollment_secret", "policy_change", "api_key_show", "api_key_rotate"];
 
 /** Every event the window may listen to. */
 export type EventName = "incoming-request" | "vault-locked" | "consent-request";
@@ -186,6 +188,16 @@ export function credentialDetail(id: string): Promise<CredentialDetailView> {
 /** `credential_import` (administrator) */
 export function credentialImport(text: string): Promise<CredentialRow> {
   return call<CredentialRow>("credential_import", { text });
+}
+
+/** `credential_x509_preview` (administrator) */
+export function credentialX509Preview(input: X509Input, ca: string | null): Promise<X509Preview> {
+  return call<X509Preview>("credential_x509_preview", { input, ca });
+}
+
+/** `credential_x509_issue` (administrator) */
+export function credentialX509Issue(input: X509Input, ca: string): Promise<CredentialRow> {
+  return call<CredentialRow>("credential_x509_issue", { input, ca });
 }
 
 /** `credential_delete` (administrator) */

@@ -52,8 +52,8 @@ pub use views::{
     RevocationView, Warning,
 };
 pub use x509_issue::{
-    issue_x509_credential, prepare_x509_credential, CertificateSource, IssueX509Error,
-    X509CredentialView, X509Issued,
+    issue_x509_credential, prepare_x509_credential, x509_authorities, CertificateSource,
+    IssueX509Error, X509CredentialView, X509Issued,
 };
 
 use std::sync::Arc;

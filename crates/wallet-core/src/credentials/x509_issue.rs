@@ -31,6 +31,14 @@ pub enum CertificateSource {
         /// Extra CA certificates (PEM).
         extra_chain: Option<PathBuf>,
     },
+    /// A PKCS#12 file's contents (the app reads the file the administrator picked) and its
+    /// password.
+    Pkcs12Bytes {
+        /// The file's bytes.
+        der: Zeroizing<Vec<u8>>,
+        /// Its password.
+        password: Zeroizing<String>,
+    },
     /// A PEM chain (leaf and CAs) and a PEM key file, or a `pkcs11:` URI (not supported yet
     /// for these RSA keys).
     Pem {
@@ -166,6 +174,15 @@ fn load(source: &CertificateSource) -> Result<CertificateKey> {
             }
             Ok(material)
         }
+        CertificateSource::Pkcs12Bytes { der, password } => {
+            if der.len() > 1024 * 1024 {
+                return Err(X509IssueError::Invalid(
+                    "the PKCS#12 file is larger than 1 MiB".into(),
+                )
+                .into());
+            }
+            Ok(CertificateKey::from_pkcs12(der, password)?)
+        }
         CertificateSource::Pem { chain, key } => {
             if key.trim_start().to_ascii_lowercase().starts_with("pkcs11:") {
                 return Err(IssueX509Error::Pkcs11NotSupported);
@@ -175,6 +192,12 @@ fn load(source: &CertificateSource) -> Result<CertificateKey> {
             Ok(CertificateKey::from_pem(&chain, &key)?)
         }
     }
+}
+
+/// The CAs on the certificate's path (RFC 4514 subject DNs, the issuing CA first), one of
+/// which goes into the did:x509 issuer; this also checks the password, the key and the chain.
+pub fn x509_authorities(source: &CertificateSource) -> Result<Vec<String>> {
+    Ok(load(source)?.authorities()?)
 }
 
 /// Builds and signs the credential for the organization, without storing it (`--dry-run`,

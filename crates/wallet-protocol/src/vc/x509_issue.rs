@@ -160,6 +160,13 @@ impl CertificateKey {
         Ok(Self { certs, key })
     }
 
+    /// The subject DNs (RFC 4514) of the CA certificates on the path from the key's
+    /// certificate up to its root, the issuing CA first: the choices for the DID's CA.
+    pub fn authorities(&self) -> Result<Vec<String>> {
+        let path = build_path(&self.certs, &self.key)?;
+        Ok(path.iter().skip(1).map(dn_of).collect())
+    }
+
     /// Adds CA certificates from PEM (e.g. the UZI CA chain next to a PKCS#12 file that holds
     /// only the server certificate). Certificates off the path are ignored later.
     pub fn add_certificates_pem(&mut self, pem: &[u8]) -> Result<()> {
