@@ -333,6 +333,70 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
     assert!(c.find(Locator::Css("#cred-table")).await.is_err());
     screenshot(&c, "10-credentials").await;
 
+    // The organization's X509Credential from its UZI server certificate, in the app: the
+    // PKCS#12 file picked, a wrong password refused in words, the preview with the URA and
+    // the chain's CAs, then issued and listed with the URA.
+    let pki_dir = tempfile::tempdir().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let uzi = wallet_testkit::uzi::UziPki::new(&wallet_testkit::uzi::UziOptions::valid(now));
+    let p12 = pki_dir.path().join("server.p12");
+    std::fs::write(&p12, uzi.pkcs12("p12 password")).unwrap();
+    c.find(Locator::Css("#x509-file"))
+        .await
+        .unwrap()
+        .send_keys(p12.to_str().unwrap())
+        .await
+        .unwrap();
+    type_into(&c, "#x509-password", "not the password").await;
+    click(&c, "#x509-check").await;
+    wait_text(&c, "#x509-error", "The password does not open this file").await;
+    c.find(Locator::Css("#x509-password"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    type_into(&c, "#x509-password", "p12 password").await;
+    click(&c, "#x509-check").await;
+    wait_text(&c, "#x509-ura", "90000380").await;
+    wait_text(&c, "#x509-org", "Zorg & Welzijn").await;
+    assert!(c.find(Locator::Css("#x509-error")).await.is_err());
+    let cas = c.find_all(Locator::Css("#x509-ca option")).await.unwrap();
+    assert_eq!(cas.len(), 2, "the intermediate and the root CA");
+    assert_eq!(
+        cas[0].text().await.unwrap(),
+        wallet_testkit::uzi::INTERMEDIATE_DN
+    );
+    screenshot(&c, "10b-x509-preview").await;
+    click(&c, "#x509-issue").await;
+    wait_text(&c, "#cred-notice", "URA 90000380").await;
+    wait_text(
+        &c,
+        "#cred-table tr[data-type='X509Credential'] .org-names",
+        "90000380",
+    )
+    .await;
+    assert!(
+        c.find(Locator::Css("#x509-preview")).await.is_err(),
+        "the form is cleared"
+    );
+    assert!(
+        c.find(Locator::Css("#cred-error")).await.is_err(),
+        "the earlier refusal is gone"
+    );
+    assert!(
+        c.find(Locator::Css(
+            "tr[data-type='X509Credential'] [data-warning='untrusted_issuer']"
+        ))
+        .await
+        .is_err(),
+        "its own certificate: a trusted issuer"
+    );
+    screenshot(&c, "10c-x509-issued").await;
+
     // The CLI sees the organization the app created.
     let show = nuts_wallet_cli(&["org", "show", "--json"], &data_dir);
     let show: serde_json::Value = serde_json::from_slice(&show.stdout).expect("org show --json");

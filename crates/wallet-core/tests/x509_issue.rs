@@ -148,6 +148,15 @@ async fn from_pkcs12_bytes_with_the_ca_chosen_from_the_chain() {
         .unwrap();
     assert_eq!(issued.credential.ca, INTERMEDIATE_DN);
     assert_eq!(issued.credential.ura, "90000380");
+    // Its own certificate: the issuer is trusted, no "untrusted issuer" warning.
+    assert!(issued.imported.summary.issuer_trusted);
+    let listed = credentials::list_credentials(&w.vault, now).unwrap();
+    let mine = listed
+        .iter()
+        .find(|c| c.id == issued.imported.summary.id)
+        .unwrap();
+    assert!(mine.issuer_trusted);
+    assert!(mine.warnings.iter().all(|w| w.code != "untrusted_issuer"));
 }
 
 #[test]

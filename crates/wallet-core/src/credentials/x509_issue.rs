@@ -235,7 +235,15 @@ pub async fn issue_x509_credential(
     }
     crate::profile::guard(vault).map_err(IssueX509Error::Identity)?;
     let issued = prepare_x509_credential(vault, source, ca_dn, env.clock.now_unix())?;
-    let imported = import_credential(vault, admin, &issued.jwt, env).await?;
+    let mut imported = import_credential(vault, admin, &issued.jwt, env).await?;
+    // The administrator made it from the organization's own certificate: its issuer is
+    // trusted from now on (the warning "issuer not on the trusted list" would be noise).
+    super::set_issuer_trust(vault, admin, issued.issuer.as_str(), true)?;
+    imported.summary.issuer_trusted = true;
+    imported
+        .summary
+        .warnings
+        .retain(|w| w.code != "untrusted_issuer");
     Ok(X509Issued {
         credential: X509CredentialView::from(&issued),
         imported,
