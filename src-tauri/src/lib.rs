@@ -4,6 +4,7 @@
 //! storage and validation logic live in the core crates; commands here only adapt them.
 
 pub mod deep_link;
+pub mod expiry_notice;
 #[macro_use]
 pub mod ipc;
 pub mod service_prompt;
@@ -121,6 +122,7 @@ pub fn run() {
             if app.state::<AppState>().session.unlock_at_start() {
                 tracing::info!("vault unlocked with the OS keyring at start");
                 services::ensure_api(app.handle());
+                expiry_notice::check(&app.state::<AppState>());
             }
             ipc::commands::start_managed_enrollment(app.handle());
             spawn_profile_refresh(&app.state::<AppState>());

@@ -263,6 +263,7 @@ pub async fn vault_unlock<R: Runtime>(
     let view = blocking(move || Ok(session.unlock(passphrase)?.into())).await?;
     crate::services::ensure_api(&app);
     refresh_profile_soon(&state);
+    crate::expiry_notice::check(&state);
     Ok(view)
 }
 

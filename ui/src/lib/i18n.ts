@@ -19,6 +19,10 @@ const en = {
   "home.waitingBody":
     "When your healthcare application needs data from another organization, your browser opens this wallet. You will then see who asks for what, and you decide.",
   "home.ready": "Wallet is running",
+  "home.expiryTitle": "A credential needs renewing",
+  "home.expires": "expires on {date}",
+  "home.expired": "expired on {date} and is no longer shared",
+  "home.expiryHelp": "Your administrator renews credentials under Credentials.",
   "home.apiFailedTitle": "Your healthcare application cannot reach this wallet",
   "home.apiFailedBody":
     "Another program on this computer is using the connection the wallet needs. Close that program, or ask your administrator to choose another port, then restart the wallet.",
@@ -497,6 +501,10 @@ const nl: Record<MessageKey, string> = {
   "home.waitingBody":
     "Als uw zorgapplicatie gegevens nodig heeft van een andere organisatie, opent uw browser deze wallet. U ziet dan wie wat vraagt, en u beslist.",
   "home.ready": "Wallet is actief",
+  "home.expiryTitle": "Een verklaring moet worden vernieuwd",
+  "home.expires": "verloopt op {date}",
+  "home.expired": "is verlopen op {date} en wordt niet meer gedeeld",
+  "home.expiryHelp": "Uw beheerder vernieuwt verklaringen onder Verklaringen.",
   "home.apiFailedTitle": "Uw zorgapplicatie kan deze wallet niet bereiken",
   "home.apiFailedBody":
     "Een ander programma op deze computer gebruikt de verbinding die de wallet nodig heeft. Sluit dat programma, of vraag uw beheerder een andere poort te kiezen, en start de wallet daarna opnieuw.",

@@ -64,6 +64,21 @@ pub fn list_credentials(vault: &Vault, now: i64) -> Result<Vec<CredentialSummary
     Ok(out)
 }
 
+/// The stored credentials that expired or expire within 30 days at `now`, soonest end
+/// first: what Home, the administrator's desktop notification and `doctor` warn about.
+pub fn expiring_credentials(vault: &Vault, now: i64) -> Result<Vec<CredentialSummary>> {
+    let mut out: Vec<CredentialSummary> = list_credentials(vault, now)?
+        .into_iter()
+        .filter(|c| {
+            c.warnings
+                .iter()
+                .any(|w| w.code == "expired" || w.code == "expiring_soon")
+        })
+        .collect();
+    out.sort_by(|a, b| a.valid_until.cmp(&b.valid_until));
+    Ok(out)
+}
+
 /// Finds a stored credential by its vault id or a unique prefix of it (at least 4 characters).
 pub fn find_credential_id(vault: &Vault, id: &str) -> Result<String> {
     let id = id.trim();

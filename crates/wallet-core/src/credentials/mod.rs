@@ -44,8 +44,8 @@ pub use export::export_credential;
 pub use gate::{CredentialNote, NoteCode, Screener, Screening, StatusGate};
 pub use import::import_credential;
 pub use listing::{
-    credential_detail, delete_credential, find_credential_id, list_credentials, set_issuer_trust,
-    trusted_issuers, SETTING_TRUSTED_ISSUERS,
+    credential_detail, delete_credential, expiring_credentials, find_credential_id,
+    list_credentials, set_issuer_trust, trusted_issuers, SETTING_TRUSTED_ISSUERS,
 };
 pub use views::{
     organization_facts, CredentialDetail, CredentialSummary, Imported, OrganizationFacts,

@@ -133,6 +133,19 @@ fn import_list_show_delete_with_warnings_and_log() {
     assert!(later[0].issuer_trusted);
     let codes: Vec<&str> = later[0].warnings.iter().map(|w| w.code).collect();
     assert_eq!(codes, ["expired"]);
+    // What Home and the notification warn about: within 30 days, and after the end.
+    assert_eq!(expiring_credentials(&w.v, NOW).unwrap().len(), 1);
+    assert_eq!(
+        expiring_credentials(&w.v, NOW + 11 * 86_400).unwrap().len(),
+        1
+    );
+    assert!(expiring_credentials(&w.v, NOW - 30 * 86_400)
+        .unwrap()
+        .is_empty());
+    // The listing names the organization the credential is about.
+    let facts = later[0].organization.as_ref().expect("organization facts");
+    assert_eq!(facts.city.as_deref(), Some("Utrecht"));
+    assert_eq!(facts.ura, None);
 
     let prefix = &imported.summary.id[..8];
     let detail =
