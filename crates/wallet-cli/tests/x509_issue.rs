@@ -529,7 +529,7 @@ fn issue_x509_refusals() {
         &["private key does not belong to the certificate"],
     );
 
-    // An HSM key (RSA-PSS over PKCS#11 is not there yet).
+    // An HSM key URI without the module to load.
     fails_with(
         &issue(&[
             "--chain",
@@ -539,7 +539,7 @@ fn issue_x509_refusals() {
             "--ca",
             INTERMEDIATE_DN,
         ]),
-        &["not supported yet for RSA keys"],
+        &["module-path"],
     );
 
     // Without the administrator passphrase nothing is issued.
@@ -558,4 +558,61 @@ fn issue_x509_refusals() {
     assert!(!o.status.success());
 
     assert_eq!(w.stored(), before, "a refusal stores nothing");
+}
+
+/// `--key pkcs11:...`: the server certificate's key in an HSM (SoftHSM2, key imported with
+/// `softhsm2-util`); the PIN from `NUTS_WALLET_PKCS11_PIN`. Without the PIN: a clear refusal.
+#[test]
+fn issue_x509_with_the_key_in_an_hsm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let w = wallet(tmp.path());
+    let files = UziPki::new(&UziOptions::valid(now())).write_files(&tmp.path().join("pki"), P12_PW);
+    let hsm = wallet_testkit::softhsm::SoftHsm::shared();
+    let token = "cli-x509";
+    hsm.init_token(token);
+    let out = hsm.softhsm2_util(&[
+        "--import",
+        p(&files.key),
+        "--token",
+        token,
+        "--label",
+        "uzi-server",
+        "--id",
+        "0b01",
+        "--pin",
+        hsm.pin(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let uri = hsm.uri_on(token, "uzi-server");
+    let args = [
+        "credential",
+        "issue-x509",
+        "--chain",
+        p(&files.chain),
+        "--key",
+        &uri,
+        "--ca",
+        INTERMEDIATE_DN,
+        "--json",
+    ];
+    let before = w.stored();
+    let o = w
+        .cmd(&args)
+        .env("SOFTHSM2_CONF", hsm.conf_path())
+        .env_remove("NUTS_WALLET_PKCS11_PIN")
+        .output()
+        .unwrap();
+    fails_with(&o, &["PIN"]);
+    assert_eq!(w.stored(), before);
+    let o = w
+        .cmd(&args)
+        .env("SOFTHSM2_CONF", hsm.conf_path())
+        .env("NUTS_WALLET_PKCS11_PIN", hsm.pin())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["credential"]["ura"], "90000380", "{v}");
+    assert_eq!(w.stored(), before + 1);
+    assert!(!text(&o.stdout).contains(hsm.pin()));
 }

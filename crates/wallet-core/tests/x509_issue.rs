@@ -312,12 +312,94 @@ async fn refusals_have_stable_codes() {
     let e = prepare_x509_credential(&w.vault, &wrong_pw, INTERMEDIATE_DN, now).unwrap_err();
     assert_eq!(code(e), "wrong_pkcs12_password");
 
+    // An HSM key URI without the module to load.
     let hsm = CertificateSource::Pem {
         chain: files.chain.clone(),
         key: "pkcs11:token=org;object=uzi".into(),
     };
     let e = prepare_x509_credential(&w.vault, &hsm, INTERMEDIATE_DN, now).unwrap_err();
-    assert_eq!(code(e), "pkcs11_rsa_not_supported");
+    assert!(code(e).starts_with("pkcs11_"));
 
     assert_eq!(count(), before, "nothing stored");
+}
+
+/// The certificate's key in an HSM (SoftHSM2): the token signs PS256
+/// (`CKM_SHA256_RSA_PKCS_PSS`), the private key never leaves it, and the credential verifies
+/// like one signed from a PKCS#12 file. A key on the token that does not belong to the
+/// certificate is refused.
+#[tokio::test]
+async fn issued_with_the_certificate_key_in_an_hsm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let w = setup(tmp.path());
+    let admin = w.vault.admin_session(&Passphrase::from(ADMIN_PW)).unwrap();
+    let now = SystemClock.now_unix();
+    let files = UziPki::new(&UziOptions::valid(now)).write_files(&tmp.path().join("pki"), P12_PW);
+    let other = UziPki::new(&UziOptions::valid(now)).write_files(&tmp.path().join("other"), P12_PW);
+    let hsm = wallet_testkit::softhsm::SoftHsm::shared();
+    let token = "x509-issue";
+    hsm.init_token(token);
+    for (label, id, key) in [
+        ("uzi", "0a01", &files.key),
+        ("stranger", "0a02", &other.key),
+    ] {
+        let out = hsm.softhsm2_util(&[
+            "--import",
+            key.to_str().unwrap(),
+            "--token",
+            token,
+            "--label",
+            label,
+            "--id",
+            id,
+            "--pin",
+            hsm.pin(),
+        ]);
+        assert!(
+            out.status.success(),
+            "softhsm2-util --import: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    wallet_core::org::provide_pin(&hsm.uri_on(token, "uzi").parse().unwrap(), hsm.pin());
+    let source = |object: &str| CertificateSource::Pem {
+        chain: files.chain.clone(),
+        key: hsm.uri_on(token, object),
+    };
+    let issued =
+        issue_x509_credential(&w.vault, &admin, &source("uzi"), INTERMEDIATE_DN, &env(now))
+            .await
+            .expect("issued with the HSM key");
+    assert_eq!(issued.credential.ura, "90000380");
+    // An independent check: the x5c leaf's public key verifies the PS256 signature.
+    let jwt = export_credential(&w.vault, &issued.imported.summary.id).unwrap();
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let header: Value =
+        serde_json::from_slice(&wallet_protocol::jose::b64url_decode(parts[0]).unwrap()).unwrap();
+    assert_eq!(header["alg"], "PS256");
+    let leaf_der = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(header["x5c"][0].as_str().unwrap())
+            .unwrap()
+    };
+    let leaf = openssl::x509::X509::from_der(&leaf_der).unwrap();
+    let leaf_key = leaf.public_key().unwrap();
+    let mut v =
+        openssl::sign::Verifier::new(openssl::hash::MessageDigest::sha256(), &leaf_key).unwrap();
+    v.set_rsa_padding(openssl::rsa::Padding::PKCS1_PSS).unwrap();
+    v.set_rsa_mgf1_md(openssl::hash::MessageDigest::sha256())
+        .unwrap();
+    v.update(format!("{}.{}", parts[0], parts[1]).as_bytes())
+        .unwrap();
+    let sig = wallet_protocol::jose::b64url_decode(parts[2]).unwrap();
+    assert!(v.verify(&sig).unwrap(), "PS256 by the certificate's key");
+
+    // A key on the token that is not the certificate's.
+    let e =
+        prepare_x509_credential(&w.vault, &source("stranger"), INTERMEDIATE_DN, now).unwrap_err();
+    assert_eq!(code(e), "key_mismatch");
+    // A label that is not on the token.
+    let e =
+        prepare_x509_credential(&w.vault, &source("nothing"), INTERMEDIATE_DN, now).unwrap_err();
+    assert_eq!(code(e), "pkcs11_key_missing");
 }

@@ -39,10 +39,12 @@
 mod error;
 mod module;
 mod pin;
+mod rsa;
 mod signer;
 mod uri;
 
 pub use error::Pkcs11Error;
 pub use pin::{pin_from_env, Pin, PIN_ENV};
+pub use rsa::Pkcs11RsaKey;
 pub use signer::Pkcs11Signer;
 pub use uri::Pkcs11Uri;

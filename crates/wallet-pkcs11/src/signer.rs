@@ -240,7 +240,7 @@ fn sign_error(e: Pkcs11Error) -> SignError {
 
 /// Runs `f` in the module; when the token is absent or unreachable, re-initialises the
 /// module once (unless another thread just did) and runs `f` again.
-fn with_reinit<T>(
+pub(crate) fn with_reinit<T>(
     module: &Module,
     f: impl Fn(&ModuleGuard<'_>) -> Result<T, Pkcs11Error>,
 ) -> Result<T, Pkcs11Error> {
@@ -268,7 +268,7 @@ fn current<'a>(live: &'a Option<Live>, guard: &ModuleGuard<'_>) -> Result<&'a Li
 
 /// Closes a session opened in `generation`. A session of an older generation died with
 /// `C_Finalize`; its handle may already name another session, so it is left alone.
-fn close_session(guard: &ModuleGuard<'_>, generation: u64, session: Session) {
+pub(crate) fn close_session(guard: &ModuleGuard<'_>, generation: u64, session: Session) {
     if guard.generation == generation {
         let _ = session.close();
     }
@@ -329,7 +329,7 @@ fn find_slot(guard: &ModuleGuard<'_>, uri: &Pkcs11Uri) -> Result<(Slot, bool), P
 }
 
 /// A new session on the token, logged in as the user.
-fn login(
+pub(crate) fn login(
     guard: &ModuleGuard<'_>,
     uri: &Pkcs11Uri,
     pin: &Pin,
@@ -377,7 +377,7 @@ fn login(
     Ok((session, slot))
 }
 
-fn key_template(uri: &Pkcs11Uri, class: ObjectClass) -> Vec<Attribute> {
+pub(crate) fn key_template(uri: &Pkcs11Uri, class: ObjectClass) -> Vec<Attribute> {
     let mut t = vec![
         Attribute::Class(class),
         Attribute::Label(uri.object().as_bytes().to_vec()),

@@ -86,8 +86,6 @@ pub enum ErrorCode {
     UnsupportedKey,
     InvalidCertificateInput,
     IssueFailed,
-    #[serde(rename = "pkcs11_rsa_not_supported")]
-    Pkcs11RsaNotSupported,
     // The HSM holding the organization key (`wallet_core::org::Pkcs11Error::code`).
     Pkcs11InvalidUri,
     Pkcs11ModuleNotFound,
@@ -443,7 +441,6 @@ mod tests {
             I::Certificate(X::UnsupportedKey(s())),
             I::Certificate(X::Invalid(s())),
             I::Certificate(X::Failed(s())),
-            I::Pkcs11NotSupported,
         ];
         for e in all {
             let code = e.code();

@@ -54,8 +54,9 @@ enum CredentialCommand {
         /// --pkcs12: CA certificates the PKCS#12 file lacks)
         #[arg(long, value_name = "PEM")]
         chain: Option<PathBuf>,
-        /// Unencrypted PEM private key of the certificate (with --chain)
-        #[arg(long, value_name = "PEM", requires = "chain")]
+        /// Unencrypted PEM private key of the certificate, or the `pkcs11:` URI of the key in
+        /// an HSM (PIN from NUTS_WALLET_PKCS11_PIN or the OS keyring) (with --chain)
+        #[arg(long, value_name = "PEM|URI", requires = "chain")]
         key: Option<String>,
         /// Subject DN (RFC 4514) of the CA in the chain whose fingerprint goes into the DID
         #[arg(long, value_name = "DN")]

@@ -39,8 +39,9 @@ pub enum CertificateSource {
         /// Its password.
         password: Zeroizing<String>,
     },
-    /// A PEM chain (leaf and CAs) and a PEM key file, or a `pkcs11:` URI (not supported yet
-    /// for these RSA keys).
+    /// A PEM chain (leaf and CAs) and a PEM key file, or a `pkcs11:` URI of the key in an
+    /// HSM (its PIN as for the organization key: given, `NUTS_WALLET_PKCS11_PIN`, or the OS
+    /// keyring).
     Pem {
         /// The chain file.
         chain: PathBuf,
@@ -55,9 +56,6 @@ pub enum IssueX509Error {
     /// The certificate, chain or key is refused.
     #[error(transparent)]
     Certificate(#[from] X509IssueError),
-    /// A `pkcs11:` key: PS256 in an HSM needs CKM_RSA_PKCS_PSS, not supported yet.
-    #[error("keys in an HSM (pkcs11:) are not supported yet for RSA keys (PS256): export the certificate and key as a PKCS#12 file")]
-    Pkcs11NotSupported,
     /// The vault, the organization or the import refused.
     #[error(transparent)]
     Identity(#[from] IdentityError),
@@ -77,7 +75,6 @@ impl IssueX509Error {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Certificate(e) => e.code(),
-            Self::Pkcs11NotSupported => "pkcs11_rsa_not_supported",
             Self::Identity(e) => e.code(),
             Self::Io { .. } => "io",
         }
@@ -185,7 +182,19 @@ fn load(source: &CertificateSource) -> Result<CertificateKey> {
         }
         CertificateSource::Pem { chain, key } => {
             if key.trim_start().to_ascii_lowercase().starts_with("pkcs11:") {
-                return Err(IssueX509Error::Pkcs11NotSupported);
+                let chain = read(chain, "certificate chain")?;
+                let uri: wallet_pkcs11::Pkcs11Uri =
+                    key.trim().parse().map_err(IdentityError::Hsm)?;
+                let pin = crate::org::hsm_pin_for(&uri)?;
+                let hsm =
+                    wallet_pkcs11::Pkcs11RsaKey::open(&uri, pin).map_err(IdentityError::Hsm)?;
+                let (n, e) = (hsm.modulus().to_vec(), hsm.public_exponent().to_vec());
+                return Ok(CertificateKey::from_pem_with_signer(
+                    &chain,
+                    &n,
+                    &e,
+                    Box::new(hsm),
+                )?);
             }
             let chain = read(chain, "certificate chain")?;
             let key = read(Path::new(key), "key file")?;

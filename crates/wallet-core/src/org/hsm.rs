@@ -63,7 +63,9 @@ fn forget(uri: &Pkcs11Uri) {
     signers().remove(&uri.to_string());
 }
 
-fn pin_for(uri: &Pkcs11Uri) -> Result<Pin> {
+/// The PIN of the token `uri` names: given in this process, from the environment, or from
+/// the OS keyring.
+pub(crate) fn pin_for(uri: &Pkcs11Uri) -> Result<Pin> {
     if let Some(p) = pins().get(&token_key(uri)) {
         return Ok(Pin::new(p.to_string()));
     }

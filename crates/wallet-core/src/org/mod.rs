@@ -31,6 +31,7 @@ use wallet_vault::{Actor, AdminSession, NewActivity, Vault, VaultError};
 mod hsm;
 mod keys;
 
+pub(crate) use hsm::pin_for as hsm_pin_for;
 pub use hsm::{check as check_hsm_key, provide_pin, remember_pin_in_keyring, HsmSigner};
 pub use keys::{
     activate_key, organization_signer, retire_key, rotate_key, verify_live, KeyRole, KeyStoreKind,

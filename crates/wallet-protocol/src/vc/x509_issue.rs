@@ -11,7 +11,7 @@
 
 use openssl::hash::MessageDigest;
 use openssl::pkcs12::Pkcs12;
-use openssl::pkey::{PKey, Private};
+use openssl::pkey::{PKey, Private, Public};
 use openssl::rsa::Padding;
 use openssl::sign::RsaPssSaltlen;
 use openssl::x509::{X509VerifyResult, X509};
@@ -107,7 +107,30 @@ fn invalid(msg: impl Into<String>) -> X509IssueError {
 /// The certificates as given (any order, extra ones allowed) and the leaf's private key.
 pub struct CertificateKey {
     certs: Vec<X509>,
-    key: PKey<Private>,
+    key: KeyHolder,
+}
+
+/// Where the certificate's key signs.
+enum KeyHolder {
+    /// Read from the file, used once in this process.
+    Software(PKey<Private>),
+    /// Elsewhere (an HSM): its public half, and the PS256 signer.
+    External {
+        public: PKey<Public>,
+        signer: Box<dyn Signer>,
+    },
+}
+
+impl KeyHolder {
+    fn public(&self) -> Result<PKey<Public>> {
+        match self {
+            Self::Software(k) => k
+                .public_key_to_der()
+                .and_then(|d| PKey::public_key_from_der(&d))
+                .map_err(|_| invalid("the key cannot be read")),
+            Self::External { public, .. } => Ok(public.clone()),
+        }
+    }
 }
 
 impl std::fmt::Debug for CertificateKey {
@@ -136,7 +159,10 @@ impl CertificateKey {
         if certs.is_empty() {
             return Err(invalid("the PKCS#12 file holds no certificate"));
         }
-        Ok(Self { certs, key })
+        Ok(Self {
+            certs,
+            key: KeyHolder::Software(key),
+        })
     }
 
     /// From a PEM chain (leaf and CA certificates, any order) and an unencrypted PEM key
@@ -157,13 +183,49 @@ impl CertificateKey {
         }
         let key = PKey::private_key_from_pem(key_pem)
             .map_err(|_| invalid("the key file is not a PEM private key"))?;
-        Ok(Self { certs, key })
+        Ok(Self {
+            certs,
+            key: KeyHolder::Software(key),
+        })
+    }
+
+    /// From a PEM chain and a key that signs elsewhere (an HSM through PKCS#11): `signer`
+    /// makes PS256 signatures with the RSA key whose modulus and public exponent
+    /// (big-endian) are given.
+    pub fn from_pem_with_signer(
+        chain_pem: &[u8],
+        modulus: &[u8],
+        exponent: &[u8],
+        signer: Box<dyn Signer>,
+    ) -> Result<Self> {
+        if signer.algorithm() != "PS256" {
+            return Err(X509IssueError::UnsupportedKey(format!(
+                "the key signs {}, not PS256",
+                signer.algorithm()
+            )));
+        }
+        let certs = X509::stack_from_pem(chain_pem)
+            .map_err(|_| invalid("the chain file is not PEM certificates"))?;
+        if certs.is_empty() {
+            return Err(invalid("the chain file holds no certificate"));
+        }
+        let rsa = openssl::rsa::Rsa::from_public_components(
+            openssl::bn::BigNum::from_slice(modulus).map_err(|_| invalid("bad modulus"))?,
+            openssl::bn::BigNum::from_slice(exponent).map_err(|_| invalid("bad exponent"))?,
+        )
+        .map_err(|_| invalid("the key's public half cannot be read"))?;
+        let public =
+            PKey::from_rsa(rsa).map_err(|_| invalid("the key's public half cannot be read"))?;
+        Ok(Self {
+            certs,
+            key: KeyHolder::External { public, signer },
+        })
     }
 
     /// The subject DNs (RFC 4514) of the CA certificates on the path from the key's
     /// certificate up to its root, the issuing CA first: the choices for the DID's CA.
     pub fn authorities(&self) -> Result<Vec<String>> {
-        let path = build_path(&self.certs, &self.key)?;
+        let path = build_path(&self.certs, &self.key.public()?)?;
         Ok(path.iter().skip(1).map(dn_of).collect())
     }
 
@@ -491,7 +553,7 @@ fn dn_of(cert: &X509) -> String {
 /// Orders the certificates as the path leaf → … → self-signed root, starting from the one
 /// that belongs to the key. Certificates not on the path are dropped; where several could
 /// issue a certificate, one whose signature verifies is taken, a self-signed one first.
-fn build_path(certs: &[X509], key: &PKey<Private>) -> Result<Vec<X509>> {
+fn build_path(certs: &[X509], key: &PKey<Public>) -> Result<Vec<X509>> {
     let leaf = certs
         .iter()
         .find(|c| c.public_key().is_ok_and(|p| p.public_eq(key)))
@@ -536,10 +598,10 @@ fn build_path(certs: &[X509], key: &PKey<Private>) -> Result<Vec<X509>> {
     }
 }
 
-/// The PS256 signature of the certificate's key.
+/// The PS256 signature of the certificate's key, with the DID URL as `kid`.
 struct CertSigner {
     kid: String,
-    key: PKey<Private>,
+    key: KeyHolder,
 }
 
 impl Signer for CertSigner {
@@ -553,9 +615,12 @@ impl Signer for CertSigner {
         Map::new()
     }
     fn sign(&self, message: &[u8]) -> std::result::Result<Vec<u8>, SignError> {
+        let key = match &self.key {
+            KeyHolder::Software(k) => k,
+            KeyHolder::External { signer, .. } => return signer.sign(message),
+        };
         let crypto = |e: openssl::error::ErrorStack| SignError::Crypto(e.to_string());
-        let mut s =
-            openssl::sign::Signer::new(MessageDigest::sha256(), &self.key).map_err(crypto)?;
+        let mut s = openssl::sign::Signer::new(MessageDigest::sha256(), key).map_err(crypto)?;
         s.set_rsa_padding(Padding::PKCS1_PSS).map_err(crypto)?;
         s.set_rsa_mgf1_md(MessageDigest::sha256()).map_err(crypto)?;
         s.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH)
@@ -574,7 +639,8 @@ pub fn issue_x509_credential(
     req: &X509CredentialRequest<'_>,
 ) -> Result<IssuedX509Credential> {
     let CertificateKey { certs, key } = material;
-    let path = build_path(&certs, &key)?;
+    let public = key.public()?;
+    let path = build_path(&certs, &public)?;
     let ders: Vec<Vec<u8>> = path
         .iter()
         .map(|c| {
@@ -663,7 +729,7 @@ pub fn issue_x509_credential(
         .ok_or_else(|| X509IssueError::NotUziServer("the subject has no O".into()))?;
     let locality = single_attr(leaf, &oids::OID_X509_LOCALITY_NAME, "L")?;
 
-    let rsa = key.rsa().map_err(|_| {
+    let rsa = public.rsa().map_err(|_| {
         X509IssueError::UnsupportedKey("only RSA keys are supported (PS256)".into())
     })?;
     if rsa.size() * 8 < 2048 {
