@@ -39,6 +39,13 @@ pub struct ConsentPrompt {
     pub token_type: String,
     /// Self-attested credentials from the caller, summarised for display.
     pub credentials: Vec<String>,
+    /// The administrator's name for the authorization server, if any.
+    pub server_name: Option<String>,
+    /// What the scope is for, in the administrator's words.
+    pub scope_description: Option<crate::ipc::services::LocalizedText>,
+    /// Declined by itself at this time (Unix ms) without an answer.
+    #[ts(type = "number")]
+    pub deadline_ms: i64,
 }
 
 /// The service-token prompt of the app: emits a [`ConsentPrompt`] to the window and waits for
@@ -113,6 +120,12 @@ impl<R: Runtime> PromptHook for ServiceTokenPrompt<R> {
             scope: r.scope,
             token_type: r.token_type.to_string(),
             credentials: r.credentials.iter().map(summarize).collect(),
+            server_name: r.server_name,
+            scope_description: r.scope_description.map(Into::into),
+            deadline_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64)
+                + CONSENT_TIMEOUT.as_millis() as i64,
         };
         let emitted = self.app.emit(CONSENT_EVENT, &prompt);
         crate::window::focus_main(&self.app);

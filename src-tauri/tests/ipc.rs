@@ -295,6 +295,8 @@ fn consent_prompt_waits_for_the_employee() {
         token_type: TokenType::Bearer,
         credentials: vec![],
         channel: ChannelKind::Api,
+        server_name: Some("Ziekenhuis Oost".into()),
+        scope_description: None,
     };
     let decide = |approve: bool, id: u64, scope: &str| {
         let h = hook.clone();

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
 use nuts_wallet_e2e::{
-    app_binary, attr, click, http, scratch_data_dir, screenshot, second_launch, wait_text, Driver,
+    app_binary, assert_accessible, attr, axe_violations, click, http, scratch_data_dir, screenshot,
+    second_launch, wait_text, Driver,
 };
 
 /// Port of the app's loopback API in this test (not the default 8081, which may be taken).
@@ -70,6 +71,7 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
     click(&c, "#setup-create").await;
     wait_text(&c, "#admin-pass-error", "at least 8").await;
     screenshot(&c, "00-setup").await;
+    assert_accessible(&c, "first-run setup").await;
     assert!(!std::path::Path::new(&data_dir).join("vault.db").exists());
     c.find(Locator::Css("#admin-pass"))
         .await
@@ -158,6 +160,7 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
     );
     wait_text(&c, "#unlock-waiting", "waiting").await;
     screenshot(&c, "06-locked").await;
+    assert_accessible(&c, "unlock").await;
     click(&c, "#unlock-keyring").await;
     wait_text(&c, "#presentation-from", "other.example").await;
 
@@ -263,8 +266,36 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
         }
     });
     wait_text(&c, "#consent-dialog", "test").await;
+    wait_text(&c, "#consent-countdown", ":").await;
     screenshot(&c, "11-consent").await;
-    click(&c, "#consent-decline").await;
+    assert_accessible(&c, "service-token dialog").await;
+    // The dialog has the focus, keeps it on Tab (the page behind is inert) and Escape
+    // declines.
+    let focus_in_dialog = || async {
+        c.execute(
+            "return document.activeElement !== null && document.activeElement.closest('#consent-dialog') !== null",
+            vec![],
+        )
+        .await
+        .unwrap()
+            == serde_json::json!(true)
+    };
+    assert!(focus_in_dialog().await, "focus moved into the dialog");
+    for _ in 0..4 {
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys("\u{E004}")
+            .await
+            .unwrap();
+        assert!(focus_in_dialog().await, "Tab stays in the dialog");
+    }
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys("\u{E00C}")
+        .await
+        .unwrap();
     let (status, answer) = waiting.join().unwrap();
     assert_eq!(status, 403, "{answer}");
     assert!(
@@ -402,6 +433,34 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
     let show: serde_json::Value = serde_json::from_slice(&show.stdout).expect("org show --json");
     assert_eq!(show["did"], did.as_str());
     assert_eq!(show["subject"], "e2e-zorg");
+
+    // Accessibility: axe-core finds no serious or critical violation on any screen, in
+    // either language.
+    let mut problems = Vec::new();
+    for lang in ["nl", "en"] {
+        click(&c, &format!("#lang-{lang}")).await;
+        for screen in [
+            "home",
+            "credentials",
+            "employees",
+            "organization",
+            "services",
+            "activity",
+            "settings",
+            "about",
+        ] {
+            click(&c, &format!("#nav-{screen}")).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            for v in axe_violations(&c).await {
+                problems.push(format!("{screen} ({lang}): {v}"));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "accessibility:\n{}",
+        problems.join("\n")
+    );
 
     click(&c, "#nav-settings").await;
     wait_text(&c, "#admin-active", "Signed in as administrator").await;

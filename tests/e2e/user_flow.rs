@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use fantoccini::Locator;
 use nuts_wallet_e2e::userflow::{World, EHR_REDIRECT, EMPLOYEE, SCOPE};
-use nuts_wallet_e2e::{attr, click, screenshot, second_launch, wait_text, Driver};
+use nuts_wallet_e2e::{
+    assert_accessible, attr, click, screenshot, second_launch, wait_text, Driver,
+};
 
 const API_PORT: u16 = 18_182;
 
@@ -46,7 +48,7 @@ async fn deep_link_consent_approve_then_decline() {
     assert_eq!(status, 200, "{pending}");
     assert_eq!(pending["status"], "pending", "{pending}");
     second_launch(&link);
-    wait_text(&c, "#presentation-title", "localhost").await;
+    wait_text(&c, "#presentation-title", "Ziekenhuis Oost").await;
     assert_eq!(
         attr(&c, "#presentation-scope", "data-scope")
             .await
@@ -54,6 +56,7 @@ async fn deep_link_consent_approve_then_decline() {
         Some(SCOPE)
     );
     wait_text(&c, "#presentation-verifier", "localhost").await;
+    wait_text(&c, "#presentation-scope", "viewing the patient record").await;
     assert_eq!(
         claim(&c, "#presentation-organization", "organization_name").await,
         "Zorg Utrecht"
@@ -97,11 +100,47 @@ async fn deep_link_consent_approve_then_decline() {
         "the wallet started this flow: no unsolicited warning"
     );
     screenshot(&c, "20-consent").await;
+    // The consent screen took the focus; Approve is at most three Tab presses away.
+    let focused = || async {
+        c.execute(
+            "return document.activeElement ? document.activeElement.id : ''",
+            vec![],
+        )
+        .await
+        .unwrap()
+    };
+    assert_eq!(focused().await, serde_json::json!("presentation"));
+    let mut presses = 0;
+    while focused().await != serde_json::json!("presentation-approve") {
+        presses += 1;
+        assert!(presses <= 3, "Approve is more than three Tab presses away");
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys("\u{E004}")
+            .await
+            .unwrap();
+    }
+    // What Approve does, before it is pressed.
+    wait_text(
+        &c,
+        "#presentation-what",
+        "If you approve, Ziekenhuis Oost receives",
+    )
+    .await;
+    assert_accessible(&c, "consent screen (en)").await;
     // The same screen in Dutch.
     click(&c, "#lang-nl").await;
-    wait_text(&c, "#presentation-title", "Gegevens delen met localhost").await;
+    wait_text(
+        &c,
+        "#presentation-title",
+        "Gegevens delen met Ziekenhuis Oost",
+    )
+    .await;
+    wait_text(&c, "#presentation-scope", "het patiëntdossier inzien").await;
     wait_text(&c, "#presentation-approve", "Goedkeuren en delen").await;
     screenshot(&c, "20-consent-nl").await;
+    assert_accessible(&c, "consent screen (nl)").await;
     click(&c, "#lang-en").await;
     wait_text(&c, "#presentation-approve", "Approve and share").await;
     click(&c, "#presentation-approve").await;
@@ -141,7 +180,7 @@ async fn deep_link_consent_approve_then_decline() {
     // 2. Decline, Bearer.
     let (link, session) = w.wallet_link("Bearer").await;
     second_launch(&link);
-    wait_text(&c, "#presentation-title", "localhost").await;
+    wait_text(&c, "#presentation-title", "Ziekenhuis Oost").await;
     wait_text(
         &c,
         "#presentation[data-phase='ready'] #presentation-decline",

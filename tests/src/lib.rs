@@ -317,3 +317,47 @@ pub async fn language(c: &Client, lang: &str) {
     )
     .await;
 }
+
+/// The serious and critical accessibility violations axe-core (`ui/node_modules/axe-core`,
+/// installed by `npm ci`) finds in the app's page as it is now: rule id, help text and the
+/// first offending elements. Empty when there are none.
+pub async fn axe_violations(c: &Client) -> Vec<String> {
+    let path = workspace_root().join("ui/node_modules/axe-core/axe.min.js");
+    let source = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/deps.sh)", path.display()));
+    c.execute(&source, vec![]).await.expect("load axe-core");
+    let found = c
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+            axe.run(document)
+              .then((r) => done(JSON.stringify({ passes: r.passes.length, bad: r.violations
+                .filter((v) => v.impact === "serious" || v.impact === "critical")
+                .map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`) })))
+              .catch((e) => done(JSON.stringify({ passes: 0, bad: [`axe-core failed: ${e}`] })));"#,
+            vec![],
+        )
+        .await
+        .expect("run axe-core");
+    let text = found.as_str().unwrap_or("{}");
+    let v: serde_json::Value =
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("axe-core result {text}: {e}"));
+    // axe-core really looked at the page: its rules passed on something.
+    assert!(
+        v["passes"].as_u64().unwrap_or(0) >= 5,
+        "axe-core checked nothing: {text}"
+    );
+    v["bad"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Fails the test when axe-core finds serious or critical violations on `screen`.
+pub async fn assert_accessible(c: &Client, screen: &str) {
+    let v = axe_violations(c).await;
+    assert!(v.is_empty(), "accessibility of {screen}:\n{}", v.join("\n"));
+}

@@ -192,6 +192,26 @@ impl World {
             ],
         );
         cli(&data_dir, &ca_file, &["policy", "allow-as", &as_issuer]);
+        // The administrator's words for who asks and for what, on the consent screen.
+        cli(
+            &data_dir,
+            &ca_file,
+            &["policy", "name-as", &as_issuer, "Ziekenhuis Oost"],
+        );
+        cli(
+            &data_dir,
+            &ca_file,
+            &[
+                "policy",
+                "describe-scope",
+                &as_issuer,
+                "zorgtoepassing",
+                "--nl",
+                "het patiëntdossier inzien",
+                "--en",
+                "viewing the patient record",
+            ],
+        );
         let bundle = dir.path().join("bundle");
         cli(
             &data_dir,

@@ -662,10 +662,39 @@ async fn present_shows_what_would_be_shared_then_approves() {
         policy.contains("other verifiers: shown with a warning"),
         "{policy}"
     );
+    // The administrator's words for who asks and for what.
+    w.ok(&["policy", "allow-as", &w.issuer]).await;
+    let (policy, _) = w
+        .ok(&["policy", "name-as", &w.issuer, "Ziekenhuis Oost"])
+        .await;
+    assert!(policy.contains("(Ziekenhuis Oost)"), "{policy}");
+    let (policy, _) = w
+        .ok(&[
+            "policy",
+            "describe-scope",
+            &w.issuer,
+            "zorgtoepassing",
+            "--nl",
+            "Het dossier inzien",
+            "--en",
+            "View the patient record",
+        ])
+        .await;
+    assert!(
+        policy.contains("scope zorgtoepassing: Het dossier inzien / View the patient record"),
+        "{policy}"
+    );
     let (out, err) = w
         .ok(&["present", &link, "--employee", EMPLOYEE, "--approve"])
         .await;
-    assert!(out.contains("Request from localhost ("), "{out}");
+    assert!(
+        out.contains("Request from Ziekenhuis Oost: localhost ("),
+        "{out}"
+    );
+    assert!(
+        out.contains("for           View the patient record"),
+        "{out}"
+    );
     assert!(
         out.contains("started here  no: unsolicited request"),
         "{out}"

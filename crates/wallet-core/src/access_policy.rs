@@ -7,6 +7,8 @@
 //! Stored as the vault setting [`SETTING_POLICY`] (MAC-protected; changing it is an
 //! administrator action and is recorded as `setting.change` with the new value).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use wallet_vault::{AdminSession, Vault, VaultError};
 
@@ -33,6 +35,45 @@ pub struct ServerRule {
     /// Scopes served without asking the employee.
     #[serde(default)]
     pub no_prompt_scopes: Vec<String>,
+    /// How the consent screens name it, in the administrator's words ("Ziekenhuis Oost");
+    /// the verified host and DID stay as detail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Per scope: what it is for, in Dutch and English, for the consent screens.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scope_descriptions: BTreeMap<String, ScopeText>,
+}
+
+/// A short text in both languages of the app.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeText {
+    /// Dutch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nl: Option<String>,
+    /// English.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub en: Option<String>,
+}
+
+/// Longest display name or scope description.
+pub const MAX_LABEL_CHARS: usize = 120;
+
+/// A display text: trimmed, at most [`MAX_LABEL_CHARS`], no control characters; empty → `None`.
+fn check_label(what: &str, text: Option<&str>) -> Result<Option<String>, PolicyError> {
+    let Some(t) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if t.chars().count() > MAX_LABEL_CHARS {
+        return Err(PolicyError::Invalid(format!(
+            "{what} is longer than {MAX_LABEL_CHARS} characters"
+        )));
+    }
+    if t.chars().any(char::is_control) {
+        return Err(PolicyError::Invalid(format!(
+            "{what} contains control characters"
+        )));
+    }
+    Ok(Some(t.to_owned()))
 }
 
 /// What the holder does with a wallet request from a verifier (an authorization server of the
@@ -223,8 +264,75 @@ impl ServicePolicy {
         self.servers.push(ServerRule {
             authorization_server: a,
             no_prompt_scopes: Vec::new(),
+            display_name: None,
+            scope_descriptions: BTreeMap::new(),
         });
         Ok(true)
+    }
+
+    fn listed_mut(&mut self, authorization_server: &str) -> Result<&mut ServerRule, PolicyError> {
+        let a = check_server(authorization_server)?;
+        self.servers
+            .iter_mut()
+            .find(|r| r.authorization_server == a)
+            .ok_or_else(|| {
+                PolicyError::Invalid(format!(
+                    "{a} is not an allowed authorization server (allow it first)"
+                ))
+            })
+    }
+
+    /// Names an allowed server for the consent screens (`None` or blank: no name). `false`
+    /// if nothing changed.
+    pub fn set_display_name(
+        &mut self,
+        authorization_server: &str,
+        name: Option<&str>,
+    ) -> Result<bool, PolicyError> {
+        let name = check_label("the name", name)?;
+        let rule = self.listed_mut(authorization_server)?;
+        let changed = rule.display_name != name;
+        rule.display_name = name;
+        Ok(changed)
+    }
+
+    /// Says what `scope` at an allowed server is for, in Dutch and English (both blank:
+    /// removed). `false` if nothing changed.
+    pub fn describe_scope(
+        &mut self,
+        authorization_server: &str,
+        scope: &str,
+        text: ScopeText,
+    ) -> Result<bool, PolicyError> {
+        let s = check_scope(scope)?;
+        let text = ScopeText {
+            nl: check_label("the Dutch description", text.nl.as_deref())?,
+            en: check_label("the English description", text.en.as_deref())?,
+        };
+        let rule = self.listed_mut(authorization_server)?;
+        let before = rule.scope_descriptions.get(&s).cloned();
+        let after = (text != ScopeText::default()).then_some(text);
+        match &after {
+            Some(t) => rule.scope_descriptions.insert(s, t.clone()),
+            None => rule.scope_descriptions.remove(&s),
+        };
+        Ok(before != after)
+    }
+
+    /// The administrator's name for `authorization_server`, if any.
+    pub fn display_name_of(&self, authorization_server: &str) -> Option<&str> {
+        self.servers
+            .iter()
+            .find(|r| r.authorization_server == authorization_server)
+            .and_then(|r| r.display_name.as_deref())
+    }
+
+    /// The administrator's description of `scope` at `authorization_server`, if any.
+    pub fn scope_text(&self, authorization_server: &str, scope: &str) -> Option<&ScopeText> {
+        self.servers
+            .iter()
+            .find(|r| r.authorization_server == authorization_server)
+            .and_then(|r| r.scope_descriptions.get(scope))
     }
 
     /// Removes a server with its scopes. `false` if it was not listed.
@@ -297,6 +405,47 @@ mod tests {
         assert_eq!(p.decide(a, "test"), PolicyDecision::Refused);
         assert!(p.allow_server("http://as.example/").is_err());
         assert!(p.allow_scope_without_prompt(a, "").is_err());
+    }
+
+    #[test]
+    fn display_names_and_scope_descriptions() {
+        let mut p = ServicePolicy::default();
+        let a = "https://as.example/oauth2/x";
+        assert!(
+            p.set_display_name(a, Some("Ziekenhuis Oost")).is_err(),
+            "not listed"
+        );
+        p.allow_server(a).unwrap();
+        assert!(p.set_display_name(a, Some("  Ziekenhuis Oost ")).unwrap());
+        assert!(!p.set_display_name(a, Some("Ziekenhuis Oost")).unwrap());
+        assert_eq!(p.display_name_of(a), Some("Ziekenhuis Oost"));
+        assert!(p.set_display_name(a, Some("bad\u{7}name")).is_err());
+        assert!(p.set_display_name(a, Some(&"x".repeat(121))).is_err());
+        let text = ScopeText {
+            nl: Some("Dossier inzien".into()),
+            en: Some("View the record".into()),
+        };
+        assert!(p.describe_scope(a, "zorgtoepassing", text.clone()).unwrap());
+        assert!(!p.describe_scope(a, "zorgtoepassing", text.clone()).unwrap());
+        assert_eq!(p.scope_text(a, "zorgtoepassing"), Some(&text));
+        assert_eq!(p.scope_text(a, "other"), None);
+        // Round trip through JSON (the vault setting and the organization profile).
+        let back: ServicePolicy =
+            serde_json::from_value(serde_json::to_value(&p).unwrap()).unwrap();
+        assert_eq!(back, p);
+        // Both blank: removed; blank name: removed.
+        assert!(p
+            .describe_scope(a, "zorgtoepassing", ScopeText::default())
+            .unwrap());
+        assert_eq!(p.scope_text(a, "zorgtoepassing"), None);
+        assert!(p.set_display_name(a, Some("  ")).unwrap());
+        assert_eq!(p.display_name_of(a), None);
+        // A policy stored before names existed still reads.
+        let old: ServicePolicy = serde_json::from_str(
+            r#"{"servers":[{"authorization_server":"https://as.example/oauth2/x","no_prompt_scopes":[]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(old.display_name_of(a), None);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use wallet_core::runtime::{
 use super::codes::{ConsentRound, DecisionOutcome, WarningCode};
 use super::dto::{move_fields, AppInfo, IncomingOutcome, IncomingRequest, IpcError};
 use super::identity_dto::OrganizationNames;
+use super::services::LocalizedText;
 use crate::state::AppState;
 use crate::window::open_in_browser;
 
@@ -30,6 +31,8 @@ pub struct VerifierInfo {
     pub client_id: String,
     /// The DID whose key signed the request.
     pub did: String,
+    /// The administrator's name for it, if the policy gives one.
+    pub display_name: Option<String>,
 }
 
 /// One claim that will be sent.
@@ -140,6 +143,8 @@ pub struct PresentationView {
     pub verifier: VerifierInfo,
     /// For what.
     pub scope: Option<String>,
+    /// What the scope is for, in the administrator's words.
+    pub scope_description: Option<LocalizedText>,
     /// The answer must be sent before this (Unix ms).
     #[ts(type = "number")]
     pub deadline_ms: i64,
@@ -297,7 +302,8 @@ impl From<ConsentView> for PresentationView {
         let verifier = v.verifier;
         move_fields!(v => PresentationView {
             id, scope, deadline_ms, unsolicited, outside_policy, fulfilled;
-            verifier: move_fields!(verifier => VerifierInfo { host, did; client_id: verifier.client_id.into_string() }),
+            verifier: move_fields!(verifier => VerifierInfo { host, did, display_name; client_id: verifier.client_id.into_string() }),
+            scope_description: v.scope_description.map(Into::into),
             organization: v.organization.into_iter().map(Into::into).collect(),
             user_round: v.user_round.map(|u| move_fields!(u => UserRoundView {
                 purpose, problem;

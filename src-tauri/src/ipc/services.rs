@@ -4,7 +4,7 @@
 use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
 use ts_rs::TS;
-use wallet_core::access_policy::{PolicyError, ServicePolicy};
+use wallet_core::access_policy::{PolicyError, ScopeText, ServicePolicy};
 use wallet_core::oauth::service::recent_service_tokens;
 
 use super::codes::ActivityOutcome;
@@ -76,6 +76,36 @@ pub struct PolicyServer {
     /// User flow: its wallet requests are shown (with a warning) even when this wallet did
     /// not start the flow.
     pub unsolicited: bool,
+    /// How the consent screens name it.
+    pub display_name: Option<String>,
+    /// What its scopes are for, per scope.
+    pub scope_descriptions: Vec<ScopeDescription>,
+}
+
+/// What a scope is for, in both languages.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ScopeDescription {
+    /// Scope.
+    pub scope: String,
+    /// The texts.
+    pub text: LocalizedText,
+}
+
+/// A short text in Dutch and English (the UI shows the one of its language).
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalizedText {
+    /// Dutch.
+    pub nl: Option<String>,
+    /// English.
+    pub en: Option<String>,
+}
+
+impl From<ScopeText> for LocalizedText {
+    fn from(t: ScopeText) -> Self {
+        LocalizedText { nl: t.nl, en: t.en }
+    }
 }
 
 fn view(p: ServicePolicy) -> Vec<PolicyServer> {
@@ -85,6 +115,15 @@ fn view(p: ServicePolicy) -> Vec<PolicyServer> {
             unsolicited: p.allows_unsolicited(&r.authorization_server),
             authorization_server: r.authorization_server.clone(),
             no_prompt_scopes: r.no_prompt_scopes.clone(),
+            display_name: r.display_name.clone(),
+            scope_descriptions: r
+                .scope_descriptions
+                .iter()
+                .map(|(scope, t)| ScopeDescription {
+                    scope: scope.clone(),
+                    text: t.clone().into(),
+                })
+                .collect(),
         })
         .collect()
 }
@@ -178,6 +217,24 @@ pub enum PolicyChange {
         /// Show them (with a warning).
         allowed: bool,
     },
+    /// Name an allowed server for the consent screens (null or blank: no name).
+    NameServer {
+        /// Issuer URL.
+        authorization_server: String,
+        /// The name.
+        display_name: Option<String>,
+    },
+    /// Say what a scope at an allowed server is for (both blank: removed).
+    DescribeScope {
+        /// Issuer URL.
+        authorization_server: String,
+        /// Scope.
+        scope: String,
+        /// Dutch.
+        nl: Option<String>,
+        /// English.
+        en: Option<String>,
+    },
 }
 
 /// Change the policy (administrator).
@@ -224,6 +281,27 @@ pub fn policy_change(
                     allowed: false,
                 } => {
                     p.forbid_unsolicited(authorization_server);
+                }
+                PolicyChange::NameServer {
+                    authorization_server,
+                    display_name,
+                } => {
+                    p.set_display_name(authorization_server, display_name.as_deref())?;
+                }
+                PolicyChange::DescribeScope {
+                    authorization_server,
+                    scope,
+                    nl,
+                    en,
+                } => {
+                    p.describe_scope(
+                        authorization_server,
+                        scope,
+                        ScopeText {
+                            nl: nl.clone(),
+                            en: en.clone(),
+                        },
+                    )?;
                 }
             }
             p.save(vault, admin)?;

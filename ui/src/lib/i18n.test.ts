@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { actionLabel, actorLabel, detectLang, errorKey, format, linkErrorKey, messages, translate } from "./i18n";
+import { actionLabel, actorLabel, detectLang, errorKey, format, linkErrorKey, localized, messages, translate } from "./i18n";
 
 describe("i18n", () => {
   it("has the same keys in Dutch and English, none empty", () => {
@@ -48,5 +48,14 @@ describe("i18n", () => {
     expect(actionLabel("en", "future.thing")).toBe("future.thing");
     expect(actorLabel("en", "admin")).toBe("Administrator");
     expect(actorLabel("nl", "employee:e-17")).toBe("e-17");
+  });
+});
+
+describe("localized", () => {
+  it("picks the UI language, else the other one", () => {
+    expect(localized({ nl: "Dossier inzien", en: "View the record" }, "nl")).toBe("Dossier inzien");
+    expect(localized({ nl: "Dossier inzien", en: "View the record" }, "en")).toBe("View the record");
+    expect(localized({ nl: null, en: "View the record" }, "nl")).toBe("View the record");
+    expect(localized(null, "en")).toBeNull();
   });
 });

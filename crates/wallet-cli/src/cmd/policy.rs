@@ -79,6 +79,31 @@ enum PolicyCommand {
         #[arg(value_parser = ["os-account", "pick"])]
         mode: Option<String>,
     },
+    /// The name consent screens show for an allowed authorization server ("Ziekenhuis
+    /// Oost"); without NAME the name is removed (administrator)
+    NameAs {
+        /// The authorization server's issuer URL
+        #[arg(value_name = "URL")]
+        authorization_server: String,
+        /// The name
+        name: Option<String>,
+    },
+    /// What a scope at an allowed authorization server is for, in Dutch and English, shown
+    /// on the consent screens instead of the scope's code; without texts it is removed
+    /// (administrator)
+    DescribeScope {
+        /// The authorization server's issuer URL
+        #[arg(value_name = "URL")]
+        authorization_server: String,
+        /// The scope
+        scope: String,
+        /// Dutch text
+        #[arg(long)]
+        nl: Option<String>,
+        /// English text
+        #[arg(long)]
+        en: Option<String>,
+    },
     /// Before presenting, a credential whose revocation status cannot be fetched is
     /// presented with a note (`lenient`, the default: the verifier checks it too) or withheld
     /// (`strict`); without a value, show it (administrator to change)
@@ -103,7 +128,17 @@ fn print_policy(p: &ServicePolicy) {
         println!("No authorization server is allowed (nuts-wallet policy allow-as URL).");
     }
     for s in &p.servers {
-        println!("{}", s.authorization_server);
+        match &s.display_name {
+            Some(name) => println!("{} ({name})", s.authorization_server),
+            None => println!("{}", s.authorization_server),
+        }
+        for (scope, text) in &s.scope_descriptions {
+            println!(
+                "    scope {scope}: {} / {}",
+                text.nl.as_deref().unwrap_or("-"),
+                text.en.as_deref().unwrap_or("-")
+            );
+        }
         if s.no_prompt_scopes.is_empty() {
             println!("    every scope asks the employee");
         } else {
@@ -230,6 +265,20 @@ pub fn run(ctx: &Ctx, args: PolicyArgs) -> anyhow::Result<ExitCode> {
                     p.unlisted_verifiers = m;
                     changed
                 }
+                PolicyCommand::NameAs {
+                    authorization_server,
+                    name,
+                } => p.set_display_name(&authorization_server, name.as_deref())?,
+                PolicyCommand::DescribeScope {
+                    authorization_server,
+                    scope,
+                    nl,
+                    en,
+                } => p.describe_scope(
+                    &authorization_server,
+                    &scope,
+                    wallet_core::access_policy::ScopeText { nl, en },
+                )?,
                 PolicyCommand::Revocation { mode: Some(mode) } => {
                     let m = if mode == "strict" {
                         RevocationPolicy::Strict

@@ -209,18 +209,33 @@ impl<'a> Shared<'a> {
     /// Human output: who asks, for what, and what would be sent.
     pub(crate) fn write_human(&self, out: &mut dyn Write) -> std::io::Result<()> {
         let c = self.consent;
-        writeln!(
-            out,
-            "Request from {} ({})",
-            c.verifier.host,
-            c.verifier.client_id.as_str()
-        )?;
+        match &c.verifier.display_name {
+            Some(name) => writeln!(
+                out,
+                "Request from {name}: {} ({})",
+                c.verifier.host,
+                c.verifier.client_id.as_str()
+            )?,
+            None => writeln!(
+                out,
+                "Request from {} ({})",
+                c.verifier.host,
+                c.verifier.client_id.as_str()
+            )?,
+        }
         writeln!(out, "  verifier DID  {}", c.verifier.did)?;
         writeln!(
             out,
             "  scope         {}",
             c.scope.as_deref().unwrap_or("(none)")
         )?;
+        if let Some(d) = c
+            .scope_description
+            .as_ref()
+            .and_then(|d| d.en.as_ref().or(d.nl.as_ref()))
+        {
+            writeln!(out, "  for           {d}")?;
+        }
         writeln!(
             out,
             "  started here  {}",

@@ -58,6 +58,10 @@ pub struct PromptRequest {
     pub credentials: Vec<Value>,
     /// Who asks.
     pub channel: ChannelKind,
+    /// The administrator's name for the authorization server (policy), if any.
+    pub server_name: Option<String>,
+    /// The administrator's description of the scope there (policy), if any.
+    pub scope_description: Option<crate::access_policy::ScopeText>,
 }
 
 /// The employee's answer.
@@ -445,6 +449,12 @@ impl TokenService {
                         token_type: req.token_type,
                         credentials: req.credentials.clone(),
                         channel,
+                        server_name: policy
+                            .display_name_of(req.authorization_server.as_str())
+                            .map(str::to_owned),
+                        scope_description: policy
+                            .scope_text(req.authorization_server.as_str(), req.scope.as_str())
+                            .cloned(),
                     })
                     .await;
                 if decision != PromptDecision::Approve {

@@ -112,6 +112,8 @@ pub struct VerifierView {
     pub host: String,
     /// The DID that signed the request.
     pub did: String,
+    /// The administrator's name for it (policy), if any.
+    pub display_name: Option<String>,
 }
 
 /// One wallet credential as the consent screen lists it.
@@ -138,6 +140,8 @@ pub struct Consent {
     pub verifier: VerifierView,
     /// Scope (from the presentation definition URI), if known.
     pub scope: Option<String>,
+    /// The administrator's description of the scope at this verifier (policy), if any.
+    pub scope_description: Option<crate::access_policy::ScopeText>,
     /// The PEX evaluation: per descriptor the candidates, selected credential, claim values,
     /// explanation when unmet.
     pub evaluation: Evaluation,

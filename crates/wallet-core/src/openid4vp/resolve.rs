@@ -167,8 +167,10 @@ pub(super) fn consent_for(
                 .unwrap_or_default(),
             client_id,
             did: req.verifier_did(),
+            display_name: None,
         },
         scope: scope_of(req),
+        scope_description: None,
         evaluation,
         credentials: views(candidates),
         expires_at: req.expires_at(),
@@ -248,6 +250,12 @@ pub(super) async fn resolve_inner(
     let user_definition = user_definition(env, &request).await;
     let mut consent = consent_for(Round::Organization, &request, evaluation, &candidates);
     consent.withheld = screening.withheld;
+    consent.verifier.display_name = policy.display_name_of(verifier).map(str::to_owned);
+    consent.scope_description = consent
+        .scope
+        .as_deref()
+        .and_then(|s| policy.scope_text(verifier, s))
+        .cloned();
     consent.revocation_unchecked = screening.unchecked;
     consent.unsolicited = unsolicited;
     consent.outside_policy = outside_policy;

@@ -88,6 +88,8 @@ pub struct ConsentView {
     pub verifier: VerifierView,
     /// For what.
     pub scope: Option<String>,
+    /// What the scope is for, in the administrator's words (policy).
+    pub scope_description: Option<crate::access_policy::ScopeText>,
     /// The answer must be sent before this (Unix ms).
     pub deadline_ms: i64,
     /// The clinician did not start this request (allowed by the policy for this verifier).
@@ -269,6 +271,7 @@ impl ConsentView {
             id,
             verifier: c.verifier.clone(),
             scope: c.scope.clone(),
+            scope_description: c.scope_description.clone(),
             deadline_ms,
             unsolicited: c.unsolicited,
             outside_policy: c.outside_policy,

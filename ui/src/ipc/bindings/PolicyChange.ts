@@ -35,4 +35,28 @@ authorizationServer: string,
 /**
  * Show them (with a warning).
  */
-allowed: boolean, };
+allowed: boolean, } | { "kind": "nameServer", 
+/**
+ * Issuer URL.
+ */
+authorizationServer: string, 
+/**
+ * The name.
+ */
+displayName: string | null, } | { "kind": "describeScope", 
+/**
+ * Issuer URL.
+ */
+authorizationServer: string, 
+/**
+ * Scope.
+ */
+scope: string, 
+/**
+ * Dutch.
+ */
+nl: string | null, 
+/**
+ * English.
+ */
+en: string | null, };

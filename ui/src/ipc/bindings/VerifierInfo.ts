@@ -15,4 +15,8 @@ clientId: string,
 /**
  * The DID whose key signed the request.
  */
-did: string, };
+did: string, 
+/**
+ * The administrator's name for it, if the policy gives one.
+ */
+displayName: string | null, };
