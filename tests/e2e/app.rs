@@ -96,7 +96,18 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
     wait_text(&c, "#waiting h1", "Wachten op een verzoek").await;
     click(&c, "#lang-en").await;
     wait_text(&c, "#waiting h1", "Waiting for a request").await;
+    // Before the organization exists Home is the administrator's checklist, with the next
+    // step one click away.
+    wait_text(&c, "#home-checklist", "Set up your organization").await;
+    assert_eq!(
+        attr(&c, "#home-checklist [data-step='org']", "data-done")
+            .await
+            .as_deref(),
+        Some("false")
+    );
     screenshot(&c, "01-home").await;
+    click(&c, "#home-checklist-next").await;
+    wait_text(&c, "#org-create", "").await;
 
     // IPC round trip into the About view: the data dir the app uses is the one we gave it.
     click(&c, "#nav-about").await;
@@ -427,6 +438,27 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
         "its own certificate: a trusted issuer"
     );
     screenshot(&c, "10c-x509-issued").await;
+    // Trusted issuers: listed; no longer trusted after a confirmed removal (the credential
+    // gets the warning), trusted again from the warning itself.
+    wait_text(&c, "#cred-trusted li", "did:x509:0:sha256:").await;
+    click(&c, "#cred-trusted [data-action='untrust']").await;
+    click(&c, "#cred-trusted [data-action='untrust-yes']").await;
+    wait_text(&c, "#cred-trusted-none", "No trusted issuers").await;
+    wait_text(
+        &c,
+        "tr[data-type='X509Credential'] [data-warning='untrusted_issuer']",
+        "",
+    )
+    .await;
+    click(&c, "tr[data-type='X509Credential'] [data-action='trust']").await;
+    wait_text(&c, "#cred-notice", "now trusted").await;
+    wait_text(&c, "#cred-trusted li", "did:x509:0:sha256:").await;
+    assert!(c
+        .find(Locator::Css(
+            "tr[data-type='X509Credential'] [data-warning='untrusted_issuer']"
+        ))
+        .await
+        .is_err());
 
     // The CLI sees the organization the app created.
     let show = nuts_wallet_cli(&["org", "show", "--json"], &data_dir);

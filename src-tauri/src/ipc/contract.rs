@@ -56,6 +56,8 @@ macro_rules! with_ipc_contract {
             admin identity::credential_x509_preview(input: X509Input, ca: Option<String>) -> X509Preview;
             admin identity::credential_x509_issue(input: X509Input, ca: String) -> CredentialRow;
             admin identity::credential_delete(id: String) -> ();
+            user identity::trusted_issuers_list() -> Vec<String>;
+            admin identity::issuer_trust(did: String, trusted: bool) -> Vec<String>;
             user identity::employees_list() -> Vec<EmployeeRow>;
             admin identity::employee_add(input: EmployeeInput) -> EmployeeRow;
             admin identity::employee_set_active(id: String, active: bool) -> EmployeeRow;

@@ -341,6 +341,23 @@ pub async fn credential_x509_issue(
     Ok(issued.imported.into())
 }
 
+/// The issuers the administrator trusts (DIDs).
+#[tauri::command]
+pub fn trusted_issuers_list(state: State<'_, AppState>) -> Result<Vec<String>> {
+    let vault = state.session.vault()?;
+    Ok(credentials::trusted_issuers(&vault)?)
+}
+
+/// Trust (or stop trusting) an issuer (administrator); returns the new list.
+#[tauri::command]
+pub fn issuer_trust(state: State<'_, AppState>, did: String, trusted: bool) -> Result<Vec<String>> {
+    Ok(state
+        .session
+        .with_admin("changing the trusted issuers", |v, a| {
+            credentials::set_issuer_trust(v, a, &did, trusted)
+        })?)
+}
+
 /// Delete a stored credential (administrator).
 #[tauri::command]
 pub fn credential_delete(state: State<'_, AppState>, id: String) -> Result<()> {
