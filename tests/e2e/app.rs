@@ -365,6 +365,14 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
     assert_eq!(list[0]["role"], "Arts");
     assert_eq!(list[0]["active"], false);
     screenshot(&c, "09-employees").await;
+    // The activity log names the employee instead of showing the roster id.
+    click(&c, "#nav-activity").await;
+    wait_text(
+        &c,
+        "#activity-table tr[data-action='employee.add'] .subject",
+        "Jan de Vries",
+    )
+    .await;
 
     // Credentials: a bad import is refused with the reason; nothing is stored.
     click(&c, "#nav-credentials").await;
