@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use fantoccini::Locator;
 use nuts_wallet_e2e::{
     app_binary, assert_accessible, attr, axe_violations, click, http, scratch_data_dir, screenshot,
-    second_launch, wait_text, Driver,
+    second_launch, wait_attr, wait_text, Driver,
 };
 
 /// Port of the app's loopback API in this test (not the default 8081, which may be taken).
@@ -504,6 +504,63 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
 
     click(&c, "#nav-settings").await;
     wait_text(&c, "#admin-active", "Signed in as administrator").await;
+
+    // Backup from the app: written, and the CLI restores it into another folder.
+    let backup_dir = tempfile::tempdir().unwrap();
+    let backup_file = backup_dir.path().join("wallet.nwbackup");
+    let path_field = c.find(Locator::Css("#backup-path")).await.unwrap();
+    path_field.clear().await.unwrap();
+    path_field
+        .send_keys(backup_file.to_str().unwrap())
+        .await
+        .unwrap();
+    type_into(&c, "#backup-pass", "backup passphrase 1").await;
+    type_into(&c, "#backup-pass2", "backup passphrase 2").await;
+    wait_text(&c, "#backup-pass2-error", "not the same").await;
+    c.find(Locator::Css("#backup-pass2"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    type_into(&c, "#backup-pass2", "backup passphrase 1").await;
+    click(&c, "#backup-make").await;
+    wait_text(&c, "#backup-done", "wallet.nwbackup").await;
+    let restored = backup_dir.path().join("restored");
+    let out = Command::new(app_binary().with_file_name("nuts-wallet"))
+        .args(["restore", backup_file.to_str().unwrap(), "--passphrase-env"])
+        .env("NUTS_WALLET_DATA_DIR", &restored)
+        .env("NUTS_WALLET_BACKUP_PASSPHRASE", "backup passphrase 1")
+        .env("NUTS_WALLET_ADMIN_PASSPHRASE", "admin passphrase 1")
+        .env("NUTS_WALLET_PASSPHRASE", "restored vault passphrase 1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "restore of the app's backup: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A new administrator passphrase: the old one no longer signs in, the new one does.
+    type_into(&c, "#admin-new-pass", "admin passphrase 2").await;
+    type_into(&c, "#admin-new-pass2", "admin passphrase 2").await;
+    click(&c, "#admin-pass-change").await;
+    wait_text(&c, "#admin-pass-done", "changed").await;
+    screenshot(&c, "07b-settings-admin-tasks").await;
+    click(&c, "#admin-sign-out").await;
+    type_into(&c, "#admin-login-pass", "admin passphrase 1").await;
+    click(&c, "#admin-sign-in").await;
+    wait_attr(&c, "#admin-error", "data-code", "wrong_passphrase").await;
+    c.find(Locator::Css("#admin-login-pass"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    type_into(&c, "#admin-login-pass", "admin passphrase 2").await;
+    click(&c, "#admin-sign-in").await;
+    wait_text(&c, "#admin-active", "Signed in as administrator").await;
+
     c.find(Locator::Css("#auto-lock option[value='1']"))
         .await
         .unwrap()

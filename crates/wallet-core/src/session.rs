@@ -287,6 +287,25 @@ impl WalletSession {
         f(&vault, &admin)
     }
 
+    /// Changes the administrator passphrase (administrator; the live session is the proof of
+    /// the current one).
+    pub fn change_admin_passphrase(&self, new: &Passphrase) -> Result<(), VaultError> {
+        let kdf = self.kdf;
+        self.with_admin("changing the administrator passphrase", |v, s| {
+            v.set_admin_passphrase(s, new, kdf)
+        })
+    }
+
+    /// Writes an encrypted backup to `out`, a file that must not exist (administrator).
+    pub fn backup(
+        &self,
+        out: &Path,
+        passphrase: &Passphrase,
+    ) -> Result<wallet_vault::BackupInfo, VaultError> {
+        let kdf = self.kdf;
+        self.with_admin("making backups", |v, s| v.backup(s, out, passphrase, kdf))
+    }
+
     /// Sets the idle time before auto-lock (administrator).
     pub fn set_auto_lock_secs(&self, secs: u64) -> Result<SessionStatus, VaultError> {
         self.with_admin("change the auto-lock time", |v, s| {

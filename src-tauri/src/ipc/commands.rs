@@ -8,8 +8,9 @@ use wallet_vault::Passphrase;
 
 use super::codes::ErrorCode;
 use super::dto::{
-    ActivityCheck, ActivityItem, ActivityQuery, AdminLoginInput, AdminView, AppInfo,
-    IncomingRequest, IpcError, SetupInput, UnlockInput, VaultView,
+    ActivityCheck, ActivityItem, ActivityQuery, AdminLoginInput, AdminPassphraseInput, AdminView,
+    AppInfo, BackupInput, BackupView, IncomingRequest, IpcError, SetupInput, UnlockInput,
+    VaultView,
 };
 use super::identity::TypedSecret;
 use super::identity_dto::{EnrollInput, ManagedSetupView};
@@ -393,4 +394,32 @@ mod tests {
             serde_json::json!({"state": "done", "organization": "zorg"})
         );
     }
+}
+
+/// Change the administrator passphrase (administrator).
+#[tauri::command]
+pub async fn admin_passphrase_change(
+    state: State<'_, AppState>,
+    input: AdminPassphraseInput,
+) -> Result<()> {
+    let session = state.session.clone();
+    let new = Passphrase::new(input.new_passphrase);
+    blocking(move || Ok(session.change_admin_passphrase(&new)?)).await
+}
+
+/// Write an encrypted backup of the whole vault (administrator); the README asks for one
+/// before every upgrade.
+#[tauri::command]
+pub async fn vault_backup(state: State<'_, AppState>, input: BackupInput) -> Result<BackupView> {
+    let session = state.session.clone();
+    let path = std::path::PathBuf::from(input.path.trim());
+    let pass = Passphrase::new(input.passphrase);
+    blocking(move || {
+        let info = session.backup(&path, &pass)?;
+        Ok(BackupView {
+            path: info.path.display().to_string(),
+            bytes: info.bytes,
+        })
+    })
+    .await
 }

@@ -36,6 +36,8 @@ macro_rules! with_ipc_contract {
             user commands::admin_login(input: AdminLoginInput) -> AdminView;
             user commands::admin_logout() -> AdminView;
             admin commands::set_auto_lock(minutes: u64) -> VaultView;
+            admin commands::admin_passphrase_change(input: AdminPassphraseInput) -> ();
+            admin commands::vault_backup(input: BackupInput) -> BackupView;
             user identity::org_info() -> Option<OrgView>;
             admin identity::org_init(input: OrgInitInput) -> OrgView;
             user identity::org_default_publish_dir() -> String;

@@ -114,6 +114,9 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     ActivityCheck::export_all_to(dir)?;
     AdminView::export_all_to(dir)?;
     AdminLoginInput::export_all_to(dir)?;
+    AdminPassphraseInput::export_all_to(dir)?;
+    BackupInput::export_all_to(dir)?;
+    BackupView::export_all_to(dir)?;
     super::identity_dto::export_bindings(dir)?;
     super::services::export_bindings(dir)?;
     super::consent_screen::export_bindings(dir)?;
@@ -193,6 +196,35 @@ pub struct SetupInput {
     pub passphrase: Option<String>,
     /// Administrator passphrase (always required).
     pub admin_passphrase: String,
+}
+
+/// A new administrator passphrase (the live administrator session proves the current one).
+#[derive(serde::Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminPassphraseInput {
+    /// The new passphrase.
+    pub new_passphrase: String,
+}
+
+/// Where to write a backup and the passphrase that encrypts it.
+#[derive(serde::Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupInput {
+    /// The backup file (must not exist).
+    pub path: String,
+    /// Its passphrase.
+    pub passphrase: String,
+}
+
+/// A backup that was written.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupView {
+    /// The file.
+    pub path: String,
+    /// Its size.
+    #[ts(type = "number")]
+    pub bytes: u64,
 }
 
 /// Unlock input: a passphrase, or none to use the OS keyring.

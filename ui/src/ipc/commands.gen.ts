@@ -4,10 +4,13 @@ import type { ActivityCheck } from "./bindings/ActivityCheck";
 import type { ActivityItem } from "./bindings/ActivityItem";
 import type { ActivityQuery } from "./bindings/ActivityQuery";
 import type { AdminLoginInput } from "./bindings/AdminLoginInput";
+import type { AdminPassphraseInput } from "./bindings/AdminPassphraseInput";
 import type { AdminView } from "./bindings/AdminView";
 import type { AppInfo } from "./bindings/AppInfo";
 import type { ApproverChoice } from "./bindings/ApproverChoice";
 import type { ApproverView } from "./bindings/ApproverView";
+import type { BackupInput } from "./bindings/BackupInput";
+import type { BackupView } from "./bindings/BackupView";
 import type { ConsentPrompt } from "./bindings/ConsentPrompt";
 import type { CredentialDetailView } from "./bindings/CredentialDetailView";
 import type { CredentialRow } from "./bindings/CredentialRow";
@@ -37,10 +40,10 @@ import type { X509Preview } from "./bindings/X509Preview";
 import { call, listen } from "./invoke";
 
 /** Every command the window may call. */
-export type CommandName = "app_info" | "incoming_requests" | "vault_status" | "keyring_available" | "vault_setup" | "vault_enroll" | "managed_setup_status" | "vault_unlock" | "vault_lock" | "vault_touch" | "activity_list" | "activity_verify" | "admin_status" | "admin_login" | "admin_logout" | "set_auto_lock" | "org_info" | "org_init" | "org_default_publish_dir" | "org_publish" | "org_provide_pin" | "org_key_check" | "org_key_rotate" | "org_key_activate" | "org_key_retire" | "org_verify_live" | "credentials_list" | "credential_detail" | "credential_import" | "credential_x509_preview" | "credential_x509_issue" | "credential_delete" | "trusted_issuers_list" | "issuer_trust" | "employees_list" | "employee_add" | "employee_set_active" | "employee_update" | "employee_validity" | "set_employee_validity" | "employee_set_os_account" | "approver_choice" | "set_approver_choice" | "profile_status" | "profile_refresh" | "profile_publish" | "profile_enrollment_secret" | "services_overview" | "policy_get" | "policy_change" | "api_key_show" | "api_key_rotate" | "consent_answer" | "presentation_resolve" | "presentation_select" | "presentation_employee" | "presentation_decide";
+export type CommandName = "app_info" | "incoming_requests" | "vault_status" | "keyring_available" | "vault_setup" | "vault_enroll" | "managed_setup_status" | "vault_unlock" | "vault_lock" | "vault_touch" | "activity_list" | "activity_verify" | "admin_status" | "admin_login" | "admin_logout" | "set_auto_lock" | "admin_passphrase_change" | "vault_backup" | "org_info" | "org_init" | "org_default_publish_dir" | "org_publish" | "org_provide_pin" | "org_key_check" | "org_key_rotate" | "org_key_activate" | "org_key_retire" | "org_verify_live" | "credentials_list" | "credential_detail" | "credential_import" | "credential_x509_preview" | "credential_x509_issue" | "credential_delete" | "trusted_issuers_list" | "issuer_trust" | "employees_list" | "employee_add" | "employee_set_active" | "employee_update" | "employee_validity" | "set_employee_validity" | "employee_set_os_account" | "approver_choice" | "set_approver_choice" | "profile_status" | "profile_refresh" | "profile_publish" | "profile_enrollment_secret" | "services_overview" | "policy_get" | "policy_change" | "api_key_show" | "api_key_rotate" | "consent_answer" | "presentation_resolve" | "presentation_select" | "presentation_employee" | "presentation_decide";
 
 /** Commands that need the live administrator session. */
-export const ADMIN_COMMANDS: readonly CommandName[] = ["set_auto_lock", "org_init", "org_publish", "org_key_rotate", "org_key_activate", "org_key_retire", "credential_import", "credential_x509_preview", "credential_x509_issue", "credential_delete", "issuer_trust", "employee_add", "employee_set_active", "employee_update", "set_employee_validity", "employee_set_os_account", "set_approver_choice", "profile_publish", "profile_enrollment_secret", "policy_change", "api_key_show", "api_key_rotate"];
+export const ADMIN_COMMANDS: readonly CommandName[] = ["set_auto_lock", "admin_passphrase_change", "vault_backup", "org_init", "org_publish", "org_key_rotate", "org_key_activate", "org_key_retire", "credential_import", "credential_x509_preview", "credential_x509_issue", "credential_delete", "issuer_trust", "employee_add", "employee_set_active", "employee_update", "set_employee_validity", "employee_set_os_account", "set_approver_choice", "profile_publish", "profile_enrollment_secret", "policy_change", "api_key_show", "api_key_rotate"];
 
 /** Every event the window may listen to. */
 export type EventName = "incoming-request" | "vault-locked" | "consent-request";
@@ -123,6 +126,16 @@ export function adminLogout(): Promise<AdminView> {
 /** `set_auto_lock` (administrator) */
 export function setAutoLock(minutes: number): Promise<VaultView> {
   return call<VaultView>("set_auto_lock", { minutes });
+}
+
+/** `admin_passphrase_change` (administrator) */
+export function adminPassphraseChange(input: AdminPassphraseInput): Promise<void> {
+  return call<void>("admin_passphrase_change", { input });
+}
+
+/** `vault_backup` (administrator) */
+export function vaultBackup(input: BackupInput): Promise<BackupView> {
+  return call<BackupView>("vault_backup", { input });
 }
 
 /** `org_info` */
