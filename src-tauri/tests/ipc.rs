@@ -374,6 +374,8 @@ fn every_contract_command_takes_its_declared_arguments_and_access() {
         "X509Input" => json!({"pkcs12Base64": "bm90IGEgZmlsZQ", "password": "x"}),
         "AdminPassphraseInput" => json!({"newPassphrase": "x"}),
         "BackupInput" => json!({"path": folder, "passphrase": "x"}),
+        "RestoreInput" => json!({"backupBase64": "bm90IGEgYmFja3Vw", "backupPassphrase": "x",
+            "adminPassphrase": "x", "useKeyring": false, "passphrase": "x"}),
         other => panic!("no sample argument of type {other}: add one here"),
     };
     let mut all = commands();

@@ -598,4 +598,50 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
     );
 
     c.close().await.unwrap();
+    drop(driver);
+
+    // A new computer: the first-run screen restores the backup made above; the wallet comes
+    // back with its organization, behind the passphrase chosen here.
+    let restored_dir = scratch_data_dir("restored");
+    let driver = Driver::start(
+        4448,
+        &[
+            ("NUTS_WALLET_DATA_DIR", restored_dir.clone()),
+            ("NUTS_WALLET_API_PORT", "0".into()),
+        ],
+    );
+    let c = driver.session().await;
+    wait_text(&c, "#setup h1", "Set up Nuts Wallet").await;
+    click(&c, "#setup-mode-restore").await;
+    wait_attr(&c, "#setup", "data-mode", "restore").await;
+    c.find(Locator::Css("#restore-file"))
+        .await
+        .unwrap()
+        .send_keys(backup_file.to_str().unwrap())
+        .await
+        .unwrap();
+    wait_text(&c, "#setup [data-file-name]", "wallet.nwbackup").await;
+    type_into(&c, "#restore-backup-pass", "not the backup passphrase").await;
+    click(&c, "#setup-passphrase").await;
+    type_into(&c, "#vault-pass", "restored vault pass 1").await;
+    type_into(&c, "#vault-pass2", "restored vault pass 1").await;
+    type_into(&c, "#admin-pass", "admin passphrase 1").await;
+    assert_accessible(&c, "restore from a backup").await;
+    click(&c, "#restore-submit").await;
+    wait_attr(&c, "#setup-error", "data-code", "wrong_passphrase").await;
+    assert!(
+        !std::path::Path::new(&restored_dir)
+            .join("vault.db")
+            .exists(),
+        "a refused restore leaves nothing"
+    );
+    let field = c.find(Locator::Css("#restore-backup-pass")).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys("backup passphrase 1").await.unwrap();
+    click(&c, "#restore-submit").await;
+    wait_text(&c, "#waiting", "").await;
+    screenshot(&c, "14-restored").await;
+    click(&c, "#nav-organization").await;
+    wait_text(&c, "#org-show-did", &did).await;
+    c.close().await.unwrap();
 }

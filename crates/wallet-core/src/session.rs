@@ -164,6 +164,38 @@ impl WalletSession {
         self.status()
     }
 
+    /// First run from a backup: restores `backup_file` (its passphrase, and the administrator
+    /// passphrase of the backed-up vault) into this session's data folder, protected as
+    /// chosen on this computer; the restored vault, unlocked, becomes this session's. On any
+    /// failure nothing is left behind.
+    pub fn restore(
+        &self,
+        backup_file: &Path,
+        backup_passphrase: &Passphrase,
+        protection: SetupProtection,
+        admin_passphrase: Passphrase,
+    ) -> Result<SessionStatus, VaultError> {
+        let protection = match protection {
+            SetupProtection::Keyring => Protection::Keyring,
+            SetupProtection::Passphrase(p) => Protection::Passphrase {
+                passphrase: p,
+                kdf: self.kdf,
+            },
+        };
+        let vault = Vault::restore(
+            backup_file,
+            backup_passphrase,
+            &self.data_dir,
+            self.keystore.clone(),
+            wallet_vault::RestoreOptions {
+                protection,
+                admin_passphrase,
+            },
+        )?;
+        *self.slot() = Some(vault);
+        self.status()
+    }
+
     /// First-run enrollment in an organization profile ([`crate::profile::enroll`]) with this
     /// session's keystore and key-derivation cost; the new vault, unlocked, becomes this
     /// session's.

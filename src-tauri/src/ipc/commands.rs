@@ -9,8 +9,8 @@ use wallet_vault::Passphrase;
 use super::codes::ErrorCode;
 use super::dto::{
     ActivityCheck, ActivityItem, ActivityQuery, AdminLoginInput, AdminPassphraseInput, AdminView,
-    AppInfo, BackupInput, BackupView, IncomingRequest, IpcError, SetupInput, UnlockInput,
-    VaultView,
+    AppInfo, BackupInput, BackupView, IncomingRequest, IpcError, RestoreInput, SetupInput,
+    UnlockInput, VaultView,
 };
 use super::identity::TypedSecret;
 use super::identity_dto::{EnrollInput, ManagedSetupView};
@@ -87,6 +87,47 @@ pub async fn vault_setup(state: State<'_, AppState>, input: SetupInput) -> Resul
         Ok(view.into())
     })
     .await
+}
+
+/// First run from a backup the administrator picked: written to a private temporary file,
+/// restored into the data folder (nothing is left there when it fails), then removed.
+#[tauri::command]
+pub async fn vault_restore<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    input: RestoreInput,
+) -> Result<VaultView> {
+    let protection = setup_protection(input.use_keyring, input.passphrase)?;
+    let encoded = zeroize::Zeroizing::new(input.backup_base64);
+    let bytes = zeroize::Zeroizing::new(
+        wallet_protocol::jose::b64_lenient(encoded.trim()).ok_or_else(|| IpcError {
+            code: ErrorCode::InvalidInput,
+            message: "the backup file could not be read".into(),
+        })?,
+    );
+    let backup_pass = Passphrase::new(input.backup_passphrase);
+    let admin = Passphrase::new(input.admin_passphrase);
+    let session = state.session.clone();
+    let view = blocking(move || {
+        let tmp = std::env::temp_dir().join(format!(
+            "nuts-wallet-restore-{}.nwbackup",
+            wallet_protocol::random::random_token()
+        ));
+        let written = wallet_protocol::private_file::create_owner_only(&tmp).and_then(|mut f| {
+            use std::io::Write as _;
+            f.write_all(&bytes)
+        });
+        written.map_err(|e| IpcError {
+            code: ErrorCode::Io,
+            message: format!("cannot write a temporary copy of the backup: {e}"),
+        })?;
+        let result = session.restore(&tmp, &backup_pass, protection, admin);
+        let _ = std::fs::remove_file(&tmp);
+        Ok(result?.into())
+    })
+    .await?;
+    crate::services::ensure_api(&app);
+    Ok(view)
 }
 
 /// Profile location, organization DID and enrollment secret as typed or read from the

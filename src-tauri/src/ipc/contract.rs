@@ -25,6 +25,7 @@ macro_rules! with_ipc_contract {
             user commands::vault_status() -> VaultView;
             user commands::keyring_available() -> bool;
             user commands::vault_setup(input: SetupInput) -> VaultView;
+            user commands::vault_restore(input: RestoreInput) -> VaultView;
             user commands::vault_enroll(input: EnrollInput) -> VaultView;
             user commands::managed_setup_status() -> ManagedSetupView;
             user commands::vault_unlock(input: UnlockInput) -> VaultView;

@@ -117,6 +117,7 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     AdminPassphraseInput::export_all_to(dir)?;
     BackupInput::export_all_to(dir)?;
     BackupView::export_all_to(dir)?;
+    RestoreInput::export_all_to(dir)?;
     super::identity_dto::export_bindings(dir)?;
     super::services::export_bindings(dir)?;
     super::consent_screen::export_bindings(dir)?;
@@ -196,6 +197,23 @@ pub struct SetupInput {
     pub passphrase: Option<String>,
     /// Administrator passphrase (always required).
     pub admin_passphrase: String,
+}
+
+/// First run from a backup: the backup file as picked (base64), its passphrase, the
+/// administrator passphrase of the backed-up vault, and how to protect it on this computer.
+#[derive(serde::Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreInput {
+    /// The backup file, base64.
+    pub backup_base64: String,
+    /// Its passphrase.
+    pub backup_passphrase: String,
+    /// The administrator passphrase of the backed-up vault.
+    pub admin_passphrase: String,
+    /// Protect the vault key with the OS keyring (else with `passphrase`).
+    pub use_keyring: bool,
+    /// Vault passphrase when not using the keyring.
+    pub passphrase: Option<String>,
 }
 
 /// A new administrator passphrase (the live administrator session proves the current one).

@@ -31,6 +31,7 @@ export type { PublishView } from "./bindings/PublishView";
 export type { AdminPassphraseInput } from "./bindings/AdminPassphraseInput";
 export type { BackupInput } from "./bindings/BackupInput";
 export type { BackupView } from "./bindings/BackupView";
+export type { RestoreInput } from "./bindings/RestoreInput";
 export type { X509Input } from "./bindings/X509Input";
 export type { X509Preview } from "./bindings/X509Preview";
 export type { RequestedItem } from "./bindings/RequestedItem";
