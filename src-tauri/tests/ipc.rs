@@ -220,8 +220,33 @@ fn policy_editor_needs_the_administrator_and_round_trips() {
     );
     assert_eq!(
         p,
-        json!([{"authorizationServer": "https://as.example/oauth2/a", "noPromptScopes": ["test"], "unsolicited": false}])
+        json!([{"authorizationServer": "https://as.example/oauth2/a", "noPromptScopes": ["test"], "unsolicited": false,
+                "displayName": null, "scopeDescriptions": []}])
     );
+    // The name and scope texts the consent screens show.
+    let p = call(
+        &wv,
+        "policy_change",
+        json!({"change": {"kind": "nameServer", "authorizationServer": "https://as.example/oauth2/a", "displayName": " Ziekenhuis Oost "}}),
+    );
+    assert_eq!(p[0]["displayName"], "Ziekenhuis Oost");
+    let p = call(
+        &wv,
+        "policy_change",
+        json!({"change": {"kind": "describeScope", "authorizationServer": "https://as.example/oauth2/a", "scope": "test",
+               "nl": "Dossier inzien", "en": null}}),
+    );
+    assert_eq!(
+        p[0]["scopeDescriptions"],
+        json!([{"scope": "test", "text": {"nl": "Dossier inzien", "en": null}}])
+    );
+    let err = invoke(
+        &wv,
+        "policy_change",
+        json!({"change": {"kind": "nameServer", "authorizationServer": "https://other.example/oauth2/b", "displayName": "X"}}),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "invalid_input", "{err}");
     let p = call(
         &wv,
         "policy_change",

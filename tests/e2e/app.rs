@@ -487,6 +487,7 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
             "services",
             "activity",
             "settings",
+            "status",
             "about",
         ] {
             click(&c, &format!("#nav-{screen}")).await;
@@ -501,6 +502,38 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
         "accessibility:\n{}",
         problems.join("\n")
     );
+
+    // Status: what `doctor` reports, in the app.
+    click(&c, "#nav-status").await;
+    wait_attr(&c, "#status-data-dir", "data-status", "ok").await;
+    wait_attr(&c, "#status-keyring", "data-status", "ok").await;
+    wait_attr(&c, "#status-chain", "data-intact", "true").await;
+    wait_text(&c, "#status-api", &format!("127.0.0.1:{API_PORT}")).await;
+    screenshot(&c, "16-status").await;
+
+    // At the minimum window size nothing runs off the side: tables reflow, their buttons
+    // stay reachable, long identifiers wrap.
+    c.set_window_size(720, 520).await.unwrap();
+    for screen in ["credentials", "employees", "services", "activity"] {
+        click(&c, &format!("#nav-{screen}")).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let fits = c
+            .execute(
+                "const w = document.documentElement.clientWidth; \
+                 const main = document.querySelector('main'); \
+                 const cut = [...document.querySelectorAll('main button, main input, main td')] \
+                   .filter((e) => e.getClientRects().length && e.getBoundingClientRect().right > w + 1) \
+                   .map((e) => e.id || e.textContent.trim().slice(0, 30)); \
+                 return { overflow: main.scrollWidth > main.clientWidth + 1, cut };",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(fits["overflow"], false, "{screen} scrolls sideways: {fits}");
+        assert_eq!(fits["cut"], serde_json::json!([]), "{screen}: {fits}");
+        screenshot(&c, &format!("15-min-size-{screen}")).await;
+    }
+    c.set_window_size(1100, 760).await.unwrap();
 
     click(&c, "#nav-settings").await;
     wait_text(&c, "#admin-active", "Signed in as administrator").await;

@@ -10,7 +10,7 @@ use super::codes::ErrorCode;
 use super::dto::{
     ActivityCheck, ActivityItem, ActivityQuery, AdminLoginInput, AdminPassphraseInput, AdminView,
     AppInfo, BackupInput, BackupView, IncomingRequest, IpcError, RestoreInput, SetupInput,
-    UnlockInput, VaultView,
+    StatusChecks, UnlockInput, VaultView,
 };
 use super::identity::TypedSecret;
 use super::identity_dto::{EnrollInput, ManagedSetupView};
@@ -460,6 +460,25 @@ pub async fn vault_backup(state: State<'_, AppState>, input: BackupInput) -> Res
         Ok(BackupView {
             path: info.path.display().to_string(),
             bytes: info.bytes,
+        })
+    })
+    .await
+}
+
+/// The checks of `nuts-wallet doctor` for the Status screen: data folder, OS keyring (a test
+/// secret is stored and removed), and the credentials when the vault is open.
+#[tauri::command]
+pub async fn status_checks(state: State<'_, AppState>) -> Result<StatusChecks> {
+    let data_dir = state.data_dir().to_path_buf();
+    let vault = state.session.vault().ok().filter(|v| !v.is_locked());
+    blocking(move || {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        Ok(StatusChecks {
+            data_dir: wallet_core::doctor::check_data_dir(&data_dir).into(),
+            keyring: wallet_core::doctor::check_keyring("nuts-wallet-doctor").into(),
+            credentials: vault.map(|v| wallet_core::doctor::check_credentials(&v, now).into()),
         })
     })
     .await

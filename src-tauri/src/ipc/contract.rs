@@ -33,6 +33,7 @@ macro_rules! with_ipc_contract {
             user commands::vault_touch() -> ();
             user commands::activity_list(query: ActivityQuery) -> Vec<ActivityItem>;
             user commands::activity_verify() -> ActivityCheck;
+            user commands::status_checks() -> StatusChecks;
             user commands::admin_status() -> AdminView;
             user commands::admin_login(input: AdminLoginInput) -> AdminView;
             user commands::admin_logout() -> AdminView;

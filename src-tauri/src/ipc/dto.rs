@@ -118,6 +118,7 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     BackupInput::export_all_to(dir)?;
     BackupView::export_all_to(dir)?;
     RestoreInput::export_all_to(dir)?;
+    StatusChecks::export_all_to(dir)?;
     super::identity_dto::export_bindings(dir)?;
     super::services::export_bindings(dir)?;
     super::consent_screen::export_bindings(dir)?;
@@ -197,6 +198,43 @@ pub struct SetupInput {
     pub passphrase: Option<String>,
     /// Administrator passphrase (always required).
     pub admin_passphrase: String,
+}
+
+/// One check of the Status screen.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckView {
+    /// `ok`, `warning` or `error`.
+    pub status: String,
+    /// What was found (English detail).
+    pub detail: String,
+}
+
+impl From<wallet_core::doctor::Check> for CheckView {
+    fn from(c: wallet_core::doctor::Check) -> Self {
+        use wallet_core::doctor::Check;
+        let (status, detail) = match c {
+            Check::Ok(d) => ("ok", d),
+            Check::Warning(d) => ("warning", d),
+            Check::Error(d) => ("error", d),
+        };
+        CheckView {
+            status: status.into(),
+            detail,
+        }
+    }
+}
+
+/// What `nuts-wallet doctor` reports, for the Status screen.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusChecks {
+    /// The data folder can be written.
+    pub data_dir: CheckView,
+    /// The OS keyring stores and returns a secret.
+    pub keyring: CheckView,
+    /// The organization's credentials (expired, expiring), when the vault is open.
+    pub credentials: Option<CheckView>,
 }
 
 /// First run from a backup: the backup file as picked (base64), its passphrase, the
