@@ -514,6 +514,22 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
     // At the minimum window size nothing runs off the side: tables reflow, their buttons
     // stay reachable, long identifiers wrap.
     c.set_window_size(720, 520).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let in_view = c
+        .execute(
+            "const h = window.innerHeight; \
+             return ['lock', 'lang-nl', 'lang-en'].every((id) => { \
+               const r = document.getElementById(id).getBoundingClientRect(); \
+               return r.top >= 0 && r.bottom <= h; });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        in_view,
+        serde_json::json!(true),
+        "Lock and NL/EN stay in view"
+    );
     for screen in ["credentials", "employees", "services", "activity"] {
         click(&c, &format!("#nav-{screen}")).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
