@@ -56,3 +56,53 @@ fn every_refusal_code_is_translated_in_both_languages() {
         );
     }
 }
+
+/// Every reason a service-token request fails has a Dutch and English text for the Services
+/// screen (`svc.err.<code>`), so the list shows words, with the code only as detail.
+#[test]
+fn every_service_token_error_is_translated_in_both_languages() {
+    use wallet_core::oauth::ServiceTokenError as E;
+    let s = || "x".to_owned();
+    let mut codes: Vec<&str> = [
+        E::InvalidRequest(s()),
+        E::NotAllowed(s()),
+        E::ConsentRequired(s()),
+        E::ConsentDeclined,
+        E::Locked,
+        E::UnknownSubject(s()),
+        E::UnknownDpopKey(s()),
+        E::NoMatchingCredential {
+            definition_id: s(),
+            reasons: vec![],
+        },
+        E::DidMethodMismatch(s()),
+        E::NoCommonVpFormat,
+        E::Signing(s()),
+        E::KeyUnavailable(s()),
+        E::Storage(s()),
+    ]
+    .iter()
+    .map(E::code)
+    .collect();
+    // The authorization server's own failures (`AuthorizationServerError::code`).
+    codes.extend([
+        "unknown_scope",
+        "url_refused",
+        "unreachable",
+        "bad_response",
+        "remote_error",
+    ]);
+    let i18n = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../ui/src/lib/i18n.ts"
+    ))
+    .unwrap();
+    let (en, nl) = i18n
+        .split_once("const nl")
+        .expect("an nl table after the en table");
+    for code in codes {
+        let key = format!("\"svc.err.{code}\":");
+        assert!(en.contains(&key), "no English text for {key}");
+        assert!(nl.contains(&key), "no Dutch text for {key}");
+    }
+}

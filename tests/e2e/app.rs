@@ -316,6 +316,13 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
     click(&c, "#nav-home").await;
     click(&c, "#nav-services").await;
     wait_text(&c, "#svc-recent", "as.example").await;
+    // Why, in words (the code stays as detail).
+    wait_text(
+        &c,
+        "#svc-recent [data-code='consent_declined']",
+        "declined by the employee",
+    )
+    .await;
     screenshot(&c, "12-services").await;
     // The administrator lets this server's unsolicited wallet requests through (user flow).
     click(&c, ".policy-server input[data-action='unsolicited']").await;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { actionLabel, actorLabel, detectLang, errorKey, format, linkErrorKey, localized, messages, translate } from "./i18n";
+import { actionLabel, actorLabel, detectLang, errorKey, format, linkErrorKey, localized, messages, serviceErrorText, translate } from "./i18n";
 
 describe("i18n", () => {
   it("has the same keys in Dutch and English, none empty", () => {
@@ -57,5 +57,13 @@ describe("localized", () => {
     expect(localized({ nl: "Dossier inzien", en: "View the record" }, "en")).toBe("View the record");
     expect(localized({ nl: null, en: "View the record" }, "nl")).toBe("View the record");
     expect(localized(null, "en")).toBeNull();
+  });
+});
+
+describe("serviceErrorText", () => {
+  it("says what a service-token error means, in the UI's language", () => {
+    expect(serviceErrorText("nl", "consent_declined")).toBe("afgewezen door de medewerker");
+    expect(serviceErrorText("en", "consent_declined")).toBe("declined by the employee");
+    expect(serviceErrorText("en", "something_new")).toBe("something_new");
   });
 });

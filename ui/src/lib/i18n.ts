@@ -403,6 +403,24 @@ const en = {
   "restore.adminHelp": "The administrator passphrase of the wallet the backup was made from.",
   "restore.submit": "Restore",
   "restore.working": "Restoring…",
+  "svc.err.invalid_request": "the request was not valid",
+  "svc.err.not_allowed": "this server is not allowed by the policy",
+  "svc.err.consent_required": "it needs the employee's approval and nobody could be asked",
+  "svc.err.consent_declined": "declined by the employee",
+  "svc.err.locked": "the wallet was locked",
+  "svc.err.unknown_subject": "unknown organization",
+  "svc.err.unknown_dpop_key": "unknown DPoP key",
+  "svc.err.no_matching_credential": "no credential matches what the server asks",
+  "svc.err.did_method_mismatch": "the server does not accept the organization's DID",
+  "svc.err.no_common_vp_format": "no presentation format in common with the server",
+  "svc.err.signing_failed": "the signature could not be made",
+  "svc.err.key_unavailable": "the organization key could not be reached",
+  "svc.err.storage": "the wallet could not read its data",
+  "svc.err.unknown_scope": "the server does not know this scope",
+  "svc.err.url_refused": "the address was refused",
+  "svc.err.unreachable": "the server could not be reached",
+  "svc.err.bad_response": "the server gave an answer the wallet does not understand",
+  "svc.err.remote_error": "the server refused",
   "svc.title": "Services",
   "svc.intro": "Your healthcare application asks the wallet for access tokens to other organizations. Here you see those requests and which ones are served without asking.",
   "svc.api": "Connection for your healthcare application",
@@ -976,6 +994,24 @@ const nl: Record<MessageKey, string> = {
   "restore.adminHelp": "Het beheerderswachtwoord van de wallet waarvan de back-up is gemaakt.",
   "restore.submit": "Terugzetten",
   "restore.working": "Bezig met terugzetten…",
+  "svc.err.invalid_request": "het verzoek was niet geldig",
+  "svc.err.not_allowed": "deze server is niet toegestaan door het beleid",
+  "svc.err.consent_required": "er is goedkeuring van de medewerker nodig en niemand kon worden gevraagd",
+  "svc.err.consent_declined": "afgewezen door de medewerker",
+  "svc.err.locked": "de wallet was vergrendeld",
+  "svc.err.unknown_subject": "onbekende organisatie",
+  "svc.err.unknown_dpop_key": "onbekende DPoP-sleutel",
+  "svc.err.no_matching_credential": "geen verklaring past bij wat de server vraagt",
+  "svc.err.did_method_mismatch": "de server accepteert de DID van de organisatie niet",
+  "svc.err.no_common_vp_format": "geen gemeenschappelijk presentatieformaat met de server",
+  "svc.err.signing_failed": "de handtekening kon niet worden gezet",
+  "svc.err.key_unavailable": "de organisatiesleutel was niet bereikbaar",
+  "svc.err.storage": "de wallet kon haar gegevens niet lezen",
+  "svc.err.unknown_scope": "de server kent deze scope niet",
+  "svc.err.url_refused": "het adres werd geweigerd",
+  "svc.err.unreachable": "de server was niet bereikbaar",
+  "svc.err.bad_response": "de server gaf een antwoord dat de wallet niet begrijpt",
+  "svc.err.remote_error": "de server weigerde",
   "svc.title": "Diensten",
   "svc.intro": "Uw zorgapplicatie vraagt de wallet om toegangstokens bij andere organisaties. Hier ziet u die verzoeken en welke zonder vragen worden afgehandeld.",
   "svc.api": "Verbinding voor uw zorgapplicatie",
@@ -1258,4 +1294,10 @@ export const t = derived(
 export function localized(text: { nl: string | null; en: string | null } | null | undefined, l: Lang): string | null {
   if (!text) return null;
   return (l === "nl" ? text.nl ?? text.en : text.en ?? text.nl) ?? null;
+}
+
+/** What a service-token error code means, in the UI's language; the code itself when unknown. */
+export function serviceErrorText(l: Lang, code: string): string {
+  const key = `svc.err.${code}`;
+  return key in en ? translate(l, key as MessageKey) : code;
 }
