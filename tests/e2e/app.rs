@@ -341,6 +341,19 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
         "{p}"
     );
     screenshot(&c, "13-services-unsolicited").await;
+    // Wallet-wide: strict revocation checks, set in the app, seen by the CLI.
+    click(&c, "#svc-strict-revocation").await;
+    let mut p = serde_json::Value::Null;
+    for _ in 0..50 {
+        let out = nuts_wallet_cli(&["policy", "show", "--json"], &data_dir);
+        p = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        if p["revocation"] == "strict" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(p["revocation"], "strict", "{p}");
+    click(&c, "#svc-strict-revocation").await;
 
     // Employees: self-attestation roster.
     click(&c, "#nav-employees").await;

@@ -80,6 +80,7 @@ macro_rules! with_ipc_contract {
             admin identity::profile_enrollment_secret() -> String;
             user services::services_overview() -> ServicesView;
             user services::policy_get() -> Vec<PolicyServer>;
+            user services::policy_modes() -> PolicyModes;
             admin services::policy_change(change: PolicyChange) -> Vec<PolicyServer>;
             admin services::api_key_show() -> String;
             admin services::api_key_rotate() -> String;

@@ -4,7 +4,9 @@
 use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
 use ts_rs::TS;
-use wallet_core::access_policy::{PolicyError, ScopeText, ServicePolicy};
+use wallet_core::access_policy::{
+    PolicyError, RevocationPolicy, ScopeText, ServicePolicy, UnlistedVerifiers,
+};
 use wallet_core::oauth::service::recent_service_tokens;
 
 use super::codes::ActivityOutcome;
@@ -178,6 +180,28 @@ pub fn policy_get(state: State<'_, AppState>) -> Result<Vec<PolicyServer>> {
     Ok(view(ServicePolicy::load(&state.session.vault()?)?))
 }
 
+/// The policy's wallet-wide settings.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyModes {
+    /// Wallet requests from verifiers that are not allowed servers are shown with a warning
+    /// (else refused).
+    pub flag_unlisted: bool,
+    /// A credential whose revocation status cannot be fetched is withheld (else presented
+    /// with a note).
+    pub strict_revocation: bool,
+}
+
+/// The policy's wallet-wide settings.
+#[tauri::command]
+pub fn policy_modes(state: State<'_, AppState>) -> Result<PolicyModes> {
+    let p = ServicePolicy::load(&state.session.vault()?)?;
+    Ok(PolicyModes {
+        flag_unlisted: p.unlisted_verifiers == UnlistedVerifiers::Flag,
+        strict_revocation: p.revocation == RevocationPolicy::Strict,
+    })
+}
+
 /// What the policy editor can change.
 #[derive(serde::Deserialize, TS)]
 #[serde(
@@ -223,6 +247,18 @@ pub enum PolicyChange {
         authorization_server: String,
         /// The name.
         display_name: Option<String>,
+    },
+    /// User flow: refuse (`false`) or show with a warning (`true`) wallet requests from
+    /// verifiers that are not allowed servers.
+    FlagUnlistedVerifiers {
+        /// Show them with a warning.
+        flag: bool,
+    },
+    /// Before presenting: withhold (`true`) or present with a note (`false`) a credential
+    /// whose revocation status cannot be fetched.
+    StrictRevocation {
+        /// Withhold it.
+        strict: bool,
     },
     /// Say what a scope at an allowed server is for (both blank: removed).
     DescribeScope {
@@ -282,6 +318,20 @@ pub fn policy_change(
                 } => {
                     p.forbid_unsolicited(authorization_server);
                 }
+                PolicyChange::FlagUnlistedVerifiers { flag } => {
+                    p.unlisted_verifiers = if *flag {
+                        UnlistedVerifiers::Flag
+                    } else {
+                        UnlistedVerifiers::Refuse
+                    };
+                }
+                PolicyChange::StrictRevocation { strict } => {
+                    p.revocation = if *strict {
+                        RevocationPolicy::Strict
+                    } else {
+                        RevocationPolicy::Lenient
+                    };
+                }
                 PolicyChange::NameServer {
                     authorization_server,
                     display_name,
@@ -339,6 +389,7 @@ pub fn export_bindings(dir: &std::path::Path) -> std::result::Result<(), ts_rs::
     ServicesView::export_all_to(dir)?;
     PolicyServer::export_all_to(dir)?;
     PolicyChange::export_all_to(dir)?;
+    PolicyModes::export_all_to(dir)?;
     crate::service_prompt::ConsentPrompt::export_all_to(dir)?;
     Ok(())
 }

@@ -25,6 +25,7 @@ export type { IpcError } from "./bindings/IpcError";
 export type { OrgView } from "./bindings/OrgView";
 export type { PolicyChange } from "./bindings/PolicyChange";
 export type { PolicyServer } from "./bindings/PolicyServer";
+export type { PolicyModes } from "./bindings/PolicyModes";
 export type { PresentationView } from "./bindings/PresentationView";
 export type { ProtectionMethod } from "./bindings/ProtectionMethod";
 export type { PublishView } from "./bindings/PublishView";

@@ -25,6 +25,7 @@ import type { ManagedSetupView } from "./bindings/ManagedSetupView";
 import type { OrgInitInput } from "./bindings/OrgInitInput";
 import type { OrgView } from "./bindings/OrgView";
 import type { PolicyChange } from "./bindings/PolicyChange";
+import type { PolicyModes } from "./bindings/PolicyModes";
 import type { PolicyServer } from "./bindings/PolicyServer";
 import type { PresentationView } from "./bindings/PresentationView";
 import type { ProfilePublishView } from "./bindings/ProfilePublishView";
@@ -42,7 +43,7 @@ import type { X509Preview } from "./bindings/X509Preview";
 import { call, listen } from "./invoke";
 
 /** Every command the window may call. */
-export type CommandName = "app_info" | "incoming_requests" | "vault_status" | "keyring_available" | "vault_setup" | "vault_restore" | "vault_enroll" | "managed_setup_status" | "vault_unlock" | "vault_lock" | "vault_touch" | "activity_list" | "activity_verify" | "status_checks" | "admin_status" | "admin_login" | "admin_logout" | "set_auto_lock" | "admin_passphrase_change" | "vault_backup" | "org_info" | "org_init" | "org_default_publish_dir" | "org_publish" | "org_provide_pin" | "org_key_check" | "org_key_rotate" | "org_key_activate" | "org_key_retire" | "org_verify_live" | "credentials_list" | "credential_detail" | "credential_import" | "credential_x509_preview" | "credential_x509_issue" | "credential_delete" | "trusted_issuers_list" | "issuer_trust" | "employees_list" | "employee_add" | "employee_set_active" | "employee_update" | "employee_validity" | "set_employee_validity" | "employee_set_os_account" | "approver_choice" | "set_approver_choice" | "profile_status" | "profile_refresh" | "profile_publish" | "profile_enrollment_secret" | "services_overview" | "policy_get" | "policy_change" | "api_key_show" | "api_key_rotate" | "consent_answer" | "presentation_resolve" | "presentation_select" | "presentation_employee" | "presentation_decide";
+export type CommandName = "app_info" | "incoming_requests" | "vault_status" | "keyring_available" | "vault_setup" | "vault_restore" | "vault_enroll" | "managed_setup_status" | "vault_unlock" | "vault_lock" | "vault_touch" | "activity_list" | "activity_verify" | "status_checks" | "admin_status" | "admin_login" | "admin_logout" | "set_auto_lock" | "admin_passphrase_change" | "vault_backup" | "org_info" | "org_init" | "org_default_publish_dir" | "org_publish" | "org_provide_pin" | "org_key_check" | "org_key_rotate" | "org_key_activate" | "org_key_retire" | "org_verify_live" | "credentials_list" | "credential_detail" | "credential_import" | "credential_x509_preview" | "credential_x509_issue" | "credential_delete" | "trusted_issuers_list" | "issuer_trust" | "employees_list" | "employee_add" | "employee_set_active" | "employee_update" | "employee_validity" | "set_employee_validity" | "employee_set_os_account" | "approver_choice" | "set_approver_choice" | "profile_status" | "profile_refresh" | "profile_publish" | "profile_enrollment_secret" | "services_overview" | "policy_get" | "policy_modes" | "policy_change" | "api_key_show" | "api_key_rotate" | "consent_answer" | "presentation_resolve" | "presentation_select" | "presentation_employee" | "presentation_decide";
 
 /** Commands that need the live administrator session. */
 export const ADMIN_COMMANDS: readonly CommandName[] = ["set_auto_lock", "admin_passphrase_change", "vault_backup", "org_init", "org_publish", "org_key_rotate", "org_key_activate", "org_key_retire", "credential_import", "credential_x509_preview", "credential_x509_issue", "credential_delete", "issuer_trust", "employee_add", "employee_set_active", "employee_update", "set_employee_validity", "employee_set_os_account", "set_approver_choice", "profile_publish", "profile_enrollment_secret", "policy_change", "api_key_show", "api_key_rotate"];
@@ -313,6 +314,11 @@ export function servicesOverview(): Promise<ServicesView> {
 /** `policy_get` */
 export function policyGet(): Promise<Array<PolicyServer>> {
   return call<Array<PolicyServer>>("policy_get");
+}
+
+/** `policy_modes` */
+export function policyModes(): Promise<PolicyModes> {
+  return call<PolicyModes>("policy_modes");
 }
 
 /** `policy_change` (administrator) */

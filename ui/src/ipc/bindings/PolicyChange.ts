@@ -43,7 +43,15 @@ authorizationServer: string,
 /**
  * The name.
  */
-displayName: string | null, } | { "kind": "describeScope", 
+displayName: string | null, } | { "kind": "flagUnlistedVerifiers", 
+/**
+ * Show them with a warning.
+ */
+flag: boolean, } | { "kind": "strictRevocation", 
+/**
+ * Withhold it.
+ */
+strict: boolean, } | { "kind": "describeScope", 
 /**
  * Issuer URL.
  */
