@@ -398,6 +398,7 @@ fn every_contract_command_takes_its_declared_arguments_and_access() {
         "ApproverChoice" => json!("pick"),
         "X509Input" => json!({"pkcs12Base64": "bm90IGEgZmlsZQ", "password": "x"}),
         "AdminPassphraseInput" => json!({"newPassphrase": "x"}),
+        "ActivityExportInput" => json!({"format": "csv", "path": folder}),
         "BackupInput" => json!({"path": folder, "passphrase": "x"}),
         "RestoreInput" => json!({"backupBase64": "bm90IGEgYmFja3Vw", "backupPassphrase": "x",
             "adminPassphrase": "x", "useKeyring": false, "passphrase": "x"}),

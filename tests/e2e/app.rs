@@ -393,6 +393,31 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
         "Jan de Vries",
     )
     .await;
+    // Export for an audit, as a spreadsheet: written privately, with the header and the rows.
+    let export_dir = tempfile::tempdir().unwrap();
+    let csv_file = export_dir.path().join("activity.csv");
+    c.find(Locator::Css("#activity-export-format option[value='csv']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let field = c.find(Locator::Css("#activity-export-path")).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(csv_file.to_str().unwrap()).await.unwrap();
+    click(&c, "#activity-export-button").await;
+    wait_text(&c, "#activity-exported", "entries written").await;
+    let csv = std::fs::read_to_string(&csv_file).unwrap();
+    assert!(
+        csv.starts_with("seq,time,actor,action,subject,outcome,detail\r\n"),
+        "{csv}"
+    );
+    assert!(csv.contains(",employee.add,"), "{csv}");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&csv_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "readable by the owner only");
+    }
 
     // Credentials: a bad import is refused with the reason; nothing is stored.
     click(&c, "#nav-credentials").await;

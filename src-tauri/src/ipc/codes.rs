@@ -73,6 +73,8 @@ pub enum ErrorCode {
     ProfileKeyInVault,
     /// The managed-install file of a mass rollout cannot be used (permissions, content).
     ProfileInstallFile,
+    /// The activity log's chain does not verify: nothing was exported.
+    LogBroken,
     // Issuing the X509Credential from the UZI server certificate
     // (`wallet_core::credentials::IssueX509Error::code`).
     NotUziServerCertificate,

@@ -8,9 +8,9 @@ use wallet_vault::Passphrase;
 
 use super::codes::ErrorCode;
 use super::dto::{
-    ActivityCheck, ActivityItem, ActivityQuery, AdminLoginInput, AdminPassphraseInput, AdminView,
-    AppInfo, BackupInput, BackupView, IncomingRequest, IpcError, RestoreInput, SetupInput,
-    StatusChecks, UnlockInput, VaultView,
+    ActivityCheck, ActivityExportInput, ActivityExportView, ActivityItem, ActivityQuery,
+    AdminLoginInput, AdminPassphraseInput, AdminView, AppInfo, BackupInput, BackupView,
+    IncomingRequest, IpcError, RestoreInput, SetupInput, StatusChecks, UnlockInput, VaultView,
 };
 use super::identity::TypedSecret;
 use super::identity_dto::{EnrollInput, ManagedSetupView};
@@ -479,6 +479,55 @@ pub async fn status_checks(state: State<'_, AppState>) -> Result<StatusChecks> {
             data_dir: wallet_core::doctor::check_data_dir(&data_dir).into(),
             keyring: wallet_core::doctor::check_keyring("nuts-wallet-doctor").into(),
             credentials: vault.map(|v| wallet_core::doctor::check_credentials(&v, now).into()),
+        })
+    })
+    .await
+}
+
+/// Export the activity log for an audit repository (administrator: it holds personal data).
+/// Nothing is written when the log's chain does not verify.
+#[tauri::command]
+pub async fn activity_export(
+    state: State<'_, AppState>,
+    input: ActivityExportInput,
+) -> Result<ActivityExportView> {
+    let (vault, _admin) = state.session.admin("exporting the activity log")?;
+    let path = std::path::PathBuf::from(input.path.trim());
+    blocking(move || {
+        let fail = |e: wallet_core::audit_export::ExportError| IpcError {
+            code: e.code().into(),
+            message: e.to_string(),
+        };
+        let entries = wallet_core::audit_export::entries(&vault, None).map_err(fail)?;
+        let bytes = match input.format.as_str() {
+            "csv" => wallet_core::audit_export::csv(&entries).into_bytes(),
+            "fhir" => {
+                let now_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64);
+                let doc = wallet_core::audit_export::fhir::bundle(
+                    &entries,
+                    &wallet_core::audit_export::fhir_context(&vault, now_ms),
+                );
+                serde_json::to_vec_pretty(&doc).map_err(|e| IpcError {
+                    code: ErrorCode::Internal,
+                    message: e.to_string(),
+                })?
+            }
+            other => {
+                return Err(IpcError {
+                    code: ErrorCode::InvalidInput,
+                    message: format!("unknown export format {other:?} (fhir or csv)"),
+                })
+            }
+        };
+        wallet_core::audit_export::write_private(&path, &bytes).map_err(|e| IpcError {
+            code: ErrorCode::Io,
+            message: format!("could not write {}: {e}", path.display()),
+        })?;
+        Ok(ActivityExportView {
+            path: path.display().to_string(),
+            entries: entries.len() as u32,
         })
     })
     .await

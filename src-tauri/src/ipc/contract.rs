@@ -34,6 +34,7 @@ macro_rules! with_ipc_contract {
             user commands::activity_list(query: ActivityQuery) -> Vec<ActivityItem>;
             user commands::activity_verify() -> ActivityCheck;
             user commands::status_checks() -> StatusChecks;
+            admin commands::activity_export(input: ActivityExportInput) -> ActivityExportView;
             user commands::admin_status() -> AdminView;
             user commands::admin_login(input: AdminLoginInput) -> AdminView;
             user commands::admin_logout() -> AdminView;

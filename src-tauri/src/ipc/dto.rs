@@ -119,6 +119,8 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     BackupView::export_all_to(dir)?;
     RestoreInput::export_all_to(dir)?;
     StatusChecks::export_all_to(dir)?;
+    ActivityExportInput::export_all_to(dir)?;
+    ActivityExportView::export_all_to(dir)?;
     super::identity_dto::export_bindings(dir)?;
     super::services::export_bindings(dir)?;
     super::consent_screen::export_bindings(dir)?;
@@ -198,6 +200,27 @@ pub struct SetupInput {
     pub passphrase: Option<String>,
     /// Administrator passphrase (always required).
     pub admin_passphrase: String,
+}
+
+/// An export of the activity log: `fhir` (a FHIR R4 Bundle of AuditEvents) or `csv`, to a
+/// file (replaced if it exists).
+#[derive(serde::Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityExportInput {
+    /// `fhir` or `csv`.
+    pub format: String,
+    /// The file.
+    pub path: String,
+}
+
+/// A written export.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityExportView {
+    /// The file.
+    pub path: String,
+    /// Entries in it.
+    pub entries: u32,
 }
 
 /// One check of the Status screen.

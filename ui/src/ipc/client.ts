@@ -32,6 +32,7 @@ export type { PublishView } from "./bindings/PublishView";
 export type { AdminPassphraseInput } from "./bindings/AdminPassphraseInput";
 export type { BackupInput } from "./bindings/BackupInput";
 export type { BackupView } from "./bindings/BackupView";
+export type { ActivityExportView } from "./bindings/ActivityExportView";
 export type { RestoreInput } from "./bindings/RestoreInput";
 export type { X509Input } from "./bindings/X509Input";
 export type { X509Preview } from "./bindings/X509Preview";

@@ -1,4 +1,4 @@
-//! `nuts-wallet audit export --format fhir|json [--since TIME] --out FILE`: the activity log
+//! `nuts-wallet audit export --format fhir|json|csv [--since TIME] --out FILE`: the activity log
 //! for an audit repository, as a FHIR R4 Bundle of AuditEvents
 //! ([`wallet_core::audit_export::fhir`]) or as the plain entries (JSON array, oldest first).
 //!
@@ -6,8 +6,7 @@
 //! (employees, claims presented), so it is created with mode 0600, written to a temporary
 //! file first and renamed into place.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -21,6 +20,8 @@ pub enum Format {
     Fhir,
     /// The entries as `audit list --json` prints them, oldest first
     Json,
+    /// A spreadsheet: seq, time, actor, action, subject, outcome, detail (RFC 4180)
+    Csv,
 }
 
 /// Arguments of `audit export`.
@@ -46,18 +47,28 @@ pub fn run(vault: &Vault, args: ExportArgs) -> anyhow::Result<ExitCode> {
         .transpose()?;
     let entries = audit_export::entries(vault, since)?;
     let doc = match args.format {
-        Format::Json => serde_json::to_value(&entries)?,
+        Format::Json => Some(serde_json::to_value(&entries)?),
         Format::Fhir => {
             let now_ms = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_millis() as i64)
                 .unwrap_or(0);
-            audit_export::fhir::bundle(&entries, &audit_export::fhir_context(vault, now_ms))
+            Some(audit_export::fhir::bundle(
+                &entries,
+                &audit_export::fhir_context(vault, now_ms),
+            ))
         }
+        Format::Csv => None,
     };
-    let mut text = serde_json::to_vec_pretty(&doc)?;
-    text.push(b'\n');
-    write_private(&args.out, &text)
+    let text = match doc {
+        Some(doc) => {
+            let mut text = serde_json::to_vec_pretty(&doc)?;
+            text.push(b'\n');
+            text
+        }
+        None => audit_export::csv(&entries).into_bytes(),
+    };
+    audit_export::write_private(&args.out, &text)
         .with_context(|| format!("could not write {}", args.out.display()))?;
     match (entries.first(), entries.last()) {
         (Some(first), Some(last)) => println!(
@@ -70,37 +81,4 @@ pub fn run(vault: &Vault, args: ExportArgs) -> anyhow::Result<ExitCode> {
         _ => println!("exported 0 entries to {}", args.out.display()),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes `bytes` to `path` through a 0600 temporary file in the same directory.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let result = (|| {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

@@ -125,3 +125,103 @@ mod tests {
         }
     }
 }
+
+/// The entries as CSV for a spreadsheet (RFC 4180, CRLF): seq, time (RFC 3339), actor, action,
+/// subject, outcome, detail (JSON). A cell that a spreadsheet would take for a formula (`=`,
+/// `+`, `-`, `@`, tab, CR) gets a leading `'`: entries carry text from received links.
+pub fn csv(entries: &[ActivityEntry]) -> String {
+    fn cell(s: &str) -> String {
+        let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{s}")
+        } else {
+            s.to_owned()
+        };
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s
+        }
+    }
+    let mut out = String::from("seq,time,actor,action,subject,outcome,detail\r\n");
+    for e in entries {
+        let row = [
+            e.seq.to_string(),
+            wallet_vault::format_rfc3339_ms(e.at_ms),
+            e.actor.clone(),
+            e.action.clone(),
+            e.subject.clone(),
+            e.outcome.clone(),
+            e.detail.to_string(),
+        ];
+        let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// Writes an export to `path` (replaced if it exists) through a temporary file in the same
+/// folder, created with mode 0600: it holds personal data (employees, claims presented).
+pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        wallet_protocol::random::random_token()
+    ));
+    let result = (|| {
+        let mut f = wallet_protocol::private_file::create_owner_only(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod csv_tests {
+    use super::*;
+
+    #[test]
+    fn quotes_escapes_and_defuses_formulas() {
+        let e = ActivityEntry {
+            seq: 7,
+            at_ms: 1_800_000_000_123,
+            actor: "system".into(),
+            action: "presentation.refuse".into(),
+            subject: "=HYPERLINK(\"http://evil\")".into(),
+            outcome: "failure".into(),
+            detail: serde_json::json!({"message": "a, \"quoted\"\nline"}),
+            hash: String::new(),
+        };
+        let text = csv(&[e]);
+        let mut lines = text.split("\r\n");
+        assert_eq!(
+            lines.next(),
+            Some("seq,time,actor,action,subject,outcome,detail")
+        );
+        let row = lines.next().unwrap();
+        assert!(
+            row.starts_with("7,2027-01-15T08:00:00.123Z,system,presentation.refuse,"),
+            "{row}"
+        );
+        assert!(
+            row.contains("\"'=HYPERLINK(\"\"http://evil\"\")\""),
+            "{row}"
+        );
+        assert!(
+            row.contains("\"{\"\"message\"\":\"\"a, \\\"\"quoted\\\"\"\\nline\"\"}\""),
+            "{row}"
+        );
+    }
+}
