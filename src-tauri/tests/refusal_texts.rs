@@ -6,6 +6,19 @@
 use nuts_wallet_app::ipc::codes::ErrorCode;
 use wallet_core::openid4vp::{RequestObjectError, ResolveError};
 
+/// The English and Dutch tables of ui/src/lib/i18n.ts.
+fn tables() -> (String, String) {
+    let i18n = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../ui/src/lib/i18n.ts"
+    ))
+    .unwrap();
+    let (en, nl) = i18n
+        .split_once("const nl")
+        .expect("an nl table after the en table");
+    (en.to_owned(), nl.to_owned())
+}
+
 #[test]
 fn every_refusal_code_is_translated_in_both_languages() {
     let s = || "x".to_owned();
@@ -36,14 +49,7 @@ fn every_refusal_code_is_translated_in_both_languages() {
         ResolveError::PresentationDefinition(s()),
         ResolveError::ClientMetadata(s()),
     ];
-    let i18n = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../ui/src/lib/i18n.ts"
-    ))
-    .unwrap();
-    let (en, nl) = i18n
-        .split_once("const nl")
-        .expect("an nl table after the en table");
+    let (en, nl) = tables();
     for e in &all {
         let key = format!("\"refused.{}\":", e.code());
         assert!(en.contains(&key), "no English text for {key}");
@@ -92,14 +98,7 @@ fn every_service_token_error_is_translated_in_both_languages() {
         "bad_response",
         "remote_error",
     ]);
-    let i18n = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../ui/src/lib/i18n.ts"
-    ))
-    .unwrap();
-    let (en, nl) = i18n
-        .split_once("const nl")
-        .expect("an nl table after the en table");
+    let (en, nl) = tables();
     for code in codes {
         let key = format!("\"svc.err.{code}\":");
         assert!(en.contains(&key), "no English text for {key}");

@@ -138,19 +138,24 @@ impl WalletSession {
         })
     }
 
+    /// The vault protection a first run chose, with this session's key-derivation cost.
+    fn protection(&self, chosen: SetupProtection) -> Protection {
+        match chosen {
+            SetupProtection::Keyring => Protection::Keyring,
+            SetupProtection::Passphrase(p) => Protection::Passphrase {
+                passphrase: p,
+                kdf: self.kdf,
+            },
+        }
+    }
+
     /// First-run setup: creates the vault (unlocked) with the administrator passphrase.
     pub fn setup(
         &self,
         protection: SetupProtection,
         admin_passphrase: Passphrase,
     ) -> Result<SessionStatus, VaultError> {
-        let protection = match protection {
-            SetupProtection::Keyring => Protection::Keyring,
-            SetupProtection::Passphrase(p) => Protection::Passphrase {
-                passphrase: p,
-                kdf: self.kdf,
-            },
-        };
+        let protection = self.protection(protection);
         let vault = Vault::create(
             &self.data_dir,
             self.keystore.clone(),
@@ -175,13 +180,7 @@ impl WalletSession {
         protection: SetupProtection,
         admin_passphrase: Passphrase,
     ) -> Result<SessionStatus, VaultError> {
-        let protection = match protection {
-            SetupProtection::Keyring => Protection::Keyring,
-            SetupProtection::Passphrase(p) => Protection::Passphrase {
-                passphrase: p,
-                kdf: self.kdf,
-            },
-        };
+        let protection = self.protection(protection);
         let vault = Vault::restore(
             backup_file,
             backup_passphrase,
@@ -208,13 +207,7 @@ impl WalletSession {
         admin_passphrase: Passphrase,
         net: &crate::runtime::Network,
     ) -> Result<SessionStatus, crate::profile::ProfileError> {
-        let protection = match protection {
-            SetupProtection::Keyring => Protection::Keyring,
-            SetupProtection::Passphrase(p) => Protection::Passphrase {
-                passphrase: p,
-                kdf: self.kdf,
-            },
-        };
+        let protection = self.protection(protection);
         let vault = crate::profile::enroll(
             &self.data_dir,
             self.keystore.clone(),

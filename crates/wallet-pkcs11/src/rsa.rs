@@ -15,7 +15,7 @@ use wallet_protocol::signer::{SignError, Signer};
 use crate::error::{map_ck, Pkcs11Error};
 use crate::module::Module;
 use crate::pin::Pin;
-use crate::signer::{close_session, key_template, login, with_reinit};
+use crate::signer::{close_session, find_private_key, key_template, login, with_reinit};
 use crate::uri::Pkcs11Uri;
 
 /// An RSA private key on a token, logged in for as long as this value lives.
@@ -92,25 +92,7 @@ fn find_rsa(
     uri: &Pkcs11Uri,
 ) -> Result<(ObjectHandle, Vec<u8>, Vec<u8>), Pkcs11Error> {
     let token = uri.token();
-    let found = session
-        .find_objects(&key_template(uri, ObjectClass::PRIVATE_KEY))
-        .map_err(|e| map_ck(e, token))?;
-    let key = match found.as_slice() {
-        [] => {
-            return Err(Pkcs11Error::KeyMissing {
-                token: token.to_owned(),
-                object: uri.object().to_owned(),
-            })
-        }
-        [one] => *one,
-        many => {
-            return Err(Pkcs11Error::Other(format!(
-                "{} private keys are labelled \"{}\" on token \"{token}\"; add id= to the URI",
-                many.len(),
-                uri.object()
-            )))
-        }
-    };
+    let key = find_private_key(session, uri)?;
     let wanted = [
         AttributeType::KeyType,
         AttributeType::Modulus,

@@ -388,28 +388,33 @@ pub(crate) fn key_template(uri: &Pkcs11Uri, class: ObjectClass) -> Vec<Attribute
     t
 }
 
-/// The private key the URI names, checked to be EC on P-256.
-fn find_key(session: &Session, uri: &Pkcs11Uri) -> Result<ObjectHandle, Pkcs11Error> {
+/// The one private key the URI names (by label, and id when given).
+pub(crate) fn find_private_key(
+    session: &Session,
+    uri: &Pkcs11Uri,
+) -> Result<ObjectHandle, Pkcs11Error> {
     let token = uri.token();
     let found = session
         .find_objects(&key_template(uri, ObjectClass::PRIVATE_KEY))
         .map_err(|e| map_ck(e, token))?;
-    let key = match found.as_slice() {
-        [] => {
-            return Err(Pkcs11Error::KeyMissing {
-                token: token.to_owned(),
-                object: uri.object().to_owned(),
-            })
-        }
-        [one] => *one,
-        many => {
-            return Err(Pkcs11Error::Other(format!(
-                "{} private keys are labelled \"{}\" on token \"{token}\"; add id= to the URI",
-                many.len(),
-                uri.object()
-            )))
-        }
-    };
+    match found.as_slice() {
+        [] => Err(Pkcs11Error::KeyMissing {
+            token: token.to_owned(),
+            object: uri.object().to_owned(),
+        }),
+        [one] => Ok(*one),
+        many => Err(Pkcs11Error::Other(format!(
+            "{} private keys are labelled \"{}\" on token \"{token}\"; add id= to the URI",
+            many.len(),
+            uri.object()
+        ))),
+    }
+}
+
+/// The private key the URI names, checked to be EC on P-256.
+fn find_key(session: &Session, uri: &Pkcs11Uri) -> Result<ObjectHandle, Pkcs11Error> {
+    let token = uri.token();
+    let key = find_private_key(session, uri)?;
     let attrs = session
         .get_attributes(key, &[AttributeType::KeyType, AttributeType::EcParams])
         .map_err(|e| map_ck(e, token))?;

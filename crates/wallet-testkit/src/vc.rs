@@ -9,9 +9,7 @@ use wallet_protocol::vc::{contexts, ldp};
 /// A NutsOrganizationCredential (JSON-LD, JsonWebSignature2020) about `subject` for "Zorg
 /// Utrecht" in Utrecht, issued by a fresh did:jwk issuer at `now - 60`, valid for a day.
 pub fn org_credential(subject: &str, now: i64) -> Value {
-    let mut key = SoftwareSigner::generate_es256("tmp").expect("P-256 key");
-    let issuer = did::jwk::create(&Jwk::from_map(key.public_jwk()).expect("jwk")).expect("did");
-    key.set_key_id(did::jwk::key_id(&issuer).as_str());
+    let (key, issuer) = jwk_issuer();
     // A unique id per credential (issuer keys are fresh, so the issuer part already differs).
     let doc = json!({
         "@context": [contexts::CREDENTIALS_V1, contexts::NUTS_V1, contexts::JWS2020_V1],
@@ -25,9 +23,22 @@ pub fn org_credential(subject: &str, now: i64) -> Value {
             "organization": {"name": "Zorg Utrecht", "city": "Utrecht"}
         }
     });
+    sign_at(&doc, &key, now)
+}
+
+/// A fresh P-256 key and its did:jwk, the key's id set to the DID URL.
+fn jwk_issuer() -> (SoftwareSigner, did::Did) {
+    let mut key = SoftwareSigner::generate_es256("tmp").expect("P-256 key");
+    let issuer = did::jwk::create(&Jwk::from_map(key.public_jwk()).expect("jwk")).expect("did");
+    key.set_key_id(did::jwk::key_id(&issuer).as_str());
+    (key, issuer)
+}
+
+/// `doc` with a JsonWebSignature2020 proof by `key`, created at `now - 60`.
+fn sign_at(doc: &Value, key: &SoftwareSigner, now: i64) -> Value {
     ldp::sign(
-        &doc,
-        &key,
+        doc,
+        key,
         &ldp::ProofOptions {
             created: now - 60,
             expires: None,
@@ -42,7 +53,7 @@ pub fn org_credential(subject: &str, now: i64) -> Value {
 /// A did:jwk issuer with a StatusList2021 list: issues NutsOrganizationCredentials that
 /// point at an index of the list, and signs the list with any set of revoked indexes.
 pub struct StatusIssuer {
-    key: wallet_protocol::jose::SoftwareSigner,
+    key: SoftwareSigner,
     /// The issuer DID.
     pub did: did::Did,
     /// Where the list is served.
@@ -52,29 +63,12 @@ pub struct StatusIssuer {
 impl StatusIssuer {
     /// A fresh issuer whose list will be served at `list_url`.
     pub fn new(list_url: &str) -> Self {
-        let mut key = SoftwareSigner::generate_es256("tmp").expect("P-256 key");
-        let did = did::jwk::create(&Jwk::from_map(key.public_jwk()).expect("jwk")).expect("did");
-        key.set_key_id(did::jwk::key_id(&did).as_str());
+        let (key, did) = jwk_issuer();
         Self {
             key,
             did,
             list_url: list_url.to_owned(),
         }
-    }
-
-    fn sign(&self, doc: &Value, now: i64) -> Value {
-        ldp::sign(
-            doc,
-            &self.key,
-            &ldp::ProofOptions {
-                created: now - 60,
-                expires: None,
-                challenge: None,
-                nonce: None,
-                domain: None,
-            },
-        )
-        .expect("signed")
     }
 
     /// A NutsOrganizationCredential about `subject` ("Zorg Utrecht", Utrecht), valid for a
@@ -99,7 +93,7 @@ impl StatusIssuer {
                 "organization": {"name": "Zorg Utrecht", "city": "Utrecht"}
             }
         });
-        self.sign(&doc, now)
+        sign_at(&doc, &self.key, now)
     }
 
     /// The signed StatusList2021Credential (16 kbit) with `revoked` set, valid from
@@ -127,6 +121,6 @@ impl StatusIssuer {
                 "encodedList": encoded,
             }
         });
-        self.sign(&doc, now)
+        sign_at(&doc, &self.key, now)
     }
 }
