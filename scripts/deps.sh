@@ -8,7 +8,7 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev build-essential pkg-config curl wget file libssl-dev
   libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   xvfb xauth webkit2gtk-driver dbus dbus-x11 gnome-keyring libsecret-1-dev libsecret-tools
-  imagemagick x11-apps xdg-utils desktop-file-utils libglib2.0-bin
+  imagemagick x11-apps x11-utils xdg-utils desktop-file-utils libglib2.0-bin
   softhsm2 opensc
   # the syslog collector of the audit forwarding tests (run unprivileged, on loopback)
   rsyslog rsyslog-openssl

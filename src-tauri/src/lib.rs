@@ -9,6 +9,7 @@ pub mod expiry_notice;
 pub mod ipc;
 pub mod service_prompt;
 pub mod services;
+pub mod startup;
 pub mod state;
 pub mod window;
 
@@ -67,6 +68,8 @@ fn spawn_profile_refresh(state: &AppState) {
 
 /// Starts the desktop app.
 pub fn run() {
+    startup::mark_started();
+    startup::apply_webview_defaults();
     // Before any plugin reads the arguments (they panic on non-UTF-8 ones).
     if let Err(e) = deep_link::utf8_args(std::env::args_os()) {
         eprintln!("Nuts Wallet cannot start: {e}");
@@ -93,16 +96,28 @@ pub fn run() {
             }
             window::focus_main(app);
         }))
-        .plugin(tauri_plugin_deep_link::init());
+        .plugin(tauri_plugin_deep_link::init())
+        .on_page_load(|_, load| {
+            if load.event() == tauri::webview::PageLoadEvent::Finished {
+                startup::page_loaded();
+            }
+        });
 
     let session = WalletSession::new(&data_dir, Arc::new(OsKeyring::new()));
     let result = with_commands(builder, AppState::new(data_dir, dev_mode(), session))
         .setup(|app| {
             use tauri_plugin_deep_link::DeepLinkExt;
+            // Not on the way to the window: on Linux this runs update-desktop-database and
+            // xdg-mime, tens of milliseconds each.
             #[cfg(any(target_os = "linux", windows))]
-            if let Err(e) = app.deep_link().register_all() {
-                // Installed packages register the scheme themselves; a dev build may not manage.
-                tracing::warn!(error = %e, "could not register the nuts-wallet: scheme");
+            {
+                let handle = app.handle().clone();
+                std::thread::spawn(move || {
+                    if let Err(e) = handle.deep_link().register_all() {
+                        // Installed packages register the scheme themselves; a dev build may not.
+                        tracing::warn!(error = %e, "could not register the nuts-wallet: scheme");
+                    }
+                });
             }
             let handle = app.handle().clone();
             app.deep_link().on_open_url(move |event| {

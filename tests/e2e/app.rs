@@ -540,6 +540,7 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
             for v in axe_violations(&c).await {
                 problems.push(format!("{screen} ({lang}): {v}"));
             }
+            screenshot(&c, &format!("14-{lang}-{screen}")).await;
         }
     }
     assert!(
@@ -575,7 +576,21 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
         serde_json::json!(true),
         "Lock and NL/EN stay in view"
     );
-    for screen in ["credentials", "employees", "services", "activity"] {
+    for (lang, screen) in ["nl", "en"].into_iter().flat_map(|lang| {
+        [
+            "home",
+            "credentials",
+            "employees",
+            "organization",
+            "services",
+            "activity",
+            "settings",
+            "status",
+            "about",
+        ]
+        .map(|screen| (lang, screen))
+    }) {
+        click(&c, &format!("#lang-{lang}")).await;
         click(&c, &format!("#nav-{screen}")).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
         let fits = c
@@ -590,10 +605,18 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
             )
             .await
             .unwrap();
-        assert_eq!(fits["overflow"], false, "{screen} scrolls sideways: {fits}");
-        assert_eq!(fits["cut"], serde_json::json!([]), "{screen}: {fits}");
-        screenshot(&c, &format!("15-min-size-{screen}")).await;
+        assert_eq!(
+            fits["overflow"], false,
+            "{screen} ({lang}) scrolls sideways: {fits}"
+        );
+        assert_eq!(
+            fits["cut"],
+            serde_json::json!([]),
+            "{screen} ({lang}): {fits}"
+        );
+        screenshot(&c, &format!("15-min-{lang}-{screen}")).await;
     }
+    click(&c, "#lang-en").await;
     c.set_window_size(1100, 760).await.unwrap();
 
     click(&c, "#nav-settings").await;

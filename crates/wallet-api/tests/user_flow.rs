@@ -476,7 +476,7 @@ async fn declined_flow_ends_at_the_client_with_access_denied() {
     let t = world().await;
     let (link, session_id) = t.start(TokenType::DPoP).await;
     let resolved = openid4vp::resolve(&link, &t.env).await.unwrap();
-    let out = openid4vp::dispatch(&t.env, resolved, Decision::Declined)
+    let out = openid4vp::dispatch(&t.env, resolved, Decision::Declined { by: None })
         .await
         .expect("the verifier answers with a redirect");
     assert!(

@@ -304,7 +304,9 @@ async fn link_to_token(t: &World) {
     assert_eq!(t.sent(), sent_before + 2);
     // answered once
     assert!(matches!(
-        t.runtime.decide(received.id, Answer::Decline).await,
+        t.runtime
+            .decide(received.id, Answer::Decline { employee: None })
+            .await,
         Err(ConsentError::Slot(_))
     ));
 
@@ -432,6 +434,70 @@ async fn the_model_refuses_another_employee_than_the_named_one() {
     // refused before dispatch: the consent is still open for the named employee
     let view = t.runtime.choose_approver(id, EMPLOYEE).unwrap();
     assert_eq!(view.approver.as_deref(), Some(EMPLOYEE));
+}
+
+/// A decline is the clinician's: the activity log names the employee at the screen (the one
+/// chosen there, else the one the healthcare application named), not the wallet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decline_is_attributed_to_the_employee_who_declined() {
+    let t = world().await;
+    let id_of = |identifier: &str| roster::find_employee(&t.vault, identifier).unwrap().id;
+    let declines = || {
+        t.vault
+            .activity_log()
+            .list(&ActivityFilter {
+                action_prefix: Some(openid4vp::ACTION_DECLINE.into()),
+                ..ActivityFilter::default()
+            })
+            .unwrap()
+    };
+
+    // Chosen on the screen.
+    let (_, link) = t.start(EMPLOYEE).await;
+    let id = t.runtime.receive_link(&link).id;
+    t.runtime.open_consent(id).await.unwrap();
+    let out = t
+        .runtime
+        .decide(
+            id,
+            Answer::Decline {
+                employee: Some(EMPLOYEE.into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!out.approved);
+    let d = declines();
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].actor, format!("employee:{}", id_of(EMPLOYEE)));
+    assert_eq!(d[0].outcome, "declined");
+
+    // Nobody chosen: the employee the healthcare application named.
+    let (_, link) = t.start(EMPLOYEE).await;
+    let id = t.runtime.receive_link(&link).id;
+    t.runtime.open_consent(id).await.unwrap();
+    t.runtime
+        .decide(id, Answer::Decline { employee: None })
+        .await
+        .unwrap();
+    assert_eq!(declines()[0].actor, format!("employee:{}", id_of(EMPLOYEE)));
+
+    // A choice that is on no roster entry is not believed: the named employee again.
+    let (_, link) = t.start(EMPLOYEE).await;
+    let id = t.runtime.receive_link(&link).id;
+    t.runtime.open_consent(id).await.unwrap();
+    let before = declines().len();
+    t.runtime
+        .decide(
+            id,
+            Answer::Decline {
+                employee: Some("nobody@example.com".into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(declines().len(), before + 1);
+    assert_eq!(declines()[0].actor, format!("employee:{}", id_of(EMPLOYEE)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -35,7 +35,7 @@ pub fn incoming_requests(state: State<'_, AppState>) -> Vec<IncomingRequest> {
 
 /// Whether the vault exists and is locked or unlocked.
 #[tauri::command]
-pub fn vault_status(state: State<'_, AppState>) -> Result<VaultView> {
+pub async fn vault_status(state: State<'_, AppState>) -> Result<VaultView> {
     Ok(state.session.status()?.into())
 }
 
@@ -324,9 +324,15 @@ pub fn vault_touch(state: State<'_, AppState>) {
     state.session.touch();
 }
 
+/// The UI drew its first interactive screen (logged once a run with the time since start).
+#[tauri::command]
+pub fn ui_ready() {
+    crate::startup::ui_ready();
+}
+
 /// Activity log entries, newest first.
 #[tauri::command]
-pub fn activity_list(
+pub async fn activity_list(
     state: State<'_, AppState>,
     query: ActivityQuery,
 ) -> Result<Vec<ActivityItem>> {
@@ -346,7 +352,7 @@ pub fn activity_list(
 
 /// Check the activity log's hash chain.
 #[tauri::command]
-pub fn activity_verify(state: State<'_, AppState>) -> Result<ActivityCheck> {
+pub async fn activity_verify(state: State<'_, AppState>) -> Result<ActivityCheck> {
     let r = state.session.verify_activity()?;
     Ok(ActivityCheck {
         entries: r.entries,

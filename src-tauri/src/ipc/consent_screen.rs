@@ -190,7 +190,8 @@ pub struct DecisionInput {
     pub id: u32,
     /// Approve or decline.
     pub approve: bool,
-    /// Roster id of the approving employee (required to approve).
+    /// Roster id of the employee at the screen: required to approve; with a decline it names
+    /// who declined in the activity log.
     pub employee: Option<String>,
 }
 
@@ -379,7 +380,7 @@ pub async fn presentation_decide(
     input: DecisionInput,
 ) -> Result<DecisionView> {
     let answer = match (input.approve, input.employee) {
-        (false, _) => Answer::Decline,
+        (false, employee) => Answer::Decline { employee },
         (true, Some(employee)) => Answer::Approve { employee },
         (true, None) => return Err(ConsentError::NoApprover.into()),
     };

@@ -31,6 +31,7 @@ macro_rules! with_ipc_contract {
             user commands::vault_unlock(input: UnlockInput) -> VaultView;
             user commands::vault_lock() -> VaultView;
             user commands::vault_touch() -> ();
+            user commands::ui_ready() -> ();
             user commands::activity_list(query: ActivityQuery) -> Vec<ActivityItem>;
             user commands::activity_verify() -> ActivityCheck;
             user commands::status_checks() -> StatusChecks;

@@ -348,11 +348,52 @@ pub struct ActivityItem {
     pub outcome: ActivityOutcome,
     /// Extra facts as JSON text (never secrets).
     pub detail: String,
+    /// A settings change: what is different (path of names, value before and after).
+    pub changes: Vec<SettingChangeView>,
+    /// Changes left out of `changes` (a long list is cut).
+    pub more_changes: u32,
+}
+
+/// One changed value of a setting (see `wallet_vault` `setting_changes`).
+#[derive(Debug, Clone, Serialize, TS, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingChangeView {
+    /// Names into the setting (`servers`, an authorization server, `display_name`); empty for
+    /// a setting that is one value.
+    pub path: Vec<String>,
+    /// Before; `None` when added.
+    pub before: Option<String>,
+    /// After; `None` when removed.
+    pub after: Option<String>,
+}
+
+fn setting_changes(detail: &serde_json::Value) -> (Vec<SettingChangeView>, u32) {
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    let changes = detail["changes"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|c| SettingChangeView {
+                    path: c["path"]
+                        .as_array()
+                        .map(|p| p.iter().filter_map(text).collect())
+                        .unwrap_or_default(),
+                    before: text(&c["before"]),
+                    after: text(&c["after"]),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let more = detail["more"].as_u64().unwrap_or(0).min(u32::MAX.into()) as u32;
+    (changes, more)
 }
 
 impl From<wallet_vault::ActivityEntry> for ActivityItem {
     fn from(e: wallet_vault::ActivityEntry) -> Self {
+        let (changes, more_changes) = setting_changes(&e.detail);
         ActivityItem {
+            changes,
+            more_changes,
             seq: e.seq,
             at_ms: e.at_ms,
             actor: e.actor,

@@ -25,7 +25,7 @@ fn now() -> i64 {
 
 /// The organization identity, or null before setup.
 #[tauri::command]
-pub fn org_info(state: State<'_, AppState>) -> Result<Option<OrgView>> {
+pub async fn org_info(state: State<'_, AppState>) -> Result<Option<OrgView>> {
     let vault = state.session.vault()?;
     Ok(org::organization(&vault)?.map(Into::into))
 }
@@ -261,7 +261,7 @@ pub async fn org_publish(state: State<'_, AppState>, out_dir: String) -> Result<
 
 /// Stored credentials with their warnings.
 #[tauri::command]
-pub fn credentials_list(state: State<'_, AppState>) -> Result<Vec<CredentialRow>> {
+pub async fn credentials_list(state: State<'_, AppState>) -> Result<Vec<CredentialRow>> {
     let vault = state.session.vault()?;
     Ok(credentials::list_credentials(&vault, now())?
         .into_iter()
@@ -343,7 +343,7 @@ pub async fn credential_x509_issue(
 
 /// The issuers the administrator trusts (DIDs).
 #[tauri::command]
-pub fn trusted_issuers_list(state: State<'_, AppState>) -> Result<Vec<String>> {
+pub async fn trusted_issuers_list(state: State<'_, AppState>) -> Result<Vec<String>> {
     let vault = state.session.vault()?;
     Ok(credentials::trusted_issuers(&vault)?)
 }
@@ -369,7 +369,7 @@ pub fn credential_delete(state: State<'_, AppState>, id: String) -> Result<()> {
 
 /// The employee roster.
 #[tauri::command]
-pub fn employees_list(state: State<'_, AppState>) -> Result<Vec<EmployeeRow>> {
+pub async fn employees_list(state: State<'_, AppState>) -> Result<Vec<EmployeeRow>> {
     let vault = state.session.vault()?;
     Ok(roster::list_employees(&vault)?
         .into_iter()
@@ -463,7 +463,11 @@ pub fn employee_set_os_account(
 
 /// Who approves on this computer, and this computer's account name.
 #[tauri::command]
-pub fn approver_choice(state: State<'_, AppState>) -> Result<ApproverView> {
+pub async fn approver_choice(state: State<'_, AppState>) -> Result<ApproverView> {
+    approver_view(&state)
+}
+
+fn approver_view(state: &AppState) -> Result<ApproverView> {
     let vault = state.session.vault()?;
     Ok(ApproverView {
         choice: roster::employee_selection(&vault)?.into(),
@@ -480,12 +484,12 @@ pub fn set_approver_choice(
     state.session.with_admin("choosing who approves", |v, a| {
         roster::set_employee_selection(v, a, choice.into())
     })?;
-    approver_choice(state)
+    approver_view(&state)
 }
 
 /// The organization profile in force, or null on a wallet that is not managed.
 #[tauri::command]
-pub fn profile_status(state: State<'_, AppState>) -> Result<Option<ProfileView>> {
+pub async fn profile_status(state: State<'_, AppState>) -> Result<Option<ProfileView>> {
     let vault = state.session.vault()?;
     profile_view(&vault)
 }
@@ -549,7 +553,7 @@ pub fn profile_enrollment_secret(state: State<'_, AppState>) -> Result<String> {
 
 /// Minutes an issued employee credential stays valid.
 #[tauri::command]
-pub fn employee_validity(state: State<'_, AppState>) -> Result<i64> {
+pub async fn employee_validity(state: State<'_, AppState>) -> Result<i64> {
     let vault = state.session.vault()?;
     Ok(roster::credential_validity(&vault)? / 60)
 }

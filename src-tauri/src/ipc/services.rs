@@ -132,7 +132,7 @@ fn view(p: ServicePolicy) -> Vec<PolicyServer> {
 
 /// Loopback API state and recent service-token requests.
 #[tauri::command]
-pub fn services_overview<R: Runtime>(
+pub async fn services_overview<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
 ) -> Result<ServicesView> {
@@ -176,7 +176,7 @@ pub fn services_overview<R: Runtime>(
 
 /// The service policy.
 #[tauri::command]
-pub fn policy_get(state: State<'_, AppState>) -> Result<Vec<PolicyServer>> {
+pub async fn policy_get(state: State<'_, AppState>) -> Result<Vec<PolicyServer>> {
     Ok(view(ServicePolicy::load(&state.session.vault()?)?))
 }
 
@@ -194,7 +194,7 @@ pub struct PolicyModes {
 
 /// The policy's wallet-wide settings.
 #[tauri::command]
-pub fn policy_modes(state: State<'_, AppState>) -> Result<PolicyModes> {
+pub async fn policy_modes(state: State<'_, AppState>) -> Result<PolicyModes> {
     let p = ServicePolicy::load(&state.session.vault()?)?;
     Ok(PolicyModes {
         flag_unlisted: p.unlisted_verifiers == UnlistedVerifiers::Flag,

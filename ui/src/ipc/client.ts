@@ -9,6 +9,7 @@ export type { ActivityCheck } from "./bindings/ActivityCheck";
 export type { ActivityItem } from "./bindings/ActivityItem";
 export type { ActivityOutcome } from "./bindings/ActivityOutcome";
 export type { ActivityQuery } from "./bindings/ActivityQuery";
+export type { SettingChangeView } from "./bindings/SettingChangeView";
 export type { AdminView } from "./bindings/AdminView";
 export type { AppInfo } from "./bindings/AppInfo";
 export type { ClaimView } from "./bindings/ClaimView";

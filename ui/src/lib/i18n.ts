@@ -157,6 +157,26 @@ const en = {
   "action.user_token.start": "Sign-in for a user token started",
   "action.user_token.finish": "Sign-in for a user token finished",
   "activity.unlocks": "{n}× in a row",
+  "activity.changeAdded": "added",
+  "activity.changeRemoved": "removed",
+  "activity.moreChanges": "and {n} more changes",
+  "setting.s2s_policy": "Access policy",
+  "setting.auto_lock_secs": "Automatic lock",
+  "setting.organization": "Organization",
+  "setting.trusted_issuers": "Trusted issuers",
+  "setting.employee_credential_validity_secs": "Validity of employee credentials",
+  "setting.managed_profile": "Organization profile",
+  "setting.profile_version": "Organization profile version",
+  "setting.employee_selection": "Choosing the employee",
+  "setting.audit_forward": "Activity forwarding",
+  "field.servers": "Allowed servers",
+  "field.display_name": "Name",
+  "field.no_prompt_scopes": "Without asking",
+  "field.scope_descriptions": "Description",
+  "field.unlisted_verifiers": "Unknown verifiers",
+  "field.unsolicited_verifiers": "Requests not started here",
+  "field.self_attested_types": "Self-attested types",
+  "field.revocation": "Revocation check",
   "action.s2s.token": "Service token requested",
   "nav.settings": "Settings",
   "admin.title": "Administrator",
@@ -760,6 +780,26 @@ const nl: Record<MessageKey, string> = {
   "action.user_token.start": "Aanmelding voor een gebruikerstoken gestart",
   "action.user_token.finish": "Aanmelding voor een gebruikerstoken afgerond",
   "activity.unlocks": "{n}× achter elkaar",
+  "activity.changeAdded": "toegevoegd",
+  "activity.changeRemoved": "verwijderd",
+  "activity.moreChanges": "en nog {n} wijzigingen",
+  "setting.s2s_policy": "Toegangsbeleid",
+  "setting.auto_lock_secs": "Automatisch vergrendelen",
+  "setting.organization": "Organisatie",
+  "setting.trusted_issuers": "Vertrouwde uitgevers",
+  "setting.employee_credential_validity_secs": "Geldigheid van medewerkersbewijzen",
+  "setting.managed_profile": "Organisatieprofiel",
+  "setting.profile_version": "Versie van het organisatieprofiel",
+  "setting.employee_selection": "Kiezen van de medewerker",
+  "setting.audit_forward": "Doorsturen van activiteit",
+  "field.servers": "Toegestane servers",
+  "field.display_name": "Naam",
+  "field.no_prompt_scopes": "Zonder te vragen",
+  "field.scope_descriptions": "Omschrijving",
+  "field.unlisted_verifiers": "Onbekende partijen",
+  "field.unsolicited_verifiers": "Verzoeken die hier niet begonnen",
+  "field.self_attested_types": "Zelf ondertekende soorten",
+  "field.revocation": "Controle op intrekking",
   "action.s2s.token": "Toegangsbewijs aangevraagd voor de zorgapplicatie",
   "nav.settings": "Instellingen",
   "admin.title": "Beheerder",
@@ -1287,6 +1327,22 @@ export function outcomeKey(outcome: ActivityOutcome): MessageKey {
 export function actionLabel(lang: Lang, action: string): string {
   const key = `action.${action}`;
   return key in en ? translate(lang, key as MessageKey) : action;
+}
+
+/** Name of a setting (an activity entry's subject for `setting.change`), or the name itself. */
+export function settingLabel(lang: Lang, name: string): string {
+  const key = `setting.${name}`;
+  return key in en ? translate(lang, key as MessageKey) : name;
+}
+
+/** A changed setting's path in words: known field names translated, the rest as they are. */
+export function changePath(lang: Lang, path: string[]): string {
+  return path
+    .map((p) => {
+      const key = `field.${p}`;
+      return key in en ? translate(lang, key as MessageKey) : p;
+    })
+    .join(" › ");
 }
 
 /** Friendly name of an activity actor (`admin`, `system`, `employee:<id>`). */

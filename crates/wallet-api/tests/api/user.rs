@@ -145,7 +145,7 @@ async fn a_decline_sends_the_browser_to_the_ehr_with_access_denied() {
     let (landing, session_id) = t.begin(&body(&t.as_.issuer, "DPoP")).await;
     let link = t.to_wallet(&landing).await;
     let resolved = openid4vp::resolve(&link, &t.env).await.unwrap();
-    let out = openid4vp::dispatch(&t.env, resolved, Decision::Declined)
+    let out = openid4vp::dispatch(&t.env, resolved, Decision::Declined { by: None })
         .await
         .expect("the verifier answers with a redirect");
     // The Nuts AS sends the browser to the callback with the error and without state

@@ -515,7 +515,9 @@ async fn present(
             }
             Answer::Approve { employee }
         }
-        None => Answer::Decline,
+        None => Answer::Decline {
+            employee: args.employee.clone(),
+        },
     };
     let outcome = rt.decide(id, answer).await.map_err(consent_failure)?;
     let approved = outcome.approved;

@@ -194,7 +194,16 @@ impl Flow<'_> {
         if !approve {
             // Declining also ends this session (the AS sends no state with a wallet error),
             // recorded, as the holder does for the loopback API.
-            if let Err(e) = self.rt.decide(id, Answer::Decline).await {
+            if let Err(e) = self
+                .rt
+                .decide(
+                    id,
+                    Answer::Decline {
+                        employee: Some(employee.to_owned()),
+                    },
+                )
+                .await
+            {
                 tracing::warn!(error = %e, "the verifier did not take the decline");
                 eprintln!("note: the verifier did not take the decline: {e}");
             }

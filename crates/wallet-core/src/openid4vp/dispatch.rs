@@ -11,7 +11,18 @@ pub(super) fn record(
     outcome: Outcome,
     detail: Value,
 ) {
-    let entry = NewActivity::new(Actor::System, action, subject)
+    record_as(env, Actor::System, action, subject, outcome, detail);
+}
+
+fn record_as(
+    env: &HolderEnv,
+    actor: Actor,
+    action: &str,
+    subject: &str,
+    outcome: Outcome,
+    detail: Value,
+) {
+    let entry = NewActivity::new(actor, action, subject)
         .outcome(outcome)
         .detail(detail);
     if let Err(e) = env.vault.activity_log().record(entry) {
@@ -74,11 +85,12 @@ pub async fn dispatch(
     let verifier = resolved.request.client_id().clone();
     let scope = resolved.consent.scope.clone();
     let employee = match decision {
-        Decision::Declined => {
+        Decision::Declined { by } => {
             let d = resolved.error_dispatch("access_denied", "the user declined the request");
             let r = post_error(env, &d).await;
-            record(
+            record_as(
                 env,
+                by.map_or(Actor::System, Actor::Employee),
                 ACTION_DECLINE,
                 verifier.as_str(),
                 Outcome::Declined,

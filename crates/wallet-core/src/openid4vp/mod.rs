@@ -270,8 +270,11 @@ pub enum Decision {
         /// Roster id or identifier of the active employee.
         employee: String,
     },
-    /// Send `access_denied`.
-    Declined,
+    /// Send `access_denied`; `by` is the roster id of the employee who declined, when known.
+    Declined {
+        /// Roster id of who declined (the activity log's actor); `None`: the wallet.
+        by: Option<String>,
+    },
 }
 
 /// The result of [`dispatch`].

@@ -21,8 +21,12 @@ pub enum Answer {
         /// Roster id or identifier.
         employee: String,
     },
-    /// Send `access_denied`.
-    Decline,
+    /// Send `access_denied`; `employee` (roster id or identifier) is who declined when the
+    /// screen knows it (the activity log names them).
+    Decline {
+        /// Roster id or identifier of the employee at the screen, if one was chosen.
+        employee: Option<String>,
+    },
 }
 
 /// What a decision led to.
@@ -116,6 +120,19 @@ fn check_approver(r: &Resolved, vault: &Vault, employee: &str) -> Result<(), Con
         }
         Err(_) => Ok(()),
     }
+}
+
+/// Who declined, by roster id, for the activity log: the employee of this computer account
+/// where employees are bound to accounts, else the one chosen on the screen, else the one the
+/// healthcare application named; nobody (the wallet) when none of them is on the roster.
+fn decliner(r: &Resolved, vault: &Vault, chosen: Option<&str>) -> Option<String> {
+    if let Ok(Some(Ok(me))) = crate::roster::os_approver(vault) {
+        return Some(me.id);
+    }
+    let on_roster = |e: &str| crate::roster::find_employee(vault, e).ok().map(|e| e.id);
+    chosen
+        .and_then(on_roster)
+        .or_else(|| r.consent.preauthorized_user.as_deref().and_then(on_roster))
 }
 
 /// Posts a refusal to the verifier when it may be told; returns whether it was and its
@@ -289,8 +306,9 @@ impl WalletRuntime {
                     redirect_uri: out.redirect_uri,
                 })
             }
-            Answer::Decline => {
-                let out = openid4vp::dispatch(&env, resolved, Decision::Declined).await;
+            Answer::Decline { employee } => {
+                let by = decliner(&resolved, &env.vault, employee.as_deref());
+                let out = openid4vp::dispatch(&env, resolved, Decision::Declined { by }).await;
                 // The clinician declined: the flow this wallet started ends either way.
                 let redirect = out.as_ref().map_or("", |o| o.redirect_uri.as_str());
                 let continue_to = openid4vp::redirect_after_decline(&env, &verifier, redirect);

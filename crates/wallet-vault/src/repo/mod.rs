@@ -38,6 +38,7 @@ mod employees;
 mod keys;
 pub mod outbox;
 mod replay;
+mod setting_changes;
 mod settings;
 mod tokens;
 

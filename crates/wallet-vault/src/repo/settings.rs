@@ -40,6 +40,8 @@ impl<'a> Settings<'a> {
             .map_err(|e| VaultError::InvalidInput(format!("setting value: {e}")))?;
         self.scope.write(|tx, key| {
             let version = tx.version();
+            // Read unchecked: a value edited in the file is reported when read, not here.
+            let before = get(tx.sql(), None, name)?;
             tx.sql().execute(
                 "INSERT INTO settings (name, value, updated_at, mac, version)
                  VALUES (?1, ?2, ?3, ?4, ?5)
@@ -56,8 +58,11 @@ impl<'a> Settings<'a> {
                 ],
             )?;
             tx.record(
-                NewActivity::new(Actor::Admin, "setting.change", name)
-                    .detail(serde_json::json!({ "value": value })),
+                NewActivity::new(Actor::Admin, "setting.change", name).detail({
+                    let mut d = super::setting_changes::describe(before.as_ref(), value);
+                    d["value"] = value.clone();
+                    d
+                }),
             )?;
             Ok(())
         })

@@ -13,6 +13,7 @@ id: number,
  */
 approve: boolean, 
 /**
- * Roster id of the approving employee (required to approve).
+ * Roster id of the employee at the screen: required to approve; with a decline it names
+ * who declined in the activity log.
  */
 employee: string | null, };
