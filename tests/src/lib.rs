@@ -165,12 +165,25 @@ pub async fn attr(c: &Client, css: &str, name: &str) -> Option<String> {
         .flatten()
 }
 
-/// Saves a PNG screenshot (after a short pause so the frame is current).
+/// Saves a PNG screenshot of the app's window as the X server shows it (after a short pause so
+/// the frame is current).
+///
+/// Taken from the display (`xwd`, cut to the window with ImageMagick), not with WebDriver's
+/// screenshot: the app renders without OpenGL (see `startup::WEBVIEW_DEFAULTS` in the app) and
+/// WebKitGTK's snapshot then sometimes never answers. The display shows what a user sees anyway.
 pub async fn screenshot(c: &Client, name: &str) -> PathBuf {
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let png = c.screenshot().await.expect("screenshot");
+    let (x, y, w, h) = c.get_window_rect().await.expect("window rectangle");
     let path = screenshot_dir().join(format!("{name}.png"));
-    std::fs::write(&path, png).expect("write screenshot");
+    let cmd = format!(
+        "xwd -root -silent | convert xwd:- -crop {w}x{h}+{x}+{y} +repage '{}'",
+        path.display()
+    );
+    let status = Command::new("sh")
+        .args(["-c", &cmd])
+        .status()
+        .expect("xwd and ImageMagick (x11-apps, imagemagick)");
+    assert!(status.success(), "screenshot {name}: {cmd} failed");
     path
 }
 
