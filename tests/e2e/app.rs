@@ -393,6 +393,16 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
         "Jan de Vries",
     )
     .await;
+    // A settings change says which setting and what changed: the newest is the strict
+    // revocation switch under Services, turned off again.
+    let newest_change = "#activity-table tr[data-action='setting.change']";
+    wait_text(&c, &format!("{newest_change} .subject"), "Access policy").await;
+    wait_text(
+        &c,
+        &format!("{newest_change} .changes"),
+        "Revocation check: strict",
+    )
+    .await;
     // Export for an audit, as a spreadsheet: written privately, with the header and the rows.
     let export_dir = tempfile::tempdir().unwrap();
     let csv_file = export_dir.path().join("activity.csv");

@@ -136,6 +136,9 @@ pub async fn services_overview<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
 ) -> Result<ServicesView> {
+    // The state as it is before a retry: a failed start stays visible while it is tried again
+    // (the retry runs in the background and would otherwise read as "starting").
+    let api = state.api_state();
     crate::services::ensure_api(&app);
     let vault = state.session.vault()?;
     let recent = recent_service_tokens(&vault, 100)?
@@ -162,7 +165,7 @@ pub async fn services_overview<R: Runtime>(
             error: r.error,
         })
         .collect();
-    let (api_url, api_error) = match state.api_state() {
+    let (api_url, api_error) = match api {
         ApiState::Running(url) => (Some(url), None),
         ApiState::Failed(e) => (None, Some(e)),
         ApiState::NotStarted | ApiState::Starting => (None, None),
