@@ -13,16 +13,20 @@ TOTAL=${FUZZ_TOTAL:-10000000}
 # Share of the total per target, in per mille: the fast parsers get more cases than the
 # presentation-exchange engine, the vault header and the HTTP router.
 declare -A SHARE=(
-  [deeplink]=220
-  [did]=300
+  [deeplink]=200
+  [did]=230
   [compact_jws]=150
   [request_object]=150
   [pex_definition]=60
   [pex_credential]=70
   [backup_header]=30
   [api_request]=20
+  [pkcs11_uri]=60
+  [profile_envelope]=30
 )
-ORDER=(deeplink did compact_jws request_object pex_definition pex_credential backup_header api_request)
+# Every target of crates/wallet-fuzz/tests/fuzz.rs (the shares add up to 1000 per mille).
+ORDER=(deeplink did compact_jws request_object pex_definition pex_credential backup_header api_request
+  pkcs11_uri profile_envelope)
 if [ $# -gt 0 ]; then ORDER=("$@"); fi
 
 echo "building the fuzz targets (test profile)..."

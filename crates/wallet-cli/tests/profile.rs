@@ -399,3 +399,60 @@ fn enroll_from_the_managed_install_file() {
     assert_eq!(show["version"], 1);
     assert_eq!(show["org_did"], site.org_did.as_str());
 }
+
+/// The profile on the organization's intranet (HTTPS, the test CA): enrollment and refresh from
+/// the URL; a newer version is applied, and while the server answers with an error the last
+/// good profile stays in force with the error shown.
+#[test]
+fn enroll_and_refresh_from_an_https_url() {
+    let site = Site::new("profile-url");
+    let file = site.share.join("org-profile.jwe");
+    let f = file.to_str().unwrap();
+    site.admin_ok(&["profile", "publish", "--out", f]);
+    let secret = site.admin_ok(&["profile", "secret"]).trim().to_owned();
+    let path = "/intranet/nuts-wallet/profile.jwe";
+    let serve = || {
+        site.server
+            .serve(path, "application/jose", std::fs::read(&file).unwrap())
+    };
+    serve();
+    let url = format!("{}{path}", site.server.base());
+    let o = site.enroll(&url, &site.org_did, &secret);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let show = site.ws_json(&["profile", "show", "--json"]);
+    assert_eq!(show["version"], 1);
+    assert_eq!(show["source"], url.as_str());
+
+    site.admin_ok(&[
+        "employee",
+        "add",
+        "--identifier",
+        "carla@zorg.example",
+        "--name",
+        "Carla Smit",
+        "--role",
+        "Arts",
+    ]);
+    site.admin_ok(&["profile", "publish", "--out", f]);
+    serve();
+    let r = site.ws_json(&["profile", "refresh", "--json"]);
+    assert_eq!(r["outcome"], "applied", "{r}");
+    assert_eq!(r["to"], 2);
+    let roster = site.ws_json(&["employee", "list", "--json"]);
+    assert_eq!(roster.as_array().unwrap().len(), 1, "{roster}");
+
+    // The intranet answers 404: the profile in force stays, with the error.
+    site.server.route(path, Route::not_found());
+    let o = site.cli(&site.ws(), &["profile", "refresh"], &[]);
+    assert!(!o.status.success());
+    let show = site.ws_json(&["profile", "show", "--json"]);
+    assert_eq!(show["version"], 2);
+    assert!(show["last_error"].is_string(), "{show}");
+    assert_eq!(
+        site.ws_json(&["employee", "list", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}

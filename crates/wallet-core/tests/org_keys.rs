@@ -291,6 +291,25 @@ async fn an_hsm_organization_signs_everything_with_the_token_key() {
         wallet_vault::jwk_thumbprint(&signer.public_jwk()).unwrap(),
         info.key_thumbprint
     );
+    // ... point for point: the token's SubjectPublicKeyInfo (as pkcs11-tool reads it from the
+    // token, not through the wallet) ends with the uncompressed P-256 point 04 || x || y, which
+    // must be the x and y of the key the wallet publishes.
+    let jwk = signer.public_jwk();
+    let coord = |name: &str| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(jwk[name].as_str().unwrap())
+            .unwrap()
+    };
+    let mut point = vec![0x04];
+    point.extend(coord("x"));
+    point.extend(coord("y"));
+    assert_eq!(point.len(), 65);
+    assert!(
+        read.stdout.ends_with(&point),
+        "the token's public key is not the published one ({} bytes read)",
+        read.stdout.len()
+    );
     assert!(site.signature_verifies_against_hosted().await);
     // The JSON the CLI prints names the store and the URI, never a PIN.
     let json = serde_json::to_string(&info).unwrap();

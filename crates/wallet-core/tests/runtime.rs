@@ -388,9 +388,24 @@ async fn employees_chosen_by_os_account() {
     ));
     assert_eq!(t.sent(), 0);
 
-    // The healthcare application named the colleague, but this computer is the employee's.
+    // The healthcare application named the colleague, but this computer is the employee's:
+    // refused before the request object is fetched (its address is made to fail here, so a
+    // fetch would end in a fetch refusal instead).
     let (_, link) = t.start(COLLEAGUE).await;
-    let id = t.runtime.receive_link(&link).id;
+    let mut u = url::Url::parse(&link).unwrap();
+    let pairs: Vec<(String, String)> = u
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "request_uri" {
+                format!("{v}-missing")
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    u.query_pairs_mut().clear().extend_pairs(pairs);
+    let id = t.runtime.receive_link(u.as_str()).id;
     match t.runtime.open_consent(id).await {
         Err(ConsentError::NotThisComputerAccount(why)) => {
             assert!(

@@ -183,6 +183,24 @@ impl WalletRuntime {
             tracing::info!(id, "request refused: the OS user is no roster entry");
             return Err(ConsentError::NotThisComputerAccount(why.clone()));
         }
+        // The healthcare application named another employee than this computer's for the flow
+        // with this verifier: refused before anything is fetched (checked again below on the
+        // verified request, which names the same verifier).
+        if let Some(Ok(me)) = &os {
+            let named = env
+                .sessions
+                .as_ref()
+                .and_then(|s| s.preauthorized_user_for(link.client_id.as_client_id(), now));
+            if let Some(named) = named.filter(|n| *n != me.identifier) {
+                self.slots.finish(id, None);
+                tracing::info!(id, "request refused: started for another employee");
+                return Err(ConsentError::NotThisComputerAccount(format!(
+                    "the healthcare application started this request for {named}, but this \
+                     computer is signed in as {}",
+                    me.identifier
+                )));
+            }
+        }
         match openid4vp::resolve(&link, &env).await {
             Ok(resolved) => {
                 if let (Some(Ok(me)), Some(named)) =
