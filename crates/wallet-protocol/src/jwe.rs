@@ -7,6 +7,10 @@
 use josekit::jwe::{self, Dir, JweHeader};
 use serde_json::{Map, Value};
 
+/// AES-GCM's IV and authentication tag lengths in JWE (RFC 7518 §5.3).
+const GCM_IV_LEN: usize = 12;
+const GCM_TAG_LEN: usize = 16;
+
 /// Why a JWE could not be made or opened. Messages never contain key material or plaintext.
 #[derive(Debug, thiserror::Error)]
 pub enum JweError {
@@ -63,6 +67,20 @@ pub fn open_dir(
     if header.contains_key("zip") || header.contains_key("crit") {
         return Err(JweError::Malformed("zip and crit are not accepted".into()));
     }
+    // The parts' sizes for dir + A256GCM, checked here: the crypto library below asserts on an
+    // authentication tag longer than 16 bytes (a panic, which aborts the app), found by the
+    // fuzzer (`profile_envelope`).
+    let len = |i: usize| crate::jose::b64url_decode(parts[i]).map(|b| b.len()).ok();
+    if !parts[1].is_empty() {
+        return Err(JweError::Malformed(
+            "alg dir has an empty encrypted key".into(),
+        ));
+    }
+    if len(2) != Some(GCM_IV_LEN) || len(4) != Some(GCM_TAG_LEN) || len(3).is_none() {
+        return Err(JweError::Malformed(
+            "A256GCM takes a 12-byte IV and a 16-byte tag".into(),
+        ));
+    }
     let decrypter = Dir
         .decrypter_from_bytes(key)
         .map_err(|e| JweError::Crypto(e.to_string()))?;
@@ -107,5 +125,39 @@ mod tests {
             Err(JweError::Malformed(_))
         ));
         assert!(open_dir(&key, "x+jwe", "a.b.c").is_err());
+    }
+
+    /// The fuzzer's finding: a tag longer than 16 bytes made the crypto library panic. Such a
+    /// file (and a wrong IV, or an encrypted key with `dir`) is refused as malformed.
+    #[test]
+    fn wrong_part_sizes_are_refused_not_a_panic() {
+        let key = [7u8; 32];
+        let t = seal_dir(&key, "x+jwe", "JWT", b"hello").unwrap();
+        let parts: Vec<&str> = t.split('.').collect();
+        let with = |i: usize, v: &str| {
+            let mut p: Vec<String> = parts.iter().map(|s| (*s).to_owned()).collect();
+            p[i] = v.to_owned();
+            p.join(".")
+        };
+        let long_tag = crate::jose::b64url(&[1u8; 22]);
+        let short_iv = crate::jose::b64url(&[1u8; 8]);
+        let key_part = crate::jose::b64url(&[1u8; 32]);
+        for bad in [
+            with(4, &long_tag),
+            with(2, &short_iv),
+            with(1, &key_part),
+            with(4, "!!"),
+        ] {
+            assert!(
+                matches!(open_dir(&key, "x+jwe", &bad), Err(JweError::Malformed(_))),
+                "{bad}"
+            );
+        }
+        // The fuzzer's input itself.
+        let found = "eyJlbmMiOiJBMjU2R0NNIiwidHlwIjoibnV0cy13YWxsZXQtcHJvZmlsZStqd2UiLCJjdHkiOiJKV1QiLCJhbGciOiJkaXIifQ...Ac718Og21VtO5xRZx8mX6o9a.md17ODBQ8gn8TtOL_KoyTtOL_Koy3w";
+        assert!(matches!(
+            open_dir(&key, "nuts-wallet-profile+jwe", found),
+            Err(JweError::Malformed(_))
+        ));
     }
 }
