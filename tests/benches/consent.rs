@@ -11,19 +11,10 @@
 //! Run: `scripts/bench-consent.sh` (Xvfb, D-Bus, keyring, tauri-driver), or inside such a
 //! session `cargo bench -p nuts-wallet-e2e --features e2e --bench consent`.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
 use nuts_wallet_e2e::userflow::World;
-use nuts_wallet_e2e::{attr, click, second_launch, wait_text, Driver};
+use nuts_wallet_e2e::{click, now_ms, second_launch, wait_consent_ready, wait_text, Driver};
 
 const ITERATIONS: usize = 15;
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
 
 fn stats(name: &str, mut v: Vec<f64>) {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -55,21 +46,7 @@ fn main() {
             let (link, _) = w.wallet_link("Bearer").await;
             let spawned = now_ms();
             second_launch(&link);
-            let ready_css = "#presentation[data-phase='ready']";
-            let deadline = Instant::now() + Duration::from_secs(20);
-            let (received, ready) = loop {
-                let ready = attr(&c, ready_css, "data-ready-ms").await;
-                let received = attr(&c, ready_css, "data-received-ms").await;
-                if let (Some(r), Some(d)) = (received, ready) {
-                    if let (Ok(r), Ok(d)) = (r.parse::<i64>(), d.parse::<i64>()) {
-                        if r >= spawned {
-                            break (r, d);
-                        }
-                    }
-                }
-                assert!(Instant::now() < deadline, "no consent screen after 20 s");
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            };
+            let (received, ready) = wait_consent_ready(&c, spawned).await;
             if i > 0 {
                 in_app.push((ready - received) as f64);
                 total.push((ready - spawned) as f64);

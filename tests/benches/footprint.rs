@@ -22,17 +22,12 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use nuts_wallet_e2e::userflow::World;
-use nuts_wallet_e2e::{app_binary, attr, click, second_launch, wait_text, Driver};
-
-fn now_ms() -> u128 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis()
-}
+use nuts_wallet_e2e::{
+    app_binary, click, now_ms, second_launch, wait_consent_ready, wait_text, Driver,
+};
 
 /// RSS and PSS in KiB of a process tree, and how many processes it has (with each one's name,
 /// RSS and PSS).
@@ -244,7 +239,7 @@ struct Run {
 /// `measure_idle` leaves it idle 10 s and measures its memory; then stops it.
 fn run_once(bin: &Path, env: &[(String, String)], wallet: bool, measure_idle: bool) -> Run {
     let watch = MapWatch::start();
-    let spawned_unix = now_ms();
+    let spawned_unix = now_ms() as u128;
     let spawned = Instant::now();
     let mut child = Command::new(bin)
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -415,21 +410,9 @@ fn main() {
         for round in 1..=2 {
             for _ in 0..links {
                 let (link, _) = w.wallet_link("Bearer").await;
-                let sent = now_ms() as i64;
+                let sent = now_ms();
                 second_launch(&link);
-                let ready_css = "#presentation[data-phase='ready']";
-                let deadline = Instant::now() + Duration::from_secs(20);
-                loop {
-                    let received = attr(&c, ready_css, "data-received-ms").await;
-                    if received
-                        .and_then(|r| r.parse::<i64>().ok())
-                        .is_some_and(|r| r >= sent - 1000)
-                    {
-                        break;
-                    }
-                    assert!(Instant::now() < deadline, "no consent screen after 20 s");
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
+                wait_consent_ready(&c, sent - 1000).await;
                 click(&c, "#presentation-decline").await;
                 wait_text(&c, "#presentation-result", "").await;
             }

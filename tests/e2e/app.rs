@@ -10,6 +10,19 @@ use nuts_wallet_e2e::{
     second_launch, wait_attr, wait_text, Driver,
 };
 
+/// Every screen of the sidebar, by its `#nav-…` id.
+const SCREENS: [&str; 9] = [
+    "home",
+    "credentials",
+    "employees",
+    "organization",
+    "services",
+    "activity",
+    "settings",
+    "status",
+    "about",
+];
+
 /// Port of the app's loopback API in this test (not the default 8081, which may be taken).
 const API_PORT: u16 = 18_181;
 
@@ -534,17 +547,7 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
     let mut problems = Vec::new();
     for lang in ["nl", "en"] {
         click(&c, &format!("#lang-{lang}")).await;
-        for screen in [
-            "home",
-            "credentials",
-            "employees",
-            "organization",
-            "services",
-            "activity",
-            "settings",
-            "status",
-            "about",
-        ] {
+        for screen in SCREENS {
             click(&c, &format!("#nav-{screen}")).await;
             tokio::time::sleep(Duration::from_millis(500)).await;
             for v in axe_violations(&c).await {
@@ -586,20 +589,10 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
         serde_json::json!(true),
         "Lock and NL/EN stay in view"
     );
-    for (lang, screen) in ["nl", "en"].into_iter().flat_map(|lang| {
-        [
-            "home",
-            "credentials",
-            "employees",
-            "organization",
-            "services",
-            "activity",
-            "settings",
-            "status",
-            "about",
-        ]
-        .map(|screen| (lang, screen))
-    }) {
+    for (lang, screen) in ["nl", "en"]
+        .into_iter()
+        .flat_map(|lang| SCREENS.map(|screen| (lang, screen)))
+    {
         click(&c, &format!("#lang-{lang}")).await;
         click(&c, &format!("#nav-{screen}")).await;
         tokio::time::sleep(Duration::from_millis(500)).await;

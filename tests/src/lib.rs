@@ -374,3 +374,32 @@ pub async fn assert_accessible(c: &Client, screen: &str) {
     let v = axe_violations(c).await;
     assert!(v.is_empty(), "accessibility of {screen}:\n{}", v.join("\n"));
 }
+
+/// Milliseconds since the Unix epoch, the clock of the app's `data-received-ms`.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Waits (at most 20 s) for the verified consent screen of a link the app received at or after
+/// `since_ms`; returns when it was received and when it was on screen (`data-received-ms`,
+/// `data-ready-ms`).
+pub async fn wait_consent_ready(c: &Client, since_ms: i64) -> (i64, i64) {
+    let ready_css = "#presentation[data-phase='ready']";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let ready = attr(c, ready_css, "data-ready-ms").await;
+        let received = attr(c, ready_css, "data-received-ms").await;
+        if let (Some(r), Some(d)) = (received, ready) {
+            if let (Ok(r), Ok(d)) = (r.parse::<i64>(), d.parse::<i64>()) {
+                if r >= since_ms {
+                    return (r, d);
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "no consent screen after 20 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -180,14 +180,18 @@ impl World {
     }
 
     fn sent(&self) -> usize {
+        self.entries(openid4vp::ACTION_SEND).len()
+    }
+
+    /// Activity entries whose action starts with `prefix`, newest first.
+    fn entries(&self, prefix: &str) -> Vec<wallet_vault::ActivityEntry> {
         self.vault
             .activity_log()
             .list(&ActivityFilter {
-                action_prefix: Some(openid4vp::ACTION_SEND.into()),
+                action_prefix: Some(prefix.into()),
                 ..ActivityFilter::default()
             })
             .unwrap()
-            .len()
     }
 }
 
@@ -457,15 +461,7 @@ async fn the_model_refuses_another_employee_than_the_named_one() {
 async fn a_decline_is_attributed_to_the_employee_who_declined() {
     let t = world().await;
     let id_of = |identifier: &str| roster::find_employee(&t.vault, identifier).unwrap().id;
-    let declines = || {
-        t.vault
-            .activity_log()
-            .list(&ActivityFilter {
-                action_prefix: Some(openid4vp::ACTION_DECLINE.into()),
-                ..ActivityFilter::default()
-            })
-            .unwrap()
-    };
+    let declines = || t.entries(openid4vp::ACTION_DECLINE);
 
     // Chosen on the screen.
     let (_, link) = t.start(EMPLOYEE).await;
