@@ -188,12 +188,17 @@ impl ServicePolicy {
 
     /// Saves the policy (administrator).
     pub fn save(&self, vault: &Vault, admin: &AdminSession) -> Result<(), PolicyError> {
-        crate::profile::guard(vault).map_err(|e| match e {
+        let map = |e| match e {
             crate::org::IdentityError::Vault(v) => PolicyError::Vault(v),
             other => PolicyError::Invalid(other.to_string()),
-        })?;
+        };
+        let area = crate::profile::LocalArea::AccessPolicy;
+        let managed = crate::profile::guard_area(vault, area).map_err(map)?;
         let v = serde_json::to_value(self).map_err(|e| PolicyError::Invalid(e.to_string()))?;
         vault.settings().put(admin, SETTING_POLICY, &v)?;
+        if managed {
+            crate::profile::note_change(vault, admin, area).map_err(map)?;
+        }
         Ok(())
     }
 

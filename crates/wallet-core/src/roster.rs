@@ -129,7 +129,7 @@ pub fn add_employee(
     admin: &AdminSession,
     entry: NewRosterEntry,
 ) -> Result<EmployeeView> {
-    crate::profile::guard(vault)?;
+    let managed = crate::profile::guard_area(vault, crate::profile::LocalArea::LocalEmployees)?;
     let identifier = check_field("identifier", &entry.identifier)?;
     let name = check_field("name", &entry.name)?;
     let role = check_field("role", &entry.role)?;
@@ -148,6 +148,9 @@ pub fn add_employee(
             key_id: None,
         },
     )?;
+    if managed {
+        crate::profile::note_employee(vault, admin, &e.identifier)?;
+    }
     Ok(EmployeeView::from_employee(&e))
 }
 
@@ -182,8 +185,8 @@ pub fn update_employee(
     name: Option<&str>,
     role: Option<&str>,
 ) -> Result<EmployeeView> {
-    crate::profile::guard(vault)?;
     let e = find_employee(vault, id_or_identifier)?;
+    crate::profile::guard_employee(vault, &e.identifier)?;
     let mut personal = e.personal.clone();
     if let Some(n) = name {
         personal["name"] = json!(check_field("name", n)?);
@@ -228,8 +231,8 @@ pub fn set_os_account(
     id_or_identifier: &str,
     os_account: Option<&str>,
 ) -> Result<EmployeeView> {
-    crate::profile::guard(vault)?;
     let e = find_employee(vault, id_or_identifier)?;
+    crate::profile::guard_employee(vault, &e.identifier)?;
     let account = os_account.map(check_os_account).transpose()?;
     if let Some(a) = &account {
         if let Some(other) = vault.employees().list()?.into_iter().find(|o| {
@@ -311,12 +314,15 @@ pub fn set_employee_selection(
     admin: &AdminSession,
     selection: crate::profile::EmployeeSelection,
 ) -> Result<()> {
-    crate::profile::guard(vault)?;
+    let managed = crate::profile::guard_area(vault, crate::profile::LocalArea::EmployeeSelection)?;
     vault.settings().put(
         admin,
         crate::profile::SETTING_EMPLOYEE_SELECTION,
         &json!(selection),
     )?;
+    if managed {
+        crate::profile::note_change(vault, admin, crate::profile::LocalArea::EmployeeSelection)?;
+    }
     Ok(())
 }
 
@@ -355,8 +361,8 @@ pub fn employee_for_os_account(vault: &Vault, account: &str) -> Result<Option<Em
 }
 
 fn set_active(vault: &Vault, admin: &AdminSession, id: &str, active: bool) -> Result<EmployeeView> {
-    crate::profile::guard(vault)?;
     let e = find_employee(vault, id)?;
+    crate::profile::guard_employee(vault, &e.identifier)?;
     let e = vault.employees().update(
         admin,
         &e.id,
@@ -399,11 +405,14 @@ pub fn credential_validity(vault: &Vault) -> Result<i64> {
 
 /// Sets the validity of employee credentials (60 s to 24 h). Administrator action.
 pub fn set_credential_validity(vault: &Vault, admin: &AdminSession, secs: i64) -> Result<()> {
-    crate::profile::guard(vault)?;
+    let managed = crate::profile::guard_area(vault, crate::profile::LocalArea::EmployeeValidity)?;
     let secs = check_validity(secs)?;
     vault
         .settings()
         .put(admin, SETTING_EMPLOYEE_VALIDITY, &json!(secs))?;
+    if managed {
+        crate::profile::note_change(vault, admin, crate::profile::LocalArea::EmployeeValidity)?;
+    }
     Ok(())
 }
 

@@ -189,3 +189,282 @@ fn the_managed_install_file_must_not_be_readable_by_everyone() {
     std::fs::write(&path, "{").unwrap();
     assert!(ManagedInstall::load_from(&path).is_err());
 }
+
+fn ws_admin(ws: &Vault) -> wallet_vault::AdminSession {
+    ws.admin_session(&Passphrase::from("workstation admin passphrase"))
+        .unwrap()
+}
+
+fn entry(identifier: &str) -> wallet_core::roster::NewRosterEntry {
+    wallet_core::roster::NewRosterEntry {
+        identifier: identifier.into(),
+        name: format!("Name of {identifier}"),
+        role: "Verpleegkundige".into(),
+    }
+}
+
+fn policy_allowing(vault: &Vault, admin: &wallet_vault::AdminSession, server: &str) {
+    let mut p = ServicePolicy::load(vault).unwrap();
+    p.allow_server(server).unwrap();
+    p.save(vault, admin).unwrap();
+}
+
+fn servers(vault: &Vault) -> Vec<String> {
+    let v = serde_json::to_value(ServicePolicy::load(vault).unwrap()).unwrap();
+    let mut out: Vec<String> = v["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["authorization_server"].as_str().unwrap().to_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+use wallet_core::access_policy::ServicePolicy;
+use wallet_core::profile::LocalArea;
+
+/// Only what the profile allows is changed on a workstation; a local change stands over later
+/// versions until the workstation returns to the organization's setting, or until a profile no
+/// longer allows it; local employees are the workstation's, the profile's entries stay locked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workstation_changes_only_what_the_profile_allows() {
+    let o = org("profile-local").await;
+    wallet_core::roster::add_employee(&o.vault, &o.admin, entry("org-1")).unwrap();
+    policy_allowing(&o.vault, &o.admin, "https://as-one.example");
+    let allowed = [LocalArea::AccessPolicy, LocalArea::LocalEmployees];
+    assert_eq!(
+        profile::set_published_local_changes(&o.vault, &o.admin, &allowed).unwrap(),
+        allowed.to_vec()
+    );
+    let file = o.publish_at(now(), "p.jwe");
+    let ws = o.enroll(&file, "ws").await.unwrap();
+    let admin = ws_admin(&ws);
+    let status = profile::local_status(&ws).unwrap().unwrap();
+    assert_eq!(status.allowed, allowed.to_vec());
+    assert!(status.changed.is_empty());
+
+    // Not allowed: refused, as before.
+    let e = wallet_core::credentials::set_issuer_trust(&ws, &admin, "did:web:x.example", true)
+        .unwrap_err();
+    assert_eq!(e.code(), "managed");
+    let e = wallet_core::roster::set_credential_validity(&ws, &admin, 600).unwrap_err();
+    assert_eq!(e.code(), "managed");
+    // The profile's employee stays as published.
+    let e = wallet_core::roster::update_employee(&ws, &admin, "org-1", Some("Other"), None)
+        .unwrap_err();
+    assert_eq!(e.code(), "managed");
+    let e = wallet_core::roster::deactivate_employee(&ws, &admin, "org-1").unwrap_err();
+    assert_eq!(e.code(), "managed");
+
+    // Allowed: the access policy and a local employee.
+    policy_allowing(&ws, &admin, "https://as-local.example");
+    wallet_core::roster::add_employee(&ws, &admin, entry("locum-1")).unwrap();
+    wallet_core::roster::set_os_account(&ws, &admin, "locum-1", Some("locum1")).unwrap();
+    wallet_core::roster::update_employee(&ws, &admin, "locum-1", None, Some("Arts")).unwrap();
+    let status = profile::local_status(&ws).unwrap().unwrap();
+    assert_eq!(status.changed, vec![LocalArea::AccessPolicy]);
+    assert_eq!(status.local_employees, vec!["locum-1".to_owned()]);
+
+    // A newer profile: the organization's policy changed, the workstation's own stands; the
+    // local employee stays active; the organization's new employee arrives.
+    policy_allowing(&o.vault, &o.admin, "https://as-two.example");
+    wallet_core::roster::add_employee(&o.vault, &o.admin, entry("org-2")).unwrap();
+    o.publish_at(now(), "p.jwe");
+    let r = profile::refresh(&ws, &o.net).await.unwrap();
+    assert!(
+        matches!(r, profile::RefreshOutcome::Applied { to: 2, .. }),
+        "{r:?}"
+    );
+    assert_eq!(
+        servers(&ws),
+        ["https://as-local.example", "https://as-one.example"]
+    );
+    let roster = wallet_core::roster::list_employees(&ws).unwrap();
+    let active = |id: &str| roster.iter().find(|e| e.identifier == id).unwrap().active;
+    assert!(active("locum-1") && active("org-1") && active("org-2"));
+
+    // Back to the organization's setting: version 2's policy, without fetching anything.
+    profile::use_organization_setting(&ws, &admin, LocalArea::AccessPolicy).unwrap();
+    assert_eq!(
+        servers(&ws),
+        ["https://as-one.example", "https://as-two.example"]
+    );
+    assert!(profile::local_status(&ws)
+        .unwrap()
+        .unwrap()
+        .changed
+        .is_empty());
+    let e = profile::use_organization_setting(&ws, &admin, LocalArea::AccessPolicy).unwrap_err();
+    assert!(e.to_string().contains("already follows"), "{e}");
+    let revert = ws
+        .activity_log()
+        .list(&Default::default())
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.action == "profile.local.revert")
+        .count();
+    assert_eq!(revert, 1);
+
+    // Changed locally again, then the organization withdraws the permission: its setting
+    // applies again, the local employee is deactivated, and changes are refused.
+    policy_allowing(&ws, &admin, "https://as-local.example");
+    profile::set_published_local_changes(&o.vault, &o.admin, &[]).unwrap();
+    o.publish_at(now(), "p.jwe");
+    match profile::refresh(&ws, &o.net).await.unwrap() {
+        profile::RefreshOutcome::Applied { to: 3, changes, .. } => {
+            let text = changes.join("; ");
+            assert!(
+                text.contains("access-policy: the organization's setting again"),
+                "{text}"
+            );
+            assert!(text.contains("local-employees: 1 deactivated"), "{text}");
+        }
+        other => panic!("expected version 3 applied, got {other:?}"),
+    }
+    assert_eq!(
+        servers(&ws),
+        ["https://as-one.example", "https://as-two.example"]
+    );
+    let roster = wallet_core::roster::list_employees(&ws).unwrap();
+    assert!(
+        !roster
+            .iter()
+            .find(|e| e.identifier == "locum-1")
+            .unwrap()
+            .active
+    );
+    let status = profile::local_status(&ws).unwrap().unwrap();
+    assert!(status.allowed.is_empty() && status.changed.is_empty());
+    assert!(status.local_employees.is_empty());
+    let mut p = ServicePolicy::load(&ws).unwrap();
+    p.allow_server("https://as-local.example").unwrap();
+    assert!(p.save(&ws, &admin).is_err());
+    let e = wallet_core::roster::add_employee(&ws, &admin, entry("locum-2")).unwrap_err();
+    assert_eq!(e.code(), "managed");
+    let e = wallet_core::roster::reactivate_employee(&ws, &admin, "locum-1").unwrap_err();
+    assert_eq!(e.code(), "managed");
+}
+
+/// The collector comes with the profile: applied at enrollment, changed and turned off by later
+/// versions; the workstation's administrator cannot turn it off unless the profile allows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_forwarding_comes_with_the_profile() {
+    use wallet_core::audit_forward::{self, ForwardConfig};
+    let o = org("profile-forward").await;
+    let first = ForwardConfig {
+        syslog: "tcp://127.0.0.1:6514".into(),
+        ca_pem: None,
+    };
+    audit_forward::set_forwarding(&o.vault, &o.admin, first.clone()).unwrap();
+    let file = o.publish_at(now(), "p.jwe");
+    let ws = o.enroll(&file, "ws").await.unwrap();
+    let admin = ws_admin(&ws);
+    assert_eq!(audit_forward::forwarding(&ws).unwrap(), Some(first));
+    // Entries of the enrollment already wait for the collector.
+    assert!(audit_forward::status(&ws).unwrap().pending > 0);
+
+    // The workstation cannot silence its audit trail.
+    let e = audit_forward::turn_off_forwarding(&ws, &admin).unwrap_err();
+    assert_eq!(e.code(), "managed");
+    let e = audit_forward::set_forwarding(
+        &ws,
+        &admin,
+        ForwardConfig {
+            syslog: "tcp://127.0.0.1:9".into(),
+            ca_pem: None,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "managed");
+
+    // Another collector in version 2.
+    let second = ForwardConfig {
+        syslog: "tcp://127.0.0.1:7514".into(),
+        ca_pem: None,
+    };
+    audit_forward::set_forwarding(&o.vault, &o.admin, second.clone()).unwrap();
+    o.publish_at(now(), "p.jwe");
+    match profile::refresh(&ws, &o.net).await.unwrap() {
+        profile::RefreshOutcome::Applied { changes, .. } => {
+            assert!(
+                changes.iter().any(|c| c == "audit forwarding"),
+                "{changes:?}"
+            )
+        }
+        other => panic!("expected applied, got {other:?}"),
+    }
+    assert_eq!(
+        audit_forward::forwarding(&ws).unwrap(),
+        Some(second.clone())
+    );
+
+    // Version 3 lets workstations choose: a local collector stands over version 4's.
+    profile::set_published_local_changes(&o.vault, &o.admin, &[LocalArea::AuditForwarding])
+        .unwrap();
+    o.publish_at(now(), "p.jwe");
+    profile::refresh(&ws, &o.net).await.unwrap();
+    let own = ForwardConfig {
+        syslog: "tcp://127.0.0.1:8514".into(),
+        ca_pem: None,
+    };
+    audit_forward::set_forwarding(&ws, &admin, own.clone()).unwrap();
+    audit_forward::turn_off_forwarding(&o.vault, &o.admin).unwrap();
+    o.publish_at(now(), "p.jwe");
+    profile::refresh(&ws, &o.net).await.unwrap();
+    assert_eq!(audit_forward::forwarding(&ws).unwrap(), Some(own));
+    // Back to the organization's: off.
+    profile::use_organization_setting(&ws, &admin, LocalArea::AuditForwarding).unwrap();
+    assert_eq!(audit_forward::forwarding(&ws).unwrap(), None);
+}
+
+/// The running wallet's loop refreshes at once and then every 15 minutes: a version published
+/// while it sleeps is applied at its next turn, and a problem does not stop it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_fresh_applies_new_versions_every_turn() {
+    let o = org("profile-loop").await;
+    let file = o.publish_at(now(), "p.jwe");
+    let ws = o.enroll(&file, "ws").await.unwrap();
+    // The loop's sleep reports each turn and waits for the test to let it go on.
+    let (turn_tx, mut turns) = tokio::sync::mpsc::unbounded_channel::<std::time::Duration>();
+    let go = Arc::new(tokio::sync::Semaphore::new(0));
+    let sleep_go = go.clone();
+    let task = tokio::spawn(profile::keep_fresh(
+        Arc::new(ws.clone()),
+        o.net.clone(),
+        move |d| {
+            let tx = turn_tx.clone();
+            let go = sleep_go.clone();
+            async move {
+                tx.send(d).unwrap();
+                go.acquire().await.unwrap().forget();
+            }
+        },
+    ));
+    let version = |ws: &Vault| profile::profile_state(ws).unwrap().unwrap().version;
+    assert_eq!(turns.recv().await.unwrap(), profile::REFRESH_EVERY);
+    assert_eq!(
+        profile::REFRESH_EVERY,
+        std::time::Duration::from_secs(15 * 60)
+    );
+    assert_eq!(version(&ws), 1);
+
+    o.publish_at(now(), "p.jwe");
+    go.add_permits(1);
+    turns.recv().await.unwrap();
+    assert_eq!(version(&ws), 2);
+
+    // The share is gone for a turn: the loop records it and goes on.
+    std::fs::rename(&file, file.with_extension("away")).unwrap();
+    go.add_permits(1);
+    turns.recv().await.unwrap();
+    let state = profile::profile_state(&ws).unwrap().unwrap();
+    assert!(state.last_error.is_some(), "{state:?}");
+    std::fs::rename(file.with_extension("away"), &file).unwrap();
+    o.publish_at(now(), "p.jwe");
+    go.add_permits(1);
+    turns.recv().await.unwrap();
+    let state = profile::profile_state(&ws).unwrap().unwrap();
+    assert_eq!((state.version, state.last_error), (3, None));
+    task.abort();
+}

@@ -1,4 +1,4 @@
-//! Organization-wide deployment: `profile publish|secret|show|refresh` and `enroll`. Thin
+//! Organization-wide deployment: `profile publish|secret|show|refresh|revert` and `enroll`. Thin
 //! adapters over `wallet_core::profile`.
 
 use std::io::IsTerminal;
@@ -38,6 +38,12 @@ enum ProfileCommand {
         /// Days until workstations stop using it unless a newer one is published (1-365)
         #[arg(long, value_name = "N")]
         valid_days: Option<u32>,
+        /// What workstations may change themselves, comma-separated: access-policy,
+        /// trusted-issuers, employee-selection, employee-validity, audit-forwarding,
+        /// local-employees; or `none`. Kept for later publications; without it, the last
+        /// choice stays (at first: none)
+        #[arg(long, value_name = "LIST")]
+        allow_local: Option<String>,
         /// Print JSON
         #[arg(long)]
         json: bool,
@@ -56,6 +62,38 @@ enum ProfileCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Return something this workstation changed itself to the organization's setting
+    /// (workstation administrator)
+    Revert {
+        /// access-policy, trusted-issuers, employee-selection, employee-validity or
+        /// audit-forwarding
+        #[arg(value_name = "AREA")]
+        area: String,
+    },
+}
+
+/// Parses `--allow-local`: a comma-separated list of areas, or `none`.
+fn parse_allow_local(list: &str) -> anyhow::Result<Vec<profile::LocalArea>> {
+    if list.trim() == "none" {
+        return Ok(Vec::new());
+    }
+    list.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| profile::LocalArea::parse(s).map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .context("--allow-local")
+}
+
+fn areas_text(areas: &[profile::LocalArea]) -> String {
+    if areas.is_empty() {
+        "nothing".into()
+    } else {
+        areas
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// Arguments of `enroll`.
@@ -170,9 +208,14 @@ pub fn run(ctx: &Ctx, args: ProfileArgs) -> anyhow::Result<ExitCode> {
         ProfileCommand::Publish {
             out,
             valid_days,
+            allow_local,
             json,
         } => {
+            let allow_local = allow_local.as_deref().map(parse_allow_local).transpose()?;
             let admin = admin_session(&vault)?;
+            if let Some(areas) = &allow_local {
+                profile::set_published_local_changes(&vault, &admin, areas)?;
+            }
             let r = profile::publish_profile(&vault, &admin, &out, valid_days, &SystemClock)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
@@ -184,6 +227,10 @@ pub fn run(ctx: &Ctx, args: ProfileArgs) -> anyhow::Result<ExitCode> {
                     r.employees,
                     r.credentials,
                     wallet_protocol::clock::format_rfc3339(r.expires_at)
+                );
+                println!(
+                    "Workstations may change themselves: {}.",
+                    areas_text(&r.local_changes)
                 );
                 if r.new_secret {
                     println!(
@@ -207,6 +254,7 @@ pub fn run(ctx: &Ctx, args: ProfileArgs) -> anyhow::Result<ExitCode> {
                 }
                 return Ok(ExitCode::SUCCESS);
             };
+            let local = profile::local_status(&vault)?;
             if json {
                 println!(
                     "{}",
@@ -218,6 +266,7 @@ pub fn run(ctx: &Ctx, args: ProfileArgs) -> anyhow::Result<ExitCode> {
                         "source": s.source,
                         "last_refresh": s.last_refresh,
                         "last_error": s.last_error,
+                        "local_changes": local,
                     }))?
                 );
             } else {
@@ -232,6 +281,13 @@ pub fn run(ctx: &Ctx, args: ProfileArgs) -> anyhow::Result<ExitCode> {
                 );
                 if let Some(e) = &s.last_error {
                     println!("last error     {e}");
+                }
+                if let Some(l) = &local {
+                    println!("may change     {}", areas_text(&l.allowed));
+                    println!("changed here   {}", areas_text(&l.changed));
+                    if !l.local_employees.is_empty() {
+                        println!("own employees  {}", l.local_employees.join(", "));
+                    }
                 }
             }
         }
@@ -263,6 +319,12 @@ pub fn run(ctx: &Ctx, args: ProfileArgs) -> anyhow::Result<ExitCode> {
             if let RefreshOutcome::Unreachable { .. } = out {
                 return Ok(ExitCode::FAILURE);
             }
+        }
+        ProfileCommand::Revert { area } => {
+            let area = profile::LocalArea::parse(&area).map_err(anyhow::Error::msg)?;
+            let admin = admin_session(&vault)?;
+            profile::use_organization_setting(&vault, &admin, area)?;
+            println!("{area} follows the organization's profile again.");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -81,6 +81,11 @@ pub enum ForwardError {
     /// The vault refused.
     #[error(transparent)]
     Vault(#[from] VaultError),
+    /// The organization's profile sets where the audit goes on this workstation.
+    #[error(
+        "audit forwarding is managed by {0}'s profile and cannot be changed on this workstation"
+    )]
+    Managed(String),
 }
 
 impl ForwardError {
@@ -96,6 +101,7 @@ impl ForwardError {
             ForwardError::Timeout { .. } => "timeout",
             ForwardError::Incomplete { .. } => "incomplete",
             ForwardError::Vault(e) => e.code(),
+            ForwardError::Managed(_) => "managed",
         }
     }
 }
@@ -200,12 +206,60 @@ impl ForwardConfig {
 
 /// Turns forwarding on (or changes the collector). Administrator action, recorded as
 /// `audit.forward.configure` — the first entry sent. Entries still waiting are kept for the
-/// new collector.
+/// new collector. Refused on a managed workstation unless its profile allows it.
 pub fn set_forwarding(
     vault: &Vault,
     admin: &AdminSession,
     config: ForwardConfig,
 ) -> Result<(), ForwardError> {
+    let managed = guard(vault)?;
+    configure(vault, admin, Some(config))?;
+    note(vault, admin, managed)
+}
+
+/// Turns forwarding off: entries still waiting are dropped from the outbox (they stay in the
+/// log). Administrator action, recorded as `audit.forward.off` (not sent). Refused on a
+/// managed workstation unless its profile allows it.
+pub fn turn_off_forwarding(vault: &Vault, admin: &AdminSession) -> Result<(), ForwardError> {
+    let managed = guard(vault)?;
+    configure(vault, admin, None)?;
+    note(vault, admin, managed)
+}
+
+fn guard(vault: &Vault) -> Result<bool, ForwardError> {
+    crate::profile::guard_area(vault, crate::profile::LocalArea::AuditForwarding).map_err(|e| {
+        match e {
+            crate::org::IdentityError::Managed(org) => ForwardError::Managed(org),
+            crate::org::IdentityError::Vault(v) => ForwardError::Vault(v),
+            other => ForwardError::Config(other.to_string()),
+        }
+    })
+}
+
+fn note(vault: &Vault, admin: &AdminSession, managed: bool) -> Result<(), ForwardError> {
+    if managed {
+        crate::profile::note_change(vault, admin, crate::profile::LocalArea::AuditForwarding)
+            .map_err(|e| match e {
+                crate::org::IdentityError::Vault(v) => ForwardError::Vault(v),
+                other => ForwardError::Config(other.to_string()),
+            })?;
+    }
+    Ok(())
+}
+
+/// Sets the collector (`Some`) or turns forwarding off, without the managed-mode rule (the
+/// organization's profile applies its own setting through this).
+pub(crate) fn configure(
+    vault: &Vault,
+    admin: &AdminSession,
+    config: Option<ForwardConfig>,
+) -> Result<(), ForwardError> {
+    let Some(config) = config else {
+        vault
+            .audit_outbox()
+            .configure(admin, None, serde_json::json!({}))?;
+        return Ok(());
+    };
     let target = config.check()?;
     let ca = config.ca_pem.as_deref().map(|p| {
         Sha256::digest(p.as_bytes())
@@ -222,15 +276,6 @@ pub fn set_forwarding(
     vault
         .audit_outbox()
         .configure(admin, Some(&value), detail)?;
-    Ok(())
-}
-
-/// Turns forwarding off: entries still waiting are dropped from the outbox (they stay in the
-/// log). Administrator action, recorded as `audit.forward.off` (not sent).
-pub fn turn_off_forwarding(vault: &Vault, admin: &AdminSession) -> Result<(), ForwardError> {
-    vault
-        .audit_outbox()
-        .configure(admin, None, serde_json::json!({}))?;
     Ok(())
 }
 

@@ -32,7 +32,7 @@ pub fn set_issuer_trust(
     issuer: &str,
     trusted: bool,
 ) -> Result<Vec<String>> {
-    crate::profile::guard(vault)?;
+    let managed = crate::profile::guard_area(vault, crate::profile::LocalArea::TrustedIssuers)?;
     let did = Did::parse(issuer.trim())
         .map_err(|e| IdentityError::InvalidInput(format!("issuer: {e}")))?;
     let mut list = trusted_issuers(vault)?;
@@ -43,6 +43,9 @@ pub fn set_issuer_trust(
     vault
         .settings()
         .put(admin, SETTING_TRUSTED_ISSUERS, &serde_json::json!(list))?;
+    if managed {
+        crate::profile::note_change(vault, admin, crate::profile::LocalArea::TrustedIssuers)?;
+    }
     Ok(list)
 }
 

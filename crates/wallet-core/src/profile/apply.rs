@@ -15,10 +15,8 @@ use wallet_vault::{
 };
 
 use super::envelope::{open, EnrollmentSecret, Opened, ProfileSource};
-use super::model::{OrgProfile, ProfileState};
-use super::{
-    ProfileError, Result, ENROLLMENT_SECRET_KIND, SETTING_EMPLOYEE_SELECTION, SETTING_PROFILE_STATE,
-};
+use super::model::{LocalArea, OrgProfile, ProfileState};
+use super::{ProfileError, Result, ENROLLMENT_SECRET_KIND, SETTING_PROFILE_STATE};
 use crate::runtime::Network;
 
 const SECRET_AUDIENCE: &str = "organization-profile";
@@ -357,23 +355,47 @@ pub async fn refresh(vault: &Vault, net: &Network) -> Result<RefreshOutcome> {
 }
 
 /// Sets the audit forwarding the profile states (its own transaction: the outbox is configured
-/// through the forwarder). Returns whether it changed.
+/// through the forwarder), unless this workstation set its own where the profile allows it.
+/// Returns whether it changed.
 fn apply_forwarding(vault: &Vault, admin: &AdminSession, p: &OrgProfile) -> Result<bool> {
-    use crate::audit_forward::{forwarding, set_forwarding, turn_off_forwarding, ForwardConfig};
+    let local = super::local::read_overrides(
+        vault
+            .settings()
+            .get(super::local::SETTING_LOCAL_OVERRIDES)?,
+    );
+    if local.areas.contains(&LocalArea::AuditForwarding)
+        && p.local_changes.contains(&LocalArea::AuditForwarding)
+    {
+        return Ok(false);
+    }
+    set_forwarding_value(
+        vault,
+        admin,
+        p.audit_forwarding
+            .as_ref()
+            .unwrap_or(&serde_json::Value::Null),
+    )
+}
+
+/// Sets audit forwarding to `value` (a forwarding setting, or null for off). Returns whether
+/// it changed.
+pub(super) fn set_forwarding_value(
+    vault: &Vault,
+    admin: &AdminSession,
+    value: &serde_json::Value,
+) -> Result<bool> {
+    use crate::audit_forward::{configure, forwarding, ForwardConfig};
     let err = |e: crate::audit_forward::ForwardError| ProfileError::InvalidInput(e.to_string());
-    let wanted: Option<ForwardConfig> = match &p.audit_forwarding {
-        Some(v) if !v.is_null() => Some(serde_json::from_value(v.clone()).map_err(|e| {
+    let wanted: Option<ForwardConfig> = match value {
+        v if v.is_null() => None,
+        v => Some(serde_json::from_value(v.clone()).map_err(|e| {
             ProfileError::Refused(format!("its audit forwarding setting is unreadable: {e}"))
         })?),
-        _ => None,
     };
     if forwarding(vault).map_err(err)? == wanted {
         return Ok(false);
     }
-    match wanted {
-        Some(c) => set_forwarding(vault, admin, c).map_err(err)?,
-        None => turn_off_forwarding(vault, admin).map_err(err)?,
-    }
+    configure(vault, admin, wanted).map_err(err)?;
     Ok(true)
 }
 
@@ -423,6 +445,7 @@ fn store_state(
         last_error: None,
         digest: opened.digest.clone(),
         organization: p.organization.client_id.clone(),
+        local_changes: p.local_changes.clone(),
     };
     tx.settings().put(
         admin,
@@ -485,10 +508,17 @@ fn apply(
         changes.push(format!("credentials: {added} added, {removed} removed"));
     }
 
-    // Roster: add, update, deactivate what the profile no longer lists.
+    // Roster: add, update, deactivate what the profile no longer lists. Entries this
+    // workstation added stay while the profile allows them; one the profile now lists is the
+    // profile's from here on.
+    let allowed = &p.local_changes;
+    let mut local = super::local::overrides_in(tx)?;
+    let local_before = local.clone();
+    let keep_local = allowed.contains(&LocalArea::LocalEmployees);
     let current = tx.employees().list()?;
     let (mut r_add, mut r_upd, mut r_off) = (0, 0, 0);
     for e in &p.roster {
+        local.employees.remove(&e.identifier);
         let personal = match &e.os_account {
             Some(a) => json!({ "name": e.name, "role": e.role, "os_account": a }),
             None => json!({ "name": e.name, "role": e.role }),
@@ -530,8 +560,19 @@ fn apply(
             Some(_) => {}
         }
     }
+    if !keep_local && !local.employees.is_empty() {
+        changes.push(format!(
+            "{}: {} deactivated (no longer allowed on this workstation)",
+            LocalArea::LocalEmployees,
+            local.employees.len()
+        ));
+        local.employees.clear();
+    }
     for c in &current {
-        if c.active && !p.roster.iter().any(|e| e.identifier == c.identifier) {
+        if c.active
+            && !p.roster.iter().any(|e| e.identifier == c.identifier)
+            && !local.employees.contains(&c.identifier)
+        {
             tx.employees().update(
                 admin,
                 &c.id,
@@ -549,23 +590,35 @@ fn apply(
         ));
     }
 
-    // Settings the profile sets.
-    let settings: [(&str, serde_json::Value); 4] = [
+    // Settings the profile sets, except those this workstation changed where it may: their
+    // local value stands. The organization's values are kept to return to.
+    let mut org_values = serde_json::Map::new();
+    let settings: [(LocalArea, serde_json::Value); 4] = [
         (
-            crate::access_policy::SETTING_POLICY,
+            LocalArea::AccessPolicy,
             serde_json::to_value(&p.policy).unwrap_or_default(),
         ),
-        (SETTING_EMPLOYEE_SELECTION, json!(p.employee_selection)),
+        (LocalArea::EmployeeSelection, json!(p.employee_selection)),
+        (LocalArea::TrustedIssuers, json!(p.trusted_issuers)),
         (
-            crate::credentials::SETTING_TRUSTED_ISSUERS,
-            json!(p.trusted_issuers),
-        ),
-        (
-            crate::roster::SETTING_EMPLOYEE_VALIDITY,
+            LocalArea::EmployeeValidity,
             json!(p.employee_credential_validity_secs),
         ),
     ];
-    for (name, value) in settings {
+    for (area, value) in settings {
+        org_values.insert(area.as_str().to_owned(), value.clone());
+        if local.areas.contains(&area) {
+            if allowed.contains(&area) {
+                continue;
+            }
+            local.areas.remove(&area);
+            changes.push(format!(
+                "{area}: the organization's setting again (no longer changeable on this workstation)"
+            ));
+        }
+        let Some(name) = super::local::setting_of(area) else {
+            continue;
+        };
         let old = tx.settings().get(name)?;
         let unchanged = match &old {
             Some(o) => *o == value,
@@ -575,6 +628,33 @@ fn apply(
             put(name, value)?;
             changes.push(name.to_owned());
         }
+    }
+    org_values.insert(
+        LocalArea::AuditForwarding.as_str().to_owned(),
+        p.audit_forwarding
+            .clone()
+            .unwrap_or(serde_json::Value::Null),
+    );
+    let org_values = serde_json::Value::Object(org_values);
+    if tx
+        .settings()
+        .get(super::local::SETTING_ORG_VALUES)?
+        .as_ref()
+        != Some(&org_values)
+    {
+        put(super::local::SETTING_ORG_VALUES, org_values)?;
+    }
+    if local.areas.contains(&LocalArea::AuditForwarding)
+        && !allowed.contains(&LocalArea::AuditForwarding)
+    {
+        // Applied by `apply_forwarding` after this transaction.
+        local.areas.remove(&LocalArea::AuditForwarding);
+    }
+    if local != local_before {
+        put(
+            super::local::SETTING_LOCAL_OVERRIDES,
+            serde_json::to_value(&local).unwrap_or_default(),
+        )?;
     }
     if before.is_none() && changes.is_empty() {
         changes.push("nothing".into());

@@ -14,10 +14,12 @@
 //! - `model`: the profile's content and what a workstation keeps about it;
 //! - `envelope`: the enrollment secret, sealing and opening, signature verification;
 //! - `publish`: the administrator's side;
-//! - `apply`: enrollment, refresh and the managed-mode rules.
+//! - `apply`: enrollment, refresh and the managed-mode rules;
+//! - `local`: what the profile lets a workstation change itself.
 
 mod apply;
 mod envelope;
+mod local;
 mod model;
 mod publish;
 
@@ -27,8 +29,16 @@ pub use apply::{
     EnrollOptions, ManagedInstall, RefreshOutcome, REFRESH_EVERY,
 };
 pub use envelope::{EnrollmentSecret, ProfileSource};
-pub use model::{EmployeeSelection, OrgProfile, ProfileEmployee, ProfileState};
-pub use publish::{enrollment_secret, publish_profile, ProfilePublished};
+pub(crate) use local::{guard_area, guard_employee, note_change, note_employee};
+pub use local::{
+    local_status, use_organization_setting, LocalStatus, SETTING_LOCAL_OVERRIDES,
+    SETTING_ORG_VALUES,
+};
+pub use model::{EmployeeSelection, LocalArea, OrgProfile, ProfileEmployee, ProfileState};
+pub use publish::{
+    enrollment_secret, publish_profile, published_local_changes, set_published_local_changes,
+    ProfilePublished,
+};
 
 use wallet_vault::VaultError;
 
@@ -36,6 +46,8 @@ use wallet_vault::VaultError;
 pub const SETTING_PROFILE_STATE: &str = "managed_profile";
 /// Vault setting (administrator's wallet): the version of the last published profile.
 pub const SETTING_PROFILE_VERSION: &str = "profile_version";
+/// Vault setting (administrator's wallet): what published profiles let workstations change.
+pub const SETTING_PUBLISH_LOCAL_CHANGES: &str = "profile_local_changes";
 /// Vault setting: how the approving employee is chosen ([`EmployeeSelection`]).
 pub const SETTING_EMPLOYEE_SELECTION: &str = "employee_selection";
 /// Token kind under which the enrollment secret is kept sealed.

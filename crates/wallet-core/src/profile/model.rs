@@ -17,6 +17,77 @@ pub enum EmployeeSelection {
     Pick,
 }
 
+/// What a managed workstation's own administrator may change, when the profile allows it.
+/// Everything else the profile sets is locked on the workstation; the organization's identity,
+/// key and credentials always are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LocalArea {
+    /// The access policy: allowed authorization servers, no-prompt scopes, verifiers'
+    /// unsolicited settings.
+    AccessPolicy,
+    /// Which credential issuers are trusted.
+    TrustedIssuers,
+    /// How the approving employee is chosen.
+    EmployeeSelection,
+    /// How long employee credentials are valid.
+    EmployeeValidity,
+    /// Where the activity log is forwarded.
+    AuditForwarding,
+    /// Roster entries of this workstation only (a locum, a student); the profile's entries
+    /// stay as published.
+    LocalEmployees,
+    /// A name a newer administrator's wallet uses that this one does not know: ignored (it
+    /// stays locked).
+    #[serde(other)]
+    Unknown,
+}
+
+impl LocalArea {
+    /// Every area a profile can allow, in a stable order.
+    pub const ALL: [LocalArea; 6] = [
+        LocalArea::AccessPolicy,
+        LocalArea::TrustedIssuers,
+        LocalArea::EmployeeSelection,
+        LocalArea::EmployeeValidity,
+        LocalArea::AuditForwarding,
+        LocalArea::LocalEmployees,
+    ];
+
+    /// The name in profiles and on the command line (`access-policy`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LocalArea::AccessPolicy => "access-policy",
+            LocalArea::TrustedIssuers => "trusted-issuers",
+            LocalArea::EmployeeSelection => "employee-selection",
+            LocalArea::EmployeeValidity => "employee-validity",
+            LocalArea::AuditForwarding => "audit-forwarding",
+            LocalArea::LocalEmployees => "local-employees",
+            LocalArea::Unknown => "unknown",
+        }
+    }
+
+    /// Parses a command-line name; the error lists the names.
+    pub fn parse(name: &str) -> Result<LocalArea, String> {
+        let n = name.trim();
+        LocalArea::ALL
+            .into_iter()
+            .find(|a| a.as_str() == n)
+            .ok_or_else(|| {
+                format!(
+                    "{n:?} is not something a workstation can be allowed to change; use one of: {}",
+                    LocalArea::ALL.map(LocalArea::as_str).join(", ")
+                )
+            })
+    }
+}
+
+impl std::fmt::Display for LocalArea {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One roster entry as the profile carries it (personal data: the profile is encrypted).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfileEmployee {
@@ -61,6 +132,9 @@ pub struct OrgProfile {
     /// Audit forwarding settings (the collector), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_forwarding: Option<Value>,
+    /// What the workstations may change themselves (empty: nothing the profile sets).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub local_changes: Vec<LocalArea>,
 }
 
 /// What a managed workstation keeps about its profile (`profile show --json`).
@@ -87,4 +161,7 @@ pub struct ProfileState {
     pub digest: String,
     /// The organization's name for screens ("managed by ...": its client id's subject).
     pub organization: String,
+    /// What the profile in force lets this workstation change itself.
+    #[serde(default)]
+    pub local_changes: Vec<LocalArea>,
 }

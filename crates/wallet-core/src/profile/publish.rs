@@ -7,10 +7,10 @@ use wallet_protocol::Clock;
 use wallet_vault::{Actor, AdminSession, CredentialFilter, NewActivity, NewToken, Vault};
 
 use super::envelope::{seal, EnrollmentSecret};
-use super::model::{EmployeeSelection, OrgProfile, ProfileEmployee};
+use super::model::{EmployeeSelection, LocalArea, OrgProfile, ProfileEmployee};
 use super::{
     ProfileError, Result, DEFAULT_VALID_DAYS, ENROLLMENT_SECRET_KIND, MAX_VALID_DAYS,
-    SETTING_EMPLOYEE_SELECTION, SETTING_PROFILE_VERSION,
+    SETTING_EMPLOYEE_SELECTION, SETTING_PROFILE_VERSION, SETTING_PUBLISH_LOCAL_CHANGES,
 };
 use crate::access_policy::ServicePolicy;
 use crate::org::{self, KeyStoreKind};
@@ -30,6 +30,41 @@ pub struct ProfilePublished {
     pub credentials: usize,
     /// Whether this publication made the enrollment secret (hand it to the workstations).
     pub new_secret: bool,
+    /// What the workstations may change themselves.
+    pub local_changes: Vec<LocalArea>,
+}
+
+/// What the next profiles let workstations change themselves (this wallet's setting; empty
+/// until set: nothing).
+pub fn published_local_changes(vault: &Vault) -> Result<Vec<LocalArea>> {
+    Ok(vault
+        .settings()
+        .get(SETTING_PUBLISH_LOCAL_CHANGES)?
+        .and_then(|v| serde_json::from_value::<Vec<LocalArea>>(v).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| *a != LocalArea::Unknown)
+        .collect())
+}
+
+/// Sets what the next profiles let workstations change themselves. Administrator action;
+/// takes effect at the next publication.
+pub fn set_published_local_changes(
+    vault: &Vault,
+    admin: &AdminSession,
+    areas: &[LocalArea],
+) -> Result<Vec<LocalArea>> {
+    let mut list: Vec<LocalArea> = LocalArea::ALL
+        .into_iter()
+        .filter(|a| areas.contains(a))
+        .collect();
+    list.dedup();
+    vault.settings().put(
+        admin,
+        SETTING_PUBLISH_LOCAL_CHANGES,
+        &serde_json::to_value(&list).unwrap_or_default(),
+    )?;
+    Ok(list)
 }
 
 /// The enrollment secret, made on first use. Administrator action: the secret opens the
@@ -189,6 +224,7 @@ pub fn publish_profile(
         audit_forwarding: crate::audit_forward::forwarding(vault)
             .map_err(|e| ProfileError::InvalidInput(e.to_string()))?
             .and_then(|c| serde_json::to_value(c).ok()),
+        local_changes: published_local_changes(vault)?,
     };
     let (secret, new_secret) = enrollment_secret(vault, admin)?;
     let sealed = seal(&signer, &profile, &secret)?;
@@ -203,6 +239,7 @@ pub fn publish_profile(
             "employees": profile.roster.len(),
             "credentials": profile.credentials.len(),
             "file": out.display().to_string(),
+            "local_changes": profile.local_changes,
         })),
     )?;
     Ok(ProfilePublished {
@@ -212,6 +249,7 @@ pub fn publish_profile(
         employees: profile.roster.len(),
         credentials: profile.credentials.len(),
         new_secret,
+        local_changes: profile.local_changes,
     })
 }
 
