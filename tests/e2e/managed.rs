@@ -319,6 +319,138 @@ async fn managed_screens(c: &Client, shot: &str) {
     click(c, "#nav-home").await;
 }
 
+/// The organization leaves the access policy and employees of one computer to the workstation
+/// (version 3): those controls open for the workstation's administrator, the rest stays
+/// locked; a local server shows as this computer's own setting until it is returned to the
+/// organization's.
+async fn local_changes(c: &Client, site: &Site) {
+    site.cli(&[
+        "profile",
+        "publish",
+        "--out",
+        site.profile.to_str().unwrap(),
+        "--allow-local",
+        "access-policy,local-employees",
+    ]);
+    click(c, "#nav-organization").await;
+    wait_text(c, "#profile-version", "2").await;
+    click(c, "#profile-check").await;
+    wait_text(c, "#profile-version", "3").await;
+    wait_text(
+        c,
+        "#profile-may-change",
+        "Access policy, Employees of one computer",
+    )
+    .await;
+
+    click(c, "#nav-employees").await;
+    wait_text(
+        c,
+        "#managed-banner",
+        "This computer may change these itself",
+    )
+    .await;
+    wait_text(c, "#managed-banner", "Employees of one computer").await;
+    type_into(c, "#admin-login-pass", WS_ADMIN_PW).await;
+    click(c, "#admin-sign-in").await;
+    wait_attr(c, "#admin-gate", "data-active", "true").await;
+    type_into(c, "#emp-identifier", "e-locum").await;
+    type_into(c, "#emp-name", "Lot Invaller").await;
+    type_into(c, "#emp-role", "Verpleegkundige").await;
+    type_into(c, "#emp-os-account", "linvaller").await;
+    click(c, "#emp-add").await;
+    wait_text(
+        c,
+        "#emp-table tr[data-identifier='e-locum']",
+        "This computer only",
+    )
+    .await;
+    wait_text(
+        c,
+        "#emp-table tr[data-identifier='e-locum'] td[data-col='os-account']",
+        "linvaller",
+    )
+    .await;
+    // Its own employee is editable; the organization's and its choices stay locked.
+    assert!(
+        !disabled(
+            c,
+            "#emp-table tr[data-identifier='e-locum'] button[data-action='edit']"
+        )
+        .await
+    );
+    for css in [
+        "#emp-table tr[data-identifier='e-ann'] button[data-action='edit']",
+        "#emp-table tr[data-identifier='e-ann'] button[data-action='toggle']",
+        "#approver-pick",
+        "#emp-validity",
+    ] {
+        assert!(
+            disabled(c, css).await,
+            "{css} opened without the profile allowing it"
+        );
+    }
+    screenshot(c, "53-local-employees").await;
+    language(c, "nl").await;
+    wait_text(
+        c,
+        "#emp-table tr[data-identifier='e-locum']",
+        "Alleen deze computer",
+    )
+    .await;
+    wait_text(c, "#managed-banner", "Deze computer mag dit zelf wijzigen").await;
+    screenshot(c, "53-local-employees-nl").await;
+    language(c, "en").await;
+
+    click(c, "#nav-credentials").await;
+    assert!(
+        disabled(c, "#cred-text").await,
+        "credentials stay the organization's"
+    );
+
+    click(c, "#nav-services").await;
+    wait_text(c, "#managed-banner", "Access policy").await;
+    wait_text(c, "#services", "https://as.zorg.example/oauth2/a").await;
+    assert!(!disabled(c, "#svc-new-server").await);
+    type_into(c, "#svc-new-server", "https://as.local.example/oauth2/x").await;
+    click(c, "#svc-add-server").await;
+    wait_text(c, "#services", "https://as.local.example/oauth2/x").await;
+    wait_text(
+        c,
+        "#managed-banner [data-changed='accessPolicy']",
+        "Access policy: this computer uses its own setting",
+    )
+    .await;
+    scroll_to(c, "services").await;
+    screenshot(c, "54-local-policy").await;
+    click(c, "#managed-banner button[data-action='revert']").await;
+    for _ in 0..50 {
+        if c.find(Locator::Css(
+            "[data-server='https://as.local.example/oauth2/x']",
+        ))
+        .await
+        .is_err()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        c.find(Locator::Css(
+            "[data-server='https://as.local.example/oauth2/x']"
+        ))
+        .await
+        .is_err(),
+        "the organization's policy did not come back"
+    );
+    wait_text(c, "#services", "https://as.zorg.example/oauth2/a").await;
+    assert!(c
+        .find(Locator::Css("#managed-banner [data-changed]"))
+        .await
+        .is_err());
+    click(c, "#admin-sign-out").await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn joining_the_organization_on_the_first_run_screen() {
     let _serial = SERIAL.lock().await;
@@ -436,6 +568,7 @@ async fn joining_the_organization_on_the_first_run_screen() {
     wait_text(&c, "#profile-version", "2").await;
     click(&c, "#nav-employees").await;
     wait_text(&c, "#emp-table tr[data-identifier='e-cor']", "Cor Bakker").await;
+    local_changes(&c, &site).await;
 
     // The secret never reached the log.
     let logs = std::fs::read_dir(format!("{ws}/logs"))

@@ -456,3 +456,114 @@ fn enroll_and_refresh_from_an_https_url() {
         1
     );
 }
+
+/// What the organization leaves to workstations, from the command line: `--allow-local` is
+/// kept for later publications; the workstation changes only what it allows (here the access
+/// policy, not the audit trail); `profile show` says what may be and was changed, and
+/// `profile revert` returns to the organization's setting.
+#[test]
+fn local_changes_the_organization_allows() {
+    let site = Site::new("profile-local");
+    let file = site.share.join("org-profile.jwe");
+    let f = file.to_str().unwrap();
+    site.admin_ok(&["policy", "allow-as", "https://as.zorg.example"]);
+    let o = site.cli(
+        &site.admin_dir,
+        &[
+            "profile",
+            "publish",
+            "--out",
+            f,
+            "--allow-local",
+            "access-policy,bogus",
+        ],
+        &[],
+    );
+    refused(
+        &o,
+        "\"bogus\" is not something a workstation can be allowed to change",
+    );
+    assert!(
+        !file.exists(),
+        "nothing is published after a bad --allow-local"
+    );
+    let out = site.admin_ok(&[
+        "profile",
+        "publish",
+        "--out",
+        f,
+        "--allow-local",
+        "access-policy",
+    ]);
+    assert!(
+        out.contains("Workstations may change themselves: access-policy."),
+        "{out}"
+    );
+    let secret = site.admin_ok(&["profile", "secret"]).trim().to_owned();
+    let o = site.enroll(f, &site.org_did, &secret);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let show = site.ws_json(&["profile", "show", "--json"]);
+    assert_eq!(
+        show["local_changes"]["allowed"],
+        serde_json::json!(["access-policy"]),
+        "{show}"
+    );
+    assert_eq!(show["local_changes"]["changed"], serde_json::json!([]));
+
+    let ws_env = [("NUTS_WALLET_ADMIN_PASSPHRASE", WS_ADMIN_PW)];
+    // Allowed: the workstation's own server.
+    let o = site.cli(
+        &site.ws(),
+        &["policy", "allow-as", "https://as.local.example"],
+        &ws_env,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Not allowed: the audit trail cannot be silenced on the workstation.
+    let o = site.cli(&site.ws(), &["audit", "forward", "--off"], &ws_env);
+    refused(&o, "managed by");
+    let show = site.ws_json(&["profile", "show", "--json"]);
+    assert_eq!(
+        show["local_changes"]["changed"],
+        serde_json::json!(["access-policy"])
+    );
+
+    // A later publication without --allow-local keeps the choice; the local server stands.
+    let out = site.admin_ok(&["profile", "publish", "--out", f]);
+    assert!(out.contains("access-policy"), "{out}");
+    let r = site.ws_json(&["profile", "refresh", "--json"]);
+    assert_eq!(r["outcome"], "applied", "{r}");
+    let servers = site.ws_json(&["policy", "show", "--json"])["servers"].to_string();
+    assert!(servers.contains("https://as.local.example"), "{servers}");
+
+    // Back to the organization's setting.
+    let o = site.cli(&site.ws(), &["profile", "revert", "access-policy"], &ws_env);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("follows the organization's profile"));
+    let servers = site.ws_json(&["policy", "show", "--json"])["servers"].to_string();
+    assert!(!servers.contains("https://as.local.example"), "{servers}");
+    assert!(servers.contains("https://as.zorg.example"), "{servers}");
+    let o = site.cli(&site.ws(), &["profile", "revert", "access-policy"], &ws_env);
+    refused(&o, "already follows");
+    let log = site.ws_json(&[
+        "audit",
+        "list",
+        "--json",
+        "--action",
+        "profile.local.revert",
+    ]);
+    assert_eq!(log.as_array().unwrap().len(), 1);
+
+    // `none` clears it: the next version locks the policy again.
+    let out = site.admin_ok(&["profile", "publish", "--out", f, "--allow-local", "none"]);
+    assert!(
+        out.contains("Workstations may change themselves: nothing."),
+        "{out}"
+    );
+    site.ws_json(&["profile", "refresh", "--json"]);
+    let o = site.cli(
+        &site.ws(),
+        &["policy", "allow-as", "https://as.local.example"],
+        &ws_env,
+    );
+    refused(&o, "managed by");
+}

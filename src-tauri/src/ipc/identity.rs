@@ -10,8 +10,8 @@ use super::codes::ErrorCode;
 use super::dto::IpcError;
 use super::identity_dto::{
     ApproverChoice, ApproverView, CredentialDetailView, CredentialRow, EmployeeInput, EmployeeRow,
-    LiveCheckView, OrgInitInput, OrgView, ProfilePublishView, ProfileRefreshView, ProfileView,
-    PublishView, X509Input, X509Preview,
+    LiveCheckView, LocalAreaView, OrgInitInput, OrgView, ProfilePublishView, ProfileRefreshView,
+    ProfileView, PublishView, X509Input, X509Preview,
 };
 use crate::state::AppState;
 
@@ -497,7 +497,54 @@ pub async fn profile_status(state: State<'_, AppState>) -> Result<Option<Profile
 /// The profile in force as the screens show it.
 pub(crate) fn profile_view(vault: &wallet_vault::Vault) -> Result<Option<ProfileView>> {
     let subject = org::organization(vault).ok().flatten().map(|o| o.subject);
-    Ok(profile::profile_state(vault)?.map(|s| ProfileView::of(s, subject, now())))
+    let local = profile::local_status(vault)?;
+    Ok(
+        profile::profile_state(vault)?
+            .map(|s| ProfileView::of(s, subject, now()).with_local(local)),
+    )
+}
+
+/// Returns something this workstation changed itself to the organization's setting
+/// (workstation administrator; nothing is fetched).
+#[tauri::command]
+pub async fn profile_revert(
+    state: State<'_, AppState>,
+    area: LocalAreaView,
+) -> Result<ProfileView> {
+    let session = state.session.clone();
+    blocking(move || {
+        let (vault, admin) = session.admin("returning to the organization's setting")?;
+        profile::use_organization_setting(&vault, &admin, area.into())?;
+        profile_view(&vault)?
+            .ok_or_else(|| invalid("this wallet is not enrolled in an organization profile"))
+    })
+    .await
+}
+
+/// What published profiles let workstations change themselves (the administrator's wallet).
+#[tauri::command]
+pub async fn profile_local_changes(state: State<'_, AppState>) -> Result<Vec<LocalAreaView>> {
+    let vault = state.session.vault()?;
+    Ok(LocalAreaView::list(&profile::published_local_changes(
+        &vault,
+    )?))
+}
+
+/// Sets what the next published profiles let workstations change themselves (administrator).
+#[tauri::command]
+pub async fn profile_set_local_changes(
+    state: State<'_, AppState>,
+    areas: Vec<LocalAreaView>,
+) -> Result<Vec<LocalAreaView>> {
+    let session = state.session.clone();
+    blocking(move || {
+        let (vault, admin) = session.admin("choosing what workstations may change")?;
+        let areas: Vec<profile::LocalArea> = areas.into_iter().map(Into::into).collect();
+        Ok(LocalAreaView::list(&profile::set_published_local_changes(
+            &vault, &admin, &areas,
+        )?))
+    })
+    .await
 }
 
 /// "Check for new settings now": fetch the profile from where this workstation enrolled and

@@ -8,7 +8,8 @@ use wallet_core::org::{
     PublishReport,
 };
 use wallet_core::profile::{
-    EmployeeSelection, ProfileError, ProfilePublished, ProfileState, RefreshOutcome,
+    EmployeeSelection, LocalArea, LocalStatus, ProfileError, ProfilePublished, ProfileState,
+    RefreshOutcome,
 };
 use wallet_core::roster::EmployeeView;
 
@@ -589,6 +590,62 @@ pub struct ProfileView {
     pub last_error: Option<String>,
     /// What kind of problem `last_error` is, to say it in plain words.
     pub last_error_code: Option<ErrorCode>,
+    /// What the profile lets this workstation change itself.
+    pub allowed: Vec<LocalAreaView>,
+    /// Allowed areas changed on this workstation: its own setting stands.
+    pub changed_here: Vec<LocalAreaView>,
+    /// Identifiers of roster entries added on this workstation.
+    pub local_employees: Vec<String>,
+}
+
+/// Something a managed workstation may be allowed to change itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum LocalAreaView {
+    /// Allowed servers, no-prompt scopes, verifiers' unsolicited settings.
+    AccessPolicy,
+    /// Trusted credential issuers.
+    TrustedIssuers,
+    /// Who approves on this computer.
+    EmployeeSelection,
+    /// Validity of employee credentials.
+    EmployeeValidity,
+    /// Where the activity log is forwarded.
+    AuditForwarding,
+    /// Employees of this workstation only.
+    LocalEmployees,
+}
+
+impl LocalAreaView {
+    /// The views of `areas` (unknown ones left out).
+    pub fn list(areas: &[LocalArea]) -> Vec<LocalAreaView> {
+        areas.iter().filter_map(|a| LocalAreaView::of(*a)).collect()
+    }
+
+    fn of(a: LocalArea) -> Option<LocalAreaView> {
+        Some(match a {
+            LocalArea::AccessPolicy => LocalAreaView::AccessPolicy,
+            LocalArea::TrustedIssuers => LocalAreaView::TrustedIssuers,
+            LocalArea::EmployeeSelection => LocalAreaView::EmployeeSelection,
+            LocalArea::EmployeeValidity => LocalAreaView::EmployeeValidity,
+            LocalArea::AuditForwarding => LocalAreaView::AuditForwarding,
+            LocalArea::LocalEmployees => LocalAreaView::LocalEmployees,
+            _ => return None,
+        })
+    }
+}
+
+impl From<LocalAreaView> for LocalArea {
+    fn from(a: LocalAreaView) -> Self {
+        match a {
+            LocalAreaView::AccessPolicy => LocalArea::AccessPolicy,
+            LocalAreaView::TrustedIssuers => LocalArea::TrustedIssuers,
+            LocalAreaView::EmployeeSelection => LocalArea::EmployeeSelection,
+            LocalAreaView::EmployeeValidity => LocalArea::EmployeeValidity,
+            LocalAreaView::AuditForwarding => LocalArea::AuditForwarding,
+            LocalAreaView::LocalEmployees => LocalArea::LocalEmployees,
+        }
+    }
 }
 
 impl ProfileView {
@@ -599,12 +656,25 @@ impl ProfileView {
         let organization = subject
             .filter(|n| !n.trim().is_empty())
             .unwrap_or_else(|| organization_label(&s.organization));
+        let allowed = LocalAreaView::list(&s.local_changes);
         move_fields!(s => ProfileView {
             org_did, version, issued_at, expires_at, source, last_refresh, last_error;
             organization,
             expired: now >= s.expires_at_unix,
             last_error_code,
+            allowed,
+            changed_here: Vec::new(),
+            local_employees: Vec::new(),
         })
+    }
+
+    /// With what this workstation changed itself.
+    pub fn with_local(mut self, local: Option<LocalStatus>) -> Self {
+        if let Some(l) = local {
+            self.changed_here = LocalAreaView::list(&l.changed);
+            self.local_employees = l.local_employees;
+        }
+        self
     }
 }
 
@@ -765,12 +835,15 @@ pub struct ProfilePublishView {
     pub credentials: usize,
     /// Whether this publication made the enrollment secret.
     pub new_secret: bool,
+    /// What the workstations may change themselves.
+    pub local_changes: Vec<LocalAreaView>,
 }
 
 impl From<ProfilePublished> for ProfilePublishView {
     fn from(p: ProfilePublished) -> Self {
         move_fields!(p => ProfilePublishView {
             version, employees, credentials, new_secret;
+            local_changes: LocalAreaView::list(&p.local_changes),
             path: p.path.display().to_string(),
             expires_at: wallet_protocol::clock::format_rfc3339(p.expires_at),
         })
@@ -827,6 +900,7 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
     EmployeeInput::export_all_to(dir)?;
     EnrollInput::export_all_to(dir)?;
     ProfileView::export_all_to(dir)?;
+    LocalAreaView::export_all_to(dir)?;
     ProfileRefreshView::export_all_to(dir)?;
     ManagedSetupView::export_all_to(dir)?;
     ProfilePublishView::export_all_to(dir)?;
@@ -980,7 +1054,27 @@ mod tests {
             last_error,
             digest: "d".into(),
             organization: "https://zorg.example/oauth2/ziekenhuis-oost".into(),
+            local_changes: vec![LocalArea::AccessPolicy, LocalArea::Unknown],
         }
+    }
+
+    /// Areas a newer administrator's wallet named that this one does not know are left out;
+    /// what the workstation changed comes from its local status.
+    #[test]
+    fn profile_view_lists_the_known_local_areas() {
+        let v = ProfileView::of(state(None, 100), None, 99);
+        assert_eq!(v.allowed, vec![LocalAreaView::AccessPolicy]);
+        assert!(v.changed_here.is_empty());
+        let v = v.with_local(Some(LocalStatus {
+            organization: "x".into(),
+            allowed: vec![LocalArea::AccessPolicy],
+            changed: vec![LocalArea::AccessPolicy],
+            local_employees: vec!["locum-1".into()],
+        }));
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(json["allowed"], serde_json::json!(["accessPolicy"]));
+        assert_eq!(json["changedHere"], serde_json::json!(["accessPolicy"]));
+        assert_eq!(json["localEmployees"], serde_json::json!(["locum-1"]));
     }
 
     /// A stored refresh problem is only text: each of the core's problems must be read back as

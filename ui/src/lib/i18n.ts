@@ -4,6 +4,7 @@ import { derived, writable } from "svelte/store";
 import type { ActivityOutcome } from "../ipc/bindings/ActivityOutcome";
 import type { ErrorCode } from "../ipc/bindings/ErrorCode";
 import type { LinkErrorCode } from "../ipc/bindings/LinkErrorCode";
+import type { LocalAreaView } from "../ipc/bindings/LocalAreaView";
 import type { WarningCode } from "../ipc/bindings/WarningCode";
 
 export type Lang = "en" | "nl";
@@ -591,6 +592,25 @@ const en = {
   "join.managedFailedHelp": "Tell your administrator. You can also join by hand below.",
   "managed.setUpBy": "Set up by {org}. Its settings come from your organization's administrator.",
   "managed.banner": "Managed by {org} — changes come from your organization's administrator.",
+  "managed.bannerOpen": "Managed by {org}. This computer may change these itself: {areas}. Everything else comes from your organization's administrator.",
+  "managed.ownSetting": "{area}: this computer uses its own setting.",
+  "managed.revert": "Use the organization's setting",
+  "local.accessPolicy": "Access policy",
+  "local.trustedIssuers": "Trusted issuers",
+  "local.employeeSelection": "Who approves",
+  "local.employeeValidity": "Validity of employee credentials",
+  "local.auditForwarding": "Activity forwarding",
+  "local.localEmployees": "Employees of one computer",
+  "local.nothing": "Nothing",
+  "profile.mayChange": "May be changed here",
+  "pub.local": "What workstations may change themselves",
+  "pub.localHelp": "Everything else in the profile is locked on the workstations. A change made on a workstation stays until its administrator returns to your setting there.",
+  "pub.localDone": "Workstations may change themselves: {areas}.",
+  "emp.localOnly": "This computer only",
+  "action.profile.local.revert": "Returned to the organization's setting",
+  "setting.managed_local_overrides": "Changed on this computer",
+  "setting.managed_org_values": "Settings from the organization",
+  "setting.profile_local_changes": "What workstations may change",
   "profile.title": "Settings from your organization",
   "profile.version": "Version",
   "profile.validUntil": "Valid until",
@@ -1223,6 +1243,25 @@ const nl: Record<MessageKey, string> = {
   "join.managedFailedHelp": "Meld het uw beheerder. U kunt ook hieronder zelf aansluiten.",
   "managed.setUpBy": "Ingesteld door {org}. De instellingen komen van de beheerder van uw organisatie.",
   "managed.banner": "Beheerd door {org} — wijzigingen komen van de beheerder van uw organisatie.",
+  "managed.bannerOpen": "Beheerd door {org}. Deze computer mag dit zelf wijzigen: {areas}. De rest komt van de beheerder van uw organisatie.",
+  "managed.ownSetting": "{area}: deze computer gebruikt een eigen instelling.",
+  "managed.revert": "Instelling van de organisatie gebruiken",
+  "local.accessPolicy": "Toegangsbeleid",
+  "local.trustedIssuers": "Vertrouwde uitgevers",
+  "local.employeeSelection": "Wie goedkeurt",
+  "local.employeeValidity": "Geldigheid van medewerkersbewijzen",
+  "local.auditForwarding": "Doorsturen van activiteit",
+  "local.localEmployees": "Medewerkers van één computer",
+  "local.nothing": "Niets",
+  "profile.mayChange": "Hier te wijzigen",
+  "pub.local": "Wat werkplekken zelf mogen wijzigen",
+  "pub.localHelp": "De rest van het profiel staat op de werkplekken vast. Een wijziging op een werkplek blijft staan tot de beheerder daar terugkeert naar uw instelling.",
+  "pub.localDone": "Werkplekken mogen zelf wijzigen: {areas}.",
+  "emp.localOnly": "Alleen deze computer",
+  "action.profile.local.revert": "Teruggezet naar de instelling van de organisatie",
+  "setting.managed_local_overrides": "Op deze computer gewijzigd",
+  "setting.managed_org_values": "Instellingen van de organisatie",
+  "setting.profile_local_changes": "Wat werkplekken mogen wijzigen",
   "profile.title": "Instellingen van uw organisatie",
   "profile.version": "Versie",
   "profile.validUntil": "Geldig tot",
@@ -1312,6 +1351,12 @@ export function isRefusal(code: ErrorCode): code is RefusalCode {
 type Holds<T extends true> = T;
 export type EveryRefusalTranslated = Holds<RefusalCode extends MessageKey ? true : false>;
 export type EveryLinkErrorTranslated = Holds<`link.error.${LinkErrorCode}` extends MessageKey ? true : false>;
+export type EveryLocalAreaTranslated = Holds<`local.${LocalAreaView}` extends MessageKey ? true : false>;
+
+/** Message key naming something a managed workstation may be allowed to change itself. */
+export function localAreaKey(area: LocalAreaView): MessageKey {
+  return `local.${area}`;
+}
 
 /** Message key for a refusal code of a wallet request (`refused.<code>`). */
 export function refusedKey(code: RefusalCode): MessageKey {
