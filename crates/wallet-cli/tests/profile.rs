@@ -567,3 +567,39 @@ fn local_changes_the_organization_allows() {
     );
     refused(&o, "managed by");
 }
+
+/// `--valid-days`: 1 to 365; the profile expires that many days after publication.
+#[test]
+fn publish_validity_in_days() {
+    let site = Site::new("profile-days");
+    let f = site.share.join("org-profile.jwe");
+    let f = f.to_str().unwrap();
+    for bad in ["0", "366"] {
+        let o = site.cli(
+            &site.admin_dir,
+            &["profile", "publish", "--out", f, "--valid-days", bad],
+            &[],
+        );
+        refused(&o, "--valid-days must be between 1 and 365");
+    }
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let out = site.admin_ok(&[
+        "profile",
+        "publish",
+        "--out",
+        f,
+        "--valid-days",
+        "2",
+        "--json",
+    ]);
+    let r: Value = serde_json::from_str(&out).unwrap();
+    let expires = r["expires_at"].as_i64().unwrap();
+    assert!(
+        (before + 2 * 86_400..=before + 2 * 86_400 + 60).contains(&expires),
+        "{r}"
+    );
+    assert_eq!(r["version"], 1, "refused attempts use no version");
+}

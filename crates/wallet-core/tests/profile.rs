@@ -468,3 +468,58 @@ async fn keep_fresh_applies_new_versions_every_turn() {
     assert_eq!((state.version, state.last_error), (3, None));
     task.abort();
 }
+
+/// A second profile with the version in force but other content (the administrator's wallet
+/// restored from an old backup, or a forged publication with a stolen key and secret) is a
+/// fork: refused like a rollback and recorded, the profile in force stays. A newer version
+/// applies and is recorded with what changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_equal_version_with_other_content_is_refused_as_a_fork() {
+    let o = org("profile-fork").await;
+    let file = o.publish_at(now(), "p.jwe");
+    let ws = o.enroll(&file, "ws").await.unwrap();
+    let before = profile::profile_state(&ws).unwrap().unwrap();
+
+    // Version 1 again, with another employee in it.
+    o.vault
+        .settings()
+        .put(
+            &o.admin,
+            profile::SETTING_PROFILE_VERSION,
+            &serde_json::json!(0),
+        )
+        .unwrap();
+    wallet_core::roster::add_employee(&o.vault, &o.admin, entry("forked")).unwrap();
+    o.publish_at(now(), "p.jwe");
+    let e = profile::refresh(&ws, &o.net).await.unwrap_err();
+    assert_eq!(e.code(), "profile_rollback", "{e}");
+    let after = profile::profile_state(&ws).unwrap().unwrap();
+    assert_eq!((after.version, &after.digest), (1, &before.digest));
+    assert!(wallet_core::roster::list_employees(&ws)
+        .unwrap()
+        .iter()
+        .all(|e| e.identifier != "forked"));
+    let log = ws.activity_log().list(&Default::default()).unwrap();
+    assert!(log.iter().any(|a| a.action == "profile.rollback_refused"));
+
+    // Version 2: applied, with what changed in the log.
+    o.publish_at(now(), "p.jwe");
+    assert!(matches!(
+        profile::refresh(&ws, &o.net).await.unwrap(),
+        profile::RefreshOutcome::Applied { from: 1, to: 2, .. }
+    ));
+    let log = ws.activity_log().list(&Default::default()).unwrap();
+    let applied = log
+        .iter()
+        .find(|a| a.action == "profile.apply")
+        .expect("profile.apply recorded");
+    let detail = &applied.detail;
+    assert_eq!(
+        (detail["from"].as_u64(), detail["to"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert!(
+        detail["changes"].to_string().contains("roster: 1 added"),
+        "{detail}"
+    );
+}
