@@ -390,7 +390,7 @@ async fn local_changes(c: &Client, site: &Site) {
             "{css} opened without the profile allowing it"
         );
     }
-    screenshot(c, "53-local-employees").await;
+    screenshot(c, "52b-local-employees").await;
     language(c, "nl").await;
     wait_text(
         c,
@@ -399,7 +399,7 @@ async fn local_changes(c: &Client, site: &Site) {
     )
     .await;
     wait_text(c, "#managed-banner", "Deze computer mag dit zelf wijzigen").await;
-    screenshot(c, "53-local-employees-nl").await;
+    screenshot(c, "52b-local-employees-nl").await;
     language(c, "en").await;
 
     click(c, "#nav-credentials").await;
@@ -422,7 +422,7 @@ async fn local_changes(c: &Client, site: &Site) {
     )
     .await;
     scroll_to(c, "services").await;
-    screenshot(c, "54-local-policy").await;
+    screenshot(c, "52c-local-policy").await;
     click(c, "#managed-banner button[data-action='revert']").await;
     for _ in 0..50 {
         if c.find(Locator::Css(
@@ -682,6 +682,21 @@ async fn a_managed_install_sets_up_without_typing() {
     language(&c, "en").await;
     managed_screens(&c, "55-managed-install").await;
     close(c, app).await;
+
+    // A version published while the app was closed is applied at the next start.
+    site.cli(&[
+        "profile",
+        "publish",
+        "--out",
+        site.profile.to_str().unwrap(),
+    ]);
+    let driver = Driver::start(PORT, &site.app_env(&ws, &managed));
+    let app = AppGuard(ws.clone());
+    let c = driver.session().await;
+    wait_text(&c, "#waiting", "").await;
+    click(&c, "#nav-organization").await;
+    wait_text(&c, "#profile-version", "2").await;
+    close(c, app).await;
 }
 
 /// The administrator's side in the app: publishing the profile next to the public bundle is
@@ -730,12 +745,30 @@ async fn publishing_the_organization_profile_in_the_app() {
     screenshot(&c, "56-profile-publish-refused-nl").await;
     language(&c, "en").await;
 
-    // On the share: version 2 (the CLI published version 1), valid for 14 days.
+    // On the share: version 2 (the CLI published version 1), valid for 14 days, leaving the
+    // trusted issuers to the workstations.
     let again = site.tmp.path().join("share/org-profile-2.jwe");
     type_into(&c, "#profile-out", again.to_str().unwrap()).await;
+    assert_eq!(
+        attr(
+            &c,
+            "#profile-local input[data-area='trustedIssuers']",
+            "checked"
+        )
+        .await,
+        None,
+        "nothing is left to workstations until chosen"
+    );
+    click(&c, "#profile-local input[data-area='trustedIssuers']").await;
     click(&c, "#profile-publish").await;
     wait_text(&c, "#profile-published", "Version 2 written to").await;
     wait_text(&c, "#profile-published", "2 employees").await;
+    wait_text(
+        &c,
+        "#profile-published-local",
+        "Workstations may change themselves: Trusted issuers.",
+    )
+    .await;
     assert!(again.exists());
     assert!(
         c.find(Locator::Css("#profile-new-secret")).await.is_err(),
@@ -755,4 +788,10 @@ async fn publishing_the_organization_profile_in_the_app() {
     click(&c, "#profile-secret-hide").await;
     assert!(c.find(Locator::Css("#profile-secret")).await.is_err());
     close(c, app).await;
+    // The choice is kept for the next publications.
+    let show = site.cli(&["profile", "show", "--json"]);
+    assert!(
+        show.contains("\"publishes_local_changes\":[\"trusted-issuers\"]"),
+        "{show}"
+    );
 }

@@ -247,10 +247,19 @@ pub fn run(ctx: &Ctx, args: ProfileArgs) -> anyhow::Result<ExitCode> {
         }
         ProfileCommand::Show { json } => {
             let Some(s) = profile::profile_state(&vault)? else {
+                // The administrator's wallet: what its publications leave to workstations.
+                let publishes = profile::published_local_changes(&vault)?;
                 if json {
-                    println!("{}", serde_json::json!({ "managed": false }));
+                    println!(
+                        "{}",
+                        serde_json::json!({ "managed": false, "publishes_local_changes": publishes })
+                    );
                 } else {
                     println!("This wallet is not enrolled in an organization profile.");
+                    println!(
+                        "Profiles it publishes let workstations change themselves: {}.",
+                        areas_text(&publishes)
+                    );
                 }
                 return Ok(ExitCode::SUCCESS);
             };
