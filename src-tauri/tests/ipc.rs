@@ -396,6 +396,8 @@ fn every_contract_command_takes_its_declared_arguments_and_access() {
             "useKeyring": true, "passphrase": null, "adminPassphrase": "admin pass 1"
         }),
         "ApproverChoice" => json!("pick"),
+        "LocalAreaView" => json!("accessPolicy"),
+        "Array<LocalAreaView>" => json!(["trustedIssuers"]),
         "X509Input" => json!({"pkcs12Base64": "bm90IGEgZmlsZQ", "password": "x"}),
         "AdminPassphraseInput" => json!({"newPassphrase": "x"}),
         "ActivityExportInput" => json!({"format": "csv", "path": folder}),

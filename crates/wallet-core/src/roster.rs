@@ -350,14 +350,22 @@ pub fn os_approver(vault: &Vault) -> Result<Option<std::result::Result<Employee,
     }))
 }
 
-/// The active roster entry linked to OS account `account` (case-insensitive), if any.
+/// The roster entry linked to OS account `account` (case-insensitive), if any: an active one
+/// first (a deactivated entry keeping an old link never hides the current one).
 pub fn employee_for_os_account(vault: &Vault, account: &str) -> Result<Option<Employee>> {
-    Ok(vault.employees().list()?.into_iter().find(|e| {
-        e.personal
-            .get("os_account")
-            .and_then(|v| v.as_str())
-            .is_some_and(|x| x.eq_ignore_ascii_case(account))
-    }))
+    let mut linked: Vec<Employee> = vault
+        .employees()
+        .list()?
+        .into_iter()
+        .filter(|e| {
+            e.personal
+                .get("os_account")
+                .and_then(|v| v.as_str())
+                .is_some_and(|x| x.eq_ignore_ascii_case(account))
+        })
+        .collect();
+    linked.sort_by_key(|e| !e.active);
+    Ok(linked.into_iter().next())
 }
 
 fn set_active(vault: &Vault, admin: &AdminSession, id: &str, active: bool) -> Result<EmployeeView> {

@@ -257,6 +257,15 @@ async fn a_workstation_changes_only_what_the_profile_allows() {
     let e = wallet_core::roster::deactivate_employee(&ws, &admin, "org-1").unwrap_err();
     assert_eq!(e.code(), "managed");
 
+    // Saving the organization's own policy unchanged is not a local change: it keeps
+    // following the organization.
+    ServicePolicy::load(&ws).unwrap().save(&ws, &admin).unwrap();
+    assert!(profile::local_status(&ws)
+        .unwrap()
+        .unwrap()
+        .changed
+        .is_empty());
+
     // Allowed: the access policy and a local employee.
     policy_allowing(&ws, &admin, "https://as-local.example");
     wallet_core::roster::add_employee(&ws, &admin, entry("locum-1")).unwrap();
@@ -267,9 +276,11 @@ async fn a_workstation_changes_only_what_the_profile_allows() {
     assert_eq!(status.local_employees, vec!["locum-1".to_owned()]);
 
     // A newer profile: the organization's policy changed, the workstation's own stands; the
-    // local employee stays active; the organization's new employee arrives.
+    // local employee stays active; the organization's new employee arrives, with the OS
+    // account the workstation had given its own entry: the profile's employee gets it.
     policy_allowing(&o.vault, &o.admin, "https://as-two.example");
     wallet_core::roster::add_employee(&o.vault, &o.admin, entry("org-2")).unwrap();
+    wallet_core::roster::set_os_account(&o.vault, &o.admin, "org-2", Some("LOCUM1")).unwrap();
     o.publish_at(now(), "p.jwe");
     let r = profile::refresh(&ws, &o.net).await.unwrap();
     assert!(
@@ -283,6 +294,12 @@ async fn a_workstation_changes_only_what_the_profile_allows() {
     let roster = wallet_core::roster::list_employees(&ws).unwrap();
     let active = |id: &str| roster.iter().find(|e| e.identifier == id).unwrap().active;
     assert!(active("locum-1") && active("org-1") && active("org-2"));
+    let who = wallet_core::roster::employee_for_os_account(&ws, "locum1")
+        .unwrap()
+        .unwrap();
+    assert_eq!(who.identifier, "org-2");
+    let locum = roster.iter().find(|e| e.identifier == "locum-1").unwrap();
+    assert_eq!(locum.os_account, None);
 
     // Back to the organization's setting: version 2's policy, without fetching anything.
     profile::use_organization_setting(&ws, &admin, LocalArea::AccessPolicy).unwrap();
@@ -305,6 +322,33 @@ async fn a_workstation_changes_only_what_the_profile_allows() {
         .filter(|a| a.action == "profile.local.revert")
         .count();
     assert_eq!(revert, 1);
+
+    // A local change undone by hand follows the organization again.
+    policy_allowing(&ws, &admin, "https://as-local.example");
+    let mut p = ServicePolicy::load(&ws).unwrap();
+    p.remove_server("https://as-local.example");
+    p.save(&ws, &admin).unwrap();
+    assert!(profile::local_status(&ws)
+        .unwrap()
+        .unwrap()
+        .changed
+        .is_empty());
+
+    // A publication that fails keeps the previous choice of what workstations may change.
+    let bundle = o.tmp.path().join("bundle").join("p.jwe");
+    assert!(profile::publish_profile_allowing(
+        &o.vault,
+        &o.admin,
+        &bundle,
+        Some(1),
+        &[],
+        &FixedClock(now())
+    )
+    .is_err());
+    assert_eq!(
+        profile::published_local_changes(&o.vault).unwrap(),
+        allowed.to_vec()
+    );
 
     // Changed locally again, then the organization withdraws the permission: its setting
     // applies again, the local employee is deactivated, and changes are refused.
@@ -336,7 +380,8 @@ async fn a_workstation_changes_only_what_the_profile_allows() {
     );
     let status = profile::local_status(&ws).unwrap().unwrap();
     assert!(status.allowed.is_empty() && status.changed.is_empty());
-    assert!(status.local_employees.is_empty());
+    // Still this workstation's entry, inactive and locked until allowed again.
+    assert_eq!(status.local_employees, vec!["locum-1".to_owned()]);
     let mut p = ServicePolicy::load(&ws).unwrap();
     p.allow_server("https://as-local.example").unwrap();
     assert!(p.save(&ws, &admin).is_err());

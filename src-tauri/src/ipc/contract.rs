@@ -78,11 +78,10 @@ macro_rules! with_ipc_contract {
             admin identity::set_approver_choice(choice: ApproverChoice) -> ApproverView;
             user identity::profile_status() -> Option<ProfileView>;
             user identity::profile_refresh() -> ProfileRefreshView;
-            admin identity::profile_publish(out: String, valid_days: u32) -> ProfilePublishView;
+            admin identity::profile_publish(out: String, valid_days: u32, local_changes: Vec<LocalAreaView>) -> ProfilePublishView;
             admin identity::profile_enrollment_secret() -> String;
             admin identity::profile_revert(area: LocalAreaView) -> ProfileView;
             user identity::profile_local_changes() -> Vec<LocalAreaView>;
-            admin identity::profile_set_local_changes(areas: Vec<LocalAreaView>) -> Vec<LocalAreaView>;
             user services::services_overview() -> ServicesView;
             user services::policy_get() -> Vec<PolicyServer>;
             user services::policy_modes() -> PolicyModes;

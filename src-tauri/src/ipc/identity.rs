@@ -530,23 +530,6 @@ pub async fn profile_local_changes(state: State<'_, AppState>) -> Result<Vec<Loc
     )?))
 }
 
-/// Sets what the next published profiles let workstations change themselves (administrator).
-#[tauri::command]
-pub async fn profile_set_local_changes(
-    state: State<'_, AppState>,
-    areas: Vec<LocalAreaView>,
-) -> Result<Vec<LocalAreaView>> {
-    let session = state.session.clone();
-    blocking(move || {
-        let (vault, admin) = session.admin("choosing what workstations may change")?;
-        let areas: Vec<profile::LocalArea> = areas.into_iter().map(Into::into).collect();
-        Ok(LocalAreaView::list(&profile::set_published_local_changes(
-            &vault, &admin, &areas,
-        )?))
-    })
-    .await
-}
-
 /// "Check for new settings now": fetch the profile from where this workstation enrolled and
 /// apply it when newer (anyone at the window may ask; what applies is the organization's).
 #[tauri::command]
@@ -559,14 +542,16 @@ pub async fn profile_refresh(state: State<'_, AppState>) -> Result<ProfileRefres
     Ok(ProfileRefreshView::of(out, view))
 }
 
-/// Publish the organization profile for the workstations to `out` (administrator): a file on
-/// an internal share or intranet server, never next to the public bundle. The HSM key is
+/// Publish the organization profile for the workstations to `out` (administrator), letting
+/// them change `local_changes` themselves: a file on an internal share or intranet server,
+/// never next to the public bundle. The HSM key is
 /// probed first, so a missing PIN comes back as its own error.
 #[tauri::command]
 pub async fn profile_publish(
     state: State<'_, AppState>,
     out: String,
     valid_days: u32,
+    local_changes: Vec<LocalAreaView>,
 ) -> Result<ProfilePublishView> {
     let out = PathBuf::from(out.trim());
     if !out.is_absolute() {
@@ -578,11 +563,13 @@ pub async fn profile_publish(
         if let Some(info) = org::organization(&vault)? {
             check_hsm(&info)?;
         }
-        Ok(profile::publish_profile(
+        let areas: Vec<profile::LocalArea> = local_changes.into_iter().map(Into::into).collect();
+        Ok(profile::publish_profile_allowing(
             &vault,
             &admin,
             &out,
             Some(valid_days),
+            &areas,
             &wallet_protocol::clock::SystemClock,
         )?
         .into())

@@ -46,10 +46,10 @@ import type { X509Preview } from "./bindings/X509Preview";
 import { call, listen } from "./invoke";
 
 /** Every command the window may call. */
-export type CommandName = "app_info" | "incoming_requests" | "vault_status" | "keyring_available" | "vault_setup" | "vault_restore" | "vault_enroll" | "managed_setup_status" | "vault_unlock" | "vault_lock" | "vault_touch" | "ui_ready" | "activity_list" | "activity_verify" | "status_checks" | "activity_export" | "admin_status" | "admin_login" | "admin_logout" | "set_auto_lock" | "admin_passphrase_change" | "vault_backup" | "org_info" | "org_init" | "org_default_publish_dir" | "org_publish" | "org_provide_pin" | "org_key_check" | "org_key_rotate" | "org_key_activate" | "org_key_retire" | "org_verify_live" | "credentials_list" | "credential_detail" | "credential_import" | "credential_x509_preview" | "credential_x509_issue" | "credential_delete" | "trusted_issuers_list" | "issuer_trust" | "employees_list" | "employee_add" | "employee_set_active" | "employee_update" | "employee_validity" | "set_employee_validity" | "employee_set_os_account" | "approver_choice" | "set_approver_choice" | "profile_status" | "profile_refresh" | "profile_publish" | "profile_enrollment_secret" | "profile_revert" | "profile_local_changes" | "profile_set_local_changes" | "services_overview" | "policy_get" | "policy_modes" | "policy_change" | "api_key_show" | "api_key_rotate" | "consent_answer" | "presentation_resolve" | "presentation_select" | "presentation_employee" | "presentation_decide";
+export type CommandName = "app_info" | "incoming_requests" | "vault_status" | "keyring_available" | "vault_setup" | "vault_restore" | "vault_enroll" | "managed_setup_status" | "vault_unlock" | "vault_lock" | "vault_touch" | "ui_ready" | "activity_list" | "activity_verify" | "status_checks" | "activity_export" | "admin_status" | "admin_login" | "admin_logout" | "set_auto_lock" | "admin_passphrase_change" | "vault_backup" | "org_info" | "org_init" | "org_default_publish_dir" | "org_publish" | "org_provide_pin" | "org_key_check" | "org_key_rotate" | "org_key_activate" | "org_key_retire" | "org_verify_live" | "credentials_list" | "credential_detail" | "credential_import" | "credential_x509_preview" | "credential_x509_issue" | "credential_delete" | "trusted_issuers_list" | "issuer_trust" | "employees_list" | "employee_add" | "employee_set_active" | "employee_update" | "employee_validity" | "set_employee_validity" | "employee_set_os_account" | "approver_choice" | "set_approver_choice" | "profile_status" | "profile_refresh" | "profile_publish" | "profile_enrollment_secret" | "profile_revert" | "profile_local_changes" | "services_overview" | "policy_get" | "policy_modes" | "policy_change" | "api_key_show" | "api_key_rotate" | "consent_answer" | "presentation_resolve" | "presentation_select" | "presentation_employee" | "presentation_decide";
 
 /** Commands that need the live administrator session. */
-export const ADMIN_COMMANDS: readonly CommandName[] = ["activity_export", "set_auto_lock", "admin_passphrase_change", "vault_backup", "org_init", "org_publish", "org_key_rotate", "org_key_activate", "org_key_retire", "credential_import", "credential_x509_preview", "credential_x509_issue", "credential_delete", "issuer_trust", "employee_add", "employee_set_active", "employee_update", "set_employee_validity", "employee_set_os_account", "set_approver_choice", "profile_publish", "profile_enrollment_secret", "profile_revert", "profile_set_local_changes", "policy_change", "api_key_show", "api_key_rotate"];
+export const ADMIN_COMMANDS: readonly CommandName[] = ["activity_export", "set_auto_lock", "admin_passphrase_change", "vault_backup", "org_init", "org_publish", "org_key_rotate", "org_key_activate", "org_key_retire", "credential_import", "credential_x509_preview", "credential_x509_issue", "credential_delete", "issuer_trust", "employee_add", "employee_set_active", "employee_update", "set_employee_validity", "employee_set_os_account", "set_approver_choice", "profile_publish", "profile_enrollment_secret", "profile_revert", "policy_change", "api_key_show", "api_key_rotate"];
 
 /** Every event the window may listen to. */
 export type EventName = "incoming-request" | "vault-locked" | "consent-request";
@@ -310,8 +310,8 @@ export function profileRefresh(): Promise<ProfileRefreshView> {
 }
 
 /** `profile_publish` (administrator) */
-export function profilePublish(out: string, validDays: number): Promise<ProfilePublishView> {
-  return call<ProfilePublishView>("profile_publish", { out, validDays });
+export function profilePublish(out: string, validDays: number, localChanges: Array<LocalAreaView>): Promise<ProfilePublishView> {
+  return call<ProfilePublishView>("profile_publish", { out, validDays, localChanges });
 }
 
 /** `profile_enrollment_secret` (administrator) */
@@ -327,11 +327,6 @@ export function profileRevert(area: LocalAreaView): Promise<ProfileView> {
 /** `profile_local_changes` */
 export function profileLocalChanges(): Promise<Array<LocalAreaView>> {
   return call<Array<LocalAreaView>>("profile_local_changes");
-}
-
-/** `profile_set_local_changes` (administrator) */
-export function profileSetLocalChanges(areas: Array<LocalAreaView>): Promise<Array<LocalAreaView>> {
-  return call<Array<LocalAreaView>>("profile_set_local_changes", { areas });
 }
 
 /** `services_overview` */

@@ -213,10 +213,17 @@ pub fn run(ctx: &Ctx, args: ProfileArgs) -> anyhow::Result<ExitCode> {
         } => {
             let allow_local = allow_local.as_deref().map(parse_allow_local).transpose()?;
             let admin = admin_session(&vault)?;
-            if let Some(areas) = &allow_local {
-                profile::set_published_local_changes(&vault, &admin, areas)?;
-            }
-            let r = profile::publish_profile(&vault, &admin, &out, valid_days, &SystemClock)?;
+            let r = match &allow_local {
+                Some(areas) => profile::publish_profile_allowing(
+                    &vault,
+                    &admin,
+                    &out,
+                    valid_days,
+                    areas,
+                    &SystemClock,
+                )?,
+                None => profile::publish_profile(&vault, &admin, &out, valid_days, &SystemClock)?,
+            };
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {

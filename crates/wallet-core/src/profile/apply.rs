@@ -198,6 +198,7 @@ pub async fn enroll(
         now,
     )
     .await?;
+    check_forwarding(&opened.profile)?;
     let existed = data_dir.exists();
     let vault = Vault::create(
         data_dir,
@@ -308,11 +309,15 @@ pub async fn refresh(vault: &Vault, net: &Network) -> Result<RefreshOutcome> {
         }
     };
     let offered = opened.profile.version;
+    check_forwarding(&opened.profile)?;
     if offered == state.version && opened.digest == state.digest {
         let mut s = state.clone();
         s.last_refresh = Some(wallet_protocol::clock::format_rfc3339(now));
         s.last_error = None;
         write_state(vault, &s)?;
+        // Forwarding is set in its own transaction after the profile's: one that failed
+        // before is set now.
+        apply_forwarding(vault, &vault.profile_session(offered)?, &opened.profile)?;
         return Ok(RefreshOutcome::Unchanged { version: offered });
     }
     if offered <= state.version {
@@ -352,6 +357,25 @@ pub async fn refresh(vault: &Vault, net: &Network) -> Result<RefreshOutcome> {
         to: offered,
         changes,
     })
+}
+
+/// Refuses a profile whose collector setting cannot be used, before anything is applied.
+fn check_forwarding(p: &OrgProfile) -> Result<()> {
+    match &p.audit_forwarding {
+        Some(v) if !v.is_null() => {
+            let c: crate::audit_forward::ForwardConfig = serde_json::from_value(v.clone())
+                .map_err(|e| {
+                    ProfileError::Refused(format!(
+                        "its audit forwarding setting is unreadable: {e}"
+                    ))
+                })?;
+            c.check().map_err(|e| {
+                ProfileError::Refused(format!("its audit forwarding setting is unusable: {e}"))
+            })?;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Sets the audit forwarding the profile states (its own transaction: the outbox is configured
@@ -560,29 +584,50 @@ fn apply(
             Some(_) => {}
         }
     }
-    if !keep_local && !local.employees.is_empty() {
-        changes.push(format!(
-            "{}: {} deactivated (no longer allowed on this workstation)",
-            LocalArea::LocalEmployees,
-            local.employees.len()
-        ));
-        local.employees.clear();
-    }
+    // Local entries stay this workstation's while the profile does not allow them (inactive,
+    // and locked until it allows them again). An OS account the profile gives to one of its
+    // employees is taken from any other entry: the OS session must name the profile's employee.
+    let profile_accounts: Vec<String> = p
+        .roster
+        .iter()
+        .filter_map(|e| e.os_account.as_deref().map(str::to_ascii_lowercase))
+        .collect();
+    let mut local_off = 0;
     for c in &current {
-        if c.active
-            && !p.roster.iter().any(|e| e.identifier == c.identifier)
-            && !local.employees.contains(&c.identifier)
-        {
-            tx.employees().update(
-                admin,
-                &c.id,
-                EmployeeUpdate {
-                    active: Some(false),
-                    ..Default::default()
-                },
-            )?;
-            r_off += 1;
+        if p.roster.iter().any(|e| e.identifier == c.identifier) {
+            continue;
         }
+        let is_local = local.employees.contains(&c.identifier);
+        let mut update = EmployeeUpdate::default();
+        if c.active && !(is_local && keep_local) {
+            update.active = Some(false);
+            if is_local {
+                local_off += 1;
+            } else {
+                r_off += 1;
+            }
+        }
+        let account = c.personal.get("os_account").and_then(|v| v.as_str());
+        if account.is_some_and(|a| profile_accounts.contains(&a.to_ascii_lowercase())) {
+            let mut personal = c.personal.clone();
+            if let Some(m) = personal.as_object_mut() {
+                m.remove("os_account");
+            }
+            update.personal = Some(personal);
+            changes.push(format!(
+                "roster: {}'s OS account is the profile's for another employee: unlinked",
+                c.identifier
+            ));
+        }
+        if update.active.is_some() || update.personal.is_some() {
+            tx.employees().update(admin, &c.id, update)?;
+        }
+    }
+    if local_off > 0 {
+        changes.push(format!(
+            "{}: {local_off} deactivated (no longer allowed on this workstation)",
+            LocalArea::LocalEmployees
+        ));
     }
     if r_add + r_upd + r_off > 0 {
         changes.push(format!(

@@ -112,19 +112,48 @@ pub(crate) fn guard_area(
     }
 }
 
-/// Records that `area` was changed on this managed workstation: refreshes keep its value.
+/// Records a change of `area` on this managed workstation: while its value differs from the
+/// organization's, refreshes keep it; a change back to the organization's value follows the
+/// profile again (touching a setting without changing it does not cut it off from the
+/// organization's updates).
 pub(crate) fn note_change(
     vault: &Vault,
     admin: &AdminSession,
     area: LocalArea,
 ) -> std::result::Result<(), IdentityError> {
     let run = || -> Result<()> {
+        let current = current_value(vault, area)?;
+        let org = org_values(vault)?.get(&area).cloned();
         let before = overrides(vault)?;
         let mut after = before.clone();
-        after.areas.insert(area);
+        if org.as_ref() == Some(&current) {
+            after.areas.remove(&area);
+        } else {
+            after.areas.insert(area);
+        }
         write_overrides(vault, admin, &before, &after)
     };
     run().map_err(to_identity)
+}
+
+/// The value of `area` in force on this workstation, as the profile would set it (null for
+/// forwarding off).
+fn current_value(vault: &Vault, area: LocalArea) -> Result<Value> {
+    if area == LocalArea::AuditForwarding {
+        return Ok(vault.audit_outbox().config()?.unwrap_or(Value::Null));
+    }
+    Ok(match setting_of(area) {
+        Some(name) => vault.settings().get(name)?.unwrap_or(Value::Null),
+        None => Value::Null,
+    })
+}
+
+fn org_values(vault: &Vault) -> Result<BTreeMap<LocalArea, Value>> {
+    Ok(vault
+        .settings()
+        .get(SETTING_ORG_VALUES)?
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default())
 }
 
 /// Whether the roster entry `identifier` may be changed here: always on a wallet that is not
@@ -198,28 +227,33 @@ pub fn use_organization_setting(
             state.organization
         )));
     }
-    let org_values: BTreeMap<LocalArea, Value> = vault
-        .settings()
-        .get(SETTING_ORG_VALUES)?
-        .and_then(|v| serde_json::from_value(v).ok())
-        .unwrap_or_default();
-    let Some(value) = org_values.get(&area).cloned() else {
+    let Some(value) = org_values(vault)?.get(&area).cloned() else {
         return Err(ProfileError::InvalidInput(format!(
             "the organization's setting for {area} is not known yet; refresh the profile first"
         )));
     };
     let mut after = before.clone();
     after.areas.remove(&area);
+    // Forwarding is configured through the outbox (its own transaction), first: the area is
+    // marked as the organization's only once that worked.
     if area == LocalArea::AuditForwarding {
         super::apply::set_forwarding_value(vault, admin, &value)?;
-    } else if let Some(name) = setting_of(area) {
-        vault.settings().put(admin, name, &value)?;
     }
-    write_overrides(vault, admin, &before, &after)?;
-    vault.activity_log().record(
-        NewActivity::new(Actor::Admin, "profile.local.revert", &state.org_did)
-            .detail(json!({ "area": area.as_str() })),
-    )?;
+    vault.with_tx(|tx| {
+        if let Some(name) = setting_of(area) {
+            tx.settings().put(admin, name, &value)?;
+        }
+        tx.settings().put(
+            admin,
+            SETTING_LOCAL_OVERRIDES,
+            &serde_json::to_value(&after).unwrap_or_default(),
+        )?;
+        tx.record(
+            NewActivity::new(Actor::Admin, "profile.local.revert", &state.org_did)
+                .detail(json!({ "area": area.as_str() })),
+        )?;
+        Ok(())
+    })?;
     Ok(())
 }
 

@@ -36,8 +36,8 @@ pub use local::{
 };
 pub use model::{EmployeeSelection, LocalArea, OrgProfile, ProfileEmployee, ProfileState};
 pub use publish::{
-    enrollment_secret, publish_profile, published_local_changes, set_published_local_changes,
-    ProfilePublished,
+    enrollment_secret, publish_profile, publish_profile_allowing, published_local_changes,
+    set_published_local_changes, ProfilePublished,
 };
 
 use wallet_vault::VaultError;

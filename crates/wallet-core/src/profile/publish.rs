@@ -126,6 +126,28 @@ fn holds_publication_bundle(dir: &Path) -> bool {
     walk(dir, 4)
 }
 
+/// [`publish_profile`] letting workstations change `areas` themselves (kept for later
+/// publications). When publishing fails, the previous choice stays.
+pub fn publish_profile_allowing(
+    vault: &Vault,
+    admin: &AdminSession,
+    out: &Path,
+    valid_days: Option<u32>,
+    areas: &[LocalArea],
+    clock: &dyn Clock,
+) -> Result<ProfilePublished> {
+    let before = published_local_changes(vault)?;
+    set_published_local_changes(vault, admin, areas)?;
+    publish_profile(vault, admin, out, valid_days, clock).inspect_err(|_| {
+        if let Err(e) = set_published_local_changes(vault, admin, &before) {
+            tracing::warn!(
+                code = e.code(),
+                "restoring what workstations may change: {e}"
+            );
+        }
+    })
+}
+
 /// Publishes the organization profile to `out` (a file on an internal share or intranet
 /// server; never next to the public bundle): signed by the organization key, encrypted for
 /// the enrollment secret, valid `valid_days` days. Administrator action; recorded.
