@@ -40,6 +40,10 @@ pub struct Report {
     /// be unlocked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credentials_check: Option<Check>,
+    /// Whether the activity log reaches the organization's syslog collector, when forwarding
+    /// is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forwarding_check: Option<Check>,
 }
 
 impl Report {
@@ -93,6 +97,33 @@ pub fn check_credentials(vault: &wallet_vault::Vault, now: i64) -> Check {
     }
 }
 
+/// Audit forwarding: `None` when off; a warning while entries wait because the last attempt
+/// failed (none is lost: they go when the collector answers), else ok.
+pub fn check_forwarding(vault: &wallet_vault::Vault) -> Option<Check> {
+    let config = match crate::audit_forward::forwarding(vault) {
+        Ok(Some(c)) => c,
+        Ok(None) => return None,
+        Err(e) => return Some(Check::Warning(format!("not checked: {e}"))),
+    };
+    let st = match crate::audit_forward::status(vault) {
+        Ok(s) => s,
+        Err(e) => return Some(Check::Warning(format!("not checked: {e}"))),
+    };
+    let delivered = st
+        .last_delivered_seq
+        .map_or("none yet".to_owned(), |n| format!("up to #{n}"));
+    Some(match st.last_error {
+        Some(e) if st.pending > 0 => Check::Warning(format!(
+            "{} entries wait for {} (kept until it answers; delivered {delivered}): {e}",
+            st.pending, config.syslog
+        )),
+        _ => Check::Ok(format!(
+            "to {}: delivered {delivered}, {} waiting",
+            config.syslog, st.pending
+        )),
+    })
+}
+
 /// Runs all checks. `keyring_service` names the probe entry (so tests can isolate it).
 pub fn run(data_dir: &Path, keyring_service: &str) -> Report {
     Report {
@@ -101,6 +132,7 @@ pub fn run(data_dir: &Path, keyring_service: &str) -> Report {
         data_dir_check: check_data_dir(data_dir),
         keyring_check: check_keyring(keyring_service),
         credentials_check: None,
+        forwarding_check: None,
     }
 }
 
@@ -192,6 +224,7 @@ mod tests {
             data_dir_check: check_data_dir(tmp.path()),
             keyring_check: Check::Warning("x".into()),
             credentials_check: None,
+            forwarding_check: None,
         };
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(v["data_dir_check"]["status"], "ok");

@@ -129,6 +129,16 @@ fn entries_wait_while_the_collector_is_down_and_all_arrive_in_order() {
     );
     v.unlock(Unlock::Passphrase(&Passphrase::from(VAULT_PW)))
         .unwrap();
+    // `doctor` and the Status screen say entries wait, for which collector and why.
+    match wallet_core::doctor::check_forwarding(&v) {
+        Some(wallet_core::doctor::Check::Warning(d)) => {
+            assert!(
+                d.contains("entries wait for") && d.contains(&rs.url()),
+                "{d}"
+            )
+        }
+        other => panic!("expected a warning, got {other:?}"),
+    }
     last = record(&v, "presentation.send", "after-unlock");
     assert!(last > locked_entry);
 
@@ -146,6 +156,10 @@ fn entries_wait_while_the_collector_is_down_and_all_arrive_in_order() {
     assert_eq!(st.pending, 0);
     assert_eq!(st.last_delivered_seq, Some(last));
     assert_eq!(st.last_error, None);
+    match wallet_core::doctor::check_forwarding(&v) {
+        Some(wallet_core::doctor::Check::Ok(d)) => assert!(d.contains("0 waiting"), "{d}"),
+        other => panic!("expected ok, got {other:?}"),
+    }
 
     // Off: nothing more is queued.
     let admin = v.admin_session(&Passphrase::from(ADMIN)).unwrap();
@@ -153,6 +167,7 @@ fn entries_wait_while_the_collector_is_down_and_all_arrive_in_order() {
     record(&v, "presentation.send", "after-off");
     assert_eq!(audit_forward::status(&v).unwrap().pending, 0);
     assert!(audit_forward::forwarding(&v).unwrap().is_none());
+    assert_eq!(wallet_core::doctor::check_forwarding(&v), None);
 }
 
 #[test]

@@ -484,7 +484,13 @@ pub async fn status_checks(state: State<'_, AppState>) -> Result<StatusChecks> {
         Ok(StatusChecks {
             data_dir: wallet_core::doctor::check_data_dir(&data_dir).into(),
             keyring: wallet_core::doctor::check_keyring("nuts-wallet-doctor").into(),
-            credentials: vault.map(|v| wallet_core::doctor::check_credentials(&v, now).into()),
+            credentials: vault
+                .as_ref()
+                .map(|v| wallet_core::doctor::check_credentials(v, now).into()),
+            forwarding: vault
+                .as_ref()
+                .and_then(wallet_core::doctor::check_forwarding)
+                .map(Into::into),
         })
     })
     .await

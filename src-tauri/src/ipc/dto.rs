@@ -258,6 +258,8 @@ pub struct StatusChecks {
     pub keyring: CheckView,
     /// The organization's credentials (expired, expiring), when the vault is open.
     pub credentials: Option<CheckView>,
+    /// Whether the activity log reaches the organization's collector, when forwarding is on.
+    pub forwarding: Option<CheckView>,
 }
 
 /// First run from a backup: the backup file as picked (base64), its passphrase, the

@@ -34,6 +34,7 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> anyhow::Result<ExitCode> {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64);
             report.credentials_check = Some(doctor::check_credentials(&vault, now));
+            report.forwarding_check = doctor::check_forwarding(&vault);
         }
     }
     if args.json {
@@ -46,6 +47,10 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> anyhow::Result<ExitCode> {
         println!("  {}", line(&report.keyring_check));
         if let Some(c) = &report.credentials_check {
             println!("organization credentials");
+            println!("  {}", line(c));
+        }
+        if let Some(c) = &report.forwarding_check {
+            println!("audit forwarding");
             println!("  {}", line(c));
         }
         if ctx.dev {

@@ -16,4 +16,8 @@ keyring: CheckView,
 /**
  * The organization's credentials (expired, expiring), when the vault is open.
  */
-credentials: CheckView | null, };
+credentials: CheckView | null, 
+/**
+ * Whether the activity log reaches the organization's collector, when forwarding is on.
+ */
+forwarding: CheckView | null, };
