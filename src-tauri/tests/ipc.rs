@@ -397,6 +397,7 @@ fn every_contract_command_takes_its_declared_arguments_and_access() {
         }),
         "ApproverChoice" => json!("pick"),
         "LocalAreaView" => json!("accessPolicy"),
+        "ForwardInput" => json!({"syslog": "not a collector", "caPem": null}),
         "Array<LocalAreaView>" => json!(["trustedIssuers"]),
         "X509Input" => json!({"pkcs12Base64": "bm90IGEgZmlsZQ", "password": "x"}),
         "AdminPassphraseInput" => json!({"newPassphrase": "x"}),

@@ -681,6 +681,42 @@ async fn first_run_ipc_deep_links_activity_and_lock() {
     click(&c, "#admin-sign-in").await;
     wait_text(&c, "#admin-active", "Signed in as administrator").await;
 
+    // Activity to the organization: a bad address is refused in place; a real rsyslog on
+    // loopback receives the log from the app's forwarder, and Settings says it is delivered.
+    wait_text(&c, "#fwd-collector", "Off").await;
+    type_into(&c, "#fwd-syslog", "syslog.zorg.example").await;
+    click(&c, "#fwd-save").await;
+    wait_attr(&c, "#fwd-error", "data-code", "invalid_input").await;
+    let rs = wallet_testkit::rsyslog::Rsyslog::tcp();
+    c.find(Locator::Css("#fwd-syslog"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    type_into(&c, "#fwd-syslog", &rs.url()).await;
+    click(&c, "#fwd-save").await;
+    wait_text(&c, "#fwd-collector", &rs.url()).await;
+    let lines = rs.wait_for(Duration::from_secs(15), |l| {
+        l.iter().any(|x| x.contains(" audit.forward.configure "))
+    });
+    assert!(!lines.is_empty());
+    let mut delivered = String::new();
+    for _ in 0..50 {
+        click(&c, "#fwd-refresh").await;
+        delivered = wait_text(&c, "#fwd-delivered", "").await;
+        if delivered.contains('#') {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(delivered.contains('#'), "nothing delivered: {delivered}");
+    nuts_wallet_e2e::scroll_to(&c, "forwarding").await;
+    screenshot(&c, "07c-settings-forwarding").await;
+    click(&c, "#fwd-off").await;
+    click(&c, "#fwd-off-yes").await;
+    wait_text(&c, "#fwd-collector", "Off").await;
+
     c.find(Locator::Css("#auto-lock option[value='1']"))
         .await
         .unwrap()

@@ -88,6 +88,9 @@ macro_rules! with_ipc_contract {
             admin services::policy_change(change: PolicyChange) -> Vec<PolicyServer>;
             admin services::api_key_show() -> String;
             admin services::api_key_rotate() -> String;
+            user services::audit_forward_status() -> ForwardView;
+            admin services::audit_forward_set(input: ForwardInput) -> ForwardView;
+            admin services::audit_forward_off() -> ForwardView;
             user services::consent_answer(id: u64, approve: bool) -> bool;
             user consent_screen::presentation_resolve(id: u32) -> PresentationView;
             user consent_screen::presentation_select(

@@ -1,12 +1,13 @@
 //! Commands of the Services view: recent service-token requests, the loopback API's address
 //! and key, the policy editor (administrator) and the answer to a service-token prompt.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Runtime, State};
 use ts_rs::TS;
 use wallet_core::access_policy::{
     PolicyError, RevocationPolicy, ScopeText, ServicePolicy, UnlistedVerifiers,
 };
+use wallet_core::audit_forward::{self, ForwardConfig, ForwardError};
 use wallet_core::oauth::service::recent_service_tokens;
 
 use super::codes::ActivityOutcome;
@@ -25,6 +26,100 @@ impl From<PolicyError> for IpcError {
             },
         }
     }
+}
+
+impl From<ForwardError> for IpcError {
+    fn from(e: ForwardError) -> Self {
+        match e {
+            ForwardError::Vault(v) => v.into(),
+            ForwardError::Managed(_) => IpcError {
+                code: "managed".into(),
+                message: e.to_string(),
+            },
+            other => IpcError {
+                code: "invalid_input".into(),
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+/// Forwarding of the activity log to the organization's syslog collector, as Settings shows it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ForwardView {
+    /// `tcp://HOST:PORT` or `tls://HOST:PORT`; null when forwarding is off.
+    pub syslog: Option<String>,
+    /// Whether an extra CA certificate is trusted for `tls://`.
+    pub extra_ca: bool,
+    /// Entries waiting for the collector.
+    #[ts(type = "number")]
+    pub pending: i64,
+    /// The newest entry the collector accepted.
+    #[ts(type = "number | null")]
+    pub last_delivered_seq: Option<i64>,
+    /// Why the last attempt failed (technical, English); null after a successful one.
+    pub last_error: Option<String>,
+}
+
+/// The collector to forward to, with the CA for `tls://` when it is not publicly trusted.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ForwardInput {
+    /// `tcp://HOST:PORT` or `tls://HOST:PORT`.
+    pub syslog: String,
+    /// PEM of the CA certificate(s), for `tls://` only.
+    pub ca_pem: Option<String>,
+}
+
+fn forward_view(vault: &wallet_vault::Vault) -> Result<ForwardView> {
+    let config = audit_forward::forwarding(vault)?;
+    let st = audit_forward::status(vault)?;
+    Ok(ForwardView {
+        extra_ca: config.as_ref().is_some_and(|c| c.ca_pem.is_some()),
+        syslog: config.map(|c| c.syslog),
+        pending: st.pending,
+        last_delivered_seq: st.last_delivered_seq,
+        last_error: st.last_error,
+    })
+}
+
+/// Where the activity log is forwarded and how delivery goes.
+#[tauri::command]
+pub async fn audit_forward_status(state: State<'_, AppState>) -> Result<ForwardView> {
+    let vault = state.session.vault()?;
+    forward_view(&vault)
+}
+
+/// Forward the activity log to this collector from now on (administrator; on a managed
+/// workstation only where its profile allows it). The app's forwarder picks it up.
+#[tauri::command]
+pub async fn audit_forward_set(
+    state: State<'_, AppState>,
+    input: ForwardInput,
+) -> Result<ForwardView> {
+    state
+        .session
+        .with_admin("changing audit forwarding", |vault, admin| {
+            let config = ForwardConfig {
+                syslog: input.syslog.trim().to_owned(),
+                ca_pem: input.ca_pem.filter(|p| !p.trim().is_empty()),
+            };
+            audit_forward::set_forwarding(vault, admin, config)?;
+            forward_view(vault)
+        })
+}
+
+/// Stop forwarding (administrator; entries still waiting are dropped from the outbox, they stay
+/// in the log).
+#[tauri::command]
+pub async fn audit_forward_off(state: State<'_, AppState>) -> Result<ForwardView> {
+    state
+        .session
+        .with_admin("changing audit forwarding", |vault, admin| {
+            audit_forward::turn_off_forwarding(vault, admin)?;
+            forward_view(vault)
+        })
 }
 
 /// One service-token request (from the activity log).
@@ -390,6 +485,8 @@ pub fn consent_answer(state: State<'_, AppState>, id: u64, approve: bool) -> boo
 /// Writes the TypeScript declarations of these DTOs.
 pub fn export_bindings(dir: &std::path::Path) -> std::result::Result<(), ts_rs::ExportError> {
     ServicesView::export_all_to(dir)?;
+    ForwardView::export_all_to(dir)?;
+    ForwardInput::export_all_to(dir)?;
     PolicyServer::export_all_to(dir)?;
     PolicyChange::export_all_to(dir)?;
     PolicyModes::export_all_to(dir)?;

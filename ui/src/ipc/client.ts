@@ -40,6 +40,8 @@ export type { X509Preview } from "./bindings/X509Preview";
 export type { RequestedItem } from "./bindings/RequestedItem";
 export type { ServiceRecord } from "./bindings/ServiceRecord";
 export type { ServicesView } from "./bindings/ServicesView";
+export type { ForwardInput } from "./bindings/ForwardInput";
+export type { ForwardView } from "./bindings/ForwardView";
 export type { VaultView } from "./bindings/VaultView";
 export type { WarningCode } from "./bindings/WarningCode";
 

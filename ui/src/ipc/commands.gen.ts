@@ -21,6 +21,8 @@ import type { DecisionView } from "./bindings/DecisionView";
 import type { EmployeeInput } from "./bindings/EmployeeInput";
 import type { EmployeeRow } from "./bindings/EmployeeRow";
 import type { EnrollInput } from "./bindings/EnrollInput";
+import type { ForwardInput } from "./bindings/ForwardInput";
+import type { ForwardView } from "./bindings/ForwardView";
 import type { IncomingRequest } from "./bindings/IncomingRequest";
 import type { LiveCheckView } from "./bindings/LiveCheckView";
 import type { LocalAreaView } from "./bindings/LocalAreaView";
@@ -46,10 +48,10 @@ import type { X509Preview } from "./bindings/X509Preview";
 import { call, listen } from "./invoke";
 
 /** Every command the window may call. */
-export type CommandName = "app_info" | "incoming_requests" | "vault_status" | "keyring_available" | "vault_setup" | "vault_restore" | "vault_enroll" | "managed_setup_status" | "vault_unlock" | "vault_lock" | "vault_touch" | "ui_ready" | "activity_list" | "activity_verify" | "status_checks" | "activity_export" | "admin_status" | "admin_login" | "admin_logout" | "set_auto_lock" | "admin_passphrase_change" | "vault_backup" | "org_info" | "org_init" | "org_default_publish_dir" | "org_publish" | "org_provide_pin" | "org_key_check" | "org_key_rotate" | "org_key_activate" | "org_key_retire" | "org_verify_live" | "credentials_list" | "credential_detail" | "credential_import" | "credential_x509_preview" | "credential_x509_issue" | "credential_delete" | "trusted_issuers_list" | "issuer_trust" | "employees_list" | "employee_add" | "employee_set_active" | "employee_update" | "employee_validity" | "set_employee_validity" | "employee_set_os_account" | "approver_choice" | "set_approver_choice" | "profile_status" | "profile_refresh" | "profile_publish" | "profile_enrollment_secret" | "profile_revert" | "profile_local_changes" | "services_overview" | "policy_get" | "policy_modes" | "policy_change" | "api_key_show" | "api_key_rotate" | "consent_answer" | "presentation_resolve" | "presentation_select" | "presentation_employee" | "presentation_decide";
+export type CommandName = "app_info" | "incoming_requests" | "vault_status" | "keyring_available" | "vault_setup" | "vault_restore" | "vault_enroll" | "managed_setup_status" | "vault_unlock" | "vault_lock" | "vault_touch" | "ui_ready" | "activity_list" | "activity_verify" | "status_checks" | "activity_export" | "admin_status" | "admin_login" | "admin_logout" | "set_auto_lock" | "admin_passphrase_change" | "vault_backup" | "org_info" | "org_init" | "org_default_publish_dir" | "org_publish" | "org_provide_pin" | "org_key_check" | "org_key_rotate" | "org_key_activate" | "org_key_retire" | "org_verify_live" | "credentials_list" | "credential_detail" | "credential_import" | "credential_x509_preview" | "credential_x509_issue" | "credential_delete" | "trusted_issuers_list" | "issuer_trust" | "employees_list" | "employee_add" | "employee_set_active" | "employee_update" | "employee_validity" | "set_employee_validity" | "employee_set_os_account" | "approver_choice" | "set_approver_choice" | "profile_status" | "profile_refresh" | "profile_publish" | "profile_enrollment_secret" | "profile_revert" | "profile_local_changes" | "services_overview" | "policy_get" | "policy_modes" | "policy_change" | "api_key_show" | "api_key_rotate" | "audit_forward_status" | "audit_forward_set" | "audit_forward_off" | "consent_answer" | "presentation_resolve" | "presentation_select" | "presentation_employee" | "presentation_decide";
 
 /** Commands that need the live administrator session. */
-export const ADMIN_COMMANDS: readonly CommandName[] = ["activity_export", "set_auto_lock", "admin_passphrase_change", "vault_backup", "org_init", "org_publish", "org_key_rotate", "org_key_activate", "org_key_retire", "credential_import", "credential_x509_preview", "credential_x509_issue", "credential_delete", "issuer_trust", "employee_add", "employee_set_active", "employee_update", "set_employee_validity", "employee_set_os_account", "set_approver_choice", "profile_publish", "profile_enrollment_secret", "profile_revert", "policy_change", "api_key_show", "api_key_rotate"];
+export const ADMIN_COMMANDS: readonly CommandName[] = ["activity_export", "set_auto_lock", "admin_passphrase_change", "vault_backup", "org_init", "org_publish", "org_key_rotate", "org_key_activate", "org_key_retire", "credential_import", "credential_x509_preview", "credential_x509_issue", "credential_delete", "issuer_trust", "employee_add", "employee_set_active", "employee_update", "set_employee_validity", "employee_set_os_account", "set_approver_choice", "profile_publish", "profile_enrollment_secret", "profile_revert", "policy_change", "api_key_show", "api_key_rotate", "audit_forward_set", "audit_forward_off"];
 
 /** Every event the window may listen to. */
 export type EventName = "incoming-request" | "vault-locked" | "consent-request";
@@ -357,6 +359,21 @@ export function apiKeyShow(): Promise<string> {
 /** `api_key_rotate` (administrator) */
 export function apiKeyRotate(): Promise<string> {
   return call<string>("api_key_rotate");
+}
+
+/** `audit_forward_status` */
+export function auditForwardStatus(): Promise<ForwardView> {
+  return call<ForwardView>("audit_forward_status");
+}
+
+/** `audit_forward_set` (administrator) */
+export function auditForwardSet(input: ForwardInput): Promise<ForwardView> {
+  return call<ForwardView>("audit_forward_set", { input });
+}
+
+/** `audit_forward_off` (administrator) */
+export function auditForwardOff(): Promise<ForwardView> {
+  return call<ForwardView>("audit_forward_off");
 }
 
 /** `consent_answer` */
