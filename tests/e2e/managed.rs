@@ -448,6 +448,14 @@ async fn local_changes(c: &Client, site: &Site) {
         .find(Locator::Css("#managed-banner [data-changed]"))
         .await
         .is_err());
+    // Audit forwarding is not left to this computer: locked for its administrator too.
+    click(c, "#nav-settings").await;
+    wait_text(c, "#forwarding #managed-banner", "Managed by zorg-oost").await;
+    wait_attr(c, "#admin-gate", "data-active", "true").await;
+    assert!(
+        disabled(c, "#fwd-syslog").await,
+        "forwarding opened without the profile allowing it"
+    );
     click(c, "#admin-sign-out").await;
 }
 
