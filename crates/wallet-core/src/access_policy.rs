@@ -161,6 +161,11 @@ pub enum PolicyError {
     /// Bad input.
     #[error("{0}")]
     Invalid(String),
+    /// A managed workstation whose organization profile sets the policy.
+    #[error(
+        "the access policy is managed by {0}'s profile and cannot be changed on this workstation"
+    )]
+    Managed(String),
 }
 
 fn check_server(url: &str) -> Result<String, PolicyError> {
@@ -190,6 +195,7 @@ impl ServicePolicy {
     pub fn save(&self, vault: &Vault, admin: &AdminSession) -> Result<(), PolicyError> {
         let map = |e| match e {
             crate::org::IdentityError::Vault(v) => PolicyError::Vault(v),
+            crate::org::IdentityError::Managed(org) => PolicyError::Managed(org),
             other => PolicyError::Invalid(other.to_string()),
         };
         let area = crate::profile::LocalArea::AccessPolicy;

@@ -20,6 +20,10 @@ impl From<PolicyError> for IpcError {
     fn from(e: PolicyError) -> Self {
         match e {
             PolicyError::Vault(v) => v.into(),
+            e @ PolicyError::Managed(_) => IpcError {
+                code: "managed".into(),
+                message: e.to_string(),
+            },
             other => IpcError {
                 code: "invalid_input".into(),
                 message: other.to_string(),
@@ -492,4 +496,22 @@ pub fn export_bindings(dir: &std::path::Path) -> std::result::Result<(), ts_rs::
     PolicyModes::export_all_to(dir)?;
     crate::service_prompt::ConsentPrompt::export_all_to(dir)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A managed workstation's refusals reach the screens as `managed` (said as "your
+    /// organization manages this"), not as bad input.
+    #[test]
+    fn managed_refusals_keep_their_code() {
+        let e: IpcError = PolicyError::Managed("zorg".into()).into();
+        assert_eq!(e.code, "managed");
+        let e: IpcError = ForwardError::Managed("zorg".into()).into();
+        assert_eq!(e.code, "managed");
+        let e: IpcError = ForwardError::InvalidTarget("x".into()).into();
+        assert_eq!(e.code, "invalid_input");
+        assert!(e.message.contains("tcp://HOST:PORT"), "{}", e.message);
+    }
 }
