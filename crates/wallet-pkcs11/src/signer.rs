@@ -367,6 +367,14 @@ pub(crate) fn login(
                     Some(true) | None => Ok(()),
                 }
             }
+            // This process's view of the token may predate its set-up (`C_InitToken`, then
+            // `C_InitPIN`, by another process): transient, so the module is re-read once.
+            Err(CkError::Pkcs11(RvError::UserPinNotInitialized, _)) => {
+                Err(Pkcs11Error::Unreachable(format!(
+                    "the user PIN of token \"{token}\" is not set yet (is the token still \
+                     being set up?)"
+                )))
+            }
             Err(e) => Err(map_ck(e, token)),
         };
         if let Err(e) = result {
