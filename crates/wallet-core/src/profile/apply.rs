@@ -382,11 +382,7 @@ fn check_forwarding(p: &OrgProfile) -> Result<()> {
 /// through the forwarder), unless this workstation set its own where the profile allows it.
 /// Returns whether it changed.
 fn apply_forwarding(vault: &Vault, admin: &AdminSession, p: &OrgProfile) -> Result<bool> {
-    let local = super::local::read_overrides(
-        vault
-            .settings()
-            .get(super::local::SETTING_LOCAL_OVERRIDES)?,
-    );
+    let local = super::local::overrides(vault)?;
     if local.areas.contains(&LocalArea::AuditForwarding)
         && p.local_changes.contains(&LocalArea::AuditForwarding)
     {

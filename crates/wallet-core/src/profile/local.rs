@@ -46,12 +46,13 @@ pub struct LocalStatus {
     pub local_employees: Vec<String>,
 }
 
-pub(crate) fn read_overrides(get: Option<Value>) -> LocalOverrides {
+fn read_overrides(get: Option<Value>) -> LocalOverrides {
     get.and_then(|v| serde_json::from_value(v).ok())
         .unwrap_or_default()
 }
 
-fn overrides(vault: &Vault) -> Result<LocalOverrides> {
+/// The overrides as this workstation keeps them.
+pub(super) fn overrides(vault: &Vault) -> Result<LocalOverrides> {
     Ok(read_overrides(
         vault.settings().get(SETTING_LOCAL_OVERRIDES)?,
     ))
@@ -163,21 +164,19 @@ pub(crate) fn guard_employee(
     vault: &Vault,
     identifier: &str,
 ) -> std::result::Result<(), IdentityError> {
-    if !guard_area(vault, LocalArea::LocalEmployees)? {
+    let Some(state) = profile_state(vault).map_err(to_identity)? else {
         return Ok(());
+    };
+    let local = state.local_changes.contains(&LocalArea::LocalEmployees)
+        && overrides(vault)
+            .map_err(to_identity)?
+            .employees
+            .contains(identifier);
+    if local {
+        Ok(())
+    } else {
+        Err(IdentityError::Managed(state.organization))
     }
-    if overrides(vault)
-        .map_err(to_identity)?
-        .employees
-        .contains(identifier)
-    {
-        return Ok(());
-    }
-    let organization = profile_state(vault)
-        .map_err(to_identity)?
-        .map(|s| s.organization)
-        .unwrap_or_default();
-    Err(IdentityError::Managed(organization))
 }
 
 /// Records a roster entry added on this managed workstation.
